@@ -1,0 +1,59 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+  name: "kmsdash",
+  platforms: [.macOS(.v14)],
+  products: [
+    .executable(name: "kmsdash", targets: ["kmsdash"])
+  ],
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+    .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+    .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
+  ],
+  targets: [
+    // Foundation-only vocabulary shared by every layer: AWS shapes, errors, validation, protocols.
+    .target(name: "KMSModel"),
+    .target(name: "AWSSigV4", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+    .target(
+      name: "HSMSimulator",
+      dependencies: ["KMSModel", .product(name: "Crypto", package: "swift-crypto")]
+    ),
+    .target(name: "KeyStoreEngine", dependencies: ["KMSModel", "HSMSimulator"]),
+    .target(
+      name: "KMSServer",
+      dependencies: [
+        "KMSModel", "KeyStoreEngine", "AWSSigV4",
+        .product(name: "Hummingbird", package: "hummingbird"),
+        .product(name: "Logging", package: "swift-log"),
+      ]
+    ),
+    .systemLibrary(name: "CNcursesw", path: "Sources/CNcursesw", providers: [.apt(["libncurses-dev"])]),
+    .target(name: "TerminalUI", dependencies: ["CNcursesw"]),
+    .target(name: "Dashboard", dependencies: ["KMSModel", "TerminalUI"]),
+    .executableTarget(
+      name: "kmsdash",
+      dependencies: [
+        "KMSModel", "KeyStoreEngine", "KMSServer", "Dashboard", "TerminalUI",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        .product(name: "Logging", package: "swift-log"),
+      ]
+    ),
+    .testTarget(name: "KMSModelTests", dependencies: ["KMSModel"]),
+    .testTarget(name: "AWSSigV4Tests", dependencies: ["AWSSigV4"], resources: [.copy("Fixtures")]),
+    .testTarget(
+      name: "KeyStoreEngineTests",
+      dependencies: [
+        "KeyStoreEngine", "HSMSimulator", "KMSModel",
+        .product(name: "PropertyBased", package: "swift-property-based"),
+      ]
+    ),
+    .testTarget(name: "KMSServerTests", dependencies: ["KMSServer", "KeyStoreEngine", "KMSModel", "AWSSigV4"]),
+    .testTarget(name: "TerminalUITests", dependencies: ["TerminalUI"]),
+    .testTarget(name: "DashboardTests", dependencies: ["Dashboard", "TerminalUI", "KMSModel"]),
+    .testTarget(name: "EndToEndTests", dependencies: ["KMSModel"]),
+  ]
+)

@@ -1,0 +1,23 @@
+#ifndef KMSDASH_CNCURSESW_SHIM_H
+#define KMSDASH_CNCURSESW_SHIM_H
+/* Wide-character API must be switched on before curses.h (SwiftPM drops pkg-config's -D flags). */
+#define NCURSES_WIDECHAR 1
+#include <locale.h>
+#include <wchar.h>
+#include <ncursesw/curses.h>
+#include <ncursesw/term.h>
+#include <sys/eventfd.h>
+
+static inline WINDOW *tui_stdscr(void) { return stdscr; }
+static inline WINDOW *tui_curscr(void) { return curscr; }
+static inline int tui_lines(void) { return LINES; }
+static inline int tui_cols(void) { return COLS; }
+static inline int tui_colors(void) { return COLORS; }
+static inline int tui_color_pairs(void) { return COLOR_PAIRS; }
+static const attr_t TUI_A_NORMAL = A_NORMAL;
+static const attr_t TUI_A_BOLD = A_BOLD;
+static const attr_t TUI_A_DIM = A_DIM;
+static const attr_t TUI_A_UNDERLINE = A_UNDERLINE;
+static const attr_t TUI_A_REVERSE = A_REVERSE;
+static const attr_t TUI_A_ITALIC = A_ITALIC;
+#endif
