@@ -35,6 +35,8 @@ import Testing
     var seenCodes: Set<ConnectionErrorCodeType> = []
     var keysCreated = 0
     var encryptions = 0
+    /// Errors an operation returned that its service-model error list does not name.
+    var unmodeledErrors: [String] = []
 
     func derived(_ key: KeyModel) -> KeyState {
       if key.deletionDate != nil { return .pendingDeletion }
@@ -47,6 +49,23 @@ import Testing
     case createStore, connect, disconnect, rename, changePassword, deleteStore
     case createKey, enableKey, disableKey, scheduleDeletion, cancelDeletion, encrypt
     case setFault, clearFault, hsmChange, advanceSmall, advanceLarge
+
+    /// The KMS operation behind this step (the encrypt step checks its own errors).
+    var kmsOperation: KMSOperation? {
+      switch self {
+      case .createStore: .createCustomKeyStore
+      case .connect: .connectCustomKeyStore
+      case .disconnect: .disconnectCustomKeyStore
+      case .rename, .changePassword: .updateCustomKeyStore
+      case .deleteStore: .deleteCustomKeyStore
+      case .createKey: .createKey
+      case .enableKey: .enableKey
+      case .disableKey: .disableKey
+      case .scheduleDeletion: .scheduleKeyDeletion
+      case .cancelDeletion: .cancelKeyDeletion
+      case .encrypt, .setFault, .clearFault, .hsmChange, .advanceSmall, .advanceLarge: nil
+      }
+    }
   }
 
   /// Operations with weights, so random walks reach keys and crypto often enough.
@@ -223,6 +242,11 @@ import Testing
       } catch let error as KMSError {
         // Any AWS error is acceptable here; the invariants below decide whether the state is right.
         #expect(error.code != .kmsInternalException, "\(context): \(error)")
+        if let kmsOperation = operation.kmsOperation, error.code != .validationException,
+          !kmsOperation.modeledErrors.contains(error.code.rawValue)
+        {
+          model.unmodeledErrors.append("\(kmsOperation.rawValue) -> \(error)")
+        }
       } catch {
         Issue.record("\(context): a non-AWS error escaped: \(error)")
       }
