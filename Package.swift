@@ -22,7 +22,10 @@ let package = Package(
       name: "HSMSimulator",
       dependencies: ["KMSModel", .product(name: "Crypto", package: "swift-crypto")]
     ),
-    .target(name: "KeyStoreEngine", dependencies: ["KMSModel", "HSMSimulator"]),
+    .target(
+      name: "KeyStoreEngine",
+      dependencies: ["KMSModel", "HSMSimulator", .product(name: "Crypto", package: "swift-crypto")]
+    ),
     .target(
       name: "KMSServer",
       dependencies: [
