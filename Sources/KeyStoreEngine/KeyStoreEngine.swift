@@ -57,7 +57,7 @@ public actor KeyStoreEngine {
     let dueStores = stores.values.filter { ($0.pending?.dueAt ?? .distantFuture) <= now }
       .sorted { ($0.pending!.dueAt, $0.sequence) < ($1.pending!.dueAt, $1.sequence) }
     for store in dueStores {
-      finishTransition(storeId: store.id)
+      finishTransition(storeId: store.id, at: store.pending!.dueAt)
       changed = true
     }
     for (clusterId, hsmId) in fleet.finishHsmCreations(now: now) {
@@ -101,7 +101,8 @@ public actor KeyStoreEngine {
     rescheduleDriver()
   }
 
-  func finishTransition(storeId: String) {
+  /// Finishes a store's pending transition as of `date` (its due time, or now when fast-forwarding).
+  func finishTransition(storeId: String, at date: Date) {
     guard var store = stores[storeId], let pending = store.pending else { return }
     store.pending = nil
     let before = store.machine.state
@@ -120,9 +121,9 @@ public actor KeyStoreEngine {
     case .disconnect:
       _ = store.machine.disconnectFinished()
     }
-    store.stateSince = pending.dueAt
+    store.stateSince = date
     stores[storeId] = store
-    recordTransition(store, from: before, at: pending.dueAt)
+    recordTransition(store, from: before, at: date)
   }
 
   // MARK: Change stream and events
@@ -186,7 +187,7 @@ public actor KeyStoreEngine {
   /// scenario so seeded states are reached through the real transitions.
   public func completePendingTransitions() {
     for store in stores.values.sorted(by: { $0.sequence < $1.sequence }) where store.pending != nil {
-      finishTransition(storeId: store.id)
+      finishTransition(storeId: store.id, at: clock.now())
     }
     recomputeNextDue()
     publish()
