@@ -1,0 +1,191 @@
+import Foundation
+
+/// The KMS custom-key-store API as every front door sees it: the embedded engine implements it
+/// in-process, an HTTP client implements it against any KMS endpoint. Methods are named after the
+/// AWS operations, take and return the AWS shapes, and throw `KMSError`.
+public protocol KeyStoreService: Sendable {
+  func createCustomKeyStore(_ request: CreateCustomKeyStoreRequest) async throws -> CreateCustomKeyStoreResponse
+  func describeCustomKeyStores(_ request: DescribeCustomKeyStoresRequest) async throws
+    -> DescribeCustomKeyStoresResponse
+  func connectCustomKeyStore(_ request: ConnectCustomKeyStoreRequest) async throws -> ConnectCustomKeyStoreResponse
+  func disconnectCustomKeyStore(_ request: DisconnectCustomKeyStoreRequest) async throws
+    -> DisconnectCustomKeyStoreResponse
+  func updateCustomKeyStore(_ request: UpdateCustomKeyStoreRequest) async throws -> UpdateCustomKeyStoreResponse
+  func deleteCustomKeyStore(_ request: DeleteCustomKeyStoreRequest) async throws -> DeleteCustomKeyStoreResponse
+
+  func createKey(_ request: CreateKeyRequest) async throws -> CreateKeyResponse
+  func describeKey(_ request: DescribeKeyRequest) async throws -> DescribeKeyResponse
+  func listKeys(_ request: ListKeysRequest) async throws -> ListKeysResponse
+  func enableKey(_ request: EnableKeyRequest) async throws -> EnableKeyResponse
+  func disableKey(_ request: DisableKeyRequest) async throws -> DisableKeyResponse
+  func scheduleKeyDeletion(_ request: ScheduleKeyDeletionRequest) async throws -> ScheduleKeyDeletionResponse
+  func cancelKeyDeletion(_ request: CancelKeyDeletionRequest) async throws -> CancelKeyDeletionResponse
+  func createAlias(_ request: CreateAliasRequest) async throws -> CreateAliasResponse
+  func deleteAlias(_ request: DeleteAliasRequest) async throws -> DeleteAliasResponse
+  func listAliases(_ request: ListAliasesRequest) async throws -> ListAliasesResponse
+
+  func encrypt(_ request: EncryptRequest) async throws -> EncryptResponse
+  func decrypt(_ request: DecryptRequest) async throws -> DecryptResponse
+  func reEncrypt(_ request: ReEncryptRequest) async throws -> ReEncryptResponse
+  func generateDataKey(_ request: GenerateDataKeyRequest) async throws -> GenerateDataKeyResponse
+  func generateDataKeyWithoutPlaintext(_ request: GenerateDataKeyWithoutPlaintextRequest) async throws
+    -> GenerateDataKeyWithoutPlaintextResponse
+  func generateRandom(_ request: GenerateRandomRequest) async throws -> GenerateRandomResponse
+
+  /// Everything a dashboard shows, consistent at one instant.
+  func fleetSnapshot() async throws -> FleetSnapshot
+  /// Ticks whenever the fleet changes. Bursts coalesce: a slow reader gets the latest version,
+  /// never an unbounded queue, and then asks for `fleetSnapshot()`.
+  func changes() async -> AsyncStream<FleetChange>
+}
+
+/// The simulator's QA controls (the dashboard's QA panel, the wire's fault target). Only the
+/// embedded engine and a kmsdash server offer these; real AWS does not.
+public protocol SimulatorControl: Sendable {
+  func describeClusters(_ request: DescribeClustersRequest) async throws -> DescribeClustersResponse
+  /// The HSM starts `CREATE_IN_PROGRESS` and becomes `ACTIVE` on a background task.
+  func createHsm(_ request: CreateHsmRequest) async throws -> CreateHsmResponse
+  func deleteHsm(_ request: DeleteHsmRequest) async throws -> DeleteHsmResponse
+  /// Marks an HSM `DEGRADED` (failed) or back to `ACTIVE`.
+  func setHsmFailed(clusterId: String, hsmId: String, failed: Bool) async throws
+  /// Sets or clears a fault; allowed at any moment, including while a connect is running.
+  func setFault(_ fault: SimulatorFault, enabled: Bool, clusterId: String) async throws
+  func faults(clusterId: String) async throws -> Set<SimulatorFault>
+  /// What `ConnectCustomKeyStore` on this store would end in if the cluster stays as it is now.
+  func predictConnectOutcome(customKeyStoreId: String) async throws -> ConnectPrediction
+}
+
+/// Faults a QA engineer can inject into a simulated CloudHSM cluster (kms-spec §3.4, §4.1).
+/// Raw values are the wire names used by the fault target and `kmsdash fault`.
+public enum SimulatorFault: String, Codable, Sendable, CaseIterable, Hashable, Comparable {
+  case clusterNotActive = "CLUSTER_NOT_ACTIVE"
+  case clusterDeleted = "CLUSTER_DELETED"
+  case securityGroupMisconfigured = "SECURITY_GROUP_MISCONFIGURED"
+  case subnetDeleted = "SUBNET_DELETED"
+  case subnetFull = "SUBNET_FULL"
+  case networkErrors = "NETWORK_ERRORS"
+  case internalError = "INTERNAL_ERROR"
+  case kmsuserMissing = "KMSUSER_MISSING"
+  case kmsuserLockedOut = "KMSUSER_LOCKED_OUT"
+  case kmsuserLoggedIn = "KMSUSER_LOGGED_IN"
+  case kmsuserPasswordChanged = "KMSUSER_PASSWORD_CHANGED"
+  case slowConnect = "SLOW_CONNECT"
+
+  public static func < (lhs: Self, rhs: Self) -> Bool {
+    allCases.firstIndex(of: lhs)! < allCases.firstIndex(of: rhs)!
+  }
+
+  /// One line a QA panel can show next to the toggle.
+  public var summary: String {
+    switch self {
+    case .clusterNotActive: "Cluster not ACTIVE (state DEGRADED)"
+    case .clusterDeleted: "Cluster deleted"
+    case .securityGroupMisconfigured: "Cluster security group lacks TCP 2223-2225 rules"
+    case .subnetDeleted: "A private subnet of the cluster was deleted"
+    case .subnetFull: "A private subnet has no free IP address"
+    case .networkErrors: "Network errors between KMS and the cluster"
+    case .internalError: "KMS internal error"
+    case .kmsuserMissing: "kmsuser crypto user does not exist"
+    case .kmsuserLockedOut: "kmsuser locked out after failed logins"
+    case .kmsuserLoggedIn: "kmsuser logged in elsewhere"
+    case .kmsuserPasswordChanged: "kmsuser password changed in the cluster"
+    case .slowConnect: "Connects take five times longer"
+    }
+  }
+}
+
+/// The outcome `ConnectCustomKeyStore` would have now.
+public enum ConnectPrediction: Sendable, Equatable, CustomStringConvertible {
+  /// The connect would be accepted and end `CONNECTED`.
+  case connects
+  /// Accepted, then `FAILED` with this code.
+  case fails(ConnectionErrorCodeType)
+  /// Refused at once with this exception (quick failure or a state that forbids connecting).
+  case refused(KMSErrorCode, String)
+  /// The store is already `CONNECTED` or `CONNECTING`: connect changes nothing.
+  case noChange(ConnectionStateType)
+
+  public var description: String {
+    switch self {
+    case .connects: "CONNECTED"
+    case .fails(let code): "FAILED (\(code.rawValue))"
+    case .refused(let code, _): "refused: \(code.rawValue)"
+    case .noChange(let state): "no change (already \(state.rawValue))"
+    }
+  }
+}
+
+/// A change notification: the fleet's version after the change.
+public struct FleetChange: Sendable, Equatable {
+  public var version: UInt64
+  public init(version: UInt64) { self.version = version }
+}
+
+/// What happened, for the dashboard's event pane and logs. Never carries a secret.
+public struct FleetEvent: Sendable, Equatable, Codable {
+  public enum Kind: String, Sendable, Codable {
+    case storeCreated, storeUpdated, storeDeleted, connectionStateChanged
+    case keyCreated, keyStateChanged, keyDeleted, aliasCreated, aliasDeleted
+    case hsmCreated, hsmDeleted, hsmStateChanged, faultSet, faultCleared
+  }
+
+  public var sequence: UInt64
+  public var date: Date
+  public var kind: Kind
+  public var customKeyStoreId: String?
+  public var clusterId: String?
+  public var connectionState: ConnectionStateType?
+  public var connectionErrorCode: ConnectionErrorCodeType?
+  public var summary: String
+
+  public init(
+    sequence: UInt64, date: Date, kind: Kind, customKeyStoreId: String? = nil, clusterId: String? = nil,
+    connectionState: ConnectionStateType? = nil, connectionErrorCode: ConnectionErrorCodeType? = nil,
+    summary: String
+  ) {
+    self.sequence = sequence
+    self.date = date
+    self.kind = kind
+    self.customKeyStoreId = customKeyStoreId
+    self.clusterId = clusterId
+    self.connectionState = connectionState
+    self.connectionErrorCode = connectionErrorCode
+    self.summary = summary
+  }
+}
+
+/// A consistent view of the fleet. Key states are the effective ones (kms-spec §5.4).
+public struct FleetSnapshot: Sendable, Equatable {
+  public var version: UInt64
+  public var region: String
+  public var accountId: String
+  public var stores: [CustomKeyStoresListEntry]
+  /// When each store (by ID) entered its current `ConnectionState`.
+  public var stateSince: [String: Date]
+  /// CloudHSM clusters with their HSMs (empty when the backend does not allow DescribeClusters).
+  public var clusters: [Cluster]
+  /// Custom-store keys only.
+  public var keys: [KeyMetadata]
+  public var aliases: [AliasListEntry]
+  /// Recent history, oldest first (bounded).
+  public var events: [FleetEvent]
+  /// Injected faults per cluster ID (simulator backends only).
+  public var faults: [String: Set<SimulatorFault>]
+
+  public init(
+    version: UInt64, region: String, accountId: String, stores: [CustomKeyStoresListEntry],
+    stateSince: [String: Date], clusters: [Cluster], keys: [KeyMetadata], aliases: [AliasListEntry],
+    events: [FleetEvent], faults: [String: Set<SimulatorFault>]
+  ) {
+    self.version = version
+    self.region = region
+    self.accountId = accountId
+    self.stores = stores
+    self.stateSince = stateSince
+    self.clusters = clusters
+    self.keys = keys
+    self.aliases = aliases
+    self.events = events
+    self.faults = faults
+  }
+}
