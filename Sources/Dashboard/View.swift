@@ -216,7 +216,11 @@ func detailLines(_ s: CustomKeyStoresListEntry, _ state: DashboardState) -> [(St
   lines.append(("CustomKeyStoreType", s.customKeyStoreType?.rawValue ?? "AWS_CLOUDHSM", .plain))
   var st = s.connectionState?.rawValue ?? "?"
   if let since = state.snapshot?.stateSince[id] {
-    st += " since \(Fmt.time(since, tz)) (\(Fmt.elapsed(state.now.timeIntervalSince(since))))"
+    st += " since \(Fmt.time(since, tz))"
+    // Elapsed time only while transient: the clock ticks only then, so it never goes stale.
+    if s.connectionState?.isTransient == true {
+      st += " (\(Fmt.elapsed(state.now.timeIntervalSince(since))))"
+    }
   }
   lines.append(("ConnectionState", st, stateStyle(s.connectionState, color: color)))
   if let code = s.connectionErrorCode {

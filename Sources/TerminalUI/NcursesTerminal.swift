@@ -78,6 +78,9 @@ private let winchHandler: @convention(c) (Int32) -> Void = { signo in
   forwardSignal(signo)
 }
 
+/// Declared at file scope so it is not isolated to `@TerminalActor`: `exit` may run on any thread.
+private let atexitHandler: @convention(c) () -> Void = { restoreTerminalUnsafe() }
+
 private let crashHandler: @convention(c) (Int32) -> Void = { signo in
   restoreTerminalUnsafe()
   if let prev = previousActions {
@@ -198,7 +201,7 @@ public final class NcursesTerminal: Terminal {
     prev.initialize(repeating: sigaction(), count: 65)
     previousActions = prev
     for s in crashSignals { install(s, crashHandler, old: prev + Int(s)) }
-    atexit { restoreTerminalUnsafe() }
+    atexit(atexitHandler)
 
     // SIGWINCH after initscr, chained to ncurses' own handler.
     let winch = UnsafeMutablePointer<sigaction>.allocate(capacity: 1)
