@@ -22,7 +22,10 @@ let package = Package(
       name: "HSMSimulator",
       dependencies: ["KMSModel", .product(name: "Crypto", package: "swift-crypto")]
     ),
-    .target(name: "KeyStoreEngine", dependencies: ["KMSModel", "HSMSimulator"]),
+    .target(
+      name: "KeyStoreEngine",
+      dependencies: ["KMSModel", "HSMSimulator", .product(name: "Crypto", package: "swift-crypto")]
+    ),
     .target(
       name: "KMSServer",
       dependencies: [
@@ -37,7 +40,7 @@ let package = Package(
     .executableTarget(
       name: "kmsdash",
       dependencies: [
-        "KMSModel", "KeyStoreEngine", "KMSServer", "Dashboard", "TerminalUI",
+        "KMSModel", "KeyStoreEngine", "KMSServer", "AWSSigV4", "Dashboard", "TerminalUI",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
       ]

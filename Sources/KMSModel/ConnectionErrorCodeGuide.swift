@@ -12,7 +12,8 @@ extension ConnectionErrorCodeType {
       "A private subnet of the cluster has no free IP address for the KMS network interface."
     case .subnetNotFound: "A subnet in the CloudHSM cluster configuration was deleted."
     case .userLockedOut: "The kmsuser crypto user is locked out of the cluster after too many failed logins."
-    case .userLoggedIn: "The kmsuser crypto user is logged into the cluster, so KMS cannot rotate its password."
+    case .userLoggedIn:
+      "The kmsuser crypto user is logged into the cluster, so KMS cannot rotate its password."
     case .userNotFound: "KMS cannot find a kmsuser crypto user in the CloudHSM cluster."
     case .xksProxyAccessDenied: "The external key store proxy's authorization rules deny KMS."
     case .xksProxyInvalidConfiguration: "A configuration error, typically a wrong XksProxyUriPath."
@@ -47,9 +48,11 @@ extension ConnectionErrorCodeType {
     case .xksProxyInvalidConfiguration: "Disconnect, correct the proxy URI path, then connect."
     case .xksProxyInvalidResponse: "Contact the proxy vendor; then disconnect and connect."
     case .xksProxyInvalidTlsConfiguration: "Fix the proxy's TLS certificate, then disconnect and connect."
-    case .xksProxyNotReachable: "Fix the proxy endpoint, path or network and bring the key manager up; reconnect."
+    case .xksProxyNotReachable:
+      "Fix the proxy endpoint, path or network and bring the key manager up; reconnect."
     case .xksProxyTimedOut: "Improve the proxy's latency, then disconnect and connect."
-    case .xksVpcEndpointServiceInvalidConfiguration: "Fix the VPC endpoint service, then disconnect and connect."
+    case .xksVpcEndpointServiceInvalidConfiguration:
+      "Fix the VPC endpoint service, then disconnect and connect."
     case .xksVpcEndpointServiceNotFound: "Fix the service name or its allowed principals; reconnect."
     }
   }

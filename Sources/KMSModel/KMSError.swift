@@ -16,12 +16,14 @@ public struct KMSErrorCode: RawRepresentable, Hashable, Sendable, Codable, Custo
   public static let cloudHsmClusterNotFoundException = Self("CloudHsmClusterNotFoundException")
   public static let cloudHsmClusterNotActiveException = Self("CloudHsmClusterNotActiveException")
   public static let cloudHsmClusterInUseException = Self("CloudHsmClusterInUseException")
-  public static let cloudHsmClusterInvalidConfigurationException = Self("CloudHsmClusterInvalidConfigurationException")
+  public static let cloudHsmClusterInvalidConfigurationException = Self(
+    "CloudHsmClusterInvalidConfigurationException")
   public static let cloudHsmClusterNotRelatedException = Self("CloudHsmClusterNotRelatedException")
   public static let incorrectTrustAnchorException = Self("IncorrectTrustAnchorException")
   public static let xksProxyUriInUseException = Self("XksProxyUriInUseException")
   public static let xksProxyUriEndpointInUseException = Self("XksProxyUriEndpointInUseException")
-  public static let xksProxyVpcEndpointServiceInUseException = Self("XksProxyVpcEndpointServiceInUseException")
+  public static let xksProxyVpcEndpointServiceInUseException = Self(
+    "XksProxyVpcEndpointServiceInUseException")
   public static let xksKeyAlreadyInUseException = Self("XksKeyAlreadyInUseException")
   public static let limitExceededException = Self("LimitExceededException")
   public static let invalidMarkerException = Self("InvalidMarkerException")

@@ -4,14 +4,18 @@ import Foundation
 /// in-process, an HTTP client implements it against any KMS endpoint. Methods are named after the
 /// AWS operations, take and return the AWS shapes, and throw `KMSError`.
 public protocol KeyStoreService: Sendable {
-  func createCustomKeyStore(_ request: CreateCustomKeyStoreRequest) async throws -> CreateCustomKeyStoreResponse
+  func createCustomKeyStore(_ request: CreateCustomKeyStoreRequest) async throws
+    -> CreateCustomKeyStoreResponse
   func describeCustomKeyStores(_ request: DescribeCustomKeyStoresRequest) async throws
     -> DescribeCustomKeyStoresResponse
-  func connectCustomKeyStore(_ request: ConnectCustomKeyStoreRequest) async throws -> ConnectCustomKeyStoreResponse
+  func connectCustomKeyStore(_ request: ConnectCustomKeyStoreRequest) async throws
+    -> ConnectCustomKeyStoreResponse
   func disconnectCustomKeyStore(_ request: DisconnectCustomKeyStoreRequest) async throws
     -> DisconnectCustomKeyStoreResponse
-  func updateCustomKeyStore(_ request: UpdateCustomKeyStoreRequest) async throws -> UpdateCustomKeyStoreResponse
-  func deleteCustomKeyStore(_ request: DeleteCustomKeyStoreRequest) async throws -> DeleteCustomKeyStoreResponse
+  func updateCustomKeyStore(_ request: UpdateCustomKeyStoreRequest) async throws
+    -> UpdateCustomKeyStoreResponse
+  func deleteCustomKeyStore(_ request: DeleteCustomKeyStoreRequest) async throws
+    -> DeleteCustomKeyStoreResponse
 
   func createKey(_ request: CreateKeyRequest) async throws -> CreateKeyResponse
   func describeKey(_ request: DescribeKeyRequest) async throws -> DescribeKeyResponse

@@ -91,73 +91,95 @@ extension Array where Element == ValidationFailure {
   // AWS counts string length in UTF-16 code units (Java String.length()).
   public mutating func checkLength(_ value: String, min: Int, at member: String, sensitive: Bool) {
     if value.utf16.count < min {
-      append(.init(member: member, renderedValue: quoted(value, sensitive: sensitive),
-                   constraint: "Member must have length greater than or equal to \(min)"))
+      append(
+        .init(
+          member: member, renderedValue: quoted(value, sensitive: sensitive),
+          constraint: "Member must have length greater than or equal to \(min)"))
     }
   }
 
   public mutating func checkLength(_ value: String, max: Int, at member: String, sensitive: Bool) {
     if value.utf16.count > max {
-      append(.init(member: member, renderedValue: quoted(value, sensitive: sensitive),
-                   constraint: "Member must have length less than or equal to \(max)"))
+      append(
+        .init(
+          member: member, renderedValue: quoted(value, sensitive: sensitive),
+          constraint: "Member must have length less than or equal to \(max)"))
     }
   }
 
   public mutating func checkLength(_ value: Data, min: Int, at member: String, sensitive: Bool) {
     if value.count < min {
-      append(.init(member: member, renderedValue: nil,
-                   constraint: "Member must have length greater than or equal to \(min)"))
+      append(
+        .init(
+          member: member, renderedValue: nil,
+          constraint: "Member must have length greater than or equal to \(min)"))
     }
   }
 
   public mutating func checkLength(_ value: Data, max: Int, at member: String, sensitive: Bool) {
     if value.count > max {
-      append(.init(member: member, renderedValue: nil,
-                   constraint: "Member must have length less than or equal to \(max)"))
+      append(
+        .init(
+          member: member, renderedValue: nil,
+          constraint: "Member must have length less than or equal to \(max)"))
     }
   }
 
   public mutating func checkLength<C: Collection>(_ value: C, min: Int, at member: String, sensitive: Bool) {
     if value.count < min {
-      append(.init(member: member, renderedValue: nil,
-                   constraint: "Member must have length greater than or equal to \(min)"))
+      append(
+        .init(
+          member: member, renderedValue: nil,
+          constraint: "Member must have length greater than or equal to \(min)"))
     }
   }
 
   public mutating func checkLength<C: Collection>(_ value: C, max: Int, at member: String, sensitive: Bool) {
     if value.count > max {
-      append(.init(member: member, renderedValue: nil,
-                   constraint: "Member must have length less than or equal to \(max)"))
+      append(
+        .init(
+          member: member, renderedValue: nil,
+          constraint: "Member must have length less than or equal to \(max)"))
     }
   }
 
   public mutating func checkPattern(_ value: String, _ pattern: String, at member: String, sensitive: Bool) {
     if !patternCache.wholeMatch(value, pattern) {
-      append(.init(member: member, renderedValue: quoted(value, sensitive: sensitive),
-                   constraint: "Member must satisfy regular expression pattern: \(pattern)"))
+      append(
+        .init(
+          member: member, renderedValue: quoted(value, sensitive: sensitive),
+          constraint: "Member must satisfy regular expression pattern: \(pattern)"))
     }
   }
 
-  public mutating func checkEnum<E: RawRepresentable & CaseIterable>(_ value: String, _ type: E.Type, at member: String)
+  public mutating func checkEnum<E: RawRepresentable & CaseIterable>(
+    _ value: String, _ type: E.Type, at member: String
+  )
   where E.RawValue == String {
     if E(rawValue: value) == nil {
       let allowed = E.allCases.map(\.rawValue).joined(separator: ", ")
-      append(.init(member: member, renderedValue: quoted(value, sensitive: false),
-                   constraint: "Member must satisfy enum value set: [\(allowed)]"))
+      append(
+        .init(
+          member: member, renderedValue: quoted(value, sensitive: false),
+          constraint: "Member must satisfy enum value set: [\(allowed)]"))
     }
   }
 
   public mutating func checkRange<I: BinaryInteger>(_ value: I, min: Int, at member: String) {
     if value < min {
-      append(.init(member: member, renderedValue: "\(value)",
-                   constraint: "Member must have value greater than or equal to \(min)"))
+      append(
+        .init(
+          member: member, renderedValue: "\(value)",
+          constraint: "Member must have value greater than or equal to \(min)"))
     }
   }
 
   public mutating func checkRange<I: BinaryInteger>(_ value: I, max: Int, at member: String) {
     if value > max {
-      append(.init(member: member, renderedValue: "\(value)",
-                   constraint: "Member must have value less than or equal to \(max)"))
+      append(
+        .init(
+          member: member, renderedValue: "\(value)",
+          constraint: "Member must have value less than or equal to \(max)"))
     }
   }
 }

@@ -1,0 +1,342 @@
+import Crypto
+import Foundation
+import KMSModel
+
+/// Provisioning input for a simulated cluster (scenario files and tests).
+public struct ClusterSpec: Sendable, Equatable {
+  public var id: String?
+  public var availabilityZones: [String]
+  public var hsmsPerZone: Int
+  /// nil provisions the cluster without a kmsuser crypto user.
+  public var kmsuserPassword: String?
+  public var trustAnchorPEM: String
+  /// Clusters with the same lineage share a cluster certificate (restored from one backup).
+  public var lineage: String?
+
+  public init(
+    id: String? = nil, availabilityZones: [String] = ["us-east-1a", "us-east-1b"], hsmsPerZone: Int = 1,
+    kmsuserPassword: String? = "DemoPassw0rd", trustAnchorPEM: String, lineage: String? = nil
+  ) {
+    self.id = id
+    self.availabilityZones = availabilityZones
+    self.hsmsPerZone = hsmsPerZone
+    self.kmsuserPassword = kmsuserPassword
+    self.trustAnchorPEM = trustAnchorPEM
+    self.lineage = lineage
+  }
+}
+
+/// The simulated CloudHSM side: clusters, HSMs, kmsusers, faults and the AES-256 key material
+/// that lives "in the cluster". A value type; the engine actor owns one and mutates it.
+public struct HSMFleet: Sendable {
+  public private(set) var clusters = TrackedDictionary<SimulatedCluster>()
+  /// Creation order, for stable listings.
+  public private(set) var clusterOrder: [String] = []
+  /// Key material by KMS key ID, tagged with the cluster certificate it was created under, so
+  /// related clusters (one backup lineage) share it and unrelated ones do not.
+  public private(set) var material = TrackedDictionary<MaterialEntry>()
+  public var random: SeededRandom
+  /// Keys password digests; a fresh one per fleet, so digests are meaningless elsewhere.
+  public let pepper: KeyBytes
+
+  public init(seed: UInt64, pepper: KeyBytes = .random()) {
+    random = SeededRandom(seed: seed ^ 0xC1D5_4A11)
+    self.pepper = pepper
+  }
+
+  /// Which clusters and key material changed since the last call (for persistence).
+  public mutating func drainChanges() -> (clusters: Set<String>, material: Set<String>) {
+    (clusters.drain(), material.drain())
+  }
+
+  /// Puts saved state back (the engine resuming from its state file).
+  public mutating func restore(
+    clusters saved: [String: SimulatedCluster], order: [String],
+    material savedMaterial: [String: MaterialEntry],
+    random savedRandom: SeededRandom
+  ) {
+    clusters.restore(saved)
+    clusterOrder = order.filter { saved[$0] != nil }
+    material.restore(savedMaterial)
+    random = savedRandom
+  }
+
+  public func digest(_ password: String) -> PasswordDigest {
+    PasswordDigest(password: password, pepper: pepper.symmetricKey)
+  }
+
+  public func cluster(_ id: String) -> SimulatedCluster? { clusters[id] }
+
+  // MARK: Provisioning
+
+  public mutating func addCluster(_ spec: ClusterSpec, now: Date) throws(KMSError) -> String {
+    let id = spec.id ?? SimulatedIDs.cluster(&random)
+    guard clusters[id] == nil else {
+      throw KMSError(.cloudHsmInvalidRequestException, "Cluster \(id) already exists.")
+    }
+    let pattern = try? NSRegularExpression(pattern: "^cluster-[2-7a-zA-Z]{11,16}$")
+    guard pattern?.firstMatch(in: id, range: NSRange(id.startIndex..., in: id)) != nil else {
+      throw KMSError(
+        .cloudHsmInvalidRequestException, "Cluster ID '\(id)' does not match cluster-[2-7a-zA-Z]{11,16}.")
+    }
+    guard !spec.availabilityZones.isEmpty, Set(spec.availabilityZones).count == spec.availabilityZones.count
+    else {
+      throw KMSError(
+        .cloudHsmInvalidRequestException, "A cluster needs one or more distinct Availability Zones.")
+    }
+    let lineage = spec.lineage ?? id
+    var cluster = SimulatedCluster(
+      clusterId: id, createdAt: now, vpcId: SimulatedIDs.vpc(&random),
+      securityGroup: SimulatedIDs.securityGroup(&random),
+      subnets: spec.availabilityZones.enumerated().map { index, zone in
+        SimulatedSubnet(
+          subnetId: SimulatedIDs.subnet(&random), availabilityZone: zone,
+          cidrPrefix: "10.\(clusters.count % 250).\(index + 1)")
+      },
+      hsms: [],
+      kmsuser: spec.kmsuserPassword.map { Kmsuser(passwordDigest: digest($0)) },
+      trustAnchorPEM: spec.trustAnchorPEM,
+      clusterCertificatePEM: Self.clusterCertificate(lineage: lineage, trustAnchor: spec.trustAnchorPEM))
+    for zone in spec.availabilityZones {
+      for _ in 0..<max(0, spec.hsmsPerZone) {
+        let hsm = Self.makeHsm(in: &cluster, zone: zone, state: .active, readyAt: nil, random: &random)
+        cluster.hsms.append(hsm)
+      }
+    }
+    clusters[id] = cluster
+    clusterOrder.append(id)
+    return id
+  }
+
+  /// A stand-in cluster certificate: PEM-armoured, unique per lineage, stable for a given input.
+  static func clusterCertificate(lineage: String, trustAnchor: String) -> String {
+    let digest = SHA256.hash(data: Data((lineage + "\n" + trustAnchor).utf8))
+    let body =
+      Data(digest).base64EncodedString()
+      + Data("kmsdash simulated cluster certificate for lineage \(lineage)".utf8).base64EncodedString()
+    var lines: [String] = ["-----BEGIN CERTIFICATE-----"]
+    var rest = Substring(body)
+    while !rest.isEmpty {
+      lines.append(String(rest.prefix(64)))
+      rest = rest.dropFirst(64)
+    }
+    lines.append("-----END CERTIFICATE-----")
+    return lines.joined(separator: "\n")
+  }
+
+  static func makeHsm(
+    in cluster: inout SimulatedCluster, zone: String, state: HsmState, readyAt: Date?,
+    random: inout SeededRandom
+  ) -> SimulatedHsm {
+    let subnetIndex = cluster.subnets.firstIndex { $0.availabilityZone == zone }!
+    let host = cluster.subnets[subnetIndex].nextHost
+    cluster.subnets[subnetIndex].nextHost += 1
+    return SimulatedHsm(
+      hsmId: SimulatedIDs.hsm(&random), availabilityZone: zone,
+      subnetId: cluster.subnets[subnetIndex].subnetId,
+      eniId: SimulatedIDs.eni(&random), eniIp: "\(cluster.subnets[subnetIndex].cidrPrefix).\(host)",
+      state: state, readyAt: readyAt)
+  }
+
+  // MARK: CloudHSM v2 operations and QA controls
+
+  func existing(_ clusterId: String) throws(KMSError) -> SimulatedCluster {
+    guard let cluster = clusters[clusterId], !cluster.isDeleted else {
+      throw KMSError(.cloudHsmResourceNotFoundException, "Cluster \(clusterId) not found.")
+    }
+    return cluster
+  }
+
+  public mutating func createHsm(clusterId: String, zone: String, readyAt: Date) throws(KMSError)
+    -> SimulatedHsm
+  {
+    var cluster = try existing(clusterId)
+    guard cluster.zones.contains(zone) else {
+      throw KMSError(
+        .cloudHsmInvalidRequestException,
+        "The cluster has no subnet in Availability Zone \(zone). Zones: \(cluster.zones.joined(separator: ", "))."
+      )
+    }
+    let hsm = Self.makeHsm(
+      in: &cluster, zone: zone, state: .createInProgress, readyAt: readyAt, random: &random)
+    cluster.hsms.append(hsm)
+    clusters[clusterId] = cluster
+    return hsm
+  }
+
+  public mutating func deleteHsm(clusterId: String, hsmId: String?, eniId: String?, eniIp: String?)
+    throws(KMSError)
+    -> String
+  {
+    var cluster = try existing(clusterId)
+    guard hsmId != nil || eniId != nil || eniIp != nil else {
+      throw KMSError(.cloudHsmInvalidRequestException, "Specify HsmId, EniId or EniIp.")
+    }
+    guard
+      let index = cluster.hsms.firstIndex(where: { hsm in
+        (hsmId == nil || hsm.hsmId == hsmId) && (eniId == nil || hsm.eniId == eniId)
+          && (eniIp == nil || hsm.eniIp == eniIp)
+      })
+    else {
+      throw KMSError(.cloudHsmResourceNotFoundException, "No such HSM in cluster \(clusterId).")
+    }
+    let removed = cluster.hsms.remove(at: index)
+    clusters[clusterId] = cluster
+    return removed.hsmId
+  }
+
+  public mutating func setHsmFailed(clusterId: String, hsmId: String, failed: Bool) throws(KMSError) {
+    var cluster = try existing(clusterId)
+    guard let index = cluster.hsms.firstIndex(where: { $0.hsmId == hsmId }) else {
+      throw KMSError(.cloudHsmResourceNotFoundException, "No HSM \(hsmId) in cluster \(clusterId).")
+    }
+    guard cluster.hsms[index].state != .createInProgress else {
+      throw KMSError(.cloudHsmInvalidRequestException, "HSM \(hsmId) is still being created.")
+    }
+    cluster.hsms[index].state = failed ? .degraded : .active
+    clusters[clusterId] = cluster
+  }
+
+  /// Faults may be set on a deleted cluster too (clearing CLUSTER_DELETED restores it).
+  public mutating func setFault(_ fault: SimulatorFault, enabled: Bool, clusterId: String) throws(KMSError) {
+    guard var cluster = clusters[clusterId] else {
+      throw KMSError(.cloudHsmResourceNotFoundException, "Cluster \(clusterId) not found.")
+    }
+    if enabled { cluster.faults.insert(fault) } else { cluster.faults.remove(fault) }
+    // A locked-out user unlocks when the fault is cleared (an admin reset the password).
+    if fault == .kmsuserLockedOut, !enabled { cluster.kmsuser?.failedLogins = 0 }
+    clusters[clusterId] = cluster
+  }
+
+  /// HSMs whose creation time has come become ACTIVE. Returns the IDs that changed.
+  public mutating func finishHsmCreations(now: Date) -> [(clusterId: String, hsmId: String)] {
+    var finished: [(String, String)] = []
+    for id in clusterOrder {
+      guard var cluster = clusters[id] else { continue }
+      var changed = false
+      for index in cluster.hsms.indices where cluster.hsms[index].state == .createInProgress {
+        if let ready = cluster.hsms[index].readyAt, ready <= now {
+          cluster.hsms[index].state = .active
+          cluster.hsms[index].readyAt = nil
+          finished.append((id, cluster.hsms[index].hsmId))
+          changed = true
+        }
+      }
+      if changed { clusters[id] = cluster }
+    }
+    return finished
+  }
+
+  public var nextHsmReadyAt: Date? {
+    clusters.values.flatMap(\.hsms).compactMap(\.readyAt).min()
+  }
+
+  // MARK: What KMS sees when it connects (kms-spec §2.3, §3.4, §4.1)
+
+  /// A failure ConnectCustomKeyStore reports at once, leaving the store DISCONNECTED.
+  public func quickConnectFailure(clusterId: String) -> KMSError? {
+    guard let cluster = clusters[clusterId], !cluster.isDeleted else { return nil }  // found later: CLUSTER_NOT_FOUND
+    if cluster.state != .active {
+      return KMSError(.cloudHsmClusterNotActiveException, "The CloudHSM cluster \(clusterId) is not active.")
+    }
+    if cluster.activeHsms.isEmpty {
+      return KMSError(
+        .cloudHsmClusterInvalidConfigurationException,
+        "The CloudHSM cluster \(clusterId) has no active HSMs. Add an HSM, then try again.")
+    }
+    if cluster.faults.contains(.securityGroupMisconfigured) {
+      return KMSError(
+        .cloudHsmClusterInvalidConfigurationException,
+        "The security group \(cluster.securityGroup) of cluster \(clusterId) lacks the TCP 2223-2225 rules.")
+    }
+    return nil
+  }
+
+  /// The code a connect ends in if the cluster is as it is now; nil means CONNECTED.
+  /// Precedence follows the order of the connect process: find the cluster, reach it, create an
+  /// ENI in every subnet, find an active HSM, then log in as kmsuser.
+  public func connectFailure(clusterId: String, passwordDigest: PasswordDigest?) -> ConnectionErrorCodeType? {
+    guard let cluster = clusters[clusterId], !cluster.isDeleted else { return .clusterNotFound }
+    if cluster.faults.contains(.internalError) { return .internalError }
+    if cluster.faults.contains(.networkErrors) { return .networkErrors }
+    if cluster.faults.contains(.subnetDeleted) { return .subnetNotFound }
+    if cluster.faults.contains(.subnetFull) { return .insufficientFreeAddressesInSubnet }
+    if cluster.activeHsms.isEmpty { return .insufficientCloudhsmHsms }
+    guard let user = cluster.kmsuser, !cluster.faults.contains(.kmsuserMissing) else { return .userNotFound }
+    if cluster.faults.contains(.kmsuserLockedOut) || user.failedLogins >= Kmsuser.lockoutThreshold {
+      return .userLockedOut
+    }
+    if cluster.faults.contains(.kmsuserLoggedIn) { return .userLoggedIn }
+    if cluster.faults.contains(.kmsuserPasswordChanged) || passwordDigest != user.passwordDigest {
+      return .invalidCredentials
+    }
+    return nil
+  }
+
+  /// Applies the side effects of a finished connect attempt on the kmsuser: a wrong password
+  /// counts towards the lockout, a success rotates the password to one only KMS knows.
+  public mutating func recordConnectAttempt(
+    clusterId: String, outcome: ConnectionErrorCodeType?
+  ) -> PasswordDigest? {
+    guard var cluster = clusters[clusterId], var user = cluster.kmsuser else { return nil }
+    defer { clusters[clusterId] = cluster }
+    switch outcome {
+    case .invalidCredentials where !cluster.faults.contains(.kmsuserPasswordChanged):
+      user.failedLogins += 1
+      cluster.kmsuser = user
+      return nil
+    case nil:
+      let rotated = digest(random.hex(32))
+      user.passwordDigest = rotated
+      user.failedLogins = 0
+      cluster.kmsuser = user
+      return rotated
+    default:
+      return nil
+    }
+  }
+
+  // MARK: Key material
+
+  public mutating func createKeyMaterial(keyId: String, clusterId: String) {
+    guard let cluster = clusters[clusterId] else { return }
+    material[keyId] = MaterialEntry(lineage: cluster.clusterCertificatePEM, key: .random())
+  }
+
+  public mutating func createLocalKeyMaterial(keyId: String) {
+    material[keyId] = MaterialEntry(lineage: MaterialEntry.kmsManaged, key: .random())
+  }
+
+  public mutating func deleteKeyMaterial(keyId: String) { material[keyId] = nil }
+
+  /// The AES-256 key for a KMS key as seen through a cluster (nil if that cluster's lineage
+  /// does not hold it), or for a KMS-managed key when `clusterId` is nil.
+  public func keyMaterial(keyId: String, clusterId: String?) -> SymmetricKey? {
+    guard let entry = material[keyId] else { return nil }
+    guard let clusterId else {
+      return entry.lineage == MaterialEntry.kmsManaged ? entry.key.symmetricKey : nil
+    }
+    guard let cluster = clusters[clusterId], cluster.clusterCertificatePEM == entry.lineage else {
+      return nil
+    }
+    return entry.key.symmetricKey
+  }
+}
+
+/// 256 bits of key material as plain bytes: Sendable and storable, turned into a `SymmetricKey`
+/// only where it is used.
+public struct KeyBytes: Sendable, Equatable, Codable {
+  public var bytes: Data
+  public init(bytes: Data) { self.bytes = bytes }
+  public static func random() -> KeyBytes {
+    KeyBytes(bytes: SymmetricKey(size: .bits256).withUnsafeBytes { Data($0) })
+  }
+  public var symmetricKey: SymmetricKey { SymmetricKey(data: bytes) }
+}
+
+/// Key material with the backup lineage (cluster certificate) it lives in.
+public struct MaterialEntry: Sendable, Equatable, Codable {
+  public static let kmsManaged = "kms-managed"
+  public var lineage: String
+  public var key: KeyBytes
+}

@@ -1,0 +1,160 @@
+import Foundation
+import KMSModel
+import NIOCore
+
+/// The services a target prefix belongs to.
+public enum WireService: String, Sendable {
+  /// `TrentService.<Op>`: KMS, signing name `kms`, errors with `message`.
+  case kms = "TrentService"
+  /// `BaldrApiService.<Op>`: the CloudHSM v2 subset, signing name `cloudhsm`, errors with `Message`.
+  case cloudHSM = "BaldrApiService"
+  /// `KmsdashSimulator.<Op>`: the fault target, signing name `kms`, errors with `message`.
+  case simulator = "KmsdashSimulator"
+
+  /// The SigV4 signing name(s) accepted in the credential scope.
+  var signingNames: Set<String> {
+    switch self {
+    case .kms, .simulator: ["kms"]
+    case .cloudHSM: ["cloudhsm"]
+    }
+  }
+
+  /// The member that carries an error's text.
+  var messageKey: String { self == .cloudHSM ? "Message" : "message" }
+}
+
+/// One operation: decode the body, validate, call the backend, encode the result.
+struct Operation: Sendable {
+  var service: WireService
+  var name: String
+  var run: @Sendable (_ body: ByteBuffer, _ backend: KMSBackend) async throws -> ByteBuffer
+}
+
+/// Shared coders (`JSONEncoder`/`JSONDecoder` are thread-safe to use concurrently).
+enum Coders {
+  static let decoder = WireJSON.decoder()
+  static let encoder = WireJSON.encoder()
+}
+
+private func decode<Request: Decodable & AWSValidatable>(_ type: Request.Type, _ body: ByteBuffer) throws
+  -> Request
+{
+  let request: Request
+  do {
+    if body.readableBytes == 0 {
+      request = try Coders.decoder.decode(Request.self, from: Data("{}".utf8))
+    } else {
+      request = try Coders.decoder.decode(Request.self, from: Data(body.readableBytesView))
+    }
+  } catch let error as DecodingError {
+    throw WireError.decoding(error)
+  }
+  try request.validate()
+  return request
+}
+
+private func encode(_ response: some Encodable) throws -> ByteBuffer {
+  ByteBuffer(data: try Coders.encoder.encode(response))
+}
+
+private func kms<Request: Decodable & AWSValidatable & Sendable, Response: Encodable & Sendable>(
+  _ name: String, _ call: @escaping @Sendable (any KeyStoreService, Request) async throws -> Response
+) -> Operation {
+  Operation(service: .kms, name: name) { body, backend in
+    let request = try decode(Request.self, body)
+    return try encode(try await call(backend.service, request))
+  }
+}
+
+private func control<Request: Decodable & AWSValidatable & Sendable, Response: Encodable & Sendable>(
+  _ service: WireService, _ name: String,
+  _ call: @escaping @Sendable (any SimulatorControl, Request) async throws -> Response
+) -> Operation {
+  Operation(service: service, name: name) { body, backend in
+    guard let control = backend.control else {
+      throw WireError(
+        KMSErrorCode.unsupportedOperationException.rawValue,
+        "This endpoint does not offer \(service.rawValue).\(name).")
+    }
+    let request = try decode(Request.self, body)
+    return try encode(try await call(control, request))
+  }
+}
+
+extension ByteBuffer {
+  fileprivate init(data: Data) {
+    self.init(bytes: data)
+  }
+}
+
+/// Every operation by its full `X-Amz-Target`.
+let operationTable: [String: Operation] = {
+  let operations: [Operation] = [
+    kms("CreateCustomKeyStore") { try await $0.createCustomKeyStore($1 as CreateCustomKeyStoreRequest) },
+    kms("DescribeCustomKeyStores") {
+      try await $0.describeCustomKeyStores($1 as DescribeCustomKeyStoresRequest)
+    },
+    kms("ConnectCustomKeyStore") { try await $0.connectCustomKeyStore($1 as ConnectCustomKeyStoreRequest) },
+    kms("DisconnectCustomKeyStore") {
+      try await $0.disconnectCustomKeyStore($1 as DisconnectCustomKeyStoreRequest)
+    },
+    kms("UpdateCustomKeyStore") { try await $0.updateCustomKeyStore($1 as UpdateCustomKeyStoreRequest) },
+    kms("DeleteCustomKeyStore") { try await $0.deleteCustomKeyStore($1 as DeleteCustomKeyStoreRequest) },
+    kms("CreateKey") { try await $0.createKey($1 as CreateKeyRequest) },
+    kms("DescribeKey") { try await $0.describeKey($1 as DescribeKeyRequest) },
+    kms("ListKeys") { try await $0.listKeys($1 as ListKeysRequest) },
+    kms("EnableKey") { try await $0.enableKey($1 as EnableKeyRequest) },
+    kms("DisableKey") { try await $0.disableKey($1 as DisableKeyRequest) },
+    kms("ScheduleKeyDeletion") { try await $0.scheduleKeyDeletion($1 as ScheduleKeyDeletionRequest) },
+    kms("CancelKeyDeletion") { try await $0.cancelKeyDeletion($1 as CancelKeyDeletionRequest) },
+    kms("CreateAlias") { try await $0.createAlias($1 as CreateAliasRequest) },
+    kms("DeleteAlias") { try await $0.deleteAlias($1 as DeleteAliasRequest) },
+    kms("ListAliases") { try await $0.listAliases($1 as ListAliasesRequest) },
+    kms("Encrypt") { try await $0.encrypt($1 as EncryptRequest) },
+    kms("Decrypt") { try await $0.decrypt($1 as DecryptRequest) },
+    kms("ReEncrypt") { try await $0.reEncrypt($1 as ReEncryptRequest) },
+    kms("GenerateDataKey") { try await $0.generateDataKey($1 as GenerateDataKeyRequest) },
+    kms("GenerateDataKeyWithoutPlaintext") {
+      try await $0.generateDataKeyWithoutPlaintext($1 as GenerateDataKeyWithoutPlaintextRequest)
+    },
+    kms("GenerateRandom") { try await $0.generateRandom($1 as GenerateRandomRequest) },
+
+    control(.cloudHSM, "DescribeClusters") { try await $0.describeClusters($1 as DescribeClustersRequest) },
+    control(.cloudHSM, "CreateHsm") { try await $0.createHsm($1 as CreateHsmRequest) },
+    control(.cloudHSM, "DeleteHsm") { try await $0.deleteHsm($1 as DeleteHsmRequest) },
+
+    control(.simulator, SimulatorOperation.listFaults.rawValue) { control, request in
+      let request = request as ListFaultsRequest
+      return ListFaultsResponse.make(
+        clusterId: request.clusterId, faults: try await control.faults(clusterId: request.clusterId))
+    },
+    control(.simulator, SimulatorOperation.setFault.rawValue) { control, request in
+      let request = request as SetFaultRequest
+      let fault = SimulatorFault(rawValue: request.fault)!  // validated
+      try await control.setFault(fault, enabled: request.enabled ?? true, clusterId: request.clusterId)
+      return ListFaultsResponse.make(
+        clusterId: request.clusterId, faults: try await control.faults(clusterId: request.clusterId))
+    },
+    control(.simulator, SimulatorOperation.clearFault.rawValue) { control, request in
+      let request = request as SetFaultRequest
+      let fault = SimulatorFault(rawValue: request.fault)!  // validated
+      try await control.setFault(fault, enabled: false, clusterId: request.clusterId)
+      return ListFaultsResponse.make(
+        clusterId: request.clusterId, faults: try await control.faults(clusterId: request.clusterId))
+    },
+    control(.simulator, SimulatorOperation.setHsmFailed.rawValue) { control, request in
+      let request = request as SetHsmFailedRequest
+      try await control.setHsmFailed(
+        clusterId: request.clusterId, hsmId: request.hsmId, failed: request.failed ?? true)
+      return EmptyResponse()
+    },
+    control(.simulator, SimulatorOperation.predictConnectOutcome.rawValue) { control, request in
+      let request = request as PredictConnectOutcomeRequest
+      return PredictConnectOutcomeResponse(
+        try await control.predictConnectOutcome(customKeyStoreId: request.customKeyStoreId))
+    },
+  ]
+  var table: [String: Operation] = [:]
+  for operation in operations { table["\(operation.service.rawValue).\(operation.name)"] = operation }
+  return table
+}()

@@ -1,0 +1,121 @@
+import ArgumentParser
+import Foundation
+import KMSModel
+import KMSServer
+
+/// `kmsdash fault`: a client of the fault target (`KmsdashSimulator.*`) of a `kmsdash serve`.
+struct FaultCommand: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "fault",
+    abstract: "Inject, clear or list simulated CloudHSM faults on a kmsdash serve endpoint.",
+    discussion: """
+      Faults change what the next ConnectCustomKeyStore on a store backed by the cluster ends in \
+      (for example KMSUSER_LOCKED_OUT makes it FAILED with USER_LOCKED_OUT). Fault names: \
+      \(SimulatorFault.allCases.map(\.rawValue).joined(separator: ", ")).
+
+      Requests are signed with SigV4 using --access-key-id/--secret-access-key or \
+      AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (+ AWS_SESSION_TOKEN); without credentials they are \
+      sent unsigned, which only a server started with --no-auth accepts.
+      """)
+
+  @Option(help: ArgumentHelp("The kmsdash serve endpoint, e.g. http://127.0.0.1:4599.", valueName: "url"))
+  var endpoint: String
+
+  @Option(help: ArgumentHelp("CloudHSM cluster ID.", valueName: "id"))
+  var cluster: String
+
+  @Option(help: ArgumentHelp("Fault to set.", valueName: "fault"))
+  var set: String?
+
+  @Option(help: ArgumentHelp("Fault to clear.", valueName: "fault"))
+  var clear: String?
+
+  @Flag(help: "List the faults set on the cluster and every fault available.")
+  var list = false
+
+  @Option(
+    help: ArgumentHelp(
+      "Region to sign for (default: AWS_REGION, AWS_DEFAULT_REGION, us-east-1).", valueName: "region"))
+  var region: String?
+
+  @Option(help: ArgumentHelp("Access key ID (default: AWS_ACCESS_KEY_ID).", valueName: "id"))
+  var accessKeyId: String?
+
+  @Option(help: ArgumentHelp("Secret access key (default: AWS_SECRET_ACCESS_KEY).", valueName: "secret"))
+  var secretAccessKey: String?
+
+  func validate() throws {
+    let chosen = [set != nil, clear != nil, list].filter { $0 }.count
+    guard chosen == 1 else {
+      throw ValidationError("Give exactly one of --set FAULT, --clear FAULT or --list.")
+    }
+    guard let url = URL(string: endpoint), let scheme = url.scheme, ["http", "https"].contains(scheme),
+      url.host != nil
+    else { throw ValidationError("--endpoint must be an http(s) URL such as http://127.0.0.1:4599.") }
+    for name in [set, clear].compactMap({ $0 }) where Self.fault(named: name) == nil {
+      throw ValidationError(
+        "Unknown fault '\(name)'. Faults: \(SimulatorFault.allCases.map(\.rawValue).joined(separator: ", "))."
+      )
+    }
+  }
+
+  /// Accepts `KMSUSER_LOCKED_OUT`, `kmsuser-locked-out`, ….
+  static func fault(named name: String) -> SimulatorFault? {
+    SimulatorFault(rawValue: name.uppercased().replacingOccurrences(of: "-", with: "_"))
+  }
+
+  func run() async throws {
+    let client = FaultClient(
+      endpoint: URL(string: endpoint)!, region: region, accessKeyId: accessKeyId,
+      secretAccessKey: secretAccessKey)
+    let target = "\(WireService.simulator.rawValue)."
+    do {
+      let response: ListFaultsResponse
+      if let set, let fault = Self.fault(named: set) {
+        response = try await client.call(
+          target + SimulatorOperation.setFault.rawValue,
+          SetFaultRequest(clusterId: cluster, fault: fault.rawValue, enabled: true),
+          as: ListFaultsResponse.self)
+        print("Set \(fault.rawValue) on \(cluster).")
+      } else if let clear, let fault = Self.fault(named: clear) {
+        response = try await client.call(
+          target + SimulatorOperation.clearFault.rawValue,
+          SetFaultRequest(clusterId: cluster, fault: fault.rawValue), as: ListFaultsResponse.self)
+        print("Cleared \(fault.rawValue) on \(cluster).")
+      } else {
+        response = try await client.call(
+          target + SimulatorOperation.listFaults.rawValue, ListFaultsRequest(clusterId: cluster),
+          as: ListFaultsResponse.self)
+      }
+      print(Self.render(response, full: list))
+    } catch let failure as FaultClient.Failure {
+      FileHandle.standardError.write(Data("kmsdash fault: \(failure)\n".utf8))
+      throw ExitCode(1)
+    } catch let error as URLError {
+      FileHandle.standardError.write(
+        Data("kmsdash fault: cannot reach \(endpoint): \(error.localizedDescription)\n".utf8))
+      throw ExitCode(1)
+    }
+  }
+
+  static func render(_ response: ListFaultsResponse, full: Bool) -> String {
+    var lines: [String] = []
+    let summaries = Dictionary(
+      response.availableFaults.map { ($0.name, $0.summary) }, uniquingKeysWith: { first, _ in first })
+    if response.faults.isEmpty {
+      lines.append("\(response.clusterId): no faults set")
+    } else {
+      lines.append("\(response.clusterId): \(response.faults.count) fault(s) set")
+      for fault in response.faults {
+        lines.append("  \(fault.padding(toLength: 30, withPad: " ", startingAt: 0))\(summaries[fault] ?? "")")
+      }
+    }
+    if full {
+      lines.append("Available faults:")
+      for fault in response.availableFaults {
+        lines.append("  \(fault.name.padding(toLength: 30, withPad: " ", startingAt: 0))\(fault.summary)")
+      }
+    }
+    return lines.joined(separator: "\n")
+  }
+}
