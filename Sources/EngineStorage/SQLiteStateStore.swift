@@ -169,6 +169,11 @@ public final class SQLiteStateStore: StateStore, @unchecked Sendable {
     }
   }
 
+  /// The connection's value of `PRAGMA name`, for tests and diagnostics.
+  func pragma(_ name: String) throws(StorageError) -> String? {
+    try withDatabase(operation: "read") { db in try String.fetchOne(db, sql: "PRAGMA \(name)") }
+  }
+
   private func reveal(_ stored: Data, kind: StateRecordKind, id: String) throws(StorageError) -> Data {
     guard kind.isSecret else { return stored }
     guard let clear = wrappingKey.unseal(stored, kind: kind, id: id) else {

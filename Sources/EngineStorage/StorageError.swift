@@ -14,7 +14,7 @@ public enum StorageError: Error, Sendable, Equatable, CustomStringConvertible {
   case notKmsdashDatabase(path: String, detail: String)
   /// The database holds secret records but the wrapping key file beside it is gone.
   case keyFileMissing(path: String, keyPath: String)
-  /// The wrapping key file is readable by others than its owner.
+  /// The wrapping key file's permissions are looser than 0600.
   case keyFilePermissions(keyPath: String, mode: UInt32)
   /// The wrapping key file is not a 32-byte key, or cannot be read.
   case keyFileInvalid(keyPath: String, detail: String)
@@ -55,7 +55,7 @@ public enum StorageError: Error, Sendable, Equatable, CustomStringConvertible {
     case .keyFilePermissions(let keyPath, let mode):
       let octal = String(mode & 0o777, radix: 8)
       return
-        "kmsdash: the key file \(keyPath) is accessible to others (mode 0\(octal)). Restrict it with "
+        "kmsdash: the key file \(keyPath) has mode 0\(octal), looser than 0600. Restrict it with "
         + "`chmod 600 \(keyPath)`, or \(Self.wayOut)."
     case .keyFileInvalid(let keyPath, let detail):
       return

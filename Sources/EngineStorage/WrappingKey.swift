@@ -24,7 +24,7 @@ struct WrappingKey: @unchecked Sendable {
     case present(WrappingKey)
   }
 
-  /// Reads the key file, refusing one that is readable by others or is not a 32-byte key.
+  /// Reads the key file, refusing one whose mode is looser than 0600 or that is not a 32-byte key.
   static func load(keyPath: String) throws(StorageError) -> Presence {
     var info = stat()
     if lstat(keyPath, &info) != 0 {
@@ -36,7 +36,7 @@ struct WrappingKey: @unchecked Sendable {
       throw .keyFileInvalid(keyPath: keyPath, detail: "not a regular file")
     }
     let mode = UInt32(info.st_mode) & 0o777
-    guard mode & 0o077 == 0 else { throw .keyFilePermissions(keyPath: keyPath, mode: mode) }
+    guard mode & ~0o600 == 0 else { throw .keyFilePermissions(keyPath: keyPath, mode: mode) }
     let fd = open(keyPath, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
     guard fd >= 0 else { throw .keyFileInvalid(keyPath: keyPath, detail: posixMessage(errno)) }
     defer { close(fd) }

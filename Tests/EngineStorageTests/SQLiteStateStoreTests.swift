@@ -96,7 +96,7 @@ struct RecordTests {
   @Test func concurrentAppliesAreSerialized() async throws {
     let directory = try TemporaryDirectory()
     let store = try SQLiteStateStore(path: directory.statePath)
-    await withThrowingTaskGroup(of: Void.self) { group in
+    try await withThrowingTaskGroup(of: Void.self) { group in
       for task in 0..<8 {
         group.addTask {
           for index in 0..<20 {
@@ -105,6 +105,7 @@ struct RecordTests {
           }
         }
       }
+      try await group.waitForAll()
     }
     let loaded = try store.loadAll()
     #expect(loaded[.event]?.count == 160)
@@ -225,6 +226,15 @@ struct FormatTests {
     #expect(applicationID == SQLiteStateStore.applicationID)
     #expect(userVersion == SQLiteStateStore.schemaVersion)
     #expect(tables == ["grdb_migrations", "kmsdash_meta", "records"])
+  }
+
+  @Test func connectionIsDurableAndWaitsWhenBusy() throws {
+    let directory = try TemporaryDirectory()
+    let store = try SQLiteStateStore(path: directory.statePath)
+    #expect(try store.pragma("journal_mode") == "wal")
+    #expect(try store.pragma("synchronous") == "2", "FULL")
+    #expect(try store.pragma("foreign_keys") == "1")
+    #expect(try store.pragma("busy_timeout") == "5000")
   }
 
   @Test func relativePathsAreMadeAbsolute() {

@@ -10,7 +10,7 @@ final class TemporaryDirectory: Sendable {
   let path: String
 
   init() throws {
-    let template = NSTemporaryDirectory() + "/kmsdash-storage-XXXXXX"
+    let template = (NSTemporaryDirectory() as NSString).appendingPathComponent("kmsdash-storage-XXXXXX")
     var bytes = Array(template.utf8CString)
     guard let made = mkdtemp(&bytes) else { throw POSIXError(.EIO) }
     path = String(cString: made)
