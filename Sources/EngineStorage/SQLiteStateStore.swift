@@ -151,6 +151,14 @@ public final class SQLiteStateStore: StateStore, @unchecked Sendable {
     }
   }
 
+  /// Deletes every record in one durable transaction, keeping the file, its schema, its key
+  /// and the lock: what `--reset` needs before re-seeding from the scenario.
+  public func removeAll() throws(StorageError) {
+    try withDatabase(operation: "reset", write: true) { db in
+      try db.execute(sql: "DELETE FROM records")
+    }
+  }
+
   // MARK: Access
 
   private func withDatabase<T>(

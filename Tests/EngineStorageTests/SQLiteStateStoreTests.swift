@@ -189,6 +189,19 @@ struct DurabilityTests {
     #expect(try recovered.loadAll()[.key]?["key-1"] == Data("acknowledged".utf8))
   }
 
+  @Test func removeAllEmptiesTheStoreDurably() throws {
+    let directory = try TemporaryDirectory()
+    do {
+      let store = try SQLiteStateStore(path: directory.statePath)
+      try store.apply(sampleChange())
+      try store.removeAll()
+      #expect(try store.loadAll().isEmpty)
+      try store.apply(.init(upserts: [record(.material, "fresh", "seeded again")]))
+    }
+    let store = try SQLiteStateStore(path: directory.statePath)
+    #expect(try store.loadAll() == [.material: ["fresh": Data("seeded again".utf8)]])
+  }
+
   @Test func closedStoreRefusesAccess() throws {
     let directory = try TemporaryDirectory()
     let store = try SQLiteStateStore(path: directory.statePath)
@@ -198,6 +211,7 @@ struct DurabilityTests {
     #expect(throws: StorageError.closed(path: directory.statePath)) {
       try store.apply(.init(upserts: [record(.key, "k", "v")]))
     }
+    #expect(throws: StorageError.closed(path: directory.statePath)) { try store.removeAll() }
   }
 }
 
