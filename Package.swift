@@ -49,7 +49,7 @@ let package = Package(
     .executableTarget(
       name: "kmsdash",
       dependencies: [
-        "KMSModel", "KeyStoreEngine", "KMSServer", "AWSSigV4", "Dashboard", "TerminalUI",
+        "KMSModel", "KeyStoreEngine", "EngineStorage", "KMSServer", "AWSSigV4", "Dashboard", "TerminalUI",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
       ]
