@@ -66,7 +66,7 @@ public enum KeyBindings {
       (
         "View",
         [
-          .init("/", "filter by name, ID, cluster or state (Enter keeps, Esc clears)"),
+          .init("/", "filter: name, ID, cluster, state (Esc clears)"),
           .init("s / S", "sort by next column / reverse order"), .init("1 … 8", "sort by column N"),
           .init("e", "toggle detail / event history pane"), .init("Esc", "back, close, cancel"),
           .init("Ctrl-L", "redraw the screen"),
