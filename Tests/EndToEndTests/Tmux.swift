@@ -61,7 +61,10 @@ final class TmuxSession {
     try tmux(args)
   }
 
-  deinit { _ = try? tmux(["kill-server"]) }
+  deinit {
+    _ = try? tmux(["kill-server"])
+    unlink("/tmp/tmux-\(getuid())/\(socket)")  // the server leaves its socket file behind
+  }
 
   @discardableResult
   func tmux(_ args: [String], capture: Bool = false) throws -> String {
