@@ -88,6 +88,14 @@ public enum KeyBindings {
           .init("Tab", "complete store IDs and names"),
         ]
       ),
+      (
+        "QA panel (f)",
+        simulator
+          ? [
+            .init("Space / Enter", "toggle the fault, fail/restore the HSM, or add an HSM"),
+            .init("x", "delete the selected HSM"), .init("c / d", "connect / disconnect the store"),
+          ] : [.init("—", "needs the simulator (embedded engine)")]
+      ),
       ("General", [.init("?", "this help"), .init("q / Ctrl-C", "quit")]),
     ]
   }

@@ -412,33 +412,33 @@ import Testing
     #expect(
       Self.rendered("help", Size(width: 120, height: 30)).text == """
         kmsdash │ embedded engine │ us-east-1 │ last change 14:13:08 │ account 111122223333                             4 stores
-        ┌─ Custom key stores ──────┌─ Keys (Esc closes) ───────────────────────────────────────────┐───────────────────────────┐
-        │NAME▲             ID      │ Move                                                          │        TYPE     CREATED   │
-        │analytics-dr      cks-0de3│ j / ↓           next row                                      │yticsdr CloudHSM 2026-08-22│
-        │ledger-archive    cks-0de3│ k / ↑           previous row                                  │erarch4 CloudHSM 2026-08-22│
-        │payments-prod     cks-0de3│ PgDn / PgUp     page down / up                                │entsprd CloudHSM 2026-08-22│
-        │staging-keys      cks-0de3│ Home / g        first row                                     │ingenv3 CloudHSM 2026-08-22│
-        └──────────────────────────│ End / G         last row                                      │───────────────────────────┘
-        ┌─ Detail: analytics-dr  (e│                                                               │───────────────────────────┐
-        │CustomKeyStoreName      an│ Stores                                                        │                           │
-        │CustomKeyStoreId        ck│ d               disconnect the selected store (confirm)       │                           │
-        │CustomKeyStoreType      AW│ c               connect the selected store (confirm)          │                           │
-        │ConnectionState         DI│ Enter           keys of the selected store                    │                           │
-        │CreationDate            20│ f               QA panel: faults of the store's cluster       │                           │
-        │CloudHsmClusterId       cl│ r               reload from the backend                       │                           │
-        │  us-east-1a            hs│                                                               │                           │
-        │  us-east-1b            hs│ View                                                          │                           │
-        │TrustAnchorCertificate  PE│ /               filter: name, ID, cluster, state (Esc clears) │                           │
-        │KMS keys                1:│ s / S           sort by next column / reverse order           │                           │
-        │                          │ 1 … 8           sort by column N                              │                           │
-        │                          │ e               toggle detail / event history pane            │                           │
-        │                          │ Esc             back, close, cancel                           │                           │
-        │                          │ Ctrl-L          redraw the screen                             │                           │
-        │                          │                                                               │                           │
-        │                          │ Dialogs                                                       │                           │
-        │                          │ y / Enter       confirm (Enter on the focused button)         │                           │
-        │                          │ n / Esc         cancel                                        │                           │
-        └──────────────────────────└─────────────────────────────────────────────────────────↓ more┘───────────────────────────┘
+        ┌─ Custom key stores ──┌─ Keys (Esc closes) ───────────────────────────────────────────────────┐───────────────────────┐
+        │NAME▲             ID  │ Move                                                                  │    TYPE     CREATED   │
+        │analytics-dr      cks-│ j / ↓           next row                                              │sdr CloudHSM 2026-08-22│
+        │ledger-archive    cks-│ k / ↑           previous row                                          │ch4 CloudHSM 2026-08-22│
+        │payments-prod     cks-│ PgDn / PgUp     page down / up                                        │prd CloudHSM 2026-08-22│
+        │staging-keys      cks-│ Home / g        first row                                             │nv3 CloudHSM 2026-08-22│
+        └──────────────────────│ End / G         last row                                              │───────────────────────┘
+        ┌─ Detail: analytics-dr│                                                                       │───────────────────────┐
+        │CustomKeyStoreName    │ Stores                                                                │                       │
+        │CustomKeyStoreId      │ d               disconnect the selected store (confirm)               │                       │
+        │CustomKeyStoreType    │ c               connect the selected store (confirm)                  │                       │
+        │ConnectionState       │ Enter           keys of the selected store                            │                       │
+        │CreationDate          │ f               QA panel: faults of the store's cluster               │                       │
+        │CloudHsmClusterId     │ r               reload from the backend                               │                       │
+        │  us-east-1a          │                                                                       │                       │
+        │  us-east-1b          │ View                                                                  │                       │
+        │TrustAnchorCertificate│ /               filter: name, ID, cluster, state (Esc clears)         │                       │
+        │KMS keys              │ s / S           sort by next column / reverse order                   │                       │
+        │                      │ 1 … 8           sort by column N                                      │                       │
+        │                      │ e               toggle detail / event history pane                    │                       │
+        │                      │ Esc             back, close, cancel                                   │                       │
+        │                      │ Ctrl-L          redraw the screen                                     │                       │
+        │                      │                                                                       │                       │
+        │                      │ Dialogs                                                               │                       │
+        │                      │ y / Enter       confirm (Enter on the focused button)                 │                       │
+        │                      │ n / Esc         cancel                                                │                       │
+        └──────────────────────└─────────────────────────────────────────────────────────────────↓ more┘───────────────────────┘
 
         q quit  ? help  j/k move  Enter keys  d disconnect  c connect  / filter  : command  s sort  e events  f faults
         """)
@@ -448,27 +448,27 @@ import Testing
     #expect(
       Self.rendered("help", Size(width: 80, height: 24)).text == """
         kmsdash │ embedded engine │ us-east-1 │ last change 14:13:08            4 stores
-        ┌─ Cust┌─ Keys (Esc closes) ───────────────────────────────────────────┐───────┐
-        │NAME▲ │ Move                                                          │HSMS   │
-        │analyt│ j / ↓           next row                                      │2/2 2AZ│
-        │ledger│ k / ↑           previous row                                  │2/2 2AZ│
-        │paymen│ PgDn / PgUp     page down / up                                │2/3 3AZ│
-        │stagin│ Home / g        first row                                     │2/2 2AZ│
-        └──────│ End / G         last row                                      │───────┘
-        ┌─ Deta│                                                               │───────┐
-        │Custom│ Stores                                                        │       │
-        │Custom│ d               disconnect the selected store (confirm)       │       │
-        │Custom│ c               connect the selected store (confirm)          │       │
-        │Connec│ Enter           keys of the selected store                    │       │
-        │Creati│ f               QA panel: faults of the store's cluster       │       │
-        │CloudH│ r               reload from the backend                       │       │
-        │  us-e│                                                               │       │
-        │  us-e│ View                                                          │       │
-        │TrustA│ /               filter: name, ID, cluster, state (Esc clears) │       │
-        │KMS ke│ s / S           sort by next column / reverse order           │       │
-        │      │ 1 … 8           sort by column N                              │       │
-        │      │ e               toggle detail / event history pane            │       │
-        └──────└─────────────────────────────────────────────────────────↓ more┘───────┘
+        ┌─ ┌─ Keys (Esc closes) ───────────────────────────────────────────────────┐───┐
+        │NA│ Move                                                                  │   │
+        │an│ j / ↓           next row                                              │2AZ│
+        │le│ k / ↑           previous row                                          │2AZ│
+        │pa│ PgDn / PgUp     page down / up                                        │3AZ│
+        │st│ Home / g        first row                                             │2AZ│
+        └──│ End / G         last row                                              │───┘
+        ┌─ │                                                                       │───┐
+        │Cu│ Stores                                                                │   │
+        │Cu│ d               disconnect the selected store (confirm)               │   │
+        │Cu│ c               connect the selected store (confirm)                  │   │
+        │Co│ Enter           keys of the selected store                            │   │
+        │Cr│ f               QA panel: faults of the store's cluster               │   │
+        │Cl│ r               reload from the backend                               │   │
+        │  │                                                                       │   │
+        │  │ View                                                                  │   │
+        │Tr│ /               filter: name, ID, cluster, state (Esc clears)         │   │
+        │KM│ s / S           sort by next column / reverse order                   │   │
+        │  │ 1 … 8           sort by column N                                      │   │
+        │  │ e               toggle detail / event history pane                    │   │
+        └──└─────────────────────────────────────────────────────────────────↓ more┘───┘
 
         q quit  ? help  j/k move  Enter keys  d disconnect  c connect  / filter  : comm…
         """)
