@@ -29,12 +29,12 @@ public struct ClusterSpec: Sendable, Equatable {
 /// The simulated CloudHSM side: clusters, HSMs, kmsusers, faults and the AES-256 key material
 /// that lives "in the cluster". A value type; the engine actor owns one and mutates it.
 public struct HSMFleet: Sendable {
-  public private(set) var clusters: [String: SimulatedCluster] = [:]
+  public private(set) var clusters = TrackedDictionary<SimulatedCluster>()
   /// Creation order, for stable listings.
   public private(set) var clusterOrder: [String] = []
   /// Key material by KMS key ID, tagged with the cluster certificate it was created under, so
   /// related clusters (one backup lineage) share it and unrelated ones do not.
-  private var material: [String: (lineage: String, key: KeyBytes)] = [:]
+  public private(set) var material = TrackedDictionary<MaterialEntry>()
   public var random: SeededRandom
   /// Keys password digests; a fresh one per fleet, so digests are meaningless elsewhere.
   public let pepper: KeyBytes
@@ -42,6 +42,23 @@ public struct HSMFleet: Sendable {
   public init(seed: UInt64, pepper: KeyBytes = .random()) {
     random = SeededRandom(seed: seed ^ 0xC1D5_4A11)
     self.pepper = pepper
+  }
+
+  /// Which clusters and key material changed since the last call (for persistence).
+  public mutating func drainChanges() -> (clusters: Set<String>, material: Set<String>) {
+    (clusters.drain(), material.drain())
+  }
+
+  /// Puts saved state back (the engine resuming from its state file).
+  public mutating func restore(
+    clusters saved: [String: SimulatedCluster], order: [String],
+    material savedMaterial: [String: MaterialEntry],
+    random savedRandom: SeededRandom
+  ) {
+    clusters.restore(saved)
+    clusterOrder = order.filter { saved[$0] != nil }
+    material.restore(savedMaterial)
+    random = savedRandom
   }
 
   public func digest(_ password: String) -> PasswordDigest {
@@ -283,11 +300,11 @@ public struct HSMFleet: Sendable {
 
   public mutating func createKeyMaterial(keyId: String, clusterId: String) {
     guard let cluster = clusters[clusterId] else { return }
-    material[keyId] = (cluster.clusterCertificatePEM, .random())
+    material[keyId] = MaterialEntry(lineage: cluster.clusterCertificatePEM, key: .random())
   }
 
   public mutating func createLocalKeyMaterial(keyId: String) {
-    material[keyId] = ("kms-managed", .random())
+    material[keyId] = MaterialEntry(lineage: MaterialEntry.kmsManaged, key: .random())
   }
 
   public mutating func deleteKeyMaterial(keyId: String) { material[keyId] = nil }
@@ -296,7 +313,9 @@ public struct HSMFleet: Sendable {
   /// does not hold it), or for a KMS-managed key when `clusterId` is nil.
   public func keyMaterial(keyId: String, clusterId: String?) -> SymmetricKey? {
     guard let entry = material[keyId] else { return nil }
-    guard let clusterId else { return entry.lineage == "kms-managed" ? entry.key.symmetricKey : nil }
+    guard let clusterId else {
+      return entry.lineage == MaterialEntry.kmsManaged ? entry.key.symmetricKey : nil
+    }
     guard let cluster = clusters[clusterId], cluster.clusterCertificatePEM == entry.lineage else {
       return nil
     }
@@ -313,4 +332,11 @@ public struct KeyBytes: Sendable, Equatable, Codable {
     KeyBytes(bytes: SymmetricKey(size: .bits256).withUnsafeBytes { Data($0) })
   }
   public var symmetricKey: SymmetricKey { SymmetricKey(data: bytes) }
+}
+
+/// Key material with the backup lineage (cluster certificate) it lives in.
+public struct MaterialEntry: Sendable, Equatable, Codable {
+  public static let kmsManaged = "kms-managed"
+  public var lineage: String
+  public var key: KeyBytes
 }

@@ -35,7 +35,7 @@ public struct LatencyModel: Sendable, Equatable, Codable {
 
 /// SplitMix64: small, fast, and the same sequence for the same seed on every platform, so a run
 /// with `--seed N` replays.
-public struct SeededRandom: RandomNumberGenerator, Sendable {
+public struct SeededRandom: RandomNumberGenerator, Sendable, Codable, Equatable {
   private var state: UInt64
 
   public init(seed: UInt64) { state = seed }

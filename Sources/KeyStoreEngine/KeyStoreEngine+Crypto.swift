@@ -77,43 +77,49 @@ extension KeyStoreEngine {
   // MARK: Operations
 
   public func encrypt(_ request: EncryptRequest) throws(KMSError) -> EncryptResponse {
-    try request.validate()
-    applyDueWork()
-    let key = try resolveKey(request.keyId)
-    try checkAlgorithm(request.encryptionAlgorithm, key: key)
-    let blob = try seal(request.plaintext, key: key, context: request.encryptionContext)
-    try dryRun(request.dryRun)
-    return EncryptResponse(ciphertextBlob: blob, keyId: key.arn, encryptionAlgorithm: .symmetricDefault)
+    try persisting { () throws(KMSError) -> EncryptResponse in
+      try request.validate()
+      applyDueWork()
+      let key = try resolveKey(request.keyId)
+      try checkAlgorithm(request.encryptionAlgorithm, key: key)
+      let blob = try seal(request.plaintext, key: key, context: request.encryptionContext)
+      try dryRun(request.dryRun)
+      return EncryptResponse(ciphertextBlob: blob, keyId: key.arn, encryptionAlgorithm: .symmetricDefault)
+    }
   }
 
   public func decrypt(_ request: DecryptRequest) throws(KMSError) -> DecryptResponse {
-    try request.validate()
-    guard let blob = request.ciphertextBlob else { throw KMSError.validation([.missing("ciphertextBlob")]) }
-    if request.recipient != nil {
-      throw KMSError(
-        .unsupportedOperationException, "Recipient (Nitro Enclaves attestation) is not supported.")
+    try persisting { () throws(KMSError) -> DecryptResponse in
+      try request.validate()
+      guard let blob = request.ciphertextBlob else { throw KMSError.validation([.missing("ciphertextBlob")]) }
+      if request.recipient != nil {
+        throw KMSError(
+          .unsupportedOperationException, "Recipient (Nitro Enclaves attestation) is not supported.")
+      }
+      applyDueWork()
+      let (key, plaintext) = try open(blob, keyId: request.keyId, context: request.encryptionContext)
+      try checkAlgorithm(request.encryptionAlgorithm, key: key)
+      try dryRun(request.dryRun)
+      return DecryptResponse(keyId: key.arn, plaintext: plaintext, encryptionAlgorithm: .symmetricDefault)
     }
-    applyDueWork()
-    let (key, plaintext) = try open(blob, keyId: request.keyId, context: request.encryptionContext)
-    try checkAlgorithm(request.encryptionAlgorithm, key: key)
-    try dryRun(request.dryRun)
-    return DecryptResponse(keyId: key.arn, plaintext: plaintext, encryptionAlgorithm: .symmetricDefault)
   }
 
   public func reEncrypt(_ request: ReEncryptRequest) throws(KMSError) -> ReEncryptResponse {
-    try request.validate()
-    guard let blob = request.ciphertextBlob else { throw KMSError.validation([.missing("ciphertextBlob")]) }
-    applyDueWork()
-    let (source, plaintext) = try open(
-      blob, keyId: request.sourceKeyId, context: request.sourceEncryptionContext)
-    try checkAlgorithm(request.sourceEncryptionAlgorithm, key: source)
-    let destination = try resolveKey(request.destinationKeyId)
-    try checkAlgorithm(request.destinationEncryptionAlgorithm, key: destination)
-    let sealed = try seal(plaintext, key: destination, context: request.destinationEncryptionContext)
-    try dryRun(request.dryRun)
-    return ReEncryptResponse(
-      ciphertextBlob: sealed, sourceKeyId: source.arn, keyId: destination.arn,
-      sourceEncryptionAlgorithm: .symmetricDefault, destinationEncryptionAlgorithm: .symmetricDefault)
+    try persisting { () throws(KMSError) -> ReEncryptResponse in
+      try request.validate()
+      guard let blob = request.ciphertextBlob else { throw KMSError.validation([.missing("ciphertextBlob")]) }
+      applyDueWork()
+      let (source, plaintext) = try open(
+        blob, keyId: request.sourceKeyId, context: request.sourceEncryptionContext)
+      try checkAlgorithm(request.sourceEncryptionAlgorithm, key: source)
+      let destination = try resolveKey(request.destinationKeyId)
+      try checkAlgorithm(request.destinationEncryptionAlgorithm, key: destination)
+      let sealed = try seal(plaintext, key: destination, context: request.destinationEncryptionContext)
+      try dryRun(request.dryRun)
+      return ReEncryptResponse(
+        ciphertextBlob: sealed, sourceKeyId: source.arn, keyId: destination.arn,
+        sourceEncryptionAlgorithm: .symmetricDefault, destinationEncryptionAlgorithm: .symmetricDefault)
+    }
   }
 
   func dataKeyLength(keySpec: DataKeySpec?, numberOfBytes: Int?, specGiven: Bool) throws(KMSError) -> Int {
@@ -126,63 +132,72 @@ extension KeyStoreEngine {
   }
 
   public func generateDataKey(_ request: GenerateDataKeyRequest) throws(KMSError) -> GenerateDataKeyResponse {
-    try request.validate()
-    if request.recipient != nil {
-      throw KMSError(
-        .unsupportedOperationException, "Recipient (Nitro Enclaves attestation) is not supported.")
+    try persisting { () throws(KMSError) -> GenerateDataKeyResponse in
+      try request.validate()
+      if request.recipient != nil {
+        throw KMSError(
+          .unsupportedOperationException, "Recipient (Nitro Enclaves attestation) is not supported.")
+      }
+      let length = try dataKeyLength(
+        keySpec: request.keySpecValue, numberOfBytes: request.numberOfBytes, specGiven: request.keySpec != nil
+      )
+      applyDueWork()
+      let key = try resolveKey(request.keyId)
+      let plaintext = randomBytes(length)
+      let blob = try seal(plaintext, key: key, context: request.encryptionContext)
+      try dryRun(request.dryRun)
+      return GenerateDataKeyResponse(ciphertextBlob: blob, plaintext: plaintext, keyId: key.arn)
     }
-    let length = try dataKeyLength(
-      keySpec: request.keySpecValue, numberOfBytes: request.numberOfBytes, specGiven: request.keySpec != nil)
-    applyDueWork()
-    let key = try resolveKey(request.keyId)
-    let plaintext = randomBytes(length)
-    let blob = try seal(plaintext, key: key, context: request.encryptionContext)
-    try dryRun(request.dryRun)
-    return GenerateDataKeyResponse(ciphertextBlob: blob, plaintext: plaintext, keyId: key.arn)
   }
 
   public func generateDataKeyWithoutPlaintext(_ request: GenerateDataKeyWithoutPlaintextRequest)
     throws(KMSError)
     -> GenerateDataKeyWithoutPlaintextResponse
   {
-    try request.validate()
-    let length = try dataKeyLength(
-      keySpec: request.keySpecValue, numberOfBytes: request.numberOfBytes, specGiven: request.keySpec != nil)
-    applyDueWork()
-    let key = try resolveKey(request.keyId)
-    let blob = try seal(randomBytes(length), key: key, context: request.encryptionContext)
-    try dryRun(request.dryRun)
-    return GenerateDataKeyWithoutPlaintextResponse(ciphertextBlob: blob, keyId: key.arn)
+    try persisting { () throws(KMSError) -> GenerateDataKeyWithoutPlaintextResponse in
+      try request.validate()
+      let length = try dataKeyLength(
+        keySpec: request.keySpecValue, numberOfBytes: request.numberOfBytes, specGiven: request.keySpec != nil
+      )
+      applyDueWork()
+      let key = try resolveKey(request.keyId)
+      let blob = try seal(randomBytes(length), key: key, context: request.encryptionContext)
+      try dryRun(request.dryRun)
+      return GenerateDataKeyWithoutPlaintextResponse(ciphertextBlob: blob, keyId: key.arn)
+    }
   }
 
   public func generateRandom(_ request: GenerateRandomRequest) throws(KMSError) -> GenerateRandomResponse {
-    try request.validate()
-    if request.recipient != nil {
-      throw KMSError(
-        .unsupportedOperationException, "Recipient (Nitro Enclaves attestation) is not supported.")
+    try persisting { () throws(KMSError) -> GenerateRandomResponse in
+      try request.validate()
+      if request.recipient != nil {
+        throw KMSError(
+          .unsupportedOperationException, "Recipient (Nitro Enclaves attestation) is not supported.")
+      }
+      guard let count = request.numberOfBytes else { throw KMSError.validation([.missing("numberOfBytes")]) }
+      applyDueWork()
+      if let storeId = request.customKeyStoreId {
+        let store = try store(storeId)
+        guard store.type == .awsCloudhsm else {
+          throw KMSError(
+            .unsupportedOperationException,
+            "GenerateRandom is not supported for external key store \(storeId)."
+          )
+        }
+        guard store.machine.state == .connected else {
+          throw KMSError(
+            .customKeyStoreInvalidStateException,
+            "Custom key store \(storeId) is \(store.machine.state.rawValue). It must be CONNECTED.")
+        }
+        // Open point 10.10: a connected store whose cluster cannot be reached is reported the same way.
+        guard let cluster = store.clusterId.flatMap({ fleet.cluster($0) }), cluster.isReachable else {
+          throw KMSError(
+            .customKeyStoreInvalidStateException,
+            "KMS cannot communicate with the CloudHSM cluster of \(storeId).")
+        }
+      }
+      return GenerateRandomResponse(plaintext: randomBytes(count))
     }
-    guard let count = request.numberOfBytes else { throw KMSError.validation([.missing("numberOfBytes")]) }
-    applyDueWork()
-    if let storeId = request.customKeyStoreId {
-      let store = try store(storeId)
-      guard store.type == .awsCloudhsm else {
-        throw KMSError(
-          .unsupportedOperationException, "GenerateRandom is not supported for external key store \(storeId)."
-        )
-      }
-      guard store.machine.state == .connected else {
-        throw KMSError(
-          .customKeyStoreInvalidStateException,
-          "Custom key store \(storeId) is \(store.machine.state.rawValue). It must be CONNECTED.")
-      }
-      // Open point 10.10: a connected store whose cluster cannot be reached is reported the same way.
-      guard let cluster = store.clusterId.flatMap({ fleet.cluster($0) }), cluster.isReachable else {
-        throw KMSError(
-          .customKeyStoreInvalidStateException,
-          "KMS cannot communicate with the CloudHSM cluster of \(storeId).")
-      }
-    }
-    return GenerateRandomResponse(plaintext: randomBytes(count))
   }
 
   func randomBytes(_ count: Int) -> Data {

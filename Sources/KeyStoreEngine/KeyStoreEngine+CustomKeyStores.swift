@@ -78,7 +78,9 @@ extension KeyStoreEngine {
   public func createCustomKeyStore(_ request: CreateCustomKeyStoreRequest) throws(KMSError)
     -> CreateCustomKeyStoreResponse
   {
-    try createCustomKeyStore(request, assigningId: nil)
+    try persisting { () throws(KMSError) -> CreateCustomKeyStoreResponse in
+      try createCustomKeyStore(request, assigningId: nil)
+    }
   }
 
   /// CreateCustomKeyStore with a chosen store ID (scenario files document fixed IDs).
@@ -86,42 +88,44 @@ extension KeyStoreEngine {
     throws(KMSError)
     -> CreateCustomKeyStoreResponse
   {
-    try request.validate()
-    if let assigningId {
-      guard stores[assigningId] == nil, assigningId.wholeMatch(of: /cks-[0-9a-f]{17}/) != nil else {
-        throw KMSError(
-          .validationException,
-          "The custom key store ID \(assigningId) is taken or not of the form cks-<17 hex digits>.")
+    try persisting { () throws(KMSError) -> CreateCustomKeyStoreResponse in
+      try request.validate()
+      if let assigningId {
+        guard stores[assigningId] == nil, assigningId.wholeMatch(of: /cks-[0-9a-f]{17}/) != nil else {
+          throw KMSError(
+            .validationException,
+            "The custom key store ID \(assigningId) is taken or not of the form cks-<17 hex digits>.")
+        }
       }
-    }
-    applyDueWork()
-    let type = request.customKeyStoreTypeValue ?? .awsCloudhsm
-    let xksMembers: [(String, Bool)] = [
-      ("xksProxyUriEndpoint", request.xksProxyUriEndpoint != nil),
-      ("xksProxyUriPath", request.xksProxyUriPath != nil),
-      ("xksProxyVpcEndpointServiceName", request.xksProxyVpcEndpointServiceName != nil),
-      ("xksProxyVpcEndpointServiceOwner", request.xksProxyVpcEndpointServiceOwner != nil),
-      ("xksProxyAuthenticationCredential", request.xksProxyAuthenticationCredential != nil),
-      ("xksProxyConnectivity", request.xksProxyConnectivity != nil),
-    ]
-    switch type {
-    case .awsCloudhsm:
-      try forbiddenMembers(xksMembers, storeType: type)
-      try missingMembers([
-        ("cloudHsmClusterId", request.cloudHsmClusterId != nil),
-        ("trustAnchorCertificate", request.trustAnchorCertificate != nil),
-        ("keyStorePassword", request.keyStorePassword != nil),
-      ])
-      return try createCloudHsmStore(request, id: assigningId)
-    case .externalKeyStore:
-      try forbiddenMembers(
-        [
+      applyDueWork()
+      let type = request.customKeyStoreTypeValue ?? .awsCloudhsm
+      let xksMembers: [(String, Bool)] = [
+        ("xksProxyUriEndpoint", request.xksProxyUriEndpoint != nil),
+        ("xksProxyUriPath", request.xksProxyUriPath != nil),
+        ("xksProxyVpcEndpointServiceName", request.xksProxyVpcEndpointServiceName != nil),
+        ("xksProxyVpcEndpointServiceOwner", request.xksProxyVpcEndpointServiceOwner != nil),
+        ("xksProxyAuthenticationCredential", request.xksProxyAuthenticationCredential != nil),
+        ("xksProxyConnectivity", request.xksProxyConnectivity != nil),
+      ]
+      switch type {
+      case .awsCloudhsm:
+        try forbiddenMembers(xksMembers, storeType: type)
+        try missingMembers([
           ("cloudHsmClusterId", request.cloudHsmClusterId != nil),
           ("trustAnchorCertificate", request.trustAnchorCertificate != nil),
           ("keyStorePassword", request.keyStorePassword != nil),
-        ], storeType: type)
-      try missingMembers(Array(xksMembers.filter { !$0.0.hasPrefix("xksProxyVpc") }))
-      return try createExternalStore(request, id: assigningId)
+        ])
+        return try createCloudHsmStore(request, id: assigningId)
+      case .externalKeyStore:
+        try forbiddenMembers(
+          [
+            ("cloudHsmClusterId", request.cloudHsmClusterId != nil),
+            ("trustAnchorCertificate", request.trustAnchorCertificate != nil),
+            ("keyStorePassword", request.keyStorePassword != nil),
+          ], storeType: type)
+        try missingMembers(Array(xksMembers.filter { !$0.0.hasPrefix("xksProxyVpc") }))
+        return try createExternalStore(request, id: assigningId)
+      }
     }
   }
 
@@ -267,27 +271,30 @@ extension KeyStoreEngine {
   public func describeCustomKeyStores(_ request: DescribeCustomKeyStoresRequest) throws(KMSError)
     -> DescribeCustomKeyStoresResponse
   {
-    try request.validate()
-    if request.customKeyStoreId != nil && request.customKeyStoreName != nil {
-      throw KMSError(
-        .validationException, "Specify either the CustomKeyStoreId or the CustomKeyStoreName, not both.")
-    }
-    applyDueWork()
-    if let id = request.customKeyStoreId {
-      let found = try store(id)
-      return DescribeCustomKeyStoresResponse(customKeyStores: [entry(found)], truncated: false)
-    }
-    if let name = request.customKeyStoreName {
-      guard let found = stores.values.first(where: { $0.name == name }) else {
-        throw KMSError.customKeyStoreNameNotFound(name)
+    try persisting { () throws(KMSError) -> DescribeCustomKeyStoresResponse in
+      try request.validate()
+      if request.customKeyStoreId != nil && request.customKeyStoreName != nil {
+        throw KMSError(
+          .validationException, "Specify either the CustomKeyStoreId or the CustomKeyStoreName, not both.")
       }
-      return DescribeCustomKeyStoresResponse(customKeyStores: [entry(found)], truncated: false)
+      applyDueWork()
+      if let id = request.customKeyStoreId {
+        let found = try store(id)
+        return DescribeCustomKeyStoresResponse(customKeyStores: [entry(found)], truncated: false)
+      }
+      if let name = request.customKeyStoreName {
+        guard let found = stores.values.first(where: { $0.name == name }) else {
+          throw KMSError.customKeyStoreNameNotFound(name)
+        }
+        return DescribeCustomKeyStoresResponse(customKeyStores: [entry(found)], truncated: false)
+      }
+      let page = try paginate(
+        storesInOrder, sequence: \.sequence, kind: "cks", limit: request.limit ?? 1000,
+        marker: request.marker)
+      return DescribeCustomKeyStoresResponse(
+        customKeyStores: page.items.map(entry), nextMarker: page.nextMarker, truncated: page.nextMarker != nil
+      )
     }
-    let page = try paginate(
-      storesInOrder, sequence: \.sequence, kind: "cks", limit: request.limit ?? 1000,
-      marker: request.marker)
-    return DescribeCustomKeyStoresResponse(
-      customKeyStores: page.items.map(entry), nextMarker: page.nextMarker, truncated: page.nextMarker != nil)
   }
 
   // MARK: ConnectCustomKeyStore (§2.3)
@@ -295,31 +302,34 @@ extension KeyStoreEngine {
   public func connectCustomKeyStore(_ request: ConnectCustomKeyStoreRequest) throws(KMSError)
     -> ConnectCustomKeyStoreResponse
   {
-    try request.validate()
-    applyDueWork()
-    var store = try store(request.customKeyStoreId)
-    let quick = store.clusterId.flatMap { fleet.quickConnectFailure(clusterId: $0) }
-    switch store.machine.connect(storeId: store.id, quickFailure: quick) {
-    case .refuse(let error):
-      throw error
-    case .startConnecting:
-      let range =
-        store.type == .awsCloudhsm ? configuration.latency.connect : configuration.latency.xksConnect
-      var seconds = random.duration(in: range, timeScale: configuration.timeScale)
-      if let cluster = store.clusterId.flatMap({ fleet.cluster($0) }), cluster.faults.contains(.slowConnect) {
-        seconds *= 5
+    try persisting { () throws(KMSError) -> ConnectCustomKeyStoreResponse in
+      try request.validate()
+      applyDueWork()
+      var store = try store(request.customKeyStoreId)
+      let quick = store.clusterId.flatMap { fleet.quickConnectFailure(clusterId: $0) }
+      switch store.machine.connect(storeId: store.id, quickFailure: quick) {
+      case .refuse(let error):
+        throw error
+      case .startConnecting:
+        let range =
+          store.type == .awsCloudhsm ? configuration.latency.connect : configuration.latency.xksConnect
+        var seconds = random.duration(in: range, timeScale: configuration.timeScale)
+        if let cluster = store.clusterId.flatMap({ fleet.cluster($0) }), cluster.faults.contains(.slowConnect)
+        {
+          seconds *= 5
+        }
+        let now = clock.now()
+        store.pending = PendingTransition(kind: .connect, dueAt: now + seconds)
+        store.stateSince = now
+        stores[store.id] = store
+        recordTransition(store, from: .disconnected)
+        recomputeNextDue()
+        publish()
+      default:
+        break
       }
-      let now = clock.now()
-      store.pending = PendingTransition(kind: .connect, dueAt: now + seconds)
-      store.stateSince = now
-      stores[store.id] = store
-      recordTransition(store, from: .disconnected)
-      recomputeNextDue()
-      publish()
-    default:
-      break
+      return ConnectCustomKeyStoreResponse()
     }
-    return ConnectCustomKeyStoreResponse()
   }
 
   // MARK: DisconnectCustomKeyStore (§2.4)
@@ -327,21 +337,24 @@ extension KeyStoreEngine {
   public func disconnectCustomKeyStore(_ request: DisconnectCustomKeyStoreRequest) throws(KMSError)
     -> DisconnectCustomKeyStoreResponse
   {
-    try request.validate()
-    applyDueWork()
-    var store = try store(request.customKeyStoreId)
-    let before = store.machine.state
-    if case .refuse(let error) = store.machine.disconnect(storeId: store.id) { throw error }
-    let now = clock.now()
-    store.pending = PendingTransition(
-      kind: .disconnect,
-      dueAt: now + random.duration(in: configuration.latency.disconnect, timeScale: configuration.timeScale))
-    store.stateSince = now
-    stores[store.id] = store
-    recordTransition(store, from: before)
-    recomputeNextDue()
-    publish()
-    return DisconnectCustomKeyStoreResponse()
+    try persisting { () throws(KMSError) -> DisconnectCustomKeyStoreResponse in
+      try request.validate()
+      applyDueWork()
+      var store = try store(request.customKeyStoreId)
+      let before = store.machine.state
+      if case .refuse(let error) = store.machine.disconnect(storeId: store.id) { throw error }
+      let now = clock.now()
+      store.pending = PendingTransition(
+        kind: .disconnect,
+        dueAt: now + random.duration(in: configuration.latency.disconnect, timeScale: configuration.timeScale)
+      )
+      store.stateSince = now
+      stores[store.id] = store
+      recordTransition(store, from: before)
+      recomputeNextDue()
+      publish()
+      return DisconnectCustomKeyStoreResponse()
+    }
   }
 
   // MARK: UpdateCustomKeyStore (§2.5)
@@ -349,82 +362,85 @@ extension KeyStoreEngine {
   public func updateCustomKeyStore(_ request: UpdateCustomKeyStoreRequest) throws(KMSError)
     -> UpdateCustomKeyStoreResponse
   {
-    try request.validate()
-    applyDueWork()
-    var store = try store(request.customKeyStoreId)
-    let cloudHsmMembers: [(String, Bool)] = [
-      ("keyStorePassword", request.keyStorePassword != nil),
-      ("cloudHsmClusterId", request.cloudHsmClusterId != nil),
-    ]
-    let xksAnyState: [(String, Bool)] = [
-      ("xksProxyAuthenticationCredential", request.xksProxyAuthenticationCredential != nil),
-      ("xksProxyUriPath", request.xksProxyUriPath != nil),
-    ]
-    let xksDisconnectedOnly: [(String, Bool)] = [
-      ("xksProxyUriEndpoint", request.xksProxyUriEndpoint != nil),
-      ("xksProxyConnectivity", request.xksProxyConnectivity != nil),
-      ("xksProxyVpcEndpointServiceName", request.xksProxyVpcEndpointServiceName != nil),
-      ("xksProxyVpcEndpointServiceOwner", request.xksProxyVpcEndpointServiceOwner != nil),
-    ]
-    let requiresDisconnected: Bool
-    switch store.type {
-    case .awsCloudhsm:
-      try forbiddenMembers(xksAnyState + xksDisconnectedOnly, storeType: store.type)
-      requiresDisconnected = cloudHsmMembers.contains(where: \.1)
-    case .externalKeyStore:
-      try forbiddenMembers(cloudHsmMembers, storeType: store.type)
-      requiresDisconnected = xksDisconnectedOnly.contains(where: \.1)
+    try persisting { () throws(KMSError) -> UpdateCustomKeyStoreResponse in
+      try request.validate()
+      applyDueWork()
+      var store = try store(request.customKeyStoreId)
+      let cloudHsmMembers: [(String, Bool)] = [
+        ("keyStorePassword", request.keyStorePassword != nil),
+        ("cloudHsmClusterId", request.cloudHsmClusterId != nil),
+      ]
+      let xksAnyState: [(String, Bool)] = [
+        ("xksProxyAuthenticationCredential", request.xksProxyAuthenticationCredential != nil),
+        ("xksProxyUriPath", request.xksProxyUriPath != nil),
+      ]
+      let xksDisconnectedOnly: [(String, Bool)] = [
+        ("xksProxyUriEndpoint", request.xksProxyUriEndpoint != nil),
+        ("xksProxyConnectivity", request.xksProxyConnectivity != nil),
+        ("xksProxyVpcEndpointServiceName", request.xksProxyVpcEndpointServiceName != nil),
+        ("xksProxyVpcEndpointServiceOwner", request.xksProxyVpcEndpointServiceOwner != nil),
+      ]
+      let requiresDisconnected: Bool
+      switch store.type {
+      case .awsCloudhsm:
+        try forbiddenMembers(xksAnyState + xksDisconnectedOnly, storeType: store.type)
+        requiresDisconnected = cloudHsmMembers.contains(where: \.1)
+      case .externalKeyStore:
+        try forbiddenMembers(cloudHsmMembers, storeType: store.type)
+        requiresDisconnected = xksDisconnectedOnly.contains(where: \.1)
+      }
+      if case .refuse(let error) = store.machine.update(
+        storeId: store.id, requiresDisconnected: requiresDisconnected)
+      {
+        throw error
+      }
+      if let newName = request.newCustomKeyStoreName { try checkNameFree(newName, excluding: store.id) }
+      if let newClusterId = request.cloudHsmClusterId, newClusterId != store.clusterId {
+        guard let newCluster = fleet.cluster(newClusterId), !newCluster.isDeleted else {
+          throw KMSError(
+            .cloudHsmClusterNotFoundException, "No CloudHSM cluster with ID \(newClusterId) was found.")
+        }
+        let original = store.clusterId.flatMap { fleet.cluster($0) }
+        if let original, original.clusterCertificatePEM != newCluster.clusterCertificatePEM {
+          throw KMSError(
+            .cloudHsmClusterNotRelatedException,
+            "The CloudHSM cluster \(newClusterId) does not share a backup history with \(original.clusterId)."
+          )
+        }
+        _ = try checkClusterUsable(newClusterId)
+        try checkClusterConfiguration(newCluster)
+        store.clusterId = newClusterId
+      }
+      if let password = request.keyStorePassword { store.passwordDigest = fleet.digest(password) }
+      if var xks = store.xks {
+        if let endpoint = request.xksProxyUriEndpoint { xks.uriEndpoint = endpoint }
+        if let path = request.xksProxyUriPath { xks.uriPath = path }
+        if let connectivity = request.xksProxyConnectivityValue { xks.connectivity = connectivity }
+        if let service = request.xksProxyVpcEndpointServiceName {
+          xks.vpcEndpointServiceName = service.isEmpty ? nil : service
+        }
+        if let owner = request.xksProxyVpcEndpointServiceOwner { xks.vpcEndpointServiceOwner = owner }
+        if xks.connectivity == .publicEndpoint {
+          xks.vpcEndpointServiceName = nil
+          xks.vpcEndpointServiceOwner = nil
+        } else if xks.vpcEndpointServiceName == nil {
+          throw KMSError.validation([.missing("xksProxyVpcEndpointServiceName")])
+        }
+        if let credential = request.xksProxyAuthenticationCredential {
+          xks.accessKeyId = credential.accessKeyId
+          xks.secretDigest = fleet.digest(credential.rawSecretAccessKey)
+        }
+        try checkXksUniqueness(xks, excluding: store.id)
+        store.xks = xks
+      }
+      if let newName = request.newCustomKeyStoreName { store.name = newName }
+      stores[store.id] = store
+      record(
+        .storeUpdated, storeId: store.id, clusterId: store.clusterId,
+        summary: "\(store.name) (\(store.id)) updated")
+      publish()
+      return UpdateCustomKeyStoreResponse()
     }
-    if case .refuse(let error) = store.machine.update(
-      storeId: store.id, requiresDisconnected: requiresDisconnected)
-    {
-      throw error
-    }
-    if let newName = request.newCustomKeyStoreName { try checkNameFree(newName, excluding: store.id) }
-    if let newClusterId = request.cloudHsmClusterId, newClusterId != store.clusterId {
-      guard let newCluster = fleet.cluster(newClusterId), !newCluster.isDeleted else {
-        throw KMSError(
-          .cloudHsmClusterNotFoundException, "No CloudHSM cluster with ID \(newClusterId) was found.")
-      }
-      let original = store.clusterId.flatMap { fleet.cluster($0) }
-      if let original, original.clusterCertificatePEM != newCluster.clusterCertificatePEM {
-        throw KMSError(
-          .cloudHsmClusterNotRelatedException,
-          "The CloudHSM cluster \(newClusterId) does not share a backup history with \(original.clusterId).")
-      }
-      _ = try checkClusterUsable(newClusterId)
-      try checkClusterConfiguration(newCluster)
-      store.clusterId = newClusterId
-    }
-    if let password = request.keyStorePassword { store.passwordDigest = fleet.digest(password) }
-    if var xks = store.xks {
-      if let endpoint = request.xksProxyUriEndpoint { xks.uriEndpoint = endpoint }
-      if let path = request.xksProxyUriPath { xks.uriPath = path }
-      if let connectivity = request.xksProxyConnectivityValue { xks.connectivity = connectivity }
-      if let service = request.xksProxyVpcEndpointServiceName {
-        xks.vpcEndpointServiceName = service.isEmpty ? nil : service
-      }
-      if let owner = request.xksProxyVpcEndpointServiceOwner { xks.vpcEndpointServiceOwner = owner }
-      if xks.connectivity == .publicEndpoint {
-        xks.vpcEndpointServiceName = nil
-        xks.vpcEndpointServiceOwner = nil
-      } else if xks.vpcEndpointServiceName == nil {
-        throw KMSError.validation([.missing("xksProxyVpcEndpointServiceName")])
-      }
-      if let credential = request.xksProxyAuthenticationCredential {
-        xks.accessKeyId = credential.accessKeyId
-        xks.secretDigest = fleet.digest(credential.rawSecretAccessKey)
-      }
-      try checkXksUniqueness(xks, excluding: store.id)
-      store.xks = xks
-    }
-    if let newName = request.newCustomKeyStoreName { store.name = newName }
-    stores[store.id] = store
-    record(
-      .storeUpdated, storeId: store.id, clusterId: store.clusterId,
-      summary: "\(store.name) (\(store.id)) updated")
-    publish()
-    return UpdateCustomKeyStoreResponse()
   }
 
   // MARK: DeleteCustomKeyStore (§2.6)
@@ -432,21 +448,24 @@ extension KeyStoreEngine {
   public func deleteCustomKeyStore(_ request: DeleteCustomKeyStoreRequest) throws(KMSError)
     -> DeleteCustomKeyStoreResponse
   {
-    try request.validate()
-    applyDueWork()
-    let store = try store(request.customKeyStoreId)
-    if case .refuse(let error) = store.machine.delete(storeId: store.id) { throw error }
-    let remaining = keys.values.filter { $0.customKeyStoreId == store.id }.count
-    if remaining > 0 {
-      throw KMSError(
-        .customKeyStoreHasCMKsException,
-        "Custom key store \(store.id) still holds \(remaining) KMS key(s), including keys pending deletion.")
+    try persisting { () throws(KMSError) -> DeleteCustomKeyStoreResponse in
+      try request.validate()
+      applyDueWork()
+      let store = try store(request.customKeyStoreId)
+      if case .refuse(let error) = store.machine.delete(storeId: store.id) { throw error }
+      let remaining = keys.values.filter { $0.customKeyStoreId == store.id }.count
+      if remaining > 0 {
+        throw KMSError(
+          .customKeyStoreHasCMKsException,
+          "Custom key store \(store.id) still holds \(remaining) KMS key(s), including keys pending deletion."
+        )
+      }
+      stores[store.id] = nil
+      record(
+        .storeDeleted, storeId: store.id, clusterId: store.clusterId,
+        summary: "\(store.name) (\(store.id)) deleted")
+      publish()
+      return DeleteCustomKeyStoreResponse()
     }
-    stores[store.id] = nil
-    record(
-      .storeDeleted, storeId: store.id, clusterId: store.clusterId,
-      summary: "\(store.name) (\(store.id)) deleted")
-    publish()
-    return DeleteCustomKeyStoreResponse()
   }
 }

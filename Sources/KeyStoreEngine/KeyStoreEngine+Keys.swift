@@ -62,99 +62,107 @@ extension KeyStoreEngine {
   // MARK: CreateKey (§5.1)
 
   public func createKey(_ request: CreateKeyRequest) throws(KMSError) -> CreateKeyResponse {
-    try request.validate()
-    applyDueWork()
-    let origin = request.originValue ?? .awsKms
-    let spec =
-      request.keySpecValue ?? request.customerMasterKeySpecValue.flatMap { KeySpec(rawValue: $0.rawValue) }
-    if request.keySpec != nil && request.customerMasterKeySpec != nil {
-      throw KMSError(
-        .validationException, "You cannot specify KeySpec and CustomerMasterKeySpec in the same request.")
-    }
-    if keys.count >= configuration.keyQuota {
-      throw KMSError(
-        .limitExceededException, "This account already has the maximum of \(configuration.keyQuota) KMS keys."
-      )
-    }
-    func unsupported(_ what: String) -> KMSError {
-      KMSError(.unsupportedOperationException, what)
-    }
-    guard let storeId = request.customKeyStoreId else {
-      switch origin {
-      case .awsCloudhsm, .externalKeyStore:
-        throw unsupported("Origin \(origin.rawValue) requires a CustomKeyStoreId.")
-      case .external:
-        throw unsupported(
-          "Keys with imported key material (Origin EXTERNAL) are not supported by this simulator.")
-      case .awsKms:
-        break
-      }
-      if let spec, spec != .symmetricDefault {
-        throw unsupported(
-          "This simulator creates only SYMMETRIC_DEFAULT keys; \(spec.rawValue) is not supported.")
-      }
-      if let usage = request.keyUsageValue, usage != .encryptDecrypt {
+    try persisting { () throws(KMSError) -> CreateKeyResponse in
+      try request.validate()
+      applyDueWork()
+      let origin = request.originValue ?? .awsKms
+      let spec =
+        request.keySpecValue ?? request.customerMasterKeySpecValue.flatMap { KeySpec(rawValue: $0.rawValue) }
+      if request.keySpec != nil && request.customerMasterKeySpec != nil {
         throw KMSError(
-          .validationException, "KeyUsage \(usage.rawValue) is not valid for a SYMMETRIC_DEFAULT key.")
+          .validationException, "You cannot specify KeySpec and CustomerMasterKeySpec in the same request.")
       }
-      if request.xksKeyId != nil {
-        throw unsupported("XksKeyId is valid only with Origin EXTERNAL_KEY_STORE.")
-      }
-      let key = insertKey(origin: .awsKms, storeId: nil, xksKeyId: nil, description: request.description)
-      fleet.createLocalKeyMaterial(keyId: key.keyId)
-      return CreateKeyResponse(keyMetadata: metadata(key))
-    }
-    let store = try store(storeId)
-    let expectedOrigin: OriginType = store.type == .awsCloudhsm ? .awsCloudhsm : .externalKeyStore
-    guard origin == expectedOrigin else {
-      throw unsupported(
-        "A KMS key in custom key store \(storeId) must have Origin \(expectedOrigin.rawValue), not \(origin.rawValue)."
-      )
-    }
-    if let spec, spec != .symmetricDefault {
-      throw unsupported("Custom key stores support only SYMMETRIC_DEFAULT keys, not \(spec.rawValue).")
-    }
-    if let usage = request.keyUsageValue, usage != .encryptDecrypt {
-      throw unsupported("Custom key stores support only ENCRYPT_DECRYPT keys, not \(usage.rawValue).")
-    }
-    if request.multiRegion == true {
-      throw unsupported("You cannot create a multi-Region key in a custom key store.")
-    }
-    if store.type == .externalKeyStore {
-      guard let xksKeyId = request.xksKeyId else { throw KMSError.validation([.missing("xksKeyId")]) }
-      if let other = keys.values.first(where: { $0.customKeyStoreId == storeId && $0.xksKeyId == xksKeyId }) {
+      if keys.count >= configuration.keyQuota {
         throw KMSError(
-          .xksKeyAlreadyInUseException,
-          "The external key \(xksKeyId) is already used by KMS key \(other.keyId).")
-      }
-    } else if request.xksKeyId != nil {
-      throw unsupported("XksKeyId is valid only with Origin EXTERNAL_KEY_STORE.")
-    }
-    guard store.machine.state == .connected else {
-      throw KMSError(
-        .customKeyStoreInvalidStateException,
-        "Custom key store \(storeId) is \(store.machine.state.rawValue). It must be CONNECTED to create KMS keys."
-      )
-    }
-    if store.type == .awsCloudhsm, let clusterId = store.clusterId {
-      guard let cluster = fleet.cluster(clusterId), cluster.isReachable else {
-        throw KMSError.clusterUnreachable()
-      }
-      guard cluster.hasTwoActiveHsmsInTwoZones else {
-        throw KMSError(
-          .cloudHsmClusterInvalidConfigurationException,
-          "The CloudHSM cluster \(clusterId) must contain at least two active HSMs in different Availability Zones."
+          .limitExceededException,
+          "This account already has the maximum of \(configuration.keyQuota) KMS keys."
         )
       }
+      func unsupported(_ what: String) -> KMSError {
+        KMSError(.unsupportedOperationException, what)
+      }
+      guard let storeId = request.customKeyStoreId else {
+        switch origin {
+        case .awsCloudhsm, .externalKeyStore:
+          throw unsupported("Origin \(origin.rawValue) requires a CustomKeyStoreId.")
+        case .external:
+          throw unsupported(
+            "Keys with imported key material (Origin EXTERNAL) are not supported by this simulator.")
+        case .awsKms:
+          break
+        }
+        if let spec, spec != .symmetricDefault {
+          throw unsupported(
+            "This simulator creates only SYMMETRIC_DEFAULT keys; \(spec.rawValue) is not supported.")
+        }
+        if let usage = request.keyUsageValue, usage != .encryptDecrypt {
+          throw KMSError(
+            .validationException, "KeyUsage \(usage.rawValue) is not valid for a SYMMETRIC_DEFAULT key.")
+        }
+        if request.xksKeyId != nil {
+          throw unsupported("XksKeyId is valid only with Origin EXTERNAL_KEY_STORE.")
+        }
+        let key = insertKey(origin: .awsKms, storeId: nil, xksKeyId: nil, description: request.description)
+        fleet.createLocalKeyMaterial(keyId: key.keyId)
+        return CreateKeyResponse(keyMetadata: metadata(key))
+      }
+      let store = try store(storeId)
+      let expectedOrigin: OriginType = store.type == .awsCloudhsm ? .awsCloudhsm : .externalKeyStore
+      guard origin == expectedOrigin else {
+        throw unsupported(
+          "A KMS key in custom key store \(storeId) must have Origin \(expectedOrigin.rawValue), not \(origin.rawValue)."
+        )
+      }
+      if let spec, spec != .symmetricDefault {
+        throw unsupported("Custom key stores support only SYMMETRIC_DEFAULT keys, not \(spec.rawValue).")
+      }
+      if let usage = request.keyUsageValue, usage != .encryptDecrypt {
+        throw unsupported("Custom key stores support only ENCRYPT_DECRYPT keys, not \(usage.rawValue).")
+      }
+      if request.multiRegion == true {
+        throw unsupported("You cannot create a multi-Region key in a custom key store.")
+      }
+      if store.type == .externalKeyStore {
+        guard let xksKeyId = request.xksKeyId else { throw KMSError.validation([.missing("xksKeyId")]) }
+        if let other = keys.values.first(where: { $0.customKeyStoreId == storeId && $0.xksKeyId == xksKeyId })
+        {
+          throw KMSError(
+            .xksKeyAlreadyInUseException,
+            "The external key \(xksKeyId) is already used by KMS key \(other.keyId).")
+        }
+      } else if request.xksKeyId != nil {
+        throw unsupported("XksKeyId is valid only with Origin EXTERNAL_KEY_STORE.")
+      }
+      guard store.machine.state == .connected else {
+        throw KMSError(
+          .customKeyStoreInvalidStateException,
+          "Custom key store \(storeId) is \(store.machine.state.rawValue). It must be CONNECTED to create KMS keys."
+        )
+      }
+      if store.type == .awsCloudhsm, let clusterId = store.clusterId {
+        // A deleted cluster has no HSMs: the configuration check answers for it (kms-spec §5.5).
+        let cluster = fleet.cluster(clusterId).flatMap { $0.isDeleted ? nil : $0 }
+        if let cluster, cluster.faults.contains(.networkErrors) {
+          throw KMSError(
+            .dependencyTimeoutException,
+            "KMS timed out while communicating with the CloudHSM cluster \(clusterId).")
+        }
+        guard let cluster, cluster.hasTwoActiveHsmsInTwoZones else {
+          throw KMSError(
+            .cloudHsmClusterInvalidConfigurationException,
+            "The CloudHSM cluster \(clusterId) must contain at least two active HSMs in different Availability Zones."
+          )
+        }
+      }
+      let key = insertKey(
+        origin: origin, storeId: storeId, xksKeyId: request.xksKeyId, description: request.description)
+      if let clusterId = store.clusterId {
+        fleet.createKeyMaterial(keyId: key.keyId, clusterId: clusterId)
+      } else {
+        fleet.createLocalKeyMaterial(keyId: key.keyId)  // stands in for the external key manager
+      }
+      return CreateKeyResponse(keyMetadata: metadata(key))
     }
-    let key = insertKey(
-      origin: origin, storeId: storeId, xksKeyId: request.xksKeyId, description: request.description)
-    if let clusterId = store.clusterId {
-      fleet.createKeyMaterial(keyId: key.keyId, clusterId: clusterId)
-    } else {
-      fleet.createLocalKeyMaterial(keyId: key.keyId)  // stands in for the external key manager
-    }
-    return CreateKeyResponse(keyMetadata: metadata(key))
   }
 
   private func insertKey(origin: OriginType, storeId: String?, xksKeyId: String?, description: String?)
@@ -195,130 +203,146 @@ extension KeyStoreEngine {
   // MARK: DescribeKey, ListKeys
 
   public func describeKey(_ request: DescribeKeyRequest) throws(KMSError) -> DescribeKeyResponse {
-    try request.validate()
-    applyDueWork()
-    return DescribeKeyResponse(keyMetadata: metadata(try resolveKey(request.keyId)))
+    try persisting { () throws(KMSError) -> DescribeKeyResponse in
+      try request.validate()
+      applyDueWork()
+      return DescribeKeyResponse(keyMetadata: metadata(try resolveKey(request.keyId)))
+    }
   }
 
   public func listKeys(_ request: ListKeysRequest) throws(KMSError) -> ListKeysResponse {
-    try request.validate()
-    applyDueWork()
-    let page = try paginate(
-      keysInOrder, sequence: \.sequence, kind: "key", limit: request.limit ?? 100,
-      marker: request.marker)
-    return ListKeysResponse(
-      keys: page.items.map { KeyListEntry(keyId: $0.keyId, keyArn: $0.arn) }, nextMarker: page.nextMarker,
-      truncated: page.nextMarker != nil)
+    try persisting { () throws(KMSError) -> ListKeysResponse in
+      try request.validate()
+      applyDueWork()
+      let page = try paginate(
+        keysInOrder, sequence: \.sequence, kind: "key", limit: request.limit ?? 100,
+        marker: request.marker)
+      return ListKeysResponse(
+        keys: page.items.map { KeyListEntry(keyId: $0.keyId, keyArn: $0.arn) }, nextMarker: page.nextMarker,
+        truncated: page.nextMarker != nil)
+    }
   }
 
   // MARK: Enable, disable, deletion (§5.4: all succeed on Unavailable keys)
 
   public func enableKey(_ request: EnableKeyRequest) throws(KMSError) -> EnableKeyResponse {
-    try request.validate()
-    applyDueWork()
-    var key = try resolveKey(request.keyId)
-    if key.deletionDate != nil { throw KMSError.keyPendingDeletion(key.arn) }
-    key.enabled = true
-    updateKey(key, summary: "Key \(key.keyId) enabled")
-    return EnableKeyResponse()
+    try persisting { () throws(KMSError) -> EnableKeyResponse in
+      try request.validate()
+      applyDueWork()
+      var key = try resolveKey(request.keyId)
+      if key.deletionDate != nil { throw KMSError.keyPendingDeletion(key.arn) }
+      key.enabled = true
+      updateKey(key, summary: "Key \(key.keyId) enabled")
+      return EnableKeyResponse()
+    }
   }
 
   public func disableKey(_ request: DisableKeyRequest) throws(KMSError) -> DisableKeyResponse {
-    try request.validate()
-    applyDueWork()
-    var key = try resolveKey(request.keyId)
-    if key.deletionDate != nil { throw KMSError.keyPendingDeletion(key.arn) }
-    key.enabled = false
-    updateKey(key, summary: "Key \(key.keyId) disabled")
-    return DisableKeyResponse()
+    try persisting { () throws(KMSError) -> DisableKeyResponse in
+      try request.validate()
+      applyDueWork()
+      var key = try resolveKey(request.keyId)
+      if key.deletionDate != nil { throw KMSError.keyPendingDeletion(key.arn) }
+      key.enabled = false
+      updateKey(key, summary: "Key \(key.keyId) disabled")
+      return DisableKeyResponse()
+    }
   }
 
   public func scheduleKeyDeletion(_ request: ScheduleKeyDeletionRequest) throws(KMSError)
     -> ScheduleKeyDeletionResponse
   {
-    try request.validate()
-    var failures: [ValidationFailure] = []
-    if let days = request.pendingWindowInDays {
-      // KMS itself enforces 7–30 days, tighter than the model's 1–365.
-      failures.checkRange(days, min: 7, at: "pendingWindowInDays")
-      failures.checkRange(days, max: 30, at: "pendingWindowInDays")
+    try persisting { () throws(KMSError) -> ScheduleKeyDeletionResponse in
+      try request.validate()
+      var failures: [ValidationFailure] = []
+      if let days = request.pendingWindowInDays {
+        // KMS itself enforces 7–30 days, tighter than the model's 1–365.
+        failures.checkRange(days, min: 7, at: "pendingWindowInDays")
+        failures.checkRange(days, max: 30, at: "pendingWindowInDays")
+      }
+      if !failures.isEmpty { throw KMSError.validation(failures) }
+      applyDueWork()
+      var key = try resolveKey(request.keyId)
+      if key.deletionDate != nil { throw KMSError.keyPendingDeletion(key.arn) }
+      let days = request.pendingWindowInDays ?? 30
+      key.deletionDate = clock.now() + TimeInterval(days * 86_400)
+      key.pendingWindowInDays = days
+      updateKey(key, summary: "Key \(key.keyId) scheduled for deletion in \(days) days")
+      recomputeNextDue()
+      return ScheduleKeyDeletionResponse(
+        keyId: key.arn, deletionDate: key.deletionDate, keyState: .pendingDeletion, pendingWindowInDays: days)
     }
-    if !failures.isEmpty { throw KMSError.validation(failures) }
-    applyDueWork()
-    var key = try resolveKey(request.keyId)
-    if key.deletionDate != nil { throw KMSError.keyPendingDeletion(key.arn) }
-    let days = request.pendingWindowInDays ?? 30
-    key.deletionDate = clock.now() + TimeInterval(days * 86_400)
-    key.pendingWindowInDays = days
-    updateKey(key, summary: "Key \(key.keyId) scheduled for deletion in \(days) days")
-    recomputeNextDue()
-    return ScheduleKeyDeletionResponse(
-      keyId: key.arn, deletionDate: key.deletionDate, keyState: .pendingDeletion, pendingWindowInDays: days)
   }
 
   public func cancelKeyDeletion(_ request: CancelKeyDeletionRequest) throws(KMSError)
     -> CancelKeyDeletionResponse
   {
-    try request.validate()
-    applyDueWork()
-    var key = try resolveKey(request.keyId)
-    guard key.deletionDate != nil else { throw KMSError.keyNotPendingDeletion(key.arn) }
-    key.deletionDate = nil
-    key.pendingWindowInDays = nil
-    key.enabled = false  // as in KMS: a cancelled key comes back Disabled
-    updateKey(key, summary: "Key \(key.keyId) deletion cancelled")
-    recomputeNextDue()
-    return CancelKeyDeletionResponse(keyId: key.arn)
+    try persisting { () throws(KMSError) -> CancelKeyDeletionResponse in
+      try request.validate()
+      applyDueWork()
+      var key = try resolveKey(request.keyId)
+      guard key.deletionDate != nil else { throw KMSError.keyNotPendingDeletion(key.arn) }
+      key.deletionDate = nil
+      key.pendingWindowInDays = nil
+      key.enabled = false  // as in KMS: a cancelled key comes back Disabled
+      updateKey(key, summary: "Key \(key.keyId) deletion cancelled")
+      recomputeNextDue()
+      return CancelKeyDeletionResponse(keyId: key.arn)
+    }
   }
 
   // MARK: Aliases
 
   public func createAlias(_ request: CreateAliasRequest) throws(KMSError) -> CreateAliasResponse {
-    try request.validate()
-    guard request.aliasName.hasPrefix("alias/"), request.aliasName.count > 6 else {
-      throw KMSError(
-        .validationException,
-        "Alias must start with the prefix \"alias/\". Please see https://docs.aws.amazon.com/kms/latest/developerguide/kms-alias.html"
-      )
+    try persisting { () throws(KMSError) -> CreateAliasResponse in
+      try request.validate()
+      guard request.aliasName.hasPrefix("alias/"), request.aliasName.count > 6 else {
+        throw KMSError(
+          .validationException,
+          "Alias must start with the prefix \"alias/\". Please see https://docs.aws.amazon.com/kms/latest/developerguide/kms-alias.html"
+        )
+      }
+      if request.aliasName.hasPrefix("alias/aws/") {
+        throw KMSError(
+          .invalidAliasNameException,
+          "Alias names that begin with alias/aws/ are reserved for AWS managed keys.")
+      }
+      applyDueWork()
+      if request.targetKeyId.hasPrefix("alias/") || request.targetKeyId.contains(":alias/") {
+        throw KMSError(.validationException, "TargetKeyId must be a key ID or key ARN, not an alias.")
+      }
+      let key = try resolveKey(request.targetKeyId)
+      if key.deletionDate != nil { throw KMSError.keyPendingDeletion(key.arn) }
+      if aliases[request.aliasName] != nil {
+        throw KMSError(
+          .alreadyExistsException, "An alias with the name \(aliasArn(request.aliasName)) already exists")
+      }
+      let now = clock.now()
+      aliases[request.aliasName] = AliasRecord(
+        name: request.aliasName, sequence: nextSequence(), targetKeyId: key.keyId, creationDate: now,
+        lastUpdatedDate: now)
+      if key.customKeyStoreId != nil {
+        record(
+          .aliasCreated, storeId: key.customKeyStoreId, summary: "Alias \(request.aliasName) → \(key.keyId)")
+        publish()
+      }
+      return CreateAliasResponse()
     }
-    if request.aliasName.hasPrefix("alias/aws/") {
-      throw KMSError(
-        .invalidAliasNameException,
-        "Alias names that begin with alias/aws/ are reserved for AWS managed keys.")
-    }
-    applyDueWork()
-    if request.targetKeyId.hasPrefix("alias/") || request.targetKeyId.contains(":alias/") {
-      throw KMSError(.validationException, "TargetKeyId must be a key ID or key ARN, not an alias.")
-    }
-    let key = try resolveKey(request.targetKeyId)
-    if key.deletionDate != nil { throw KMSError.keyPendingDeletion(key.arn) }
-    if aliases[request.aliasName] != nil {
-      throw KMSError(
-        .alreadyExistsException, "An alias with the name \(aliasArn(request.aliasName)) already exists")
-    }
-    let now = clock.now()
-    aliases[request.aliasName] = AliasRecord(
-      name: request.aliasName, sequence: nextSequence(), targetKeyId: key.keyId, creationDate: now,
-      lastUpdatedDate: now)
-    if key.customKeyStoreId != nil {
-      record(
-        .aliasCreated, storeId: key.customKeyStoreId, summary: "Alias \(request.aliasName) → \(key.keyId)")
-      publish()
-    }
-    return CreateAliasResponse()
   }
 
   public func deleteAlias(_ request: DeleteAliasRequest) throws(KMSError) -> DeleteAliasResponse {
-    try request.validate()
-    applyDueWork()
-    guard let alias = aliases.removeValue(forKey: request.aliasName) else {
-      throw KMSError(.notFoundException, "Alias \(aliasArn(request.aliasName)) is not found.")
+    try persisting { () throws(KMSError) -> DeleteAliasResponse in
+      try request.validate()
+      applyDueWork()
+      guard let alias = aliases.removeValue(forKey: request.aliasName) else {
+        throw KMSError(.notFoundException, "Alias \(aliasArn(request.aliasName)) is not found.")
+      }
+      if let storeId = keys[alias.targetKeyId]?.customKeyStoreId {
+        record(.aliasDeleted, storeId: storeId, summary: "Alias \(alias.name) deleted")
+        publish()
+      }
+      return DeleteAliasResponse()
     }
-    if let storeId = keys[alias.targetKeyId]?.customKeyStoreId {
-      record(.aliasDeleted, storeId: storeId, summary: "Alias \(alias.name) deleted")
-      publish()
-    }
-    return DeleteAliasResponse()
   }
 
   func aliasEntry(_ alias: AliasRecord) -> AliasListEntry {
@@ -328,17 +352,19 @@ extension KeyStoreEngine {
   }
 
   public func listAliases(_ request: ListAliasesRequest) throws(KMSError) -> ListAliasesResponse {
-    try request.validate()
-    applyDueWork()
-    var selected = aliases.values.sorted { $0.sequence < $1.sequence }
-    if let reference = request.keyId {
-      let key = try resolveKey(reference)
-      selected = selected.filter { $0.targetKeyId == key.keyId }
+    try persisting { () throws(KMSError) -> ListAliasesResponse in
+      try request.validate()
+      applyDueWork()
+      var selected = aliases.values.sorted { $0.sequence < $1.sequence }
+      if let reference = request.keyId {
+        let key = try resolveKey(reference)
+        selected = selected.filter { $0.targetKeyId == key.keyId }
+      }
+      let page = try paginate(
+        selected, sequence: \.sequence, kind: "alias", limit: request.limit ?? 50,
+        marker: request.marker)
+      return ListAliasesResponse(
+        aliases: page.items.map(aliasEntry), nextMarker: page.nextMarker, truncated: page.nextMarker != nil)
     }
-    let page = try paginate(
-      selected, sequence: \.sequence, kind: "alias", limit: request.limit ?? 50,
-      marker: request.marker)
-    return ListAliasesResponse(
-      aliases: page.items.map(aliasEntry), nextMarker: page.nextMarker, truncated: page.nextMarker != nil)
   }
 }

@@ -3,18 +3,20 @@ import HSMSimulator
 import KMSModel
 
 extension KeyStoreEngine: KeyStoreService, SimulatorControl {
-  public func fleetSnapshot() -> FleetSnapshot {
-    applyDueWork()
-    return FleetSnapshot(
-      version: version, region: configuration.region, accountId: configuration.accountId,
-      stores: storesInOrder.map(entry),
-      stateSince: stores.mapValues(\.stateSince),
-      clusters: fleet.clusterOrder.compactMap { fleet.cluster($0)?.describe() },
-      keys: keysInOrder.filter { $0.customKeyStoreId != nil }.map(metadata),
-      aliases: aliases.values.filter { keys[$0.targetKeyId]?.customKeyStoreId != nil }
-        .sorted { $0.sequence < $1.sequence }.map(aliasEntry),
-      events: events,
-      faults: fleet.clusters.mapValues(\.faults).filter { !$0.value.isEmpty })
+  public func fleetSnapshot() throws(KMSError) -> FleetSnapshot {
+    try persisting { () throws(KMSError) -> FleetSnapshot in
+      applyDueWork()
+      return FleetSnapshot(
+        version: version, region: configuration.region, accountId: configuration.accountId,
+        stores: storesInOrder.map(entry),
+        stateSince: stores.mapValues(\.stateSince),
+        clusters: fleet.clusterOrder.compactMap { fleet.cluster($0)?.describe() },
+        keys: keysInOrder.filter { $0.customKeyStoreId != nil }.map(metadata),
+        aliases: aliases.values.filter { keys[$0.targetKeyId]?.customKeyStoreId != nil }
+          .sorted { $0.sequence < $1.sequence }.map(aliasEntry),
+        events: events,
+        faults: fleet.clusters.mapValues(\.faults).filter { !$0.value.isEmpty })
+    }
   }
 
   // MARK: CloudHSM v2 subset
@@ -22,103 +24,118 @@ extension KeyStoreEngine: KeyStoreService, SimulatorControl {
   public func describeClusters(_ request: DescribeClustersRequest) throws(KMSError)
     -> DescribeClustersResponse
   {
-    try request.validate()
-    applyDueWork()
-    let filters = request.filters ?? [:]
-    for name in filters.keys where !["clusterIds", "vpcIds", "states"].contains(name) {
-      throw KMSError(
-        .cloudHsmInvalidRequestException, "Unsupported filter '\(name)'. Use clusterIds, vpcIds or states.")
-    }
-    let clusters = fleet.clusterOrder.compactMap { fleet.cluster($0) }.filter { cluster in
-      (filters["clusterIds"].map { $0.contains(cluster.clusterId) } ?? true)
-        && (filters["vpcIds"].map { $0.contains(cluster.vpcId) } ?? true)
-        && (filters["states"].map { $0.contains(cluster.state.rawValue) } ?? true)
-    }
-    let start: Int
-    if let token = request.nextToken {
-      guard let offset = Int(token), offset >= 0, offset <= clusters.count else {
-        throw KMSError(.cloudHsmInvalidRequestException, "The NextToken '\(token.prefix(64))' is not valid.")
+    try persisting { () throws(KMSError) -> DescribeClustersResponse in
+      try request.validate()
+      applyDueWork()
+      let filters = request.filters ?? [:]
+      for name in filters.keys where !["clusterIds", "vpcIds", "states"].contains(name) {
+        throw KMSError(
+          .cloudHsmInvalidRequestException, "Unsupported filter '\(name)'. Use clusterIds, vpcIds or states.")
       }
-      start = offset
-    } else {
-      start = 0
+      let clusters = fleet.clusterOrder.compactMap { fleet.cluster($0) }.filter { cluster in
+        (filters["clusterIds"].map { $0.contains(cluster.clusterId) } ?? true)
+          && (filters["vpcIds"].map { $0.contains(cluster.vpcId) } ?? true)
+          && (filters["states"].map { $0.contains(cluster.state.rawValue) } ?? true)
+      }
+      let start: Int
+      if let token = request.nextToken {
+        guard let offset = Int(token), offset >= 0, offset <= clusters.count else {
+          throw KMSError(
+            .cloudHsmInvalidRequestException, "The NextToken '\(token.prefix(64))' is not valid.")
+        }
+        start = offset
+      } else {
+        start = 0
+      }
+      let limit = request.maxResults ?? 25
+      let end = min(clusters.count, start + limit)
+      return DescribeClustersResponse(
+        clusters: clusters[start..<end].map { $0.describe() },
+        nextToken: end < clusters.count ? String(end) : nil)
     }
-    let limit = request.maxResults ?? 25
-    let end = min(clusters.count, start + limit)
-    return DescribeClustersResponse(
-      clusters: clusters[start..<end].map { $0.describe() },
-      nextToken: end < clusters.count ? String(end) : nil)
   }
 
   public func createHsm(_ request: CreateHsmRequest) throws(KMSError) -> CreateHsmResponse {
-    try request.validate()
-    applyDueWork()
-    let readyAt =
-      clock.now() + random.duration(in: configuration.latency.hsmCreate, timeScale: configuration.timeScale)
-    let hsm = try fleet.createHsm(
-      clusterId: request.clusterId, zone: request.availabilityZone, readyAt: readyAt)
-    record(
-      .hsmCreated, clusterId: request.clusterId,
-      summary: "HSM \(hsm.hsmId) being created in \(request.clusterId) (\(hsm.availabilityZone))")
-    recomputeNextDue()
-    publish()
-    let described = fleet.cluster(request.clusterId)?.describe().hsms?.first { $0.hsmId == hsm.hsmId }
-    return CreateHsmResponse(hsm: described)
+    try persisting { () throws(KMSError) -> CreateHsmResponse in
+      try request.validate()
+      applyDueWork()
+      let readyAt =
+        clock.now() + random.duration(in: configuration.latency.hsmCreate, timeScale: configuration.timeScale)
+      let hsm = try fleet.createHsm(
+        clusterId: request.clusterId, zone: request.availabilityZone, readyAt: readyAt)
+      record(
+        .hsmCreated, clusterId: request.clusterId,
+        summary: "HSM \(hsm.hsmId) being created in \(request.clusterId) (\(hsm.availabilityZone))")
+      recomputeNextDue()
+      publish()
+      let described = fleet.cluster(request.clusterId)?.describe().hsms?.first { $0.hsmId == hsm.hsmId }
+      return CreateHsmResponse(hsm: described)
+    }
   }
 
   public func deleteHsm(_ request: DeleteHsmRequest) throws(KMSError) -> DeleteHsmResponse {
-    try request.validate()
-    applyDueWork()
-    let hsmId = try fleet.deleteHsm(
-      clusterId: request.clusterId, hsmId: request.hsmId, eniId: request.eniId, eniIp: request.eniIp)
-    record(
-      .hsmDeleted, clusterId: request.clusterId, summary: "HSM \(hsmId) deleted from \(request.clusterId)")
-    recomputeNextDue()
-    publish()
-    return DeleteHsmResponse(hsmId: hsmId)
+    try persisting { () throws(KMSError) -> DeleteHsmResponse in
+      try request.validate()
+      applyDueWork()
+      let hsmId = try fleet.deleteHsm(
+        clusterId: request.clusterId, hsmId: request.hsmId, eniId: request.eniId, eniIp: request.eniIp)
+      record(
+        .hsmDeleted, clusterId: request.clusterId, summary: "HSM \(hsmId) deleted from \(request.clusterId)")
+      recomputeNextDue()
+      publish()
+      return DeleteHsmResponse(hsmId: hsmId)
+    }
   }
 
   public func setHsmFailed(clusterId: String, hsmId: String, failed: Bool) throws(KMSError) {
-    applyDueWork()
-    try fleet.setHsmFailed(clusterId: clusterId, hsmId: hsmId, failed: failed)
-    record(
-      .hsmStateChanged, clusterId: clusterId,
-      summary: "HSM \(hsmId) in \(clusterId) is \(failed ? "DEGRADED" : "ACTIVE")")
-    publish()
+    try persisting { () throws(KMSError) in
+      applyDueWork()
+      try fleet.setHsmFailed(clusterId: clusterId, hsmId: hsmId, failed: failed)
+      record(
+        .hsmStateChanged, clusterId: clusterId,
+        summary: "HSM \(hsmId) in \(clusterId) is \(failed ? "DEGRADED" : "ACTIVE")")
+      publish()
+    }
   }
 
   public func setFault(_ fault: SimulatorFault, enabled: Bool, clusterId: String) throws(KMSError) {
-    applyDueWork()
-    let before = fleet.cluster(clusterId)?.faults.contains(fault)
-    try fleet.setFault(fault, enabled: enabled, clusterId: clusterId)
-    guard before != enabled else { return }
-    record(
-      enabled ? .faultSet : .faultCleared, clusterId: clusterId,
-      summary: "\(enabled ? "Fault set" : "Fault cleared") on \(clusterId): \(fault.rawValue)")
-    publish()
+    try persisting { () throws(KMSError) in
+      applyDueWork()
+      let before = fleet.cluster(clusterId)?.faults.contains(fault)
+      try fleet.setFault(fault, enabled: enabled, clusterId: clusterId)
+      guard before != enabled else { return }
+      record(
+        enabled ? .faultSet : .faultCleared, clusterId: clusterId,
+        summary: "\(enabled ? "Fault set" : "Fault cleared") on \(clusterId): \(fault.rawValue)")
+      publish()
+    }
   }
 
   public func faults(clusterId: String) throws(KMSError) -> Set<SimulatorFault> {
-    applyDueWork()
-    guard let cluster = fleet.cluster(clusterId) else {
-      throw KMSError(.cloudHsmResourceNotFoundException, "Cluster \(clusterId) not found.")
+    try persisting { () throws(KMSError) -> Set<SimulatorFault> in
+      applyDueWork()
+      guard let cluster = fleet.cluster(clusterId) else {
+        throw KMSError(.cloudHsmResourceNotFoundException, "Cluster \(clusterId) not found.")
+      }
+      return cluster.faults
     }
-    return cluster.faults
   }
 
   public func predictConnectOutcome(customKeyStoreId: String) throws(KMSError) -> ConnectPrediction {
-    applyDueWork()
-    var store = try store(customKeyStoreId)
-    let quick = store.clusterId.flatMap { fleet.quickConnectFailure(clusterId: $0) }
-    switch store.machine.connect(storeId: store.id, quickFailure: quick) {
-    case .refuse(let error): return .refused(error.code, error.message)
-    case .startConnecting:
-      guard store.type == .awsCloudhsm, let clusterId = store.clusterId else { return .connects }
-      return fleet.connectFailure(clusterId: clusterId, passwordDigest: store.passwordDigest).map {
-        .fails($0)
+    try persisting { () throws(KMSError) -> ConnectPrediction in
+      applyDueWork()
+      var store = try store(customKeyStoreId)
+      let quick = store.clusterId.flatMap { fleet.quickConnectFailure(clusterId: $0) }
+      switch store.machine.connect(storeId: store.id, quickFailure: quick) {
+      case .refuse(let error): return .refused(error.code, error.message)
+      case .startConnecting:
+        guard store.type == .awsCloudhsm, let clusterId = store.clusterId else { return .connects }
+        return fleet.connectFailure(clusterId: clusterId, passwordDigest: store.passwordDigest).map {
+          .fails($0)
+        }
+          ?? .connects
+      default: return .noChange(store.machine.state)
       }
-        ?? .connects
-    default: return .noChange(store.machine.state)
     }
   }
 }

@@ -11,10 +11,16 @@ public actor KeyStoreEngine {
   let clock: any EngineClock
   var fleet: HSMFleet
   var random: SeededRandom
-  var stores: [String: StoreRecord] = [:]
-  var keys: [String: KeyRecord] = [:]
-  var aliases: [String: AliasRecord] = [:]
+  var stores = TrackedDictionary<StoreRecord>()
+  var keys = TrackedDictionary<KeyRecord>()
+  var aliases = TrackedDictionary<AliasRecord>()
   var events: [FleetEvent] = []
+  /// Events recorded, and sequences dropped from the history, since the last save.
+  var unsavedEvents: [FleetEvent] = []
+  var droppedEvents: [UInt64] = []
+  let stateStore: (any StateStore)?
+  let recordEncoder = JSONEncoder()
+  var lastSavedAt = Date.distantPast
   var sequence: UInt64 = 0
   var version: UInt64 = 0
   var subscribers: [UUID: AsyncStream<FleetChange>.Continuation] = [:]
@@ -23,13 +29,36 @@ public actor KeyStoreEngine {
   var driver: Task<Void, Never>?
   var driverDeadline: Date?
   /// Authenticates paging markers so only markers we issued are accepted.
-  let markerKey = KeyBytes.random()
+  var markerKey = KeyBytes.random()
+  /// True when the engine started from an empty state (the caller then seeds a scenario).
+  public private(set) var startedEmpty = true
 
+  /// An engine whose state lives only in memory.
   public init(configuration: EngineConfiguration = .init(), clock: any EngineClock = SystemClock()) {
     self.configuration = configuration
     self.clock = clock
     fleet = HSMFleet(seed: configuration.seed)
     random = SeededRandom(seed: configuration.seed)
+    stateStore = nil
+  }
+
+  /// An engine that saves every change to `stateStore` before acknowledging it, and resumes
+  /// from what the store holds.
+  public init(
+    configuration: EngineConfiguration = .init(), clock: any EngineClock = SystemClock(),
+    stateStore: any StateStore
+  ) async throws {
+    self.configuration = configuration
+    self.clock = clock
+    self.stateStore = stateStore
+    let saved = try stateStore.loadAll()
+    let resumed = try SavedEngineState(records: saved)
+    fleet = HSMFleet(seed: configuration.seed, pepper: resumed?.meta.pepper ?? .random())
+    random = SeededRandom(seed: configuration.seed)
+    if let resumed {
+      startedEmpty = false
+      restore(resumed)
+    }
   }
 
   deinit { driver?.cancel() }
@@ -98,6 +127,8 @@ public actor KeyStoreEngine {
     driver = nil
     driverDeadline = nil
     applyDueWork()
+    // Nothing to answer here; a failed save stays pending and the next operation retries it.
+    try? commit()
     rescheduleDriver()
   }
 
@@ -139,12 +170,15 @@ public actor KeyStoreEngine {
     state: ConnectionStateType? = nil,
     code: ConnectionErrorCodeType? = nil, at date: Date? = nil, summary: String
   ) {
-    events.append(
-      FleetEvent(
-        sequence: nextSequence(), date: date ?? clock.now(), kind: kind, customKeyStoreId: storeId,
-        clusterId: clusterId, connectionState: state, connectionErrorCode: code, summary: summary))
+    let event = FleetEvent(
+      sequence: nextSequence(), date: date ?? clock.now(), kind: kind, customKeyStoreId: storeId,
+      clusterId: clusterId, connectionState: state, connectionErrorCode: code, summary: summary)
+    events.append(event)
+    if stateStore != nil { unsavedEvents.append(event) }
     if events.count > configuration.eventHistoryLimit {
-      events.removeFirst(events.count - configuration.eventHistoryLimit)
+      let dropped = events.prefix(events.count - configuration.eventHistoryLimit)
+      if stateStore != nil { droppedEvents += dropped.map(\.sequence) }
+      events.removeFirst(dropped.count)
     }
   }
 
@@ -176,16 +210,22 @@ public actor KeyStoreEngine {
   /// Adds a simulated cluster with active HSMs; returns its `cluster-…` ID.
   @discardableResult
   public func addCluster(_ spec: ClusterSpec) throws(KMSError) -> String {
-    applyDueWork()
-    let id = try fleet.addCluster(spec, now: clock.now())
-    record(.hsmCreated, clusterId: id, summary: "Cluster \(id) provisioned")
-    publish()
-    return id
+    try persisting { () throws(KMSError) -> String in
+      applyDueWork()
+      let id = try fleet.addCluster(spec, now: clock.now())
+      record(.hsmCreated, clusterId: id, summary: "Cluster \(id) provisioned")
+      publish()
+      return id
+    }
   }
 
   /// Completes every pending transition at once, as if the time had passed. Used when loading a
   /// scenario so seeded states are reached through the real transitions.
-  public func completePendingTransitions() {
+  public func completePendingTransitions() throws(KMSError) {
+    try persisting { () throws(KMSError) in completePendingTransitionsUnsaved() }
+  }
+
+  func completePendingTransitionsUnsaved() {
     for store in stores.values.sorted(by: { $0.sequence < $1.sequence }) where store.pending != nil {
       finishTransition(storeId: store.id, at: clock.now())
     }

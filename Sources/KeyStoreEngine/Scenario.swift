@@ -179,6 +179,7 @@ extension KeyStoreEngine {
   /// Replays a scenario through the engine's operations. Seeded states are reached through the
   /// real transitions; a store seeded CONNECTING is left connecting.
   public func load(_ scenario: Scenario) throws(ScenarioError) {
+    defer { try? commit() }
     func fail(_ place: String, _ error: KMSError) -> ScenarioError {
       ScenarioError(file: scenario.source, place: place, problem: "\(error.code.rawValue): \(error.message)")
     }
@@ -209,17 +210,17 @@ extension KeyStoreEngine {
         }
         if entry.state != .disconnected || !(entry.keys ?? []).isEmpty {
           _ = try connectCustomKeyStore(request)
-          completePendingTransitions()
+          try completePendingTransitions()
           try createKeys(entry.keys ?? [], in: id, place: place, scenario: scenario)
         }
         if entry.state == .disconnected || entry.state == .failed, stores[id]?.machine.state == .connected {
           _ = try disconnectCustomKeyStore(DisconnectCustomKeyStoreRequest(customKeyStoreId: id))
-          completePendingTransitions()
+          try completePendingTransitions()
         }
         if entry.state == .failed {
           _ = try connectCustomKeyStore(request)
           for fault in entry.faults ?? [] { try setFault(fault, enabled: true, clusterId: entry.cluster) }
-          completePendingTransitions()
+          try completePendingTransitions()
         }
         if let state = stores[id]?.machine.state, state != entry.state {
           throw ScenarioError(

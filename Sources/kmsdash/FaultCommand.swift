@@ -9,12 +9,12 @@ struct FaultCommand: AsyncParsableCommand {
     commandName: "fault",
     abstract: "Inject, clear or list simulated CloudHSM faults on a kmsdash serve endpoint.",
     discussion: """
-      Faults change what the next ConnectCustomKeyStore on a store backed by the cluster ends in
-      (for example KMSUSER_LOCKED_OUT makes it FAILED with USER_LOCKED_OUT). Fault names:
+      Faults change what the next ConnectCustomKeyStore on a store backed by the cluster ends in \
+      (for example KMSUSER_LOCKED_OUT makes it FAILED with USER_LOCKED_OUT). Fault names: \
       \(SimulatorFault.allCases.map(\.rawValue).joined(separator: ", ")).
 
-      Requests are signed with SigV4 using --access-key-id/--secret-access-key or
-      AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (+ AWS_SESSION_TOKEN); without credentials they are
+      Requests are signed with SigV4 using --access-key-id/--secret-access-key or \
+      AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (+ AWS_SESSION_TOKEN); without credentials they are \
       sent unsigned, which only a server started with --no-auth accepts.
       """)
 
