@@ -93,7 +93,7 @@ import Testing
         UpdateCustomKeyStoreRequest(customKeyStoreId: store, newCustomKeyStoreName: "n\(index)"))
     }
     try await f.fault(.networkErrors, on: cluster)
-    let snapshot = await f.engine.fleetSnapshot()
+    let snapshot = try await f.engine.fleetSnapshot()
     var iterator = stream.makeAsyncIterator()
     let change = await iterator.next()
     // A slow reader sees the latest version, not a queue of every intermediate one.
@@ -107,7 +107,7 @@ import Testing
     _ = try await f.engine.createAlias(CreateAliasRequest(aliasName: "alias/snap", targetKeyId: key.keyId))
     try await f.fault(.kmsuserLoggedIn, on: cluster)
     try await f.disconnect(store)
-    let snapshot = await f.engine.fleetSnapshot()
+    let snapshot = try await f.engine.fleetSnapshot()
     #expect(snapshot.region == "us-east-1")
     #expect(snapshot.accountId == "111122223333")
     #expect(snapshot.stores.map(\.customKeyStoreId) == [store])
@@ -133,7 +133,7 @@ import Testing
   @Test func failedTransitionEventCarriesTheCode() async throws {
     let f = Fixture()
     let (store, _) = try await f.failedStore(.subnetDeleted)
-    let snapshot = await f.engine.fleetSnapshot()
+    let snapshot = try await f.engine.fleetSnapshot()
     let failed = snapshot.events.last { $0.kind == .connectionStateChanged && $0.customKeyStoreId == store }
     #expect(failed?.connectionState == .failed)
     #expect(failed?.connectionErrorCode == .subnetNotFound)

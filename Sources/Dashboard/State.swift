@@ -1,0 +1,264 @@
+import Foundation
+import KMSModel
+import TerminalUI
+
+/// How a destructive action must be confirmed.
+public enum ConfirmMode: String, Sendable, CaseIterable {
+  /// `y` or Enter on the focused OK.
+  case plain
+  /// The store's name must be typed before OK is accepted.
+  case typed
+}
+
+/// Fixed settings of one dashboard session.
+public struct DashboardConfig: Sendable, Equatable {
+  /// What the header shows as the backend, e.g. "embedded engine" or an endpoint URL.
+  public var backend: String
+  public var readOnly: Bool
+  public var confirm: ConfirmMode
+  /// False for `NO_COLOR` / `--no-color`: the view uses attributes only.
+  public var color: Bool
+  /// True when a `SimulatorControl` is available (QA panel).
+  public var simulator: Bool
+  /// Time zone used for every timestamp on screen.
+  public var timeZone: TimeZone
+
+  public init(
+    backend: String = "embedded engine", readOnly: Bool = false, confirm: ConfirmMode = .plain,
+    color: Bool = true, simulator: Bool = true, timeZone: TimeZone = .current
+  ) {
+    self.backend = backend
+    self.readOnly = readOnly
+    self.confirm = confirm
+    self.color = color
+    self.simulator = simulator
+    self.timeZone = timeZone
+  }
+}
+
+/// The columns of the store table, in display order.
+public enum StoreColumn: Int, Sendable, CaseIterable, Hashable {
+  case name, id, type, cluster, hsms, keys, state, created
+
+  public var title: String {
+    switch self {
+    case .name: "NAME"
+    case .id: "ID"
+    case .type: "TYPE"
+    case .cluster: "CLUSTER"
+    case .hsms: "HSMS"
+    case .keys: "KEYS"
+    case .state: "STATE"
+    case .created: "CREATED"
+    }
+  }
+}
+
+/// A mutating action on a store.
+public enum StoreAction: String, Sendable, Hashable {
+  case connect, disconnect
+
+  /// The AWS operation name, as shown in status messages.
+  public var operation: String {
+    switch self {
+    case .connect: "ConnectCustomKeyStore"
+    case .disconnect: "DisconnectCustomKeyStore"
+    }
+  }
+}
+
+/// A confirmation dialog. The store is captured when the dialog opens: a refresh of the table
+/// underneath cannot retarget it.
+public struct ConfirmDialog: Sendable, Equatable {
+  public enum Kind: Sendable, Equatable {
+    /// Confirm `action` on the captured store.
+    case confirm(StoreAction)
+    /// The state forbids connecting (FAILED): explain, and offer to disconnect first.
+    case offerDisconnect
+  }
+
+  public var kind: Kind
+  public var storeId: String
+  public var storeName: String
+  public var title: String
+  public var body: [String]
+  /// 0 = Cancel (the default focus), 1 = the action.
+  public var focused: Int = 0
+  /// The typed-confirmation input (with `--confirm typed`).
+  public var typed: TextInput?
+  public var okLabel: String
+
+  /// True when OK may be accepted (typed confirmation matches the name, if required).
+  public var canConfirm: Bool {
+    guard let typed else { return true }
+    return typed.text == storeName
+  }
+}
+
+/// The fault-injection panel for one store's cluster.
+public struct QAPanel: Sendable, Equatable {
+  public var storeId: String
+  public var clusterId: String?
+  public var selected: Int = 0
+  public var prediction: String?
+}
+
+/// What covers the main screen, if anything.
+public enum Overlay: Sendable, Equatable {
+  case help(scroll: Int)
+  case dialog(ConfirmDialog)
+  case command(TextInput)
+  case filter(TextInput)
+  case qa(QAPanel)
+}
+
+/// Which main screen is shown.
+public enum Screen: Sendable, Equatable {
+  case stores
+  /// The keys of one store (Enter on a store).
+  case keys(storeId: String)
+}
+
+/// The lower pane of the store screen.
+public enum LowerPane: Sendable, Equatable {
+  case detail, events
+}
+
+/// A line in the status bar.
+public struct StatusMessage: Sendable, Equatable {
+  public enum Kind: Sendable, Equatable { case info, error }
+  public var text: String
+  public var kind: Kind
+  public init(_ text: String, kind: Kind = .info) {
+    self.text = text
+    self.kind = kind
+  }
+}
+
+/// The whole dashboard as a value. `view` is a pure function of it.
+public struct DashboardState: Sendable, Equatable {
+  public var config: DashboardConfig
+  public var size: Size
+  /// The clock value of the latest message; views use it for elapsed times and the spinner.
+  public var now: Date
+  public var snapshot: FleetSnapshot?
+  /// When the dashboard last saw the fleet change.
+  public var lastChange: Date?
+  public var loadError: String?
+  public var screen: Screen = .stores
+  public var lowerPane: LowerPane = .detail
+  public var selectedStoreId: String?
+  public var storeTable = TableState()
+  public var keyTable = TableState()
+  public var sortColumn: StoreColumn = .name
+  public var sortAscending = true
+  public var filter = ""
+  public var overlay: Overlay?
+  public var status: StatusMessage?
+  /// Rows briefly highlighted after a state change: store ID → highlight end.
+  public var highlightUntil: [String: Date] = [:]
+  /// Completion candidates shown under the command line.
+  public var completions: [String] = []
+  public var quitRequested = false
+  /// Exit status to use when quitting (130 after Ctrl-C / SIGINT).
+  public var exitCode: Int32 = 0
+
+  public init(config: DashboardConfig, size: Size, now: Date) {
+    self.config = config
+    self.size = size
+    self.now = now
+  }
+
+  public static let highlightDuration: TimeInterval = 2
+
+  // MARK: Derived values
+
+  public var stores: [CustomKeyStoresListEntry] { snapshot?.stores ?? [] }
+
+  /// Stores after the filter and the sort, as the table shows them.
+  public var visibleStores: [CustomKeyStoresListEntry] {
+    let needle = filter.lowercased()
+    let filtered =
+      needle.isEmpty
+      ? stores
+      : stores.filter { s in
+        [
+          s.customKeyStoreName, s.customKeyStoreId, s.cloudHsmClusterId, s.connectionState?.rawValue,
+          s.connectionErrorCode?.rawValue,
+        ]
+        .compactMap { $0?.lowercased() }.contains { $0.contains(needle) }
+      }
+    let snap = snapshot
+    let sorted = filtered.sorted { a, b in
+      let ka = Self.sortKey(a, sortColumn, snap)
+      let kb = Self.sortKey(b, sortColumn, snap)
+      if ka != kb { return sortAscending ? ka < kb : ka > kb }
+      return (a.customKeyStoreId ?? "") < (b.customKeyStoreId ?? "")
+    }
+    return sorted
+  }
+
+  private static func sortKey(_ s: CustomKeyStoresListEntry, _ c: StoreColumn, _ snap: FleetSnapshot?)
+    -> String
+  {
+    switch c {
+    case .name: return (s.customKeyStoreName ?? "").lowercased()
+    case .id: return s.customKeyStoreId ?? ""
+    case .type: return s.customKeyStoreType?.rawValue ?? ""
+    case .cluster: return s.cloudHsmClusterId ?? ""
+    case .hsms:
+      let n = snap?.cluster(s.cloudHsmClusterId)?.activeHsmCount ?? 0
+      return String(format: "%06d", n)
+    case .keys:
+      return String(format: "%08d", snap?.keys(inStore: s.customKeyStoreId).count ?? 0)
+    case .state: return (s.connectionState?.rawValue ?? "") + (s.connectionErrorCode?.rawValue ?? "")
+    case .created:
+      return String(format: "%016.3f", s.creationDate?.timeIntervalSince1970 ?? 0)
+    }
+  }
+
+  public var selectedStore: CustomKeyStoresListEntry? {
+    let v = visibleStores
+    if let id = selectedStoreId, let s = v.first(where: { $0.customKeyStoreId == id }) { return s }
+    return v.first
+  }
+
+  public func store(id: String) -> CustomKeyStoresListEntry? {
+    stores.first { $0.customKeyStoreId == id }
+  }
+
+  /// True while something on screen animates (a transient store, or a highlight).
+  public var needsAnimation: Bool {
+    if stores.contains(where: { $0.connectionState == .connecting || $0.connectionState == .disconnecting }) {
+      return true
+    }
+    return highlightUntil.values.contains { $0 > now }
+  }
+}
+
+extension FleetSnapshot {
+  public func cluster(_ id: String?) -> Cluster? {
+    guard let id else { return nil }
+    return clusters.first { $0.clusterId == id }
+  }
+
+  public func keys(inStore id: String?) -> [KeyMetadata] {
+    guard let id else { return [] }
+    return keys.filter { $0.customKeyStoreId == id }
+  }
+
+  public func aliases(forKey keyId: String) -> [String] {
+    aliases.filter { $0.targetKeyId == keyId }.compactMap(\.aliasName).sorted()
+  }
+}
+
+extension Cluster {
+  public var activeHsmCount: Int { (hsms ?? []).filter { $0.state == .active }.count }
+  public var availabilityZones: [String] {
+    Array(Set((hsms ?? []).compactMap(\.availabilityZone))).sorted()
+  }
+}
+
+extension ConnectionStateType {
+  public var isTransient: Bool { self == .connecting || self == .disconnecting }
+}

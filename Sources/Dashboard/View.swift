@@ -1,0 +1,436 @@
+import Foundation
+import KMSModel
+import TerminalUI
+
+/// Where things go on screen; shared by `view` and `update` (page sizes).
+struct Layout {
+  static let minimum = Size(width: 60, height: 15)
+  var header: Rect
+  var table: Rect
+  var lower: Rect
+  var status: Rect
+  var footer: Rect
+  var tooSmall: Bool
+
+  init(_ state: DashboardState) {
+    let full = Rect(size: state.size)
+    tooSmall = state.size.width < Layout.minimum.width || state.size.height < Layout.minimum.height
+    let (h, rest) = full.splitTop(1)
+    let (main, bottom) = rest.splitBottom(2)
+    header = h
+    status = Rect(x: 0, y: bottom.y, width: bottom.width, height: bottom.height > 0 ? 1 : 0)
+    footer = Rect(x: 0, y: bottom.y + 1, width: bottom.width, height: bottom.height > 1 ? 1 : 0)
+    if case .keys = state.screen {
+      table = main.inset(by: 1)
+      lower = Rect(x: 0, y: main.maxY, width: main.width, height: 0)
+    } else {
+      let rows = state.visibleStores.count
+      let tableHeight = min(max(4, rows + 1), max(4, main.height / 2)) + 2
+      let (t, l) = main.splitTop(tableHeight)
+      table = t.inset(by: 1)
+      lower = l
+    }
+  }
+}
+
+private let spinnerFrames = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"]
+
+/// The spinner glyph for `now` (10 frames per second; deterministic for a given clock value).
+func spinner(_ now: Date) -> String {
+  let i = Int((now.timeIntervalSince1970 * 10).rounded(.down)) % spinnerFrames.count
+  return spinnerFrames[(i + spinnerFrames.count) % spinnerFrames.count]
+}
+
+/// The style that carries a connection state's meaning.
+func stateStyle(_ s: ConnectionStateType?, color: Bool) -> Style {
+  let style: Style
+  switch s {
+  case .connected: style = Style(fg: .green)
+  case .connecting, .disconnecting: style = Style(fg: .yellow, attributes: .bold)
+  case .failed: style = Style(fg: .red, attributes: .bold)
+  case .disconnected, nil: style = Style(attributes: .dim)
+  }
+  return color ? style : style.withoutColor
+}
+
+/// The state cell: spinner and elapsed time while transient, the error code when FAILED.
+func stateText(_ s: CustomKeyStoresListEntry, _ state: DashboardState) -> String {
+  let st = s.connectionState?.rawValue ?? "?"
+  switch s.connectionState {
+  case .connecting, .disconnecting:
+    var text = spinner(state.now) + " " + st
+    if let id = s.customKeyStoreId, let since = state.snapshot?.stateSince[id] {
+      text += " " + Fmt.elapsed(state.now.timeIntervalSince(since))
+    }
+    return text
+  case .failed:
+    return "✗ " + st + " " + (s.connectionErrorCode?.rawValue ?? "")
+  case .connected: return "● " + st
+  default: return "○ " + st
+  }
+}
+
+func hsmSummary(_ cluster: Cluster?) -> String {
+  guard let cluster else { return "—" }
+  let total = (cluster.hsms ?? []).count
+  let azs = cluster.availabilityZones.count
+  return "\(cluster.activeHsmCount)/\(total) \(azs)AZ"
+}
+
+func storeTypeShort(_ t: CustomKeyStoreType?) -> String {
+  switch t {
+  case .awsCloudhsm, nil: "CloudHSM"
+  case .externalKeyStore: "External"
+  }
+}
+
+/// Renders the whole screen. Pure: the same state always gives the same buffer.
+public func view(_ state: DashboardState) -> Buffer {
+  var buf = Buffer(size: state.size)
+  let layout = Layout(state)
+  if layout.tooSmall {
+    let lines = [
+      "Terminal too small",
+      "\(state.size.width)x\(state.size.height); kmsdash needs at least \(Layout.minimum.width)x\(Layout.minimum.height)",
+      "Enlarge the window, or press q to quit",
+    ]
+    for (i, l) in lines.enumerated() {
+      let y = state.size.height / 2 - 1 + i
+      buf.put(
+        l.truncated(toWidth: state.size.width), x: max(0, (state.size.width - l.displayWidth) / 2), y: y,
+        style: i == 0 ? .bold : .plain)
+    }
+    return buf
+  }
+  renderHeader(state, layout.header, &buf)
+  switch state.screen {
+  case .stores:
+    renderStoreTable(state, layout.table, &buf)
+    if state.lowerPane == .detail {
+      renderDetail(state, layout.lower, &buf)
+    } else {
+      renderEvents(state, layout.lower, &buf)
+    }
+  case .keys(let id):
+    renderKeys(state, storeId: id, layout.table, &buf)
+  }
+  renderStatus(state, layout.status, &buf)
+  renderFooter(state, layout.footer, &buf)
+  let area = Rect(x: 0, y: 1, width: state.size.width, height: state.size.height - 3)
+  switch state.overlay {
+  case .help(let scroll):
+    HelpOverlay(
+      title: "Keys",
+      sections: KeyBindings.sections(readOnly: state.config.readOnly, simulator: state.config.simulator),
+      scroll: scroll
+    ).render(in: area, buffer: &buf)
+  case .dialog(let d):
+    renderDialog(d, state, area, &buf)
+  case .qa(let panel):
+    renderQA(state, panel, area, &buf)
+  case .command, .filter, nil:
+    break
+  }
+  return buf
+}
+
+private func renderHeader(_ state: DashboardState, _ rect: Rect, _ buf: inout Buffer) {
+  var left = "kmsdash │ \(state.config.backend)"
+  if let snap = state.snapshot { left += " │ \(snap.region) │ account \(snap.accountId)" }
+  if let lc = state.lastChange { left += " │ last change \(Fmt.time(lc, state.config.timeZone))" }
+  if state.config.readOnly { left += " │ READ-ONLY" }
+  let right = state.snapshot.map { "\($0.stores.count) stores" } ?? "loading…"
+  StatusLine(left: left, right: right, style: state.config.color ? Style(fg: .black, bg: .cyan) : .reverse)
+    .render(in: rect, buffer: &buf)
+}
+
+private func renderStoreTable(_ state: DashboardState, _ inner: Rect, _ buf: inout Buffer) {
+  let visible = state.visibleStores
+  var title = "Custom key stores"
+  if !state.filter.isEmpty {
+    title += " (filter \"\(state.filter)\": \(visible.count) of \(state.stores.count))"
+  }
+  if visible.count > inner.height - 1 && !visible.isEmpty {
+    title += " [\(state.storeTable.selected + 1)/\(visible.count)]"
+  }
+  let outer = Rect(x: inner.x - 1, y: inner.y - 1, width: inner.width + 2, height: inner.height + 2)
+  Pane(title: title, focused: true).render(in: outer, buffer: &buf)
+  let columns = [
+    TableColumn(StoreColumn.name.title, minWidth: 14, flex: 2),
+    TableColumn(StoreColumn.id.title, minWidth: 21),
+    TableColumn(StoreColumn.type.title, minWidth: 8),
+    TableColumn(StoreColumn.cluster.title, minWidth: 19),
+    TableColumn(StoreColumn.hsms.title, minWidth: 7),
+    TableColumn(StoreColumn.keys.title, minWidth: 5, alignRight: true),
+    TableColumn(StoreColumn.state.title, minWidth: 22, flex: 1),
+    TableColumn(StoreColumn.created.title, minWidth: 10),
+  ]
+  // Narrow terminals: keep name, state and ID first.
+  let order: [StoreColumn] =
+    inner.width >= 120
+    ? StoreColumn.allCases
+    : inner.width >= 90
+      ? [.name, .id, .state, .hsms, .keys, .cluster, .type, .created] : [.name, .state, .id, .keys, .hsms]
+  let cols = order.map { columns[$0.rawValue] }
+  let rows: [TableRow] = visible.map { s in
+    let id = s.customKeyStoreId ?? ""
+    let cluster = state.snapshot?.cluster(s.cloudHsmClusterId)
+    let values: [StoreColumn: TableCell] = [
+      .name: TableCell(s.customKeyStoreName ?? ""),
+      .id: TableCell(id),
+      .type: TableCell(storeTypeShort(s.customKeyStoreType)),
+      .cluster: TableCell(s.cloudHsmClusterId ?? "—"),
+      .hsms: TableCell(s.customKeyStoreType == .externalKeyStore ? "—" : hsmSummary(cluster)),
+      .keys: TableCell("\(state.snapshot?.keys(inStore: id).count ?? 0)"),
+      .state: TableCell(stateText(s, state), style: stateStyle(s.connectionState, color: state.config.color)),
+      .created: TableCell(s.creationDate.map { Fmt.date($0, state.config.timeZone) } ?? ""),
+    ]
+    let highlighted = (state.highlightUntil[id] ?? .distantPast) > state.now
+    return TableRow(
+      order.map { values[$0]! }, style: highlighted ? Style(attributes: [.bold, .underline]) : .plain)
+  }
+  let sortIndex = order.firstIndex(of: state.sortColumn)
+  Table(
+    columns: cols, rows: rows, state: state.storeTable,
+    sort: sortIndex.map { (column: $0, ascending: state.sortAscending) }
+  ).render(in: inner, buffer: &buf)
+  if state.snapshot == nil {
+    buf.put(state.loadError ?? "Loading…", x: inner.x, y: inner.y + 1, clip: inner)
+  } else if visible.isEmpty {
+    buf.put(
+      state.stores.isEmpty ? "No custom key stores" : "No store matches the filter", x: inner.x,
+      y: inner.y + 1,
+      style: .dim, clip: inner)
+  }
+}
+
+/// The detail lines of one store: every DescribeCustomKeyStores field, the cluster and its HSMs
+/// per AZ, keys by state, and for FAILED the meaning and remedy of the error code.
+func detailLines(_ s: CustomKeyStoresListEntry, _ state: DashboardState) -> [(String, String, Style)] {
+  let tz = state.config.timeZone
+  let color = state.config.color
+  var lines: [(String, String, Style)] = []
+  let id = s.customKeyStoreId ?? ""
+  lines.append(("CustomKeyStoreName", s.customKeyStoreName ?? "", .bold))
+  lines.append(("CustomKeyStoreId", id, .plain))
+  lines.append(("CustomKeyStoreType", s.customKeyStoreType?.rawValue ?? "AWS_CLOUDHSM", .plain))
+  var st = s.connectionState?.rawValue ?? "?"
+  if let since = state.snapshot?.stateSince[id] {
+    st += " since \(Fmt.time(since, tz))"
+    // Elapsed time only while transient: the clock ticks only then, so it never goes stale.
+    if s.connectionState?.isTransient == true {
+      st += " (\(Fmt.elapsed(state.now.timeIntervalSince(since))))"
+    }
+  }
+  lines.append(("ConnectionState", st, stateStyle(s.connectionState, color: color)))
+  if let code = s.connectionErrorCode {
+    let red = stateStyle(.failed, color: color)
+    lines.append(("ConnectionErrorCode", code.rawValue, red))
+    lines.append(("  Meaning", code.meaning, .plain))
+    lines.append(("  Remedy", code.remedy, .bold))
+  }
+  lines.append(("CreationDate", s.creationDate.map { Fmt.dateTime($0, tz) } ?? "", .plain))
+  if let cid = s.cloudHsmClusterId {
+    let cluster = state.snapshot?.cluster(cid)
+    var text = cid
+    if let cluster {
+      text +=
+        " (\(cluster.state?.rawValue ?? "?")), \(cluster.activeHsmCount)/\((cluster.hsms ?? []).count) HSMs ACTIVE"
+    } else if state.config.simulator {
+      text += " (not found)"
+    }
+    lines.append(("CloudHsmClusterId", text, .plain))
+    if let cluster {
+      let byAZ = Dictionary(grouping: cluster.hsms ?? [], by: { $0.availabilityZone ?? "?" })
+      for az in byAZ.keys.sorted() {
+        let hsms = byAZ[az]!.sorted { $0.hsmId < $1.hsmId }
+          .map { "\($0.hsmId) \($0.state?.rawValue ?? "?")" }.joined(separator: ", ")
+        lines.append(("  " + az, hsms, .plain))
+      }
+    }
+  }
+  if let pem = s.trustAnchorCertificate {
+    lines.append(("TrustAnchorCertificate", "PEM, \(pem.count) characters", .plain))
+  }
+  if let x = s.xksProxyConfiguration {
+    lines.append(("XksProxy Connectivity", x.connectivity?.rawValue ?? "", .plain))
+    lines.append(("XksProxy UriEndpoint", x.uriEndpoint ?? "", .plain))
+    lines.append(("XksProxy UriPath", x.uriPath ?? "", .plain))
+    lines.append(("XksProxy AccessKeyId", x.accessKeyId ?? "", .plain))
+    if let v = x.vpcEndpointServiceName { lines.append(("XksProxy VpcEndpointSvc", v, .plain)) }
+    if let o = x.vpcEndpointServiceOwner { lines.append(("XksProxy VpcSvcOwner", o, .plain)) }
+  }
+  let keys = state.snapshot?.keys(inStore: id) ?? []
+  var counts: [String: Int] = [:]
+  for k in keys { counts[k.keyState?.rawValue ?? "?", default: 0] += 1 }
+  let byState = counts.keys.sorted().map { "\($0) \(counts[$0]!)" }.joined(separator: ", ")
+  lines.append(("KMS keys", keys.isEmpty ? "none" : "\(keys.count): \(byState)", .plain))
+  return lines
+}
+
+private func renderDetail(_ state: DashboardState, _ rect: Rect, _ buf: inout Buffer) {
+  guard rect.height >= 3 else { return }
+  guard let s = state.selectedStore else {
+    Pane(title: "Detail").render(in: rect, buffer: &buf)
+    return
+  }
+  let inner = Pane(title: "Detail: \(s.customKeyStoreName ?? "")  (e: events)").render(in: rect, buffer: &buf)
+  let labelWidth = 24
+  var y = inner.y
+  let textWidth = inner.width - labelWidth - 1
+  for (label, value, style) in detailLines(s, state) {
+    guard y < inner.maxY else { break }
+    buf.put(label.padded(toWidth: labelWidth - 1), x: inner.x, y: y, style: .dim, clip: inner)
+    for (i, line) in wrap(value, width: max(1, textWidth)).enumerated() {
+      guard y < inner.maxY else { break }
+      buf.put(
+        line, x: inner.x + labelWidth, y: y, style: i == 0 || style != .bold ? style : style, clip: inner)
+      y += 1
+    }
+  }
+}
+
+private func renderEvents(_ state: DashboardState, _ rect: Rect, _ buf: inout Buffer) {
+  guard rect.height >= 3 else { return }
+  let inner = Pane(title: "Events, newest first  (e: detail)").render(in: rect, buffer: &buf)
+  let events = (state.snapshot?.events ?? []).reversed()
+  var y = inner.y
+  for e in events {
+    guard y < inner.maxY else { break }
+    let t = Fmt.time(e.date, state.config.timeZone)
+    let x = inner.x + buf.put(t + "  ", x: inner.x, y: y, style: .dim, clip: inner)
+    let style = e.connectionState.map { stateStyle($0, color: state.config.color) } ?? .plain
+    buf.put(e.summary, x: x, y: y, style: style, clip: inner)
+    y += 1
+  }
+  if events.isEmpty { buf.put("No events yet", x: inner.x, y: inner.y, style: .dim, clip: inner) }
+}
+
+private func renderKeys(_ state: DashboardState, storeId: String, _ inner: Rect, _ buf: inout Buffer) {
+  let s = state.store(id: storeId)
+  let keys = (state.snapshot?.keys(inStore: storeId) ?? []).sorted {
+    ($0.creationDate ?? .distantPast, $0.keyId) < ($1.creationDate ?? .distantPast, $1.keyId)
+  }
+  let title =
+    "Keys of \(s?.customKeyStoreName ?? storeId) (\(storeId)): \(keys.count), store \(s?.connectionState?.rawValue ?? "?")  (Esc: back)"
+  let outer = Rect(x: inner.x - 1, y: inner.y - 1, width: inner.width + 2, height: inner.height + 2)
+  Pane(title: title, focused: true).render(in: outer, buffer: &buf)
+  let cols = [
+    TableColumn("KEY ID", minWidth: 36), TableColumn("STATE", minWidth: 15),
+    TableColumn("ALIASES", minWidth: 16, flex: 1), TableColumn("CREATED", minWidth: 16),
+    TableColumn("DESCRIPTION", minWidth: 12, flex: 1),
+  ]
+  let rows = keys.map { k -> TableRow in
+    let ks = k.keyState
+    var style = Style.plain
+    switch ks {
+    case .enabled: style = Style(fg: .green)
+    case .unavailable: style = Style(fg: .yellow)
+    case .pendingDeletion: style = Style(fg: .red)
+    default: style = Style(attributes: .dim)
+    }
+    if !state.config.color { style = style.withoutColor }
+    return TableRow([
+      TableCell(k.keyId), TableCell(ks?.rawValue ?? "?", style: style),
+      TableCell(state.snapshot?.aliases(forKey: k.keyId).joined(separator: ", ") ?? ""),
+      TableCell(k.creationDate.map { Fmt.dateTime($0, state.config.timeZone) } ?? ""),
+      TableCell(k.description ?? ""),
+    ])
+  }
+  Table(columns: cols, rows: rows, state: state.keyTable).render(in: inner, buffer: &buf)
+  if keys.isEmpty {
+    buf.put("This store has no KMS keys", x: inner.x, y: inner.y + 1, style: .dim, clip: inner)
+  }
+}
+
+private func renderStatus(_ state: DashboardState, _ rect: Rect, _ buf: inout Buffer) {
+  guard rect.height > 0 else { return }
+  switch state.overlay {
+  case .command(let input):
+    input.render(prompt: ":", in: rect, buffer: &buf)
+    return
+  case .filter(let input):
+    input.render(prompt: "/", in: rect, buffer: &buf)
+    return
+  default: break
+  }
+  if let s = state.status {
+    let style: Style =
+      s.kind == .error
+      ? (state.config.color ? Style(fg: .red, attributes: .bold) : Style(attributes: .bold)) : .plain
+    buf.put(s.text.truncated(toWidth: rect.width), x: rect.x, y: rect.y, style: style, clip: rect)
+  } else if !state.filter.isEmpty {
+    buf.put("filter: \(state.filter)  (Esc clears)", x: rect.x, y: rect.y, style: .dim, clip: rect)
+  }
+}
+
+private func renderFooter(_ state: DashboardState, _ rect: Rect, _ buf: inout Buffer) {
+  guard rect.height > 0 else { return }
+  var hints: [String]
+  if case .command = state.overlay {
+    hints = state.completions.isEmpty ? ["Tab complete", "Enter run", "Esc cancel"] : state.completions
+  } else if case .filter = state.overlay {
+    hints = ["Enter keep filter", "Esc clear"]
+  } else if case .dialog = state.overlay {
+    hints =
+      state.config.confirm == .typed
+      ? ["type the name", "Enter on OK confirms", "Esc cancel", "Tab focus"]
+      : ["y confirm", "n/Esc cancel", "Tab focus", "Enter press focused"]
+  } else if case .qa = state.overlay {
+    hints = ["Space toggle", "x delete HSM", "c connect", "d disconnect", "Esc close"]
+  } else if case .keys = state.screen {
+    hints = ["Esc back", "j/k move", "d disconnect", "c connect", "? help", "q quit"]
+  } else {
+    hints = ["q quit", "? help", "j/k move", "Enter keys"]
+    if !state.config.readOnly { hints += ["d disconnect", "c connect"] }
+    hints += ["/ filter", ": command", "s sort", "e events"]
+    if state.config.simulator { hints.append("f faults") }
+  }
+  if state.config.readOnly, !hints.contains(where: { $0.hasPrefix("READ") }) {
+    hints.insert("READ-ONLY", at: 0)
+  }
+  StatusLine(left: hints.joined(separator: "  "), style: .reverse).render(in: rect, buffer: &buf)
+}
+
+private func renderDialog(_ d: ConfirmDialog, _ state: DashboardState, _ area: Rect, _ buf: inout Buffer) {
+  var dialog = Dialog(
+    title: d.title, body: d.body, buttons: ["Cancel", d.okLabel], focused: d.focused, maxWidth: 70)
+  if let typed = d.typed { dialog.input = (prompt: "Name: ", value: typed) }
+  dialog.render(in: area, buffer: &buf)
+}
+
+private func renderQA(_ state: DashboardState, _ panel: QAPanel, _ area: Rect, _ buf: inout Buffer) {
+  let store = state.store(id: panel.storeId)
+  let items = qaItems(state, panel)
+  var lines: [(String, Style)] = []
+  lines.append(("Next connect: " + (panel.prediction ?? "…"), .bold))
+  lines.append(("", .plain))
+  var selectedLine = 0
+  for (i, item) in items.enumerated() {
+    if i == 0 { lines.append(("Faults", .bold)) }
+    if case .hsm = item, i > 0, case .fault = items[i - 1] { lines.append(("HSMs", .bold)) }
+    if case .addHsm = item, i > 0, case .fault = items[i - 1] { lines.append(("HSMs", .bold)) }
+    let text: String
+    switch item {
+    case .fault(let f, let on): text = "[\(on ? "x" : " ")] \(f.rawValue.padded(toWidth: 25)) \(f.summary)"
+    case .hsm(let id, let az, let st): text = "    \(id)  \(az)  \(st)"
+    case .addHsm(let az): text = "  + add an HSM in \(az)"
+    }
+    if i == panel.selected { selectedLine = lines.count }
+    lines.append((text, i == panel.selected ? Style(attributes: .reverse) : .plain))
+  }
+  if items.isEmpty { lines.append(("No cluster", .dim)) }
+  let width = min(area.width - 2, max(60, (lines.map { $0.0.displayWidth }.max() ?? 0) + 4))
+  let height = min(area.height, lines.count + 2)
+  let box = area.centered(width: width, height: height)
+  buf.fill(box, with: .blank)
+  let title = "QA: \(panel.clusterId ?? "") of \(store?.customKeyStoreName ?? panel.storeId)"
+  let inner = Border.draw(box, title: title, style: .bold, in: &buf)
+  guard !inner.isEmpty else { return }
+  let first = max(0, min(selectedLine - inner.height + 1, lines.count - inner.height))
+  for (row, (text, style)) in lines.dropFirst(max(0, first)).prefix(inner.height).enumerated() {
+    let r = Rect(x: inner.x, y: inner.y + row, width: inner.width, height: 1)
+    if style.attributes.contains(.reverse) { buf.fill(r, style: style) }
+    buf.put(" " + text, x: inner.x, y: inner.y + row, style: style, clip: inner)
+  }
+}
