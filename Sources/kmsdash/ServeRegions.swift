@@ -10,6 +10,8 @@ final class ServeRegions: KMSBackendProvider, @unchecked Sendable {
   let maxRegions: Int
   private let lock = NSLock()
   private var engines: [String: Task<KeyStoreEngine, any Error>] = [:]
+  /// Engines already loaded: the fast path of every request.
+  private var ready: [String: KeyStoreEngine] = [:]
 
   init(options: EngineOptions, stateStore: (any StateStore)?, maxRegions: Int = 16) {
     self.options = options
@@ -23,6 +25,7 @@ final class ServeRegions: KMSBackendProvider, @unchecked Sendable {
   }
 
   func engine(forRegion region: String) async throws -> KeyStoreEngine {
+    if let engine = lock.withLock({ ready[region] }) { return engine }
     let task: Task<KeyStoreEngine, any Error> = try lock.withLock {
       if let existing = engines[region] { return existing }
       guard region.wholeMatch(of: /[a-z]{2}(-[a-z]+)+-[0-9]{1,2}/) != nil else {
@@ -41,6 +44,8 @@ final class ServeRegions: KMSBackendProvider, @unchecked Sendable {
       engines[region] = task
       return task
     }
-    return try await task.value
+    let engine = try await task.value
+    lock.withLock { ready[region] = engine }
+    return engine
   }
 }
