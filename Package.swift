@@ -13,6 +13,7 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
+    .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
   ],
   targets: [
     // Foundation-only vocabulary shared by every layer: AWS shapes, errors, validation, protocols.
@@ -32,6 +33,12 @@ let package = Package(
         "KMSModel", "KeyStoreEngine", "AWSSigV4",
         .product(name: "Hummingbird", package: "hummingbird"),
         .product(name: "Logging", package: "swift-log"),
+      ]
+    ),
+    .target(
+      name: "KMSClient",
+      dependencies: [
+        "KMSModel", "AWSSigV4", .product(name: "AsyncHTTPClient", package: "async-http-client"),
       ]
     ),
     .systemLibrary(name: "CNcursesw", path: "Sources/CNcursesw", providers: [.apt(["libncurses-dev"])]),
@@ -55,6 +62,14 @@ let package = Package(
       ]
     ),
     .testTarget(name: "KMSServerTests", dependencies: ["KMSServer", "KeyStoreEngine", "KMSModel", "AWSSigV4"]),
+    .testTarget(
+      name: "KMSClientTests",
+      dependencies: [
+        "KMSClient", "KMSModel", "AWSSigV4", "KMSServer", "KeyStoreEngine",
+        .product(name: "Logging", package: "swift-log"),
+      ],
+      resources: [.copy("Fixtures")]
+    ),
     .testTarget(name: "TerminalUITests", dependencies: ["TerminalUI"]),
     .testTarget(name: "DashboardTests", dependencies: ["Dashboard", "TerminalUI", "KMSModel"]),
     .testTarget(name: "EndToEndTests", dependencies: ["KMSModel"]),
