@@ -88,8 +88,6 @@ public struct HTTPTransport: KMSTransport {
       switch error {
       case .deadlineExceeded, .readTimeout, .connectTimeout, .writeTimeout:
         return KMSTransportError(.timedOut, endpoint: endpoint, detail: "\(error)")
-      case .responseBodyTooBig:
-        return KMSTransportError(.invalidResponse, endpoint: endpoint, detail: "the answer is too large")
       default:
         return KMSTransportError(.connectionFailed, endpoint: endpoint, detail: "\(error)")
       }
