@@ -138,6 +138,16 @@ private func renderHeader(_ state: DashboardState, _ rect: Rect, _ buf: inout Bu
   // Most important first; the account goes when the line is too narrow.
   var parts = ["kmsdash", state.config.backend]
   if let snap = state.snapshot { parts.append(snap.region) }
+  if let backend = state.snapshot?.backend {
+    if let profile = backend.profile { parts.append("profile \(profile)") }
+    if let error = backend.lastError {
+      parts.append("ENDPOINT LOST (\(backend.consecutiveFailures)×): \(error)")
+    } else if let refreshed = backend.lastRefresh {
+      let latency = backend.lastLatency.map { " in \(Fmt.milliseconds($0)) ms" } ?? ""
+      parts.append("refreshed \(Fmt.time(refreshed, state.config.timeZone))\(latency)")
+    }
+    parts += backend.notes
+  }
   if let lc = state.lastChange { parts.append("last change \(Fmt.time(lc, state.config.timeZone))") }
   if state.config.readOnly { parts.append("READ-ONLY") }
   let right = state.snapshot.map { "\($0.stores.count) stores" } ?? "loading…"

@@ -255,15 +255,17 @@ actor FleetPoller {
   }
 
   private struct VisibleStatus: Equatable {
+    /// The header shows when the last refresh succeeded, so each successful refresh is news.
+    var lastRefresh: Date?
     var lastError: String?
     var notes: [String]
     var isSimulator: Bool?
   }
 
-  /// Ticks subscribers when the content or the visible status (lost, notes) changed.
+  /// Ticks subscribers when the content or the visible status (refresh time, lost, notes) changed.
   private func publishIfChanged() {
     let visible = VisibleStatus(
-      lastError: status.lastError, notes: status.notes, isSimulator: status.isSimulator)
+      lastRefresh: status.lastRefresh, lastError: status.lastError, notes: status.notes, isSimulator: status.isSimulator)
     if let published, published.0 == content, published.1 == visible { return }
     published = (content, visible)
     version += 1

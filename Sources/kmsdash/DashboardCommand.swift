@@ -1,6 +1,7 @@
 import ArgumentParser
 import Dashboard
 import Foundation
+import KMSClient
 import KMSModel
 import TerminalUI
 
@@ -19,6 +20,18 @@ struct DashboardCommand: AsyncParsableCommand {
 
   @OptionGroup var engineOptions: EngineOptions
 
+  @Option(
+    help: ArgumentHelp(
+      "Watch a KMS endpoint instead of the embedded engine: a kmsdash serve, or AWS KMS (https://kms.REGION.amazonaws.com).",
+      valueName: "url"))
+  var endpoint: String?
+
+  @Option(help: ArgumentHelp("AWS profile for --endpoint (default: AWS_PROFILE, then default).", valueName: "name"))
+  var profile: String?
+
+  @Option(help: ArgumentHelp("Seconds between refreshes with --endpoint (1 s while a store is transient).", valueName: "seconds"))
+  var refresh: Double = 2
+
   @Flag(help: "Block every mutating action (connect, disconnect, fault injection).")
   var readOnly = false
 
@@ -30,7 +43,27 @@ struct DashboardCommand: AsyncParsableCommand {
       "How to confirm disconnect/connect: plain (y) or typed (the store name).", valueName: "mode"))
   var confirm: ConfirmMode = .plain
 
+  func validate() throws {
+    guard refresh.isFinite, refresh >= 0.2, refresh <= 3600 else {
+      throw ValidationError("--refresh must be between 0.2 and 3600 seconds.")
+    }
+    if endpoint == nil {
+      if profile != nil { throw ValidationError("--profile goes with --endpoint.") }
+      return
+    }
+    let embeddedOnly: [(String, Bool)] = [
+      ("--scenario", engineOptions.scenario != nil), ("--state", engineOptions.state != nil),
+      ("--ephemeral", engineOptions.ephemeral), ("--reset", engineOptions.reset),
+      ("--time-scale", engineOptions.timeScale != 1), ("--seed", engineOptions.seed != 0),
+    ]
+    let given = embeddedOnly.filter(\.1).map(\.0)
+    if !given.isEmpty {
+      throw ValidationError("\(given.joined(separator: ", ")) apply to the embedded engine, not to --endpoint.")
+    }
+  }
+
   func run() async throws {
+    if let endpoint { return try await runRemote(endpoint) }
     let stateStore = try engineOptions.openStateStore()
     let engine = try await engineOptions.makeEngine(store: stateStore)
     let backend =
@@ -41,6 +74,32 @@ struct DashboardCommand: AsyncParsableCommand {
       backend: backend, readOnly: readOnly, confirm: confirm, color: !(noColor || noColorEnv),
       simulator: true)
     let code = await runTerminalDashboard(service: engine, control: engine, config: config)
+    if code != 0 { throw ExitCode(code) }
+  }
+
+  /// The same dashboard through `KMSHTTPClient`: SigV4 with the standard AWS credential chain,
+  /// live state by polling; the QA panel only when the endpoint is a kmsdash server.
+  func runRemote(_ endpoint: String) async throws {
+    guard let url = URL(string: endpoint), let scheme = url.scheme, ["http", "https"].contains(scheme), url.host != nil
+    else {
+      throw ValidationError("--endpoint must be an http:// or https:// URL (got '\(endpoint)').")
+    }
+    let client: KMSHTTPClient
+    do {
+      client = try KMSHTTPClient(
+        endpoint: url, profile: profile, region: engineOptions.region,
+        polling: PollingOptions(interval: .milliseconds(Int(refresh * 1000))))
+    } catch {
+      FileHandle.standardError.write(Data("kmsdash: \(error)\n".utf8))
+      throw ExitCode(2)
+    }
+    let isSimulator = (try? await client.isSimulator()) == true
+    let noColorEnv = ProcessInfo.processInfo.environment["NO_COLOR"].map { !$0.isEmpty } ?? false
+    let config = DashboardConfig(
+      backend: "endpoint \(endpoint)", readOnly: readOnly, confirm: confirm, color: !(noColor || noColorEnv),
+      simulator: isSimulator)
+    let code = await runTerminalDashboard(service: client, control: isSimulator ? client : nil, config: config)
+    await client.shutdown()
     if code != 0 { throw ExitCode(code) }
   }
 }

@@ -24,8 +24,10 @@ struct EngineOptions: ParsableArguments {
   @Option(help: ArgumentHelp("Maximum number of custom key stores (AWS default 10).", valueName: "n"))
   var storeQuota: Int = 10
 
-  @Option(help: ArgumentHelp("AWS Region used in ARNs.", valueName: "region"))
-  var region: String = "us-east-1"
+  @Option(help: ArgumentHelp("AWS Region (embedded engine: the Region in ARNs; default us-east-1).", valueName: "region"))
+  var region: String?
+
+  var effectiveRegion: String { region ?? "us-east-1" }
 
   @Option(help: ArgumentHelp("AWS account ID used in ARNs.", valueName: "id"))
   var accountId: String = "111122223333"
@@ -58,8 +60,8 @@ struct EngineOptions: ParsableArguments {
     guard accountId.wholeMatch(of: /[0-9]{12}/) != nil else {
       throw ValidationError("--account-id must be 12 digits (got '\(accountId)').")
     }
-    guard region.wholeMatch(of: /[a-z]{2}(-[a-z]+)+-[0-9]/) != nil else {
-      throw ValidationError("--region must look like us-east-1 (got '\(region)').")
+    guard effectiveRegion.wholeMatch(of: /[a-z]{2}(-[a-z]+)+-[0-9]/) != nil else {
+      throw ValidationError("--region must look like us-east-1 (got '\(effectiveRegion)').")
     }
     if ephemeral && (state != nil || reset) {
       throw ValidationError("--ephemeral keeps no state file: it cannot be combined with --state or --reset.")
@@ -69,7 +71,7 @@ struct EngineOptions: ParsableArguments {
 
   var configuration: EngineConfiguration {
     EngineConfiguration(
-      region: region, accountId: accountId, storeQuota: storeQuota,
+      region: effectiveRegion, accountId: accountId, storeQuota: storeQuota,
       latency: LatencyModel.named(latency) ?? .demo,
       timeScale: timeScale, seed: seed)
   }

@@ -110,14 +110,14 @@ struct ServeCommand: AsyncParsableCommand {
     let regions = ServeRegions(options: engine, stateStore: stateStore)
     do {
       // Load the default region now, so a broken scenario stops the server before it listens.
-      _ = try await regions.engine(forRegion: engine.region)
+      _ = try await regions.engine(forRegion: engine.effectiveRegion)
     } catch {
       FileHandle.standardError.write(Data("kmsdash serve: \(error)\n".utf8))
       throw ExitCode(1)
     }
     let handler = KMSRequestHandler(
       options: KMSServerOptions(
-        authentication: authentication, defaultRegion: engine.region, maxBodyBytes: maxBodyBytes),
+        authentication: authentication, defaultRegion: engine.effectiveRegion, maxBodyBytes: maxBodyBytes),
       backends: regions, logger: logger)
     if !["127.0.0.1", "::1", "localhost"].contains(host) {
       logger.warning("listening on a non-loopback address", metadata: ["host": "\(host)"])

@@ -56,6 +56,13 @@ final class TmuxSession {
     let wrapped =
       "\(command); echo EXIT=$?; echo TTY: $(stty -a | tr ' ;' '\\n\\n' | grep -x -E -e '-?(isig|icanon|echo)' | tr '\\n' ' '); sleep 120"
     var args = ["new-session", "-d", "-s", session, "-x", "\(width)", "-y", "\(height)"]
+    // Each session gets its own state directory: the default state file is durable and would
+    // otherwise carry one test's changes into the next.
+    var env = env
+    if env["XDG_STATE_HOME"] == nil {
+      env["XDG_STATE_HOME"] = FileManager.default.temporaryDirectory
+        .appendingPathComponent("kmsdash-e2e-state-\(getpid())-\(socket)").path
+    }
     for (k, v) in env.sorted(by: { $0.key < $1.key }) { args += ["-e", "\(k)=\(v)"] }
     args.append(wrapped)
     try tmux(args)

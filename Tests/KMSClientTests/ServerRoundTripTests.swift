@@ -76,7 +76,7 @@ import Testing
       var iterator = changes.makeAsyncIterator()
       _ = await iterator.next()
       let remote = try await client.fleetSnapshot()
-      let local = await engine.fleetSnapshot()
+      let local = try await engine.fleetSnapshot()
       #expect(remote.stores.map(\.customKeyStoreId) == local.stores.map(\.customKeyStoreId))
       #expect(remote.stores.map(\.connectionState) == local.stores.map(\.connectionState))
       #expect(Set(remote.keys.map(\.keyId)) == Set(local.keys.map(\.keyId)))
