@@ -199,12 +199,13 @@ actor FleetPoller {
     if let inFlight { return await inFlight.value }
     let task = Task { await self.performRefresh() }
     inFlight = task
-    let delay = await task.value
-    inFlight = nil
-    return delay
+    return await task.value
   }
 
   private func performRefresh() async -> Duration {
+    // Cleared in the same actor turn as the publish: whoever a tick wakes and then asks for a
+    // refresh gets a new one, not this finished one.
+    defer { inFlight = nil }
     let started = clock.now()
     let startedInstant = ContinuousClock.now
     let delay: Duration

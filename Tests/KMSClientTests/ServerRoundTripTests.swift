@@ -106,7 +106,9 @@ import Testing
   }
 
   @Test func wrongSecretIsRejectedWithTheAWSCode() async throws {
-    let wrong = AWSCredentials(accessKeyId: Self.credentials.accessKeyId, secretAccessKey: "nope")
+    let wrong = AWSCredentials(
+      accessKeyId: Self.credentials.accessKeyId, secretAccessKey: "nope",
+      sessionToken: Self.credentials.sessionToken)
     try await withServer(credentials: wrong) { client, _ in
       let error = await #expect(throws: KMSError.self) {
         _ = try await client.listKeys(ListKeysRequest())
