@@ -131,6 +131,19 @@ import Testing
   }
 
   @Test(.enabled(if: tmuxPath != nil || isCI, Comment(rawValue: tmuxMissingMessage)))
+  func closedPtyEndsTheProcess() throws {
+    guard let t = try start() else { return }
+    t.waitFor("payments-prod")
+    let pid = try #require(t.childPid(named: "kmsdash"), "kmsdash process of this session not found")
+    _ = try t.tmux(["kill-server"])  // closes the pty: POLLHUP / SIGHUP must end the dashboard
+    let deadline = Date().addingTimeInterval(5)
+    while kill(pid, 0) == 0 && Date() < deadline { usleep(50_000) }
+    let alive = kill(pid, 0) == 0
+    if alive { kill(pid, SIGKILL) }  // by ID: never leave an orphan behind
+    #expect(!alive, "kmsdash kept running after its pty closed")
+  }
+
+  @Test(.enabled(if: tmuxPath != nil || isCI, Comment(rawValue: tmuxMissingMessage)))
   func unknownTermGivesAReadableError() throws {
     // tmux sets TERM in the pane itself, so override it on the command line.
     guard let t = try start(prefix: "env TERM=no-such-terminal-kmsdash ") else { return }
