@@ -13,6 +13,7 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
+    .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
   ],
   targets: [
     // Foundation-only vocabulary shared by every layer: AWS shapes, errors, validation, protocols.
@@ -25,6 +26,14 @@ let package = Package(
     .target(
       name: "KeyStoreEngine",
       dependencies: ["KMSModel", "HSMSimulator", .product(name: "Crypto", package: "swift-crypto")]
+    ),
+    .target(
+      name: "EngineStorage",
+      dependencies: [
+        "KeyStoreEngine",
+        .product(name: "GRDB", package: "GRDB.swift"),
+        .product(name: "Crypto", package: "swift-crypto"),
+      ]
     ),
     .target(
       name: "KMSServer",
@@ -64,6 +73,10 @@ let package = Package(
         "KeyStoreEngine", "HSMSimulator", "KMSModel",
         .product(name: "PropertyBased", package: "swift-property-based"),
       ]
+    ),
+    .testTarget(
+      name: "EngineStorageTests",
+      dependencies: ["EngineStorage", "KeyStoreEngine", .product(name: "GRDB", package: "GRDB.swift")]
     ),
     .testTarget(name: "KMSServerTests", dependencies: ["KMSServer", "KeyStoreEngine", "KMSModel", "AWSSigV4"]),
     .testTarget(name: "TerminalUITests", dependencies: ["TerminalUI"]),

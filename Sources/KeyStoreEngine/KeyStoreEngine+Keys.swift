@@ -140,10 +140,14 @@ extension KeyStoreEngine {
         )
       }
       if store.type == .awsCloudhsm, let clusterId = store.clusterId {
-        guard let cluster = fleet.cluster(clusterId), cluster.isReachable else {
-          throw KMSError.clusterUnreachable()
+        // A deleted cluster has no HSMs: the configuration check answers for it (kms-spec §5.5).
+        let cluster = fleet.cluster(clusterId).flatMap { $0.isDeleted ? nil : $0 }
+        if let cluster, cluster.faults.contains(.networkErrors) {
+          throw KMSError(
+            .dependencyTimeoutException,
+            "KMS timed out while communicating with the CloudHSM cluster \(clusterId).")
         }
-        guard cluster.hasTwoActiveHsmsInTwoZones else {
+        guard let cluster, cluster.hasTwoActiveHsmsInTwoZones else {
           throw KMSError(
             .cloudHsmClusterInvalidConfigurationException,
             "The CloudHSM cluster \(clusterId) must contain at least two active HSMs in different Availability Zones."

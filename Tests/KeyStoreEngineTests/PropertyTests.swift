@@ -30,6 +30,13 @@ import Testing
     var stores: [String: ConnectionStateType] = [:]
     var storeOrder: [String] = []
     var keys: [String: KeyModel] = [:]
+    /// What the run reached, so a test can check the random walk is not trivial.
+    var seenStates: Set<ConnectionStateType> = []
+    var seenCodes: Set<ConnectionErrorCodeType> = []
+    var keysCreated = 0
+    var encryptions = 0
+    /// Errors an operation returned that its service-model error list does not name.
+    var unmodeledErrors: [String] = []
 
     func derived(_ key: KeyModel) -> KeyState {
       if key.deletionDate != nil { return .pendingDeletion }
@@ -42,12 +49,38 @@ import Testing
     case createStore, connect, disconnect, rename, changePassword, deleteStore
     case createKey, enableKey, disableKey, scheduleDeletion, cancelDeletion, encrypt
     case setFault, clearFault, hsmChange, advanceSmall, advanceLarge
+
+    /// The KMS operation behind this step (the encrypt step checks its own errors).
+    var kmsOperation: KMSOperation? {
+      switch self {
+      case .createStore: .createCustomKeyStore
+      case .connect: .connectCustomKeyStore
+      case .disconnect: .disconnectCustomKeyStore
+      case .rename, .changePassword: .updateCustomKeyStore
+      case .deleteStore: .deleteCustomKeyStore
+      case .createKey: .createKey
+      case .enableKey: .enableKey
+      case .disableKey: .disableKey
+      case .scheduleDeletion: .scheduleKeyDeletion
+      case .cancelDeletion: .cancelKeyDeletion
+      case .encrypt, .setFault, .clearFault, .hsmChange, .advanceSmall, .advanceLarge: nil
+      }
+    }
   }
+
+  /// Operations with weights, so random walks reach keys and crypto often enough.
+  static let weighted: [Operation] = [
+    (Operation.createStore, 2), (.connect, 3), (.disconnect, 2), (.rename, 1), (.changePassword, 1),
+    (.deleteStore, 1), (.createKey, 3), (.enableKey, 1), (.disableKey, 1), (.scheduleDeletion, 1),
+    (.cancelDeletion, 1), (.encrypt, 3), (.setFault, 1), (.clearFault, 2), (.hsmChange, 1),
+    (.advanceSmall, 2),
+    (.advanceLarge, 3),
+  ].flatMap { Array(repeating: $0.0, count: $0.1) }
 
   @Test func randomOperationSequencesKeepTheInvariants() async {
     await propertyCheck(count: 40, input: Gen.int(in: 0...9_999_999).array(of: 5...70)) { steps in
       do {
-        try await run(steps)
+        _ = try await run(steps)
       } catch {
         Issue.record("unexpected error outside an operation: \(error)")
       }
@@ -58,22 +91,28 @@ import Testing
   @Test func longFixedRun() async throws {
     var generator = SeededRandom(seed: 2024)
     let steps = (0..<600).map { _ in Int(generator.next() % 10_000_000) }
-    try await run(steps)
+    let model = try await run(steps)
+    #expect(model.seenStates == Set(ConnectionStateType.allCases), "\(model.seenStates)")
+    #expect(model.seenCodes.count >= 2, "\(model.seenCodes)")
+    #expect(model.keysCreated >= 5)
+    #expect(model.encryptions >= 3)
   }
 
-  func run(_ steps: [Int]) async throws {
+  @discardableResult
+  func run(_ steps: [Int]) async throws -> Model {
     let f = Fixture(seed: UInt64(steps.first ?? 0))
     var model = Model()
-    // Three clusters: two related (one backup lineage), one unrelated.
+    // Four clusters: two related (one backup lineage), two unrelated.
     model.clusters.append(try await f.cluster(lineage: "lineage-a"))
     model.clusters.append(try await f.cluster(lineage: "lineage-a"))
     model.clusters.append(
       try await f.cluster(zones: ["us-east-1a", "us-east-1b", "us-east-1c"], lineage: "lineage-b"))
+    model.clusters.append(try await f.cluster(hsmsPerZone: 2, lineage: "lineage-c"))
     let passwords = [demoPassword, demoPassword, demoPassword, "WrongPassw0rd"]
 
     for (index, step) in steps.enumerated() {
-      let operation = Operation.allCases[step % Operation.allCases.count]
-      let p = step / Operation.allCases.count
+      let operation = Self.weighted[step % Self.weighted.count]
+      let p = step / Self.weighted.count
       let storeIds = model.storeOrder
       let store: String? = storeIds.isEmpty ? nil : storeIds[p % storeIds.count]
       let keyIds = model.keys.keys.sorted()
@@ -117,6 +156,7 @@ import Testing
             #expect(
               model.stores[store] == .connected, "\(context): CreateKey succeeded on a store not CONNECTED")
             model.keys[key.keyId] = KeyModel(storeId: store, arn: key.arn ?? "")
+            model.keysCreated += 1
           }
         case .enableKey:
           if let keyId {
@@ -142,12 +182,16 @@ import Testing
             model.keys[keyId]?.enabled = false
           }
         case .encrypt:
-          if let keyId, let key = model.keys[keyId] {
+          // Half of the time prefer a key the rule says is usable, so successes are common too.
+          let usable = keyIds.filter { model.keys[$0].map(model.derived) == .enabled }
+          let chosen = p % 2 == 0 && !usable.isEmpty ? usable[(p / 2) % usable.count] : keyId
+          if let keyId = chosen, let key = model.keys[keyId] {
             let expected = model.derived(key)
             do {
               let blob = try await f.encrypt(keyId, "p\(p)")
               #expect(expected == .enabled, "\(context): Encrypt succeeded with key state \(expected)")
               #expect(try await f.decrypt(blob).plaintext == Data("p\(p)".utf8))
+              model.encryptions += 1
             } catch let error as KMSError {
               switch expected {
               case .enabled:
@@ -166,8 +210,10 @@ import Testing
           let fault = SimulatorFault.allCases[p % SimulatorFault.allCases.count]
           try await f.fault(fault, on: cluster)
         case .clearFault:
-          let fault = SimulatorFault.allCases[p % SimulatorFault.allCases.count]
-          try await f.fault(fault, false, on: cluster)
+          // Clear every fault of the cluster (one random fault rarely matches the one set).
+          for fault in try await f.engine.faults(clusterId: cluster) {
+            try await f.fault(fault, false, on: cluster)
+          }
         case .hsmChange:
           let described = try? await f.engine.describeClusters(DescribeClustersRequest())
           let hsms = described?.clusters?.first { $0.clusterId == cluster }?.hsms ?? []
@@ -196,6 +242,11 @@ import Testing
       } catch let error as KMSError {
         // Any AWS error is acceptable here; the invariants below decide whether the state is right.
         #expect(error.code != .kmsInternalException, "\(context): \(error)")
+        if let kmsOperation = operation.kmsOperation, error.code != .validationException,
+          !kmsOperation.modeledErrors.contains(error.code.rawValue)
+        {
+          model.unmodeledErrors.append("\(kmsOperation.rawValue) -> \(error)")
+        }
       } catch {
         Issue.record("\(context): a non-AWS error escaped: \(error)")
       }
@@ -209,6 +260,7 @@ import Testing
     for (id, state) in model.stores {
       #expect(state != .connecting && state != .disconnecting, "store \(id) stuck in \(state)")
     }
+    return model
   }
 
   func checkInvariants(_ f: Fixture, _ model: inout Model, context: String) async throws {
@@ -233,6 +285,8 @@ import Testing
           "\(context): illegal \(previous) -> \(state) for \(id)")
       }
       model.stores[id] = state
+      model.seenStates.insert(state)
+      if let code = entry.connectionErrorCode { model.seenCodes.insert(code) }
       #expect(entry.cloudHsmClusterId.map { model.clusters.contains($0) } == true)
     }
 
