@@ -167,11 +167,12 @@ enum FuzzHarness {
     let path = request.path
     let query = request.query
     let headers = fields
+    let host = authority
     let responses = runBlocking { () -> [WireResponse] in
       let first = await signed.handle(
-        method: method, path: path, query: query, authority: authority, headers: headers, body: body)
+        method: method, path: path, query: query, authority: host, headers: headers, body: body)
       let second = await open.handle(
-        method: method, path: path, query: query, authority: authority, headers: headers, body: body)
+        method: method, path: path, query: query, authority: host, headers: headers, body: body)
       return [first, second]
     }
     return responses.map(check)
