@@ -76,6 +76,8 @@ class Server:
         self.stdout_path = os.path.join(self.log_dir, f"{name}.stdout")
         self.stderr_path = os.path.join(self.log_dir, f"{name}.stderr")
         args = [self.binary, "serve", "--host", "127.0.0.1", "--port", "0", *extra_args]
+        if "--state" not in extra_args and "--ephemeral" not in extra_args:
+            args.append("--ephemeral")  # never touch the user's default state file
         if auth:
             key_id, secret = auth if isinstance(auth, tuple) else CREDENTIALS
             args += ["--access-key-id", key_id, "--secret-access-key", secret]
