@@ -61,6 +61,17 @@ let package = Package(
         .product(name: "Logging", package: "swift-log"),
       ]
     ),
+    // Request-path fuzz harness: a corpus replayer in a normal build; built by
+    // scripts/proof-fuzz-libfuzzer with -DKMSFUZZ -sanitize=fuzzer,address it is a libFuzzer target.
+    .executableTarget(
+      name: "kmsfuzz",
+      dependencies: [
+        "KMSModel", "KeyStoreEngine", "KMSServer", "AWSSigV4",
+        .product(name: "Hummingbird", package: "hummingbird"),
+        .product(name: "Logging", package: "swift-log"),
+      ],
+      path: "Sources/KMSFuzz"
+    ),
     .testTarget(name: "KMSModelTests", dependencies: ["KMSModel"]),
     .testTarget(name: "AWSSigV4Tests", dependencies: ["AWSSigV4"], resources: [.copy("Fixtures")]),
     .testTarget(
