@@ -266,7 +266,8 @@ actor FleetPoller {
   /// Ticks subscribers when the content or the visible status (refresh time, lost, notes) changed.
   private func publishIfChanged() {
     let visible = VisibleStatus(
-      lastRefresh: status.lastRefresh, lastError: status.lastError, notes: status.notes, isSimulator: status.isSimulator)
+      lastRefresh: status.lastRefresh, lastError: status.lastError, notes: status.notes,
+      isSimulator: status.isSimulator)
     if let published, published.0 == content, published.1 == visible { return }
     published = (content, visible)
     version += 1

@@ -26,10 +26,13 @@ struct DashboardCommand: AsyncParsableCommand {
       valueName: "url"))
   var endpoint: String?
 
-  @Option(help: ArgumentHelp("AWS profile for --endpoint (default: AWS_PROFILE, then default).", valueName: "name"))
+  @Option(
+    help: ArgumentHelp("AWS profile for --endpoint (default: AWS_PROFILE, then default).", valueName: "name"))
   var profile: String?
 
-  @Option(help: ArgumentHelp("Seconds between refreshes with --endpoint (1 s while a store is transient).", valueName: "seconds"))
+  @Option(
+    help: ArgumentHelp(
+      "Seconds between refreshes with --endpoint (1 s while a store is transient).", valueName: "seconds"))
   var refresh: Double = 2
 
   @Flag(help: "Block every mutating action (connect, disconnect, fault injection).")
@@ -58,7 +61,8 @@ struct DashboardCommand: AsyncParsableCommand {
     ]
     let given = embeddedOnly.filter(\.1).map(\.0)
     if !given.isEmpty {
-      throw ValidationError("\(given.joined(separator: ", ")) apply to the embedded engine, not to --endpoint.")
+      throw ValidationError(
+        "\(given.joined(separator: ", ")) apply to the embedded engine, not to --endpoint.")
     }
   }
 
@@ -80,7 +84,8 @@ struct DashboardCommand: AsyncParsableCommand {
   /// The same dashboard through `KMSHTTPClient`: SigV4 with the standard AWS credential chain,
   /// live state by polling; the QA panel only when the endpoint is a kmsdash server.
   func runRemote(_ endpoint: String) async throws {
-    guard let url = URL(string: endpoint), let scheme = url.scheme, ["http", "https"].contains(scheme), url.host != nil
+    guard let url = URL(string: endpoint), let scheme = url.scheme, ["http", "https"].contains(scheme),
+      url.host != nil
     else {
       throw ValidationError("--endpoint must be an http:// or https:// URL (got '\(endpoint)').")
     }
@@ -98,7 +103,8 @@ struct DashboardCommand: AsyncParsableCommand {
     let config = DashboardConfig(
       backend: "endpoint \(endpoint)", readOnly: readOnly, confirm: confirm, color: !(noColor || noColorEnv),
       simulator: isSimulator)
-    let code = await runTerminalDashboard(service: client, control: isSimulator ? client : nil, config: config)
+    let code = await runTerminalDashboard(
+      service: client, control: isSimulator ? client : nil, config: config)
     await client.shutdown()
     if code != 0 { throw ExitCode(code) }
   }

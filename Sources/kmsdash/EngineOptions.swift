@@ -24,7 +24,9 @@ struct EngineOptions: ParsableArguments {
   @Option(help: ArgumentHelp("Maximum number of custom key stores (AWS default 10).", valueName: "n"))
   var storeQuota: Int = 10
 
-  @Option(help: ArgumentHelp("AWS Region (embedded engine: the Region in ARNs; default us-east-1).", valueName: "region"))
+  @Option(
+    help: ArgumentHelp(
+      "AWS Region (embedded engine: the Region in ARNs; default us-east-1).", valueName: "region"))
   var region: String?
 
   var effectiveRegion: String { region ?? "us-east-1" }
