@@ -157,7 +157,11 @@ public struct AWSCredentialChain: Sendable {
     guard FileManager.default.fileExists(atPath: path) else { return nil }
     let data: Data
     do {
-      data = try Data(contentsOf: URL(fileURLWithPath: path))
+      // FileHandle rather than Data(contentsOf:): it also reads character devices such as
+      // /dev/null, a common AWS_CONFIG_FILE value meaning "no config".
+      let handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: path))
+      defer { try? handle.close() }
+      data = try handle.readToEnd() ?? Data()
     } catch {
       throw .unreadableFile(path: path, reason: (error as NSError).localizedDescription)
     }
