@@ -131,6 +131,32 @@ import Testing
   }
 
   @Test(.enabled(if: tmuxPath != nil || isCI, Comment(rawValue: tmuxMissingMessage)))
+  func sighupRestoresTheTerminal() throws {
+    guard let t = try start() else { return }
+    t.waitFor("payments-prod")
+    let pid = try #require(t.childPid(named: "kmsdash"), "kmsdash process of this session not found")
+    kill(pid, SIGHUP)
+    expectSaneExit(t, code: 129)
+  }
+
+  /// A crash (a fatal signal, as a segmentation fault delivers it) with a dialog open: the crash
+  /// handler restores the terminal before the process dies.
+  @Test(.enabled(if: tmuxPath != nil || isCI, Comment(rawValue: tmuxMissingMessage)))
+  func crashWithADialogOpenRestoresTheTerminal() throws {
+    guard let t = try start() else { return }
+    t.waitFor("payments-prod")
+    t.send("j")  // edge-single-hsm, CONNECTED
+    t.send("d")
+    t.waitFor("Disconnect edge-single-hsm")
+    let pid = try #require(t.childPid(named: "kmsdash"), "kmsdash process of this session not found")
+    kill(pid, SIGSEGV)
+    let s = t.waitFor("exit status") { $0.contains("EXIT=") && $0.contains("TTY:") }
+    #expect(s.contains("EXIT=139"), "screen:\n\(s)")
+    #expect(s.contains("TTY: isig icanon echo"), "screen:\n\(s)")
+    #expect(!t.alternateScreenOn())
+  }
+
+  @Test(.enabled(if: tmuxPath != nil || isCI, Comment(rawValue: tmuxMissingMessage)))
   func closedPtyEndsTheProcess() throws {
     guard let t = try start() else { return }
     t.waitFor("payments-prod")
