@@ -130,6 +130,37 @@ import Testing
     expectSaneExit(t, code: 143)
   }
 
+  /// 100 resizes in about two seconds, down to 1×1 and back, with a dialog open half-way: the
+  /// dashboard survives, ends drawn for the final size, and quits cleanly.
+  @Test(.enabled(if: tmuxPath != nil || isCI, Comment(rawValue: tmuxMissingMessage)))
+  func resizeStormLeavesAWorkingDashboard() throws {
+    guard let t = try start() else { return }
+    t.waitFor("payments-prod")
+    let sizes = [
+      (120, 35), (40, 10), (1, 1), (200, 60), (80, 24), (20, 5), (132, 43), (60, 15), (2, 2), (100, 30),
+    ]
+    let started = Date()
+    for i in 0..<100 {
+      if i == 50 {
+        t.send("j")
+        t.send("d")
+      }
+      let (w, h) = sizes[i % sizes.count]
+      t.resize(width: w, height: h)
+      usleep(15_000)
+    }
+    #expect(Date().timeIntervalSince(started) < 10)
+    t.resize(width: 120, height: 35)
+    let screen = t.waitFor("redrawn at 120x35 with the dialog") {
+      $0.contains("Disconnect edge-single-hsm") && $0.contains("payments-prod")
+    }
+    #expect(!screen.contains("EXIT="), "the dashboard died during the storm:\n\(screen)")
+    t.send("n")
+    t.waitFor("Cancelled; nothing changed")
+    t.send("q")
+    expectSaneExit(t, code: 0)
+  }
+
   @Test(.enabled(if: tmuxPath != nil || isCI, Comment(rawValue: tmuxMissingMessage)))
   func sighupRestoresTheTerminal() throws {
     guard let t = try start() else { return }
