@@ -14,6 +14,7 @@ let package = Package(
     .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
     .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+    .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
   ],
   targets: [
     // Foundation-only vocabulary shared by every layer: AWS shapes, errors, validation, protocols.
@@ -43,13 +44,19 @@ let package = Package(
         .product(name: "Logging", package: "swift-log"),
       ]
     ),
+    .target(
+      name: "KMSClient",
+      dependencies: [
+        "KMSModel", "AWSSigV4", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+      ]
+    ),
     .systemLibrary(name: "CNcursesw", path: "Sources/CNcursesw", providers: [.apt(["libncurses-dev"])]),
     .target(name: "TerminalUI", dependencies: ["CNcursesw"]),
     .target(name: "Dashboard", dependencies: ["KMSModel", "TerminalUI"]),
     .executableTarget(
       name: "kmsdash",
       dependencies: [
-        "KMSModel", "KeyStoreEngine", "KMSServer", "AWSSigV4", "Dashboard", "TerminalUI",
+        "KMSModel", "KeyStoreEngine", "EngineStorage", "KMSServer", "KMSClient", "AWSSigV4", "Dashboard", "TerminalUI",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
       ]
@@ -68,6 +75,14 @@ let package = Package(
       dependencies: ["EngineStorage", "KeyStoreEngine", .product(name: "GRDB", package: "GRDB.swift")]
     ),
     .testTarget(name: "KMSServerTests", dependencies: ["KMSServer", "KeyStoreEngine", "KMSModel", "AWSSigV4"]),
+    .testTarget(
+      name: "KMSClientTests",
+      dependencies: [
+        "KMSClient", "KMSModel", "AWSSigV4", "KMSServer", "KeyStoreEngine",
+        .product(name: "Logging", package: "swift-log"),
+      ],
+      resources: [.copy("Fixtures")]
+    ),
     .testTarget(name: "TerminalUITests", dependencies: ["TerminalUI"]),
     .testTarget(name: "DashboardTests", dependencies: ["Dashboard", "TerminalUI", "KMSModel"]),
     .testTarget(name: "EndToEndTests", dependencies: ["KMSModel"]),

@@ -66,7 +66,7 @@ public enum KeyBindings {
       (
         "View",
         [
-          .init("/", "filter by name, ID, cluster or state (Enter keeps, Esc clears)"),
+          .init("/", "filter: name, ID, cluster, state (Esc clears)"),
           .init("s / S", "sort by next column / reverse order"), .init("1 … 8", "sort by column N"),
           .init("e", "toggle detail / event history pane"), .init("Esc", "back, close, cancel"),
           .init("Ctrl-L", "redraw the screen"),
@@ -87,6 +87,14 @@ public enum KeyBindings {
           .init(":filter TEXT", "set the filter"), .init(":q", "quit"),
           .init("Tab", "complete store IDs and names"),
         ]
+      ),
+      (
+        "QA panel (f)",
+        simulator
+          ? [
+            .init("Space / Enter", "toggle the fault, fail/restore the HSM, or add an HSM"),
+            .init("x", "delete the selected HSM"), .init("c / d", "connect / disconnect the store"),
+          ] : [.init("—", "needs the simulator (embedded engine)")]
       ),
       ("General", [.init("?", "this help"), .init("q / Ctrl-C", "quit")]),
     ]

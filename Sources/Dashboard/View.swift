@@ -135,11 +135,19 @@ public func view(_ state: DashboardState) -> Buffer {
 }
 
 private func renderHeader(_ state: DashboardState, _ rect: Rect, _ buf: inout Buffer) {
-  var left = "kmsdash │ \(state.config.backend)"
-  if let snap = state.snapshot { left += " │ \(snap.region) │ account \(snap.accountId)" }
-  if let lc = state.lastChange { left += " │ last change \(Fmt.time(lc, state.config.timeZone))" }
-  if state.config.readOnly { left += " │ READ-ONLY" }
+  // Most important first; the account goes when the line is too narrow.
+  var parts = ["kmsdash", state.config.backend]
+  if let snap = state.snapshot { parts.append(snap.region) }
+  if let lc = state.lastChange { parts.append("last change \(Fmt.time(lc, state.config.timeZone))") }
+  if state.config.readOnly { parts.append("READ-ONLY") }
   let right = state.snapshot.map { "\($0.stores.count) stores" } ?? "loading…"
+  if let snap = state.snapshot {
+    let withAccount = parts + ["account \(snap.accountId)"]
+    if withAccount.joined(separator: " │ ").displayWidth + right.displayWidth + 1 <= rect.width {
+      parts = withAccount
+    }
+  }
+  let left = parts.joined(separator: " │ ")
   StatusLine(left: left, right: right, style: state.config.color ? Style(fg: .black, bg: .cyan) : .reverse)
     .render(in: rect, buffer: &buf)
 }
@@ -412,7 +420,7 @@ private func renderQA(_ state: DashboardState, _ panel: QAPanel, _ area: Rect, _
     if case .addHsm = item, i > 0, case .fault = items[i - 1] { lines.append(("HSMs", .bold)) }
     let text: String
     switch item {
-    case .fault(let f, let on): text = "[\(on ? "x" : " ")] \(f.rawValue.padded(toWidth: 25)) \(f.summary)"
+    case .fault(let f, let on): text = "[\(on ? "x" : " ")] \(f.rawValue.padded(toWidth: 28)) \(f.summary)"
     case .hsm(let id, let az, let st): text = "    \(id)  \(az)  \(st)"
     case .addHsm(let az): text = "  + add an HSM in \(az)"
     }

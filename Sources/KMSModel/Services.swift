@@ -175,11 +175,14 @@ public struct FleetSnapshot: Sendable, Equatable {
   public var events: [FleetEvent]
   /// Injected faults per cluster ID (simulator backends only).
   public var faults: [String: Set<SimulatorFault>]
+  /// How a remote endpoint is doing (refresh time, latency, errors, degraded views); nil for the
+  /// embedded engine.
+  public var backend: BackendStatus?
 
   public init(
     version: UInt64, region: String, accountId: String, stores: [CustomKeyStoresListEntry],
     stateSince: [String: Date], clusters: [Cluster], keys: [KeyMetadata], aliases: [AliasListEntry],
-    events: [FleetEvent], faults: [String: Set<SimulatorFault>]
+    events: [FleetEvent], faults: [String: Set<SimulatorFault>], backend: BackendStatus? = nil
   ) {
     self.version = version
     self.region = region
@@ -191,5 +194,48 @@ public struct FleetSnapshot: Sendable, Equatable {
     self.aliases = aliases
     self.events = events
     self.faults = faults
+    self.backend = backend
   }
+}
+
+/// The state of a remote backend (a KMS endpoint polled over HTTP), for the dashboard's header.
+public struct BackendStatus: Sendable, Equatable {
+  /// The KMS endpoint URL.
+  public var endpoint: String
+  public var region: String
+  /// The AWS profile in use, if any.
+  public var profile: String?
+  /// Whether the endpoint is a kmsdash server (QA controls available); nil until known.
+  public var isSimulator: Bool?
+  /// When the last successful refresh finished, and how long it took.
+  public var lastRefresh: Date?
+  public var lastLatency: Duration?
+  /// Why the last refresh failed (endpoint lost, throttled, denied); nil once it works again.
+  public var lastError: String?
+  /// Failed refreshes in a row (0 when the last one worked).
+  public var consecutiveFailures: Int
+  /// When the next refresh is due.
+  public var nextRefresh: Date?
+  /// What the view lacks and why, e.g. clusters hidden for lack of `cloudhsm:DescribeClusters`.
+  public var notes: [String]
+
+  public init(
+    endpoint: String, region: String, profile: String? = nil, isSimulator: Bool? = nil,
+    lastRefresh: Date? = nil, lastLatency: Duration? = nil, lastError: String? = nil,
+    consecutiveFailures: Int = 0, nextRefresh: Date? = nil, notes: [String] = []
+  ) {
+    self.endpoint = endpoint
+    self.region = region
+    self.profile = profile
+    self.isSimulator = isSimulator
+    self.lastRefresh = lastRefresh
+    self.lastLatency = lastLatency
+    self.lastError = lastError
+    self.consecutiveFailures = consecutiveFailures
+    self.nextRefresh = nextRefresh
+    self.notes = notes
+  }
+
+  /// True while the endpoint does not answer (or fails every refresh).
+  public var isLost: Bool { lastError != nil }
 }

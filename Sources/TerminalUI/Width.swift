@@ -2,10 +2,12 @@
 /// cells: 0 for combining marks and format characters, 2 for East Asian wide and fullwidth
 /// characters, 1 otherwise. A variation selector (U+FE0F) adds nothing, so "✉️" is 1 column.
 public enum DisplayWidth {
-  /// Width of one scalar (controls count 0; they never reach a buffer unsanitised).
+  /// Width of one scalar.
   public static func of(_ scalar: Unicode.Scalar) -> Int {
     let v = scalar.value
-    if v < 0x20 || (v >= 0x7F && v < 0xA0) { return 0 }
+    // Unsafe scalars are measured as their one-column placeholder, so widths computed on raw
+    // text agree with what the sanitising `Buffer` draws.
+    if Sanitizer.isUnsafe(scalar) { return 1 }
     if v < 0x300 { return 1 }
     if v == 0x200B || (v >= 0x1160 && v <= 0x11FF) { return 0 }
     switch scalar.properties.generalCategory {

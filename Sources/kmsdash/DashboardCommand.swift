@@ -31,10 +31,14 @@ struct DashboardCommand: AsyncParsableCommand {
   var confirm: ConfirmMode = .plain
 
   func run() async throws {
-    let engine = try await engineOptions.makeEngine()
+    let stateStore = try engineOptions.openStateStore()
+    let engine = try await engineOptions.makeEngine(store: stateStore)
+    let backend =
+      stateStore.map { "embedded engine, state \(abbreviatingHome($0.path))" }
+      ?? "embedded engine (in memory)"
     let noColorEnv = ProcessInfo.processInfo.environment["NO_COLOR"].map { !$0.isEmpty } ?? false
     let config = DashboardConfig(
-      backend: "embedded engine", readOnly: readOnly, confirm: confirm, color: !(noColor || noColorEnv),
+      backend: backend, readOnly: readOnly, confirm: confirm, color: !(noColor || noColorEnv),
       simulator: true)
     let code = await runTerminalDashboard(service: engine, control: engine, config: config)
     if code != 0 { throw ExitCode(code) }
@@ -57,4 +61,13 @@ func runTerminalDashboard(
   }
   let runtime = DashboardRuntime(terminal: terminal, service: service, control: control, config: config)
   return await runtime.run()
+}
+
+/// `/home/me/x` → `~/x`, for display.
+func abbreviatingHome(_ path: String) -> String {
+  guard let home = ProcessInfo.processInfo.environment["HOME"], !home.isEmpty, path.hasPrefix(home + "/")
+  else {
+    return path
+  }
+  return "~" + path.dropFirst(home.count)
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import EngineStorage
 import Foundation
 import KeyStoreEngine
 
@@ -29,6 +30,21 @@ struct EngineOptions: ParsableArguments {
   @Option(help: ArgumentHelp("AWS account ID used in ARNs.", valueName: "id"))
   var accountId: String = "111122223333"
 
+  @Option(
+    help: ArgumentHelp(
+      "State file (default $XDG_STATE_HOME/kmsdash/state.sqlite, else ~/.local/state/kmsdash/state.sqlite).",
+      valueName: "path"))
+  var state: String?
+
+  @Flag(help: "Keep everything in memory; nothing is read from or written to a state file.")
+  var ephemeral = false
+
+  @Flag(help: "Erase the state file and seed it again from the scenario (asks first; see --yes).")
+  var reset = false
+
+  @Flag(help: "With --reset: do not ask.")
+  var yes = false
+
   func validate() throws {
     guard timeScale.isFinite, timeScale > 0, timeScale <= 1_000_000 else {
       throw ValidationError("--time-scale must be a number greater than 0 (got \(timeScale)).")
@@ -45,6 +61,10 @@ struct EngineOptions: ParsableArguments {
     guard region.wholeMatch(of: /[a-z]{2}(-[a-z]+)+-[0-9]/) != nil else {
       throw ValidationError("--region must look like us-east-1 (got '\(region)').")
     }
+    if ephemeral && (state != nil || reset) {
+      throw ValidationError("--ephemeral keeps no state file: it cannot be combined with --state or --reset.")
+    }
+    if yes && !reset { throw ValidationError("--yes only goes with --reset.") }
   }
 
   var configuration: EngineConfiguration {
@@ -54,16 +74,48 @@ struct EngineOptions: ParsableArguments {
       timeScale: timeScale, seed: seed)
   }
 
-  /// The engine with its fleet loaded: the scenario file if given, else the built-in demo.
-  func makeEngine() async throws -> KeyStoreEngine {
-    let engine = KeyStoreEngine(configuration: configuration)
-    let fleet: Scenario
-    if let scenario {
-      fleet = try Scenario.load(from: URL(fileURLWithPath: scenario))
-    } else {
-      fleet = .demo
+  /// The scenario that seeds a new state: the file if given, else the built-in demo.
+  func loadScenario() throws -> Scenario {
+    guard let scenario else { return .demo }
+    return try Scenario.load(from: URL(fileURLWithPath: scenario))
+  }
+
+  /// Opens (and with --reset, erases) the state file; nil with --ephemeral. Holds the file's
+  /// lock for as long as the returned store lives.
+  func openStateStore() throws -> SQLiteStateStore? {
+    if ephemeral { return nil }
+    let path = try state ?? SQLiteStateStore.defaultPath()
+    let store = try SQLiteStateStore(path: path)
+    if reset {
+      if !yes {
+        guard isatty(STDIN_FILENO) == 1 else {
+          throw ValidationError("--reset would erase \(store.path); add --yes to confirm without a terminal.")
+        }
+        FileHandle.standardError.write(
+          Data("Erase \(store.path) and seed it again from the scenario? [y/N] ".utf8))
+        guard let answer = readLine(), ["y", "yes"].contains(answer.lowercased()) else {
+          throw ValidationError("Reset cancelled; \(store.path) is unchanged.")
+        }
+      }
+      try store.removeAll()
     }
-    try await engine.load(fleet)
+    return store
+  }
+
+  /// An engine for `region` on `store` (resumed if the store holds its state, else seeded from
+  /// the scenario), or in memory when `store` is nil.
+  func makeEngine(region: String? = nil, store: (any StateStore)?) async throws -> KeyStoreEngine {
+    var configuration = self.configuration
+    if let region { configuration.region = region }
+    let engine: KeyStoreEngine
+    if let store {
+      engine = try await KeyStoreEngine(
+        configuration: configuration,
+        stateStore: NamespacedStateStore(base: store, namespace: configuration.region))
+    } else {
+      engine = KeyStoreEngine(configuration: configuration)
+    }
+    if await engine.startedEmpty { try await engine.load(loadScenario()) }
     return engine
   }
 }

@@ -1,5 +1,6 @@
 import AWSSigV4
 import ArgumentParser
+import EngineStorage
 import Foundation
 import KMSServer
 import KeyStoreEngine
@@ -31,9 +32,6 @@ struct ServeCommand: AsyncParsableCommand {
   var port = 4599
 
   @OptionGroup var engine: EngineOptions
-
-  @Flag(help: "Keep no state on disk (state is in memory in this version either way).")
-  var ephemeral = false
 
   @Flag(help: "Accept requests without a valid signature (never on a shared network).")
   var noAuth = false
@@ -102,7 +100,14 @@ struct ServeCommand: AsyncParsableCommand {
       label: "kmsdash.serve", factory: { label in StreamLogHandler.standardError(label: label) })
     logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
 
-    let regions = ServeRegions(configuration: engine.configuration, scenarioPath: engine.scenario)
+    let stateStore: SQLiteStateStore?
+    do {
+      stateStore = try engine.openStateStore()
+    } catch {
+      FileHandle.standardError.write(Data("kmsdash serve: \(error)\n".utf8))
+      throw ExitCode(1)
+    }
+    let regions = ServeRegions(options: engine, stateStore: stateStore)
     do {
       // Load the default region now, so a broken scenario stops the server before it listens.
       _ = try await regions.engine(forRegion: engine.region)

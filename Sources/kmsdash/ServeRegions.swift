@@ -5,17 +5,17 @@ import KeyStoreEngine
 /// One engine per region, created on the first request signed for that region and seeded with
 /// the same scenario, so the region of a request's credential scope is the region in its ARNs.
 final class ServeRegions: KMSBackendProvider, @unchecked Sendable {
-  let configuration: EngineConfiguration
-  let scenarioPath: String?
+  let options: EngineOptions
+  let stateStore: (any StateStore)?
   let maxRegions: Int
   private let lock = NSLock()
   private var engines: [String: Task<KeyStoreEngine, any Error>] = [:]
   /// Engines already loaded: the fast path of every request.
   private var ready: [String: KeyStoreEngine] = [:]
 
-  init(configuration: EngineConfiguration, scenarioPath: String?, maxRegions: Int = 16) {
-    self.configuration = configuration
-    self.scenarioPath = scenarioPath
+  init(options: EngineOptions, stateStore: (any StateStore)?, maxRegions: Int = 16) {
+    self.options = options
+    self.stateStore = stateStore
     self.maxRegions = maxRegions
   }
 
@@ -36,19 +36,10 @@ final class ServeRegions: KMSBackendProvider, @unchecked Sendable {
           .limitExceededException,
           "kmsdash serve simulates at most \(maxRegions) regions at once; '\(region)' would be one more.")
       }
-      var configuration = self.configuration
-      configuration.region = region
-      let scenarioPath = self.scenarioPath
+      let options = self.options
+      let stateStore = self.stateStore
       let task = Task { () throws -> KeyStoreEngine in
-        let engine = KeyStoreEngine(configuration: configuration)
-        let fleet: Scenario
-        if let scenarioPath {
-          fleet = try Scenario.load(from: URL(fileURLWithPath: scenarioPath))
-        } else {
-          fleet = .demo
-        }
-        try await engine.load(fleet)
-        return engine
+        try await options.makeEngine(region: region, store: stateStore)
       }
       engines[region] = task
       return task

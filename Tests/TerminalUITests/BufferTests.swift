@@ -44,6 +44,9 @@ import Testing
     #expect("é".displayWidth == 1)
     #expect("e\u{301}".displayWidth == 1)
     #expect("日本".displayWidth == 4)
+    // Controls are measured as their placeholders.
+    #expect("a\u{1B}b\u{202E}".displayWidth == 4)
+    #expect("\u{1B}[31mred".truncated(toWidth: 4) == "\u{1B}[3…")
   }
 
   @Test func diffReportsOnlyChangedCells() {

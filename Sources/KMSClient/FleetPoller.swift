@@ -1,0 +1,428 @@
+import Foundation
+import KMSModel
+
+/// How often to poll and how to back off.
+public struct PollingOptions: Sendable, Equatable {
+  /// Between refreshes while nothing is in transition (`--refresh`).
+  public var interval: Duration
+  /// Between refreshes while a store is `CONNECTING`/`DISCONNECTING` or an HSM is being created
+  /// or deleted.
+  public var transientInterval: Duration
+  /// Backoff after failures doubles from `interval` up to this.
+  public var maxBackoff: Duration
+  /// After CloudHSM answers `AccessDeniedException`, ask again this much later.
+  public var deniedRetryInterval: Duration
+  /// Events kept (oldest dropped).
+  public var eventLimit: Int
+  /// Pages followed per list call (a guard against a server that never stops paging).
+  public var maxPages: Int
+
+  public init(
+    interval: Duration = .seconds(2), transientInterval: Duration = .seconds(1),
+    maxBackoff: Duration = .seconds(30),
+    deniedRetryInterval: Duration = .seconds(60), eventLimit: Int = 200, maxPages: Int = 1000
+  ) {
+    self.interval = interval
+    self.transientInterval = min(transientInterval, interval)
+    self.maxBackoff = max(maxBackoff, interval)
+    self.deniedRetryInterval = deniedRetryInterval
+    self.eventLimit = eventLimit
+    self.maxPages = maxPages
+  }
+
+  /// The wait before the next refresh: the interval after a success (shorter while transient);
+  /// after `failures` failures in a row, `interval × 2^failures`, capped at `maxBackoff`.
+  public func delay(failures: Int, transient: Bool) -> Duration {
+    guard failures > 0 else { return transient ? transientInterval : interval }
+    var delay = interval
+    for _ in 0..<min(failures, 30) {
+      delay *= 2
+      if delay >= maxBackoff { return maxBackoff }
+    }
+    return delay
+  }
+}
+
+/// Time for the poller: the date stamped on refreshes and events, and the wait between refreshes.
+public protocol PollingClock: Sendable {
+  func now() -> Date
+  func sleep(for duration: Duration) async throws
+}
+
+/// Wall-clock dates and real sleeping.
+public struct SystemPollingClock: PollingClock {
+  public init() {}
+  public func now() -> Date { Date() }
+  public func sleep(for duration: Duration) async throws { try await Task.sleep(for: duration) }
+}
+
+/// Polls an endpoint for the fleet and turns observations into snapshots, change ticks and events.
+actor FleetPoller {
+  let caller: KMSCaller
+  let probe: SimulatorProbe
+  let clock: any PollingClock
+  let options: PollingOptions
+
+  private(set) var content: FleetContent?
+  private(set) var status: BackendStatus
+  private(set) var version: UInt64 = 0
+  private(set) var events: [FleetEvent] = []
+  private var sequence: UInt64 = 0
+  private var stateSince: [String: Date] = [:]
+  /// Keys known not to be in a custom key store (their store never changes), or not describable.
+  private var skippedKeys: Set<String> = []
+  private var deniedKeys = 0
+  private var clustersDeniedUntil: Date?
+  private var clustersNote: String?
+  private var lastFailure: (any Error)?
+  /// What subscribers last heard about: content and the visible part of the status.
+  private var published: (FleetContent?, VisibleStatus)?
+
+  private var subscribers: [UUID: AsyncStream<FleetChange>.Continuation] = [:]
+  private var loop: Task<Void, Never>?
+  private var inFlight: Task<Duration, Never>?
+  private var sleeping: Task<Void, any Error>?
+  private var refreshRequested = false
+
+  init(
+    caller: KMSCaller, probe: SimulatorProbe, clock: any PollingClock, options: PollingOptions,
+    identity: BackendStatus
+  ) {
+    self.caller = caller
+    self.probe = probe
+    self.clock = clock
+    self.options = options
+    self.status = identity
+  }
+
+  // MARK: Subscribers and loop
+
+  func subscribe() -> AsyncStream<FleetChange> {
+    let (stream, continuation) = AsyncStream.makeStream(
+      of: FleetChange.self, bufferingPolicy: .bufferingNewest(1))
+    let id = UUID()
+    subscribers[id] = continuation
+    continuation.onTermination = { [weak self] _ in
+      Task { await self?.unsubscribe(id) }
+    }
+    if content != nil { continuation.yield(FleetChange(version: version)) }
+    startLoop()
+    return stream
+  }
+
+  private func unsubscribe(_ id: UUID) {
+    subscribers[id] = nil
+    if subscribers.isEmpty {
+      loop?.cancel()
+      loop = nil
+    }
+  }
+
+  private func startLoop() {
+    guard loop == nil else { return }
+    loop = Task { [weak self] in
+      while !Task.isCancelled {
+        guard let self else { return }
+        let delay = await self.refreshOnce()
+        do {
+          try await self.pause(delay)
+        } catch {
+          return  // the loop was cancelled
+        }
+      }
+    }
+  }
+
+  /// Waits `delay`, or less if `refreshSoon()` is called meanwhile. Throws only when cancelled.
+  private func pause(_ delay: Duration) async throws {
+    if refreshRequested {
+      refreshRequested = false
+      return
+    }
+    let clock = self.clock
+    let task = Task { try await clock.sleep(for: delay) }
+    sleeping = task
+    defer { sleeping = nil }
+    await withTaskCancellationHandler {
+      _ = try? await task.value
+    } onCancel: {
+      task.cancel()
+    }
+    try Task.checkCancellation()
+    refreshRequested = false
+  }
+
+  /// Refresh as soon as possible (after an action changed the fleet).
+  func refreshSoon() {
+    refreshRequested = true
+    sleeping?.cancel()
+  }
+
+  func stop() {
+    loop?.cancel()
+    loop = nil
+    sleeping?.cancel()
+    for continuation in subscribers.values { continuation.finish() }
+    subscribers = [:]
+  }
+
+  var isPolling: Bool { loop != nil }
+
+  // MARK: Snapshots
+
+  func snapshot() async throws -> FleetSnapshot {
+    if content == nil {
+      if loop != nil && status.consecutiveFailures > 0 {
+        return makeSnapshot()  // the loop keeps trying; show the endpoint as lost
+      }
+      _ = await refreshOnce()
+      if content == nil {
+        throw lastFailure
+          ?? KMSTransportError(.connectionFailed, endpoint: status.endpoint, detail: "no answer")
+      }
+    }
+    return makeSnapshot()
+  }
+
+  private func makeSnapshot() -> FleetSnapshot {
+    let content = self.content ?? FleetContent()
+    return FleetSnapshot(
+      version: version, region: status.region, accountId: content.accountId, stores: content.stores,
+      stateSince: stateSince, clusters: content.clusters, keys: content.keys, aliases: content.aliases,
+      events: events, faults: content.faults, backend: status)
+  }
+
+  // MARK: Refresh
+
+  /// One refresh (joined if one is running). Returns the wait before the next.
+  func refreshOnce() async -> Duration {
+    if let inFlight { return await inFlight.value }
+    let task = Task { await self.performRefresh() }
+    inFlight = task
+    let delay = await task.value
+    inFlight = nil
+    return delay
+  }
+
+  private func performRefresh() async -> Duration {
+    let started = clock.now()
+    let startedInstant = ContinuousClock.now
+    let delay: Duration
+    do {
+      let fetched = try await fetch(previous: content)
+      let finished = clock.now()
+      apply(fetched, at: finished)
+      status.lastRefresh = finished
+      status.lastLatency = ContinuousClock.now - startedInstant
+      status.lastError = nil
+      status.consecutiveFailures = 0
+      lastFailure = nil
+      delay = options.delay(failures: 0, transient: fetched.isTransient)
+    } catch {
+      if Task.isCancelled || error is CancellationError { return options.interval }
+      lastFailure = error
+      status.consecutiveFailures += 1
+      status.lastError = Self.describe(error)
+      delay = options.delay(failures: status.consecutiveFailures, transient: false)
+    }
+    status.isSimulator = await probe.known
+    status.nextRefresh = started.addingTimeInterval(Self.seconds(delay))
+    publishIfChanged()
+    return delay
+  }
+
+  private func apply(_ fetched: FleetContent, at date: Date) {
+    if let previous = content {
+      let new = FleetDiff.events(from: previous, to: fetched, date: date, sequence: &sequence)
+      events.append(contentsOf: new)
+      if events.count > options.eventLimit { events.removeFirst(events.count - options.eventLimit) }
+    }
+    let previousStores = Dictionary(
+      (content?.stores ?? []).compactMap { s in s.customKeyStoreId.map { ($0, s.connectionState) } }
+    ) { a, _ in a }
+    var since: [String: Date] = [:]
+    for store in fetched.stores {
+      guard let id = store.customKeyStoreId else { continue }
+      if let known = stateSince[id], previousStores[id] == store.connectionState {
+        since[id] = known
+      } else {
+        since[id] = date
+      }
+    }
+    stateSince = since
+    content = fetched
+    status.notes = fetched.notes
+  }
+
+  private struct VisibleStatus: Equatable {
+    var lastError: String?
+    var notes: [String]
+    var isSimulator: Bool?
+  }
+
+  /// Ticks subscribers when the content or the visible status (lost, notes) changed.
+  private func publishIfChanged() {
+    let visible = VisibleStatus(
+      lastError: status.lastError, notes: status.notes, isSimulator: status.isSimulator)
+    if let published, published.0 == content, published.1 == visible { return }
+    published = (content, visible)
+    version += 1
+    for continuation in subscribers.values { continuation.yield(FleetChange(version: version)) }
+  }
+
+  // MARK: Fetching
+
+  private func fetch(previous: FleetContent?) async throws -> FleetContent {
+    var content = FleetContent()
+    content.stores = try await allPages { marker in
+      let page = try await self.caller.call(
+        .kms, "DescribeCustomKeyStores", DescribeCustomKeyStoresRequest(marker: marker),
+        as: DescribeCustomKeyStoresResponse.self)
+      return (page.customKeyStores ?? [], page.truncated == true ? page.nextMarker : nil)
+    }
+
+    if !content.stores.isEmpty {
+      do {
+        content.keys = try await customStoreKeys()
+        if deniedKeys > 0 {
+          content.notes.append(
+            "\(deniedKeys) key(s) hidden: DescribeKey denied (AccessDeniedException).")
+        }
+      } catch let error as KMSError where error.code == .accessDeniedException {
+        content.notes.append("Keys hidden: kms:ListKeys not allowed (AccessDeniedException).")
+      }
+    }
+    if !content.keys.isEmpty {
+      let keyIds = Set(content.keys.map(\.keyId))
+      do {
+        content.aliases = try await allPages { marker in
+          let page = try await self.caller.call(
+            .kms, "ListAliases", ListAliasesRequest(marker: marker), as: ListAliasesResponse.self)
+          return (page.aliases ?? [], page.truncated == true ? page.nextMarker : nil)
+        }.filter { $0.targetKeyId.map(keyIds.contains) ?? false }
+      } catch let error as KMSError where error.code == .accessDeniedException {
+        content.notes.append("Aliases hidden: kms:ListAliases not allowed (AccessDeniedException).")
+      }
+    }
+    content.accountId =
+      content.keys.lazy.compactMap(\.awsAccountId).first ?? previous?.accountId ?? ""
+
+    let clusterIds = Array(Set(content.stores.compactMap(\.cloudHsmClusterId))).sorted()
+    if !clusterIds.isEmpty {
+      content.clusters = try await clusters(clusterIds, previous: previous)
+      if let clustersNote { content.notes.append(clustersNote) }
+      if (try? await probe.isSimulator()) == true {
+        for clusterId in clusterIds {
+          do {
+            let faults = try await caller.faults(clusterId: clusterId)
+            if !faults.isEmpty { content.faults[clusterId] = faults }
+          } catch is KMSError {
+            // The cluster is gone: no faults to show.
+          }
+        }
+      }
+    }
+    return content
+  }
+
+  /// Keys in custom key stores: every `ListKeys` page, `DescribeKey` for keys not known to be
+  /// elsewhere. A key deleted between the two calls is skipped.
+  private func customStoreKeys() async throws -> [KeyMetadata] {
+    let listed = try await allPages { marker in
+      let page = try await self.caller.call(
+        .kms, "ListKeys", ListKeysRequest(marker: marker), as: ListKeysResponse.self)
+      return (page.keys ?? [], page.truncated == true ? page.nextMarker : nil)
+    }
+    let listedIds = listed.compactMap(\.keyId)
+    skippedKeys.formIntersection(listedIds)
+    var keys: [KeyMetadata] = []
+    var denied = 0
+    for keyId in listedIds where !skippedKeys.contains(keyId) {
+      do {
+        let response = try await caller.call(
+          .kms, "DescribeKey", DescribeKeyRequest(keyId: keyId), as: DescribeKeyResponse.self)
+        guard let metadata = response.keyMetadata else { continue }
+        if metadata.customKeyStoreId == nil {
+          skippedKeys.insert(keyId)
+        } else {
+          keys.append(metadata)
+        }
+      } catch let error as KMSError where error.code == .notFoundException {
+        continue
+      } catch let error as KMSError where error.code == .accessDeniedException {
+        denied += 1
+      }
+    }
+    deniedKeys = denied
+    return keys
+  }
+
+  /// `DescribeClusters` for the stores' clusters. Denied (or not served): no clusters, a note, and
+  /// another try after `deniedRetryInterval`. Other failures keep the previous clusters.
+  private func clusters(_ clusterIds: [String], previous: FleetContent?) async throws -> [Cluster] {
+    let now = clock.now()
+    if let until = clustersDeniedUntil, now < until { return [] }
+    do {
+      let clusters = try await allPages { token in
+        let page = try await self.caller.call(
+          .cloudHSM, "DescribeClusters",
+          DescribeClustersRequest(filters: ["clusterIds": clusterIds], nextToken: token),
+          as: DescribeClustersResponse.self)
+        return (page.clusters ?? [], page.nextToken)
+      }
+      clustersDeniedUntil = nil
+      clustersNote = nil
+      return clusters
+    } catch let error as KMSError where Self.deniedCodes.contains(error.code) {
+      clustersDeniedUntil = now.addingTimeInterval(Self.seconds(options.deniedRetryInterval))
+      clustersNote =
+        error.code == .accessDeniedException
+        ? "Clusters and HSMs hidden: cloudhsm:DescribeClusters not allowed (AccessDeniedException)."
+        : "Clusters and HSMs hidden: the endpoint does not serve CloudHSM DescribeClusters (\(error.code))."
+      return []
+    } catch let error as KMSError {
+      clustersNote = "Clusters not refreshed: \(error.code): \(error.message)"
+      return previous?.clusters ?? []
+    } catch let error as KMSTransportError {
+      clustersNote = "Clusters not refreshed: \(error)"
+      return previous?.clusters ?? []
+    }
+  }
+
+  static let deniedCodes: Set<KMSErrorCode> = [
+    .accessDeniedException, .unknownOperationException, .unsupportedOperationException,
+    KMSErrorCode("AccessDenied"),
+  ]
+
+  /// Follows `NextMarker`/`NextToken` until the last page (or `maxPages`, or a repeated marker).
+  private func allPages<Item>(
+    _ page: (_ marker: String?) async throws -> (items: [Item], next: String?)
+  ) async throws -> [Item] {
+    var items: [Item] = []
+    var marker: String?
+    var seen: Set<String> = []
+    for _ in 0..<options.maxPages {
+      let (pageItems, next) = try await page(marker)
+      items.append(contentsOf: pageItems)
+      guard let next, !next.isEmpty, seen.insert(next).inserted else { break }
+      marker = next
+    }
+    return items
+  }
+
+  // MARK: Helpers
+
+  static func describe(_ error: any Error) -> String {
+    switch error {
+    case let error as KMSError:
+      error.code == .throttlingException ? "Throttled by the endpoint; backing off" : error.description
+    case let error as KMSTransportError: error.description
+    default: "\(error)"
+    }
+  }
+
+  static func seconds(_ duration: Duration) -> TimeInterval {
+    let (seconds, attoseconds) = duration.components
+    return TimeInterval(seconds) + TimeInterval(attoseconds) / 1e18
+  }
+}

@@ -1,0 +1,356 @@
+import AWSSigV4
+import Foundation
+import KMSModel
+
+/// `KeyStoreService` and `SimulatorControl` over HTTP: AWS JSON 1.1 to any KMS endpoint (a
+/// `kmsdash serve`, or real AWS KMS), SigV4-signed, with live state by polling.
+///
+/// ```swift
+/// let client = try KMSHTTPClient(endpoint: url, profile: "prod", region: "eu-west-1")
+/// for await _ in await client.changes() { render(try await client.fleetSnapshot()) }
+/// ```
+///
+/// The QA controls (`SimulatorControl`, except `describeClusters`) work only against a kmsdash
+/// server; elsewhere they throw `UnsupportedOperationException`. `isSimulator()` says which.
+public final class KMSHTTPClient: KeyStoreService, SimulatorControl {
+  public struct Configuration: Sendable {
+    /// The KMS endpoint, e.g. `http://127.0.0.1:4599` or `https://kms.eu-west-1.amazonaws.com`.
+    public var endpoint: URL
+    /// Where CloudHSM v2 (`BaldrApiService`) is served. nil: `https://cloudhsmv2.<region>.amazonaws.com`
+    /// when `endpoint` is AWS's own KMS host, else `endpoint` itself (a kmsdash server serves both).
+    public var cloudHSMEndpoint: URL?
+    public var region: String
+    /// nil sends unsigned requests (only a `kmsdash serve --no-auth` accepts them).
+    public var credentials: AWSCredentials?
+    /// Shown in the dashboard's header.
+    public var profile: String?
+    /// Per-request deadline.
+    public var timeout: Duration
+    public var polling: PollingOptions
+
+    public init(
+      endpoint: URL, region: String, credentials: AWSCredentials?, profile: String? = nil,
+      cloudHSMEndpoint: URL? = nil, timeout: Duration = .seconds(10), polling: PollingOptions = .init()
+    ) {
+      self.endpoint = endpoint
+      self.region = region
+      self.credentials = credentials
+      self.profile = profile
+      self.cloudHSMEndpoint = cloudHSMEndpoint
+      self.timeout = timeout
+      self.polling = polling
+    }
+
+    /// Resolves `--endpoint URL --profile NAME --region R` through the AWS credential chain.
+    /// Without an endpoint: `AWS_ENDPOINT_URL_KMS`, `AWS_ENDPOINT_URL`, the profile's
+    /// `endpoint_url`, else `https://kms.<region>.amazonaws.com`.
+    public static func resolve(
+      endpoint: URL?, profile: String?, region: String?, chain: AWSCredentialChain = AWSCredentialChain(),
+      polling: PollingOptions = .init()
+    ) throws(AWSConfigurationError) -> Configuration {
+      let resolved = try chain.resolve(profile: profile, region: region)
+      let url =
+        endpoint ?? resolved.endpointURL
+        ?? URL(string: "https://\(Self.awsHost("kms", region: resolved.region))")!
+      return Configuration(
+        endpoint: url, region: resolved.region, credentials: resolved.credentials, profile: resolved.profile,
+        polling: polling)
+    }
+
+    /// The CloudHSM v2 endpoint in effect.
+    public var effectiveCloudHSMEndpoint: URL {
+      if let cloudHSMEndpoint { return cloudHSMEndpoint }
+      guard let host = endpoint.host?.lowercased(), endpoint.scheme?.lowercased() == "https" else {
+        return endpoint
+      }
+      for prefix in ["kms.", "kms-fips."] where host.hasPrefix(prefix) && host.contains(".amazonaws.com") {
+        let rest = host.dropFirst(prefix.count)
+        if let dot = rest.firstIndex(of: ".") {
+          let region = String(rest[..<dot])
+          return URL(string: "https://\(Self.awsHost("cloudhsmv2", region: region))")!
+        }
+      }
+      return endpoint
+    }
+
+    static func awsHost(_ service: String, region: String) -> String {
+      region.hasPrefix("cn-") ? "\(service).\(region).amazonaws.com.cn" : "\(service).\(region).amazonaws.com"
+    }
+  }
+
+  public let configuration: Configuration
+  let caller: KMSCaller
+  let probe: SimulatorProbe
+  let poller: FleetPoller
+
+  /// A client over AsyncHTTPClient (`HTTPClient.shared`: nothing to shut down).
+  public convenience init(configuration: Configuration) {
+    let transport = HTTPTransport(
+      endpoints: [
+        .kms: configuration.endpoint, .simulator: configuration.endpoint,
+        .cloudHSM: configuration.effectiveCloudHSMEndpoint,
+      ],
+      signer: KMSRequestSigner(credentials: configuration.credentials, region: configuration.region),
+      timeout: configuration.timeout)
+    self.init(configuration: configuration, transport: transport)
+  }
+
+  /// `kmsdash --endpoint URL [--profile NAME] [--region R]`: credentials and region from the AWS
+  /// chain (environment, shared files), then the HTTP client.
+  public convenience init(
+    endpoint: URL?, profile: String?, region: String?, chain: AWSCredentialChain = AWSCredentialChain(),
+    polling: PollingOptions = .init()
+  ) throws(AWSConfigurationError) {
+    self.init(
+      configuration: try Configuration.resolve(
+        endpoint: endpoint, profile: profile, region: region, chain: chain, polling: polling))
+  }
+
+  /// A client over any transport (tests use a scripted one) and clock.
+  public init(
+    configuration: Configuration, transport: any KMSTransport, clock: any PollingClock = SystemPollingClock()
+  ) {
+    self.configuration = configuration
+    caller = KMSCaller(transport: transport, endpoint: configuration.endpoint.absoluteString)
+    probe = SimulatorProbe(caller: caller)
+    poller = FleetPoller(
+      caller: caller, probe: probe, clock: clock, options: configuration.polling,
+      identity: BackendStatus(
+        endpoint: configuration.endpoint.absoluteString, region: configuration.region,
+        profile: configuration.profile))
+  }
+
+  /// Stops polling; every `changes()` stream finishes.
+  public func shutdown() async {
+    await poller.stop()
+  }
+
+  // MARK: Plumbing
+
+  private func kms<Response: Decodable>(_ operation: String, _ request: some Encodable) async throws
+    -> Response
+  {
+    try await caller.call(.kms, operation, request, as: Response.self)
+  }
+
+  /// A call that changes the fleet: refresh right after it, so the dashboard sees the change at once.
+  private func change<Response: Decodable>(_ operation: String, _ request: some Encodable) async throws
+    -> Response
+  {
+    let response: Response = try await kms(operation, request)
+    await poller.refreshSoon()
+    return response
+  }
+
+  // MARK: KeyStoreService
+
+  public func createCustomKeyStore(_ request: CreateCustomKeyStoreRequest) async throws
+    -> CreateCustomKeyStoreResponse
+  { try await change("CreateCustomKeyStore", request) }
+
+  public func describeCustomKeyStores(_ request: DescribeCustomKeyStoresRequest) async throws
+    -> DescribeCustomKeyStoresResponse
+  { try await kms("DescribeCustomKeyStores", request) }
+
+  public func connectCustomKeyStore(_ request: ConnectCustomKeyStoreRequest) async throws
+    -> ConnectCustomKeyStoreResponse
+  { try await change("ConnectCustomKeyStore", request) }
+
+  public func disconnectCustomKeyStore(_ request: DisconnectCustomKeyStoreRequest) async throws
+    -> DisconnectCustomKeyStoreResponse
+  { try await change("DisconnectCustomKeyStore", request) }
+
+  public func updateCustomKeyStore(_ request: UpdateCustomKeyStoreRequest) async throws
+    -> UpdateCustomKeyStoreResponse
+  { try await change("UpdateCustomKeyStore", request) }
+
+  public func deleteCustomKeyStore(_ request: DeleteCustomKeyStoreRequest) async throws
+    -> DeleteCustomKeyStoreResponse
+  { try await change("DeleteCustomKeyStore", request) }
+
+  public func createKey(_ request: CreateKeyRequest) async throws -> CreateKeyResponse {
+    try await change("CreateKey", request)
+  }
+
+  public func describeKey(_ request: DescribeKeyRequest) async throws -> DescribeKeyResponse {
+    try await kms("DescribeKey", request)
+  }
+
+  public func listKeys(_ request: ListKeysRequest) async throws -> ListKeysResponse {
+    try await kms("ListKeys", request)
+  }
+
+  public func enableKey(_ request: EnableKeyRequest) async throws -> EnableKeyResponse {
+    try await change("EnableKey", request)
+  }
+
+  public func disableKey(_ request: DisableKeyRequest) async throws -> DisableKeyResponse {
+    try await change("DisableKey", request)
+  }
+
+  public func scheduleKeyDeletion(_ request: ScheduleKeyDeletionRequest) async throws
+    -> ScheduleKeyDeletionResponse
+  { try await change("ScheduleKeyDeletion", request) }
+
+  public func cancelKeyDeletion(_ request: CancelKeyDeletionRequest) async throws -> CancelKeyDeletionResponse
+  {
+    try await change("CancelKeyDeletion", request)
+  }
+
+  public func createAlias(_ request: CreateAliasRequest) async throws -> CreateAliasResponse {
+    try await change("CreateAlias", request)
+  }
+
+  public func deleteAlias(_ request: DeleteAliasRequest) async throws -> DeleteAliasResponse {
+    try await change("DeleteAlias", request)
+  }
+
+  public func listAliases(_ request: ListAliasesRequest) async throws -> ListAliasesResponse {
+    try await kms("ListAliases", request)
+  }
+
+  public func encrypt(_ request: EncryptRequest) async throws -> EncryptResponse {
+    try await kms("Encrypt", request)
+  }
+
+  public func decrypt(_ request: DecryptRequest) async throws -> DecryptResponse {
+    try await kms("Decrypt", request)
+  }
+
+  public func reEncrypt(_ request: ReEncryptRequest) async throws -> ReEncryptResponse {
+    try await kms("ReEncrypt", request)
+  }
+
+  public func generateDataKey(_ request: GenerateDataKeyRequest) async throws -> GenerateDataKeyResponse {
+    try await kms("GenerateDataKey", request)
+  }
+
+  public func generateDataKeyWithoutPlaintext(_ request: GenerateDataKeyWithoutPlaintextRequest) async throws
+    -> GenerateDataKeyWithoutPlaintextResponse
+  { try await kms("GenerateDataKeyWithoutPlaintext", request) }
+
+  public func generateRandom(_ request: GenerateRandomRequest) async throws -> GenerateRandomResponse {
+    try await kms("GenerateRandom", request)
+  }
+
+  /// The latest polled snapshot; the first call waits for the first refresh (and throws if it fails).
+  public func fleetSnapshot() async throws -> FleetSnapshot {
+    try await poller.snapshot()
+  }
+
+  /// Ticks when the polled fleet changes (or the endpoint is lost or recovers); starts polling.
+  public func changes() async -> AsyncStream<FleetChange> {
+    await poller.subscribe()
+  }
+
+  // MARK: SimulatorControl
+
+  /// Whether the endpoint is a kmsdash server (answers the `KmsdashSimulator` target). Cached once
+  /// known; a network failure throws.
+  public func isSimulator() async throws -> Bool {
+    try await probe.isSimulator()
+  }
+
+  private func requireSimulator(_ operation: String) async throws {
+    guard try await probe.isSimulator() else {
+      throw KMSError(
+        .unsupportedOperationException,
+        "\(operation) is offered only by a kmsdash server; \(configuration.endpoint.absoluteString) is not one."
+      )
+    }
+  }
+
+  /// Works on real AWS too (CloudHSM v2, signing name `cloudhsm`).
+  public func describeClusters(_ request: DescribeClustersRequest) async throws -> DescribeClustersResponse {
+    try await caller.call(.cloudHSM, "DescribeClusters", request, as: DescribeClustersResponse.self)
+  }
+
+  /// Simulator only: on real AWS this would create a billable HSM.
+  public func createHsm(_ request: CreateHsmRequest) async throws -> CreateHsmResponse {
+    try await requireSimulator("CreateHsm")
+    let response = try await caller.call(.cloudHSM, "CreateHsm", request, as: CreateHsmResponse.self)
+    await poller.refreshSoon()
+    return response
+  }
+
+  /// Simulator only: on real AWS this would delete a production HSM.
+  public func deleteHsm(_ request: DeleteHsmRequest) async throws -> DeleteHsmResponse {
+    try await requireSimulator("DeleteHsm")
+    let response = try await caller.call(.cloudHSM, "DeleteHsm", request, as: DeleteHsmResponse.self)
+    await poller.refreshSoon()
+    return response
+  }
+
+  public func setHsmFailed(clusterId: String, hsmId: String, failed: Bool) async throws {
+    try await requireSimulator("SetHsmFailed")
+    _ = try await caller.call(
+      .simulator, "SetHsmFailed", SetHsmFailedWire(clusterId: clusterId, hsmId: hsmId, failed: failed),
+      as: EmptyShape.self)
+    await poller.refreshSoon()
+  }
+
+  public func setFault(_ fault: SimulatorFault, enabled: Bool, clusterId: String) async throws {
+    try await requireSimulator("SetFault")
+    _ = try await caller.call(
+      .simulator, "SetFault", SetFaultWire(clusterId: clusterId, fault: fault.rawValue, enabled: enabled),
+      as: FaultsAnswerWire.self)
+    await poller.refreshSoon()
+  }
+
+  public func faults(clusterId: String) async throws -> Set<SimulatorFault> {
+    try await requireSimulator("ListFaults")
+    return try await caller.faults(clusterId: clusterId)
+  }
+
+  public func predictConnectOutcome(customKeyStoreId: String) async throws -> ConnectPrediction {
+    try await requireSimulator("PredictConnectOutcome")
+    let answer = try await caller.call(
+      .simulator, "PredictConnectOutcome", PredictConnectOutcomeWire(customKeyStoreId: customKeyStoreId),
+      as: PredictionAnswerWire.self)
+    return try answer.prediction()
+  }
+}
+
+extension KMSCaller {
+  func faults(clusterId: String) async throws -> Set<SimulatorFault> {
+    let answer = try await call(
+      .simulator, "ListFaults", ListFaultsWire(clusterId: clusterId), as: FaultsAnswerWire.self)
+    return Set((answer.faults ?? []).compactMap(SimulatorFault.init(rawValue:)))
+  }
+}
+
+/// Finds out once whether the endpoint is a kmsdash server: a `KmsdashSimulator.ListFaults` call
+/// for a cluster that does not exist answers `CloudHsmResourceNotFoundException` there, and
+/// `UnknownOperationException` (or `UnsupportedOperationException`) anywhere else.
+actor SimulatorProbe {
+  static let probeClusterId = "cluster-kmsdashprobe"
+  static let simulatorCodes: Set<KMSErrorCode> = [
+    .cloudHsmResourceNotFoundException, .cloudHsmClusterNotFoundException,
+  ]
+  static let notSimulatorCodes: Set<KMSErrorCode> = [
+    .unknownOperationException, .unsupportedOperationException, KMSErrorCode("UnknownOperation"),
+    KMSErrorCode("InvalidAction"), KMSErrorCode("404"),
+  ]
+
+  let caller: KMSCaller
+  private(set) var known: Bool?
+
+  init(caller: KMSCaller) { self.caller = caller }
+
+  func isSimulator() async throws -> Bool {
+    if let known { return known }
+    do {
+      _ = try await caller.faults(clusterId: Self.probeClusterId)
+      known = true
+    } catch let error as KMSError {
+      if Self.simulatorCodes.contains(error.code) {
+        known = true
+      } else if Self.notSimulatorCodes.contains(error.code) {
+        known = false
+      } else {
+        return false  // e.g. denied or throttled: not cached, asked again next time
+      }
+    }
+    return known ?? false
+  }
+}

@@ -1,0 +1,58 @@
+import Foundation
+import KMSModel
+import TerminalUI
+
+@testable import Dashboard
+
+/// Named screens used by the snapshot tests, each at two sizes.
+enum ViewScenarios {
+  typealias F = Fixture
+  static let sizes = [Size(width: 120, height: 30), Size(width: 80, height: 24)]
+
+  static func all(_ size: Size) -> [(String, DashboardState)] {
+    var out: [(String, DashboardState)] = []
+    var s = F.state(size)
+    out.append(("main", s))
+    s.press(.char("j"))
+    out.append(("failedDetail", s))
+    var e = F.state(size)
+    e.press(.char("e"))
+    out.append(("events", e))
+    var k = F.state(size)
+    k.press(.char("j"), .char("j"), .enter)
+    out.append(("keys", k))
+    var d = F.state(size)
+    d.press(.char("j"), .char("j"), .char("d"))
+    out.append(("disconnectDialog", d))
+    var c = F.state(size)
+    c.press(.char("c"))
+    out.append(("connectDialog", c))
+    var o = F.state(size)
+    o.press(.char("j"), .char("c"))
+    out.append(("offerDisconnectDialog", o))
+    var t = F.state(size, config: F.config(confirm: .typed))
+    t.press(.char("j"), .char("j"), .char("d"))
+    t.type("paym")
+    out.append(("typedDialog", t))
+    var h = F.state(size)
+    h.press(.char("?"))
+    out.append(("help", h))
+    var q = F.state(size)
+    q.press(.char("j"), .char("f"))
+    _ = update(&q, .prediction(storeId: F.ledger, "FAILED (USER_LOCKED_OUT)"))
+    out.append(("qaPanel", q))
+    var cmd = F.state(size)
+    cmd.press(.char(":"))
+    cmd.type("connect cks-0de3")
+    cmd.press(.tab)
+    out.append(("commandLine", cmd))
+    var fl = F.state(size)
+    fl.press(.char("/"))
+    fl.type("prod")
+    out.append(("filter", fl))
+    var ro = F.state(size, config: F.config(readOnly: true))
+    ro.press(.char("j"), .char("j"), .char("d"))
+    out.append(("readOnly", ro))
+    return out
+  }
+}

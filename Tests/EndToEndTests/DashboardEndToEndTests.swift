@@ -1,0 +1,183 @@
+import Foundation
+import Testing
+
+/// Drives the real kmsdash binary in a private tmux server (terminal-notes §5).
+@Suite(.serialized) struct DashboardEndToEndTests {
+  func start(
+    _ args: String = "", width: Int = 120, height: Int = 35, env: [String: String] = [:], prefix: String = ""
+  ) throws
+    -> TmuxSession?
+  {
+    guard requireTmux() else { return nil }
+    guard let bin = kmsdashBinary() else {
+      Issue.record("kmsdash binary not found next to the tests; run swift build first")
+      return nil
+    }
+    var environment = ["SWIFT_BACKTRACE": "enable=no", "TERM": "xterm-256color"]
+    environment.merge(env) { $1 }
+    return try TmuxSession(
+      command: "\(prefix)\(bin) \(args)",
+      width: width, height: height, env: environment)
+  }
+
+  func expectSaneExit(_ t: TmuxSession, code: Int, sourceLocation: SourceLocation = #_sourceLocation) {
+    let s = t.waitFor("exit status", sourceLocation: sourceLocation) {
+      $0.contains("EXIT=") && $0.contains("TTY:")
+    }
+    #expect(s.contains("EXIT=\(code)"), "screen:\n\(s)", sourceLocation: sourceLocation)
+    #expect(s.contains("TTY: isig icanon echo"), "screen:\n\(s)", sourceLocation: sourceLocation)
+    #expect(!t.alternateScreenOn(), sourceLocation: sourceLocation)
+  }
+
+  @Test(.enabled(if: tmuxPath != nil || isCI, Comment(rawValue: tmuxMissingMessage)))
+  func demoFleetDisconnectConnectForbiddenCancelFilterResizeQuit() throws {
+    guard let t = try start() else { return }
+    t.waitFor("payments-prod")
+    let first = t.waitFor("6 stores")
+    for name in ["analytics-dr", "edge-single-hsm", "hr-records", "ledger-archive", "staging-keys"] {
+      #expect(first.contains(name))
+    }
+    #expect(first.contains("FAILED USER_LOCKED_OUT"))
+
+    // Select payments-prod with the filter, then disconnect it: d, y.
+    t.send("/")
+    t.type("payments")
+    t.send("Enter")
+    t.waitFor("filter \"payments\": 1 of 6")
+    t.waitFor("payments-prod is CONNECTED") { $0.contains("● CONNECTED") }
+    t.send("d")
+    t.waitFor("Disconnect payments-prod (cks-")
+    #expect(t.screen().contains("KMS keys become Unavailable"))
+    t.send("y")
+    t.waitFor("DISCONNECTING", timeout: 5)
+    t.waitFor("DISCONNECTED after DISCONNECTING", timeout: 15) {
+      $0.contains("○ DISCONNECTED") && !$0.contains("DISCONNECTING")
+    }
+
+    // Connect it back: c, y.
+    t.send("c")
+    t.waitFor("Connect payments-prod (cks-")
+    t.send("y")
+    t.waitFor("CONNECTING", timeout: 5)
+    t.waitFor("● CONNECTED", timeout: 20)
+
+    // A cancelled dialog changes nothing.
+    t.send("d")
+    t.waitFor("Disconnect payments-prod (cks-")
+    t.send("n")
+    let cancelled = t.waitFor("Cancelled; nothing changed")
+    #expect(cancelled.contains("● CONNECTED"))
+    #expect(!cancelled.contains("DISCONNECTING"))
+
+    // A FAILED store cannot be connected: the dialog says why and offers to disconnect.
+    t.send("Escape")
+    t.send("/")
+    t.type("ledger")
+    t.send("Enter")
+    t.waitFor("filter \"ledger\": 1 of 6")
+    t.send("c")
+    let forbidden = t.waitFor("Cannot connect ledger-archive")
+    #expect(forbidden.contains("must be disconnected first"))
+    #expect(forbidden.contains("Disconnect it first?"))
+    t.send("Escape")
+
+    // Filter hides the other stores.
+    t.send("Escape")
+    t.send("/")
+    t.type("hr-rec")
+    t.send("Enter")
+    let filtered = t.waitFor("filter \"hr-rec\": 1 of 6")
+    #expect(filtered.contains("hr-records"))
+    #expect(!filtered.contains("payments-prod"))
+    t.send("Escape")
+    t.waitFor("payments-prod")
+
+    // Resize: smaller, too small, and back; with a dialog open too.
+    t.resize(width: 70, height: 20)
+    t.waitFor("70-column layout") { s in
+      s.split(separator: "\n").allSatisfy { $0.count <= 70 } && s.contains("NAME")
+    }
+    t.resize(width: 40, height: 10)
+    t.waitFor("Terminal too small")
+    t.resize(width: 100, height: 30)
+    t.waitFor("payments-prod")
+    t.send("Home")  // analytics-dr, DISCONNECTED
+    t.send("c")
+    t.waitFor("Connect analytics-dr")
+    t.resize(width: 80, height: 24)
+    t.waitFor("Connect analytics-dr")
+    t.send("Escape")
+    t.waitFor("Cancelled; nothing changed")
+
+    t.send("q")
+    expectSaneExit(t, code: 0)
+  }
+
+  @Test(.enabled(if: tmuxPath != nil || isCI, Comment(rawValue: tmuxMissingMessage)))
+  func ctrlCRestoresTheTerminal() throws {
+    guard let t = try start() else { return }
+    t.waitFor("payments-prod")
+    t.send("C-c")
+    expectSaneExit(t, code: 130)
+  }
+
+  @Test(.enabled(if: tmuxPath != nil || isCI, Comment(rawValue: tmuxMissingMessage)))
+  func sigtermRestoresTheTerminal() throws {
+    guard let t = try start() else { return }
+    t.waitFor("payments-prod")
+    let pid = try #require(t.childPid(named: "kmsdash"), "kmsdash process of this session not found")
+    kill(pid, SIGTERM)  // by process ID: only the binary this session started
+    expectSaneExit(t, code: 143)
+  }
+
+  @Test(.enabled(if: tmuxPath != nil || isCI, Comment(rawValue: tmuxMissingMessage)))
+  func unknownTermGivesAReadableError() throws {
+    // tmux sets TERM in the pane itself, so override it on the command line.
+    guard let t = try start(prefix: "env TERM=no-such-terminal-kmsdash ") else { return }
+    let s = t.waitFor("unknown terminal type")
+    #expect(s.contains("TERM=\"no-such-terminal-kmsdash\""))
+    #expect(s.contains("EXIT=1"))
+  }
+
+  @Test(.enabled(if: tmuxPath != nil || isCI, Comment(rawValue: tmuxMissingMessage)))
+  func hostileStoreNameRendersInert() throws {
+    guard requireTmux() else { return }
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("kmsdash-e2e-\(getpid())-hostile")
+    try FileManager.default.createDirectory(
+      at: dir.appendingPathComponent("certs"), withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: dir) }
+    try FileManager.default.copyItem(
+      at: repositoryRoot.appendingPathComponent("assets/certs/customerCA.crt"),
+      to: dir.appendingPathComponent("certs/customerCA.crt"))
+    let scenarioDir = dir.appendingPathComponent("scenarios")
+    try FileManager.default.createDirectory(at: scenarioDir, withIntermediateDirectories: true)
+    let hostile = #"evil\u001b]0;pwned\u0007\u009b2J\u202egnp.exe\u001b[31mRED"#
+    let json = """
+      { "clusters": [ { "id": "cluster-hostilename2", "zones": ["us-east-1a", "us-east-1b"], "hsmsPerZone": 1,
+          "kmsuserPassword": "DemoPassw0rd", "trustAnchor": "../certs/customerCA.crt" } ],
+        "stores": [ { "id": "cks-0de3000000000000e", "name": "\(hostile)", "cluster": "cluster-hostilename2",
+          "password": "DemoPassw0rd", "state": "CONNECTED" } ] }
+      """
+    let scenario = scenarioDir.appendingPathComponent("hostile.json")
+    try json.write(to: scenario, atomically: true, encoding: .utf8)
+    let raw = dir.appendingPathComponent("raw.bin").path
+    guard let t = try start("--scenario \(scenario.path)") else { return }
+    t.pipePane(to: raw)
+    t.send("C-l")  // repaint everything through the pipe
+    let s = t.waitFor("evil␛]0;pwned␇")
+    #expect(s.contains("1 stores"))
+    t.send("q")
+    expectSaneExit(t, code: 0)
+    let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: raw)))
+    #expect(!bytes.isEmpty)
+    let text = String(decoding: bytes, as: UTF8.self)
+    #expect(text.contains("evil"))
+    #expect(!text.contains("\u{1B}]0;pwned"), "OSC sequence reached the terminal")
+    #expect(!bytes.contains(0x07), "BEL reached the terminal")
+    #expect(
+      !text.unicodeScalars.contains { (0x80...0x9F).contains($0.value) }, "C1 control reached the terminal")
+    #expect(!text.unicodeScalars.contains { $0.value == 0x202E }, "bidi override reached the terminal")
+    #expect(!text.contains("\u{1B}[31mRED"), "the name's SGR sequence reached the terminal")
+    #expect(text.contains("␛[31mRED"))
+  }
+}
