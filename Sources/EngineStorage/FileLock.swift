@@ -23,8 +23,16 @@ final class FileLock: @unchecked Sendable {
     guard fd >= 0 else {
       throw .io(path: lockPath, detail: "cannot open the lock file: \(posixMessage(errno))")
     }
-    if flock(fd, LOCK_EX | LOCK_NB) != 0 {
-      let code = errno
+    // A child process forked by this one (or by another kmsdash) keeps a copy of a released
+    // lock's descriptor until it execs; retry briefly before calling the file busy.
+    var locked = flock(fd, LOCK_EX | LOCK_NB) == 0
+    var code = locked ? 0 : errno
+    for _ in 0..<40 where !locked && code == EWOULDBLOCK {
+      usleep(10_000)
+      locked = flock(fd, LOCK_EX | LOCK_NB) == 0
+      code = locked ? 0 : errno
+    }
+    if !locked {
       let holder = code == EWOULDBLOCK ? Self.readPid(fd) : nil
       close(fd)
       if code == EWOULDBLOCK {
