@@ -53,7 +53,9 @@ public final class KMSHTTPClient: KeyStoreService, SimulatorControl {
         endpoint ?? resolved.endpointURL
         ?? URL(string: "https://\(Self.awsHost("kms", region: resolved.region))")!
       return Configuration(
-        endpoint: url, region: resolved.region, credentials: resolved.credentials, profile: resolved.profile,
+        endpoint: url, region: resolved.region, credentials: resolved.credentials,
+        // Credentials from the environment use no profile; do not claim one in the header.
+        profile: resolved.credentialSource == "environment" ? nil : resolved.profile,
         polling: polling)
     }
 
