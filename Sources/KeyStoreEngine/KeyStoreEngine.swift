@@ -21,6 +21,7 @@ public actor KeyStoreEngine {
   let stateStore: (any StateStore)?
   let recordEncoder = JSONEncoder()
   var lastSavedAt = Date.distantPast
+  var lastHeartbeatCheck = Date.distantPast
   var sequence: UInt64 = 0
   var version: UInt64 = 0
   var subscribers: [UUID: AsyncStream<FleetChange>.Continuation] = [:]

@@ -88,7 +88,13 @@ extension KeyStoreEngine {
       || !touchedMaterial.isEmpty || !unsavedEvents.isEmpty || !droppedEvents.isEmpty
     // While work is in flight, refresh `savedAt` now and then even without changes, so a crash
     // costs a resumed transition at most about a second.
-    let heartbeatDue = nextDueAt != nil && clock.now().timeIntervalSince(lastSavedAt) >= 1
+    // Key deletion dates are absolute and need no heartbeat; only relative work in flight does.
+    // Checked last, and only once a second, because it scans the stores.
+    var heartbeatDue = false
+    if !changed, nextDueAt != nil, clock.now().timeIntervalSince(max(lastSavedAt, lastHeartbeatCheck)) >= 1 {
+      lastHeartbeatCheck = clock.now()
+      heartbeatDue = stores.values.contains { $0.pending != nil } || fleet.nextHsmReadyAt != nil
+    }
     guard changed || heartbeatDue else { return }
     var change = StateChange()
     do {
