@@ -204,7 +204,10 @@ import Testing
   func unknownTermGivesAReadableError() throws {
     // tmux sets TERM in the pane itself, so override it on the command line.
     guard let t = try start(prefix: "env TERM=no-such-terminal-kmsdash ") else { return }
-    let s = t.waitFor("unknown terminal type")
+    // The message and the shell's EXIT= line arrive separately: wait for both.
+    let s = t.waitFor("the error and the exit status") {
+      $0.contains("unknown terminal type") && $0.contains("EXIT=")
+    }
     #expect(s.contains("TERM=\"no-such-terminal-kmsdash\""))
     #expect(s.contains("EXIT=1"))
   }
