@@ -72,6 +72,15 @@ let package = Package(
       ],
       path: "Sources/KMSFuzz"
     ),
+    // Dashboard and scale benchmarks (scripts/bench-dashboard, scripts/bench-scale).
+    .executableTarget(
+      name: "kmsdash-bench",
+      dependencies: [
+        "KMSModel", "KeyStoreEngine", "KMSServer", "Dashboard", "TerminalUI",
+        .product(name: "Hummingbird", package: "hummingbird"),
+        .product(name: "Logging", package: "swift-log"),
+      ]
+    ),
     .testTarget(name: "KMSModelTests", dependencies: ["KMSModel"]),
     .testTarget(name: "AWSSigV4Tests", dependencies: ["AWSSigV4"], resources: [.copy("Fixtures")]),
     .testTarget(

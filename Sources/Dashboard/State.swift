@@ -141,7 +141,12 @@ public struct DashboardState: Sendable, Equatable {
   public var size: Size
   /// The clock value of the latest message; views use it for elapsed times and the spinner.
   public var now: Date
-  public var snapshot: FleetSnapshot?
+  public var snapshot: FleetSnapshot? {
+    didSet {
+      searchText = stores.map(Self.searchText)
+      refreshVisibleStores()
+    }
+  }
   /// When the dashboard last saw the fleet change.
   public var lastChange: Date?
   public var loadError: String?
@@ -150,9 +155,14 @@ public struct DashboardState: Sendable, Equatable {
   public var selectedStoreId: String?
   public var storeTable = TableState()
   public var keyTable = TableState()
-  public var sortColumn: StoreColumn = .name
-  public var sortAscending = true
-  public var filter = ""
+  public var sortColumn: StoreColumn = .name { didSet { refreshVisibleStores() } }
+  public var sortAscending = true { didSet { refreshVisibleStores() } }
+  public var filter = "" { didSet { if filter != oldValue { refreshVisibleStores() } } }
+  /// Stores after the filter and the sort, as the table shows them. Kept up to date when the
+  /// snapshot, the filter or the sort changes, so a frame never filters or sorts the fleet.
+  public private(set) var visibleStores: [CustomKeyStoresListEntry] = []
+  /// What the filter searches in, per store (parallel to `stores`).
+  private var searchText: [String] = []
   public var overlay: Overlay?
   public var status: StatusMessage?
   /// Rows briefly highlighted after a state change: store ID → highlight end.
@@ -175,27 +185,29 @@ public struct DashboardState: Sendable, Equatable {
 
   public var stores: [CustomKeyStoresListEntry] { snapshot?.stores ?? [] }
 
-  /// Stores after the filter and the sort, as the table shows them.
-  public var visibleStores: [CustomKeyStoresListEntry] {
+  /// Lower-cased name, ID, cluster, state and error code, separated so no match spans two.
+  private static func searchText(_ s: CustomKeyStoresListEntry) -> String {
+    [
+      s.customKeyStoreName, s.customKeyStoreId, s.cloudHsmClusterId, s.connectionState?.rawValue,
+      s.connectionErrorCode?.rawValue,
+    ]
+    .compactMap { $0?.lowercased() }.joined(separator: "\u{0}")
+  }
+
+  private mutating func refreshVisibleStores() {
     let needle = filter.lowercased()
-    let filtered =
-      needle.isEmpty
-      ? stores
-      : stores.filter { s in
-        [
-          s.customKeyStoreName, s.customKeyStoreId, s.cloudHsmClusterId, s.connectionState?.rawValue,
-          s.connectionErrorCode?.rawValue,
-        ]
-        .compactMap { $0?.lowercased() }.contains { $0.contains(needle) }
-      }
-    let snap = snapshot
-    let sorted = filtered.sorted { a, b in
-      let ka = Self.sortKey(a, sortColumn, snap)
-      let kb = Self.sortKey(b, sortColumn, snap)
-      if ka != kb { return sortAscending ? ka < kb : ka > kb }
-      return (a.customKeyStoreId ?? "") < (b.customKeyStoreId ?? "")
+    let all = stores
+    let matching =
+      needle.isEmpty ? Array(all.indices) : all.indices.filter { searchText[$0].contains(needle) }
+    // Each sort key is computed once, not once per comparison.
+    let keyed = matching.map {
+      (key: Self.sortKey(all[$0], sortColumn, snapshot), id: all[$0].customKeyStoreId ?? "", at: $0)
     }
-    return sorted
+    let ascending = sortAscending
+    visibleStores = keyed.sorted { a, b in
+      if a.key != b.key { return ascending ? a.key < b.key : a.key > b.key }
+      return a.id < b.id
+    }.map { all[$0.at] }
   }
 
   private static func sortKey(_ s: CustomKeyStoresListEntry, _ c: StoreColumn, _ snap: FleetSnapshot?)
@@ -210,7 +222,7 @@ public struct DashboardState: Sendable, Equatable {
       let n = snap?.cluster(s.cloudHsmClusterId)?.activeHsmCount ?? 0
       return String(format: "%06d", n)
     case .keys:
-      return String(format: "%08d", snap?.keys(inStore: s.customKeyStoreId).count ?? 0)
+      return String(format: "%08d", snap?.keyCount(inStore: s.customKeyStoreId) ?? 0)
     case .state: return (s.connectionState?.rawValue ?? "") + (s.connectionErrorCode?.rawValue ?? "")
     case .created:
       return String(format: "%016.3f", s.creationDate?.timeIntervalSince1970 ?? 0)
@@ -223,9 +235,7 @@ public struct DashboardState: Sendable, Equatable {
     return v.first
   }
 
-  public func store(id: String) -> CustomKeyStoresListEntry? {
-    stores.first { $0.customKeyStoreId == id }
-  }
+  public func store(id: String) -> CustomKeyStoresListEntry? { snapshot?.store(id: id) }
 
   /// True while something on screen animates (a transient store, or a highlight).
   public var needsAnimation: Bool {
@@ -233,22 +243,6 @@ public struct DashboardState: Sendable, Equatable {
       return true
     }
     return highlightUntil.values.contains { $0 > now }
-  }
-}
-
-extension FleetSnapshot {
-  public func cluster(_ id: String?) -> Cluster? {
-    guard let id else { return nil }
-    return clusters.first { $0.clusterId == id }
-  }
-
-  public func keys(inStore id: String?) -> [KeyMetadata] {
-    guard let id else { return [] }
-    return keys.filter { $0.customKeyStoreId == id }
-  }
-
-  public func aliases(forKey keyId: String) -> [String] {
-    aliases.filter { $0.targetKeyId == keyId }.compactMap(\.aliasName).sorted()
   }
 }
 

@@ -159,7 +159,7 @@ private func applySnapshot(_ state: inout DashboardState, _ snap: FleetSnapshot,
     var changed = old.version != snap.version
     for s in snap.stores {
       guard let id = s.customKeyStoreId else { continue }
-      let before = old.stores.first { $0.customKeyStoreId == id }
+      let before = old.store(id: id)
       if before?.connectionState != s.connectionState || before?.connectionErrorCode != s.connectionErrorCode
       {
         state.highlightUntil[id] = at.addingTimeInterval(DashboardState.highlightDuration)
@@ -196,7 +196,7 @@ private func clampTables(_ state: inout DashboardState) {
   }
   state.storeTable.clamp(rowCount: visible.count, visibleRows: storeTableRows(state))
   if case .keys(let id) = state.screen {
-    let n = state.snapshot?.keys(inStore: id).count ?? 0
+    let n = state.snapshot?.keyCount(inStore: id) ?? 0
     state.keyTable.clamp(rowCount: n, visibleRows: max(1, Layout(state).table.height - 1))
   }
 }
@@ -299,7 +299,7 @@ private func setSort(_ state: inout DashboardState, _ column: StoreColumn) {
 }
 
 private func handleKeysScreenKey(_ state: inout DashboardState, _ key: Key, storeId: String) -> [Effect] {
-  let count = state.snapshot?.keys(inStore: storeId).count ?? 0
+  let count = state.snapshot?.keyCount(inStore: storeId) ?? 0
   let page = max(1, Layout(state).table.height - 1)
   switch key {
   case .char("q"):

@@ -190,7 +190,12 @@ private func renderStoreTable(_ state: DashboardState, _ inner: Rect, _ buf: ino
     : inner.width >= 90
       ? [.name, .id, .state, .hsms, .keys, .cluster, .type, .created] : [.name, .state, .id, .keys, .hsms]
   let cols = order.map { columns[$0.rawValue] }
-  let rows: [TableRow] = visible.map { s in
+  // Only the rows on screen are built: a 10,000-store fleet costs no more than a small one.
+  var window = state.storeTable
+  window.clamp(rowCount: visible.count, visibleRows: Table.visibleRows(height: inner.height))
+  let onScreen = visible[
+    window.offset..<min(visible.count, window.offset + Table.visibleRows(height: inner.height))]
+  let rows: [TableRow] = onScreen.map { s in
     let id = s.customKeyStoreId ?? ""
     let cluster = state.snapshot?.cluster(s.cloudHsmClusterId)
     let values: [StoreColumn: TableCell] = [
@@ -199,7 +204,7 @@ private func renderStoreTable(_ state: DashboardState, _ inner: Rect, _ buf: ino
       .type: TableCell(storeTypeShort(s.customKeyStoreType)),
       .cluster: TableCell(s.cloudHsmClusterId ?? "—"),
       .hsms: TableCell(s.customKeyStoreType == .externalKeyStore ? "—" : hsmSummary(cluster)),
-      .keys: TableCell("\(state.snapshot?.keys(inStore: id).count ?? 0)"),
+      .keys: TableCell("\(state.snapshot?.keyCount(inStore: id) ?? 0)"),
       .state: TableCell(stateText(s, state), style: stateStyle(s.connectionState, color: state.config.color)),
       .created: TableCell(s.creationDate.map { Fmt.date($0, state.config.timeZone) } ?? ""),
     ]
@@ -209,7 +214,7 @@ private func renderStoreTable(_ state: DashboardState, _ inner: Rect, _ buf: ino
   }
   let sortIndex = order.firstIndex(of: state.sortColumn)
   Table(
-    columns: cols, rows: rows, state: state.storeTable,
+    columns: cols, rows: rows, state: TableState(selected: window.selected - window.offset, offset: 0),
     sort: sortIndex.map { (column: $0, ascending: state.sortAscending) }
   ).render(in: inner, buffer: &buf)
   if state.snapshot == nil {

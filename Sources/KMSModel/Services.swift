@@ -163,14 +163,14 @@ public struct FleetSnapshot: Sendable, Equatable {
   public var version: UInt64
   public var region: String
   public var accountId: String
-  public var stores: [CustomKeyStoresListEntry]
+  public var stores: [CustomKeyStoresListEntry] { didSet { index = FleetIndex(self) } }
   /// When each store (by ID) entered its current `ConnectionState`.
   public var stateSince: [String: Date]
   /// CloudHSM clusters with their HSMs (empty when the backend does not allow DescribeClusters).
-  public var clusters: [Cluster]
+  public var clusters: [Cluster] { didSet { index = FleetIndex(self) } }
   /// Custom-store keys only.
-  public var keys: [KeyMetadata]
-  public var aliases: [AliasListEntry]
+  public var keys: [KeyMetadata] { didSet { index = FleetIndex(self) } }
+  public var aliases: [AliasListEntry] { didSet { index = FleetIndex(self) } }
   /// Recent history, oldest first (bounded).
   public var events: [FleetEvent]
   /// Injected faults per cluster ID (simulator backends only).
@@ -178,6 +178,8 @@ public struct FleetSnapshot: Sendable, Equatable {
   /// How a remote endpoint is doing (refresh time, latency, errors, degraded views); nil for the
   /// embedded engine.
   public var backend: BackendStatus?
+  /// Lookups by ID, so a view of 10,000 stores and 100,000 keys never scans the lists per row.
+  private var index = FleetIndex()
 
   public init(
     version: UInt64, region: String, accountId: String, stores: [CustomKeyStoresListEntry],
@@ -195,6 +197,72 @@ public struct FleetSnapshot: Sendable, Equatable {
     self.events = events
     self.faults = faults
     self.backend = backend
+    index = FleetIndex(self)
+  }
+
+  /// The store with this ID.
+  public func store(id: String?) -> CustomKeyStoresListEntry? {
+    guard let id, let position = index.store[id] else { return nil }
+    return stores[position]
+  }
+
+  /// The cluster with this ID.
+  public func cluster(_ id: String?) -> Cluster? {
+    guard let id, let position = index.cluster[id] else { return nil }
+    return clusters[position]
+  }
+
+  /// The keys of one custom key store, in the snapshot's order.
+  public func keys(inStore id: String?) -> [KeyMetadata] {
+    guard let id, let positions = index.keysByStore[id] else { return [] }
+    return positions.map { keys[$0] }
+  }
+
+  /// How many keys one custom key store has.
+  public func keyCount(inStore id: String?) -> Int {
+    guard let id else { return 0 }
+    return index.keysByStore[id]?.count ?? 0
+  }
+
+  /// The alias names of one key, sorted.
+  public func aliases(forKey keyId: String) -> [String] {
+    index.aliasesByKey[keyId] ?? []
+  }
+
+  public static func == (lhs: FleetSnapshot, rhs: FleetSnapshot) -> Bool {
+    // The index is derived from the lists, so it is left out.
+    lhs.version == rhs.version && lhs.region == rhs.region && lhs.accountId == rhs.accountId
+      && lhs.stores == rhs.stores && lhs.stateSince == rhs.stateSince && lhs.clusters == rhs.clusters
+      && lhs.keys == rhs.keys && lhs.aliases == rhs.aliases && lhs.events == rhs.events
+      && lhs.faults == rhs.faults && lhs.backend == rhs.backend
+  }
+}
+
+/// Positions in a snapshot's lists by ID (the first occurrence wins).
+private struct FleetIndex: Sendable {
+  var store: [String: Int] = [:]
+  var cluster: [String: Int] = [:]
+  var keysByStore: [String: [Int]] = [:]
+  var aliasesByKey: [String: [String]] = [:]
+
+  init() {}
+
+  init(_ snapshot: FleetSnapshot) {
+    for (position, entry) in snapshot.stores.enumerated() {
+      if let id = entry.customKeyStoreId, store[id] == nil { store[id] = position }
+    }
+    for (position, entry) in snapshot.clusters.enumerated() {
+      if let id = entry.clusterId, cluster[id] == nil { cluster[id] = position }
+    }
+    for (position, key) in snapshot.keys.enumerated() {
+      if let id = key.customKeyStoreId { keysByStore[id, default: []].append(position) }
+    }
+    for alias in snapshot.aliases {
+      if let target = alias.targetKeyId, let name = alias.aliasName {
+        aliasesByKey[target, default: []].append(name)
+      }
+    }
+    for (key, names) in aliasesByKey { aliasesByKey[key] = names.sorted() }
   }
 }
 

@@ -47,6 +47,9 @@ public struct Scenario: Sendable, Decodable {
   enum CodingKeys: String, CodingKey { case description, clusters, stores }
 
   /// The built-in demo fleet (a copy of assets/scenarios/demo.json).
+  /// The demo fleet's trust anchor (`assets/certs/customerCA.crt`), for fleets built in code.
+  public static var demoTrustAnchor: String { EmbeddedDemo.customerCA }
+
   public static var demo: Scenario {
     // The embedded copy is checked by a test; failing here is a build defect, not user input.
     try! parse(
