@@ -144,7 +144,7 @@ public struct DashboardState: Sendable, Equatable {
   public var snapshot: FleetSnapshot? {
     didSet {
       searchText = stores.map(Self.searchText)
-      refreshVisibleStores()
+      refreshSortOrder()
     }
   }
   /// When the dashboard last saw the fleet change.
@@ -155,14 +155,16 @@ public struct DashboardState: Sendable, Equatable {
   public var selectedStoreId: String?
   public var storeTable = TableState()
   public var keyTable = TableState()
-  public var sortColumn: StoreColumn = .name { didSet { refreshVisibleStores() } }
-  public var sortAscending = true { didSet { refreshVisibleStores() } }
+  public var sortColumn: StoreColumn = .name { didSet { refreshSortOrder() } }
+  public var sortAscending = true { didSet { refreshSortOrder() } }
   public var filter = "" { didSet { if filter != oldValue { refreshVisibleStores() } } }
   /// Stores after the filter and the sort, as the table shows them. Kept up to date when the
   /// snapshot, the filter or the sort changes, so a frame never filters or sorts the fleet.
   public private(set) var visibleStores: [CustomKeyStoresListEntry] = []
-  /// What the filter searches in, per store (parallel to `stores`).
-  private var searchText: [String] = []
+  /// What the filter searches in, per store (parallel to `stores`): lower-cased UTF-8.
+  private var searchText: [[UInt8]] = []
+  /// Positions in `stores` in the order of the current sort.
+  private var sortOrder: [Int] = []
   public var overlay: Overlay?
   public var status: StatusMessage?
   /// Rows briefly highlighted after a state change: store ID → highlight end.
@@ -186,28 +188,60 @@ public struct DashboardState: Sendable, Equatable {
   public var stores: [CustomKeyStoresListEntry] { snapshot?.stores ?? [] }
 
   /// Lower-cased name, ID, cluster, state and error code, separated so no match spans two.
-  private static func searchText(_ s: CustomKeyStoresListEntry) -> String {
-    [
-      s.customKeyStoreName, s.customKeyStoreId, s.cloudHsmClusterId, s.connectionState?.rawValue,
-      s.connectionErrorCode?.rawValue,
-    ]
-    .compactMap { $0?.lowercased() }.joined(separator: "\u{0}")
+  private static func searchText(_ s: CustomKeyStoresListEntry) -> [UInt8] {
+    Array(
+      [
+        s.customKeyStoreName, s.customKeyStoreId, s.cloudHsmClusterId, s.connectionState?.rawValue,
+        s.connectionErrorCode?.rawValue,
+      ]
+      .compactMap { $0?.lowercased() }.joined(separator: "\u{0}").utf8)
   }
 
-  private mutating func refreshVisibleStores() {
-    let needle = filter.lowercased()
+  /// Sorts once per snapshot or sort change; each key is computed once, not per comparison.
+  private mutating func refreshSortOrder() {
     let all = stores
-    let matching =
-      needle.isEmpty ? Array(all.indices) : all.indices.filter { searchText[$0].contains(needle) }
-    // Each sort key is computed once, not once per comparison.
-    let keyed = matching.map {
-      (key: Self.sortKey(all[$0], sortColumn, snapshot), id: all[$0].customKeyStoreId ?? "", at: $0)
+    let snap = snapshot
+    let column = sortColumn
+    let keyed = all.indices.map {
+      (key: Self.sortKey(all[$0], column, snap), id: all[$0].customKeyStoreId ?? "", at: $0)
     }
     let ascending = sortAscending
-    visibleStores = keyed.sorted { a, b in
+    sortOrder = keyed.sorted { a, b in
       if a.key != b.key { return ascending ? a.key < b.key : a.key > b.key }
       return a.id < b.id
-    }.map { all[$0.at] }
+    }.map(\.at)
+    refreshVisibleStores()
+  }
+
+  /// Applies the filter to the sorted order: a byte search per store, fast enough per keystroke.
+  private mutating func refreshVisibleStores() {
+    let all = stores
+    let needle = Array(filter.lowercased().utf8)
+    guard !needle.isEmpty else {
+      visibleStores = sortOrder.map { all[$0] }
+      return
+    }
+    visibleStores = sortOrder.filter { Self.contains(searchText[$0], needle) }.map { all[$0] }
+  }
+
+  private static func contains(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {
+    guard needle.count <= haystack.count else { return false }
+    return haystack.withUnsafeBufferPointer { h in
+      needle.withUnsafeBufferPointer { n in
+        let first = n[0]
+        var i = 0
+        let last = h.count - n.count
+        while i <= last {
+          if h[i] == first {
+            var j = 1
+            while j < n.count && h[i + j] == n[j] { j += 1 }
+            if j == n.count { return true }
+          }
+          i += 1
+        }
+        return false
+      }
+    }
   }
 
   private static func sortKey(_ s: CustomKeyStoresListEntry, _ c: StoreColumn, _ snap: FleetSnapshot?)

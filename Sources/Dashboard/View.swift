@@ -198,19 +198,22 @@ private func renderStoreTable(_ state: DashboardState, _ inner: Rect, _ buf: ino
   let rows: [TableRow] = onScreen.map { s in
     let id = s.customKeyStoreId ?? ""
     let cluster = state.snapshot?.cluster(s.cloudHsmClusterId)
+    // A state change highlights the name and the state, not the whole row: the terminal then
+    // rewrites about 40 cells for it instead of the full width.
+    let highlighted = (state.highlightUntil[id] ?? .distantPast) > state.now
+    let mark: Attributes = highlighted ? [.bold, .underline] : []
     let values: [StoreColumn: TableCell] = [
-      .name: TableCell(s.customKeyStoreName ?? ""),
+      .name: TableCell(s.customKeyStoreName ?? "", style: highlighted ? Style(attributes: mark) : nil),
       .id: TableCell(id),
       .type: TableCell(storeTypeShort(s.customKeyStoreType)),
       .cluster: TableCell(s.cloudHsmClusterId ?? "—"),
       .hsms: TableCell(s.customKeyStoreType == .externalKeyStore ? "—" : hsmSummary(cluster)),
       .keys: TableCell("\(state.snapshot?.keyCount(inStore: id) ?? 0)"),
-      .state: TableCell(stateText(s, state), style: stateStyle(s.connectionState, color: state.config.color)),
+      .state: TableCell(
+        stateText(s, state), style: stateStyle(s.connectionState, color: state.config.color).adding(mark)),
       .created: TableCell(s.creationDate.map { Fmt.date($0, state.config.timeZone) } ?? ""),
     ]
-    let highlighted = (state.highlightUntil[id] ?? .distantPast) > state.now
-    return TableRow(
-      order.map { values[$0]! }, style: highlighted ? Style(attributes: [.bold, .underline]) : .plain)
+    return TableRow(order.map { values[$0]! })
   }
   let sortIndex = order.firstIndex(of: state.sortColumn)
   Table(

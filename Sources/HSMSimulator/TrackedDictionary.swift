@@ -3,12 +3,16 @@
 public struct TrackedDictionary<Value: Sendable>: Sendable {
   public private(set) var storage: [String: Value] = [:]
   public private(set) var touched: Set<String> = []
+  /// Changes whenever a key is added or removed (not when a value is replaced), so callers can
+  /// cache an ordering of the keys.
+  public private(set) var membership: UInt64 = 0
 
   public init() {}
 
   public subscript(key: String) -> Value? {
     get { storage[key] }
     set {
+      if (storage[key] == nil) != (newValue == nil) { membership &+= 1 }
       storage[key] = newValue
       touched.insert(key)
     }
@@ -17,7 +21,9 @@ public struct TrackedDictionary<Value: Sendable>: Sendable {
   @discardableResult
   public mutating func removeValue(forKey key: String) -> Value? {
     touched.insert(key)
-    return storage.removeValue(forKey: key)
+    let removed = storage.removeValue(forKey: key)
+    if removed != nil { membership &+= 1 }
+    return removed
   }
 
   /// The keys changed since the last drain; clears the record.
@@ -30,6 +36,7 @@ public struct TrackedDictionary<Value: Sendable>: Sendable {
   public mutating func restore(_ contents: [String: Value]) {
     storage = contents
     touched = []
+    membership &+= 1
   }
 
   public var values: Dictionary<String, Value>.Values { storage.values }

@@ -192,7 +192,8 @@ enum FuzzHarness {
       return FuzzOutcome(status: response.status, type: nil, violation: "error without __type")
     }
     guard (400...599).contains(response.status) else {
-      return FuzzOutcome(status: response.status, type: type, violation: "error with status \(response.status)")
+      return FuzzOutcome(
+        status: response.status, type: type, violation: "error with status \(response.status)")
     }
     if type == "KMSInternalException" {
       return FuzzOutcome(

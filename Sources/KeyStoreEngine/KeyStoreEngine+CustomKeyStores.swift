@@ -8,7 +8,13 @@ extension KeyStoreEngine {
     return store
   }
 
-  var storesInOrder: [StoreRecord] { stores.values.sorted { $0.sequence < $1.sequence } }
+  /// Stores in creation order; the order is sorted again only when a store was added or removed.
+  var storesInOrder: [StoreRecord] {
+    if storeOrder?.membership != stores.membership {
+      storeOrder = (stores.membership, stores.values.sorted { $0.sequence < $1.sequence }.map(\.id))
+    }
+    return storeOrder!.ids.compactMap { stores[$0] }
+  }
 
   func entry(_ store: StoreRecord) -> CustomKeyStoresListEntry {
     CustomKeyStoresListEntry(

@@ -57,7 +57,13 @@ extension KeyStoreEngine {
       xksKeyConfiguration: key.xksKeyId.map { XksKeyConfigurationType(id: $0) })
   }
 
-  var keysInOrder: [KeyRecord] { keys.values.sorted { $0.sequence < $1.sequence } }
+  /// Keys in creation order; the order is sorted again only when a key was added or removed.
+  var keysInOrder: [KeyRecord] {
+    if keyOrder?.membership != keys.membership {
+      keyOrder = (keys.membership, keys.values.sorted { $0.sequence < $1.sequence }.map(\.keyId))
+    }
+    return keyOrder!.ids.compactMap { keys[$0] }
+  }
 
   // MARK: CreateKey (§5.1)
 

@@ -4,6 +4,8 @@
 public struct Cell: Sendable, Hashable {
   public private(set) var symbol: String
   public var style: Style
+  /// Columns the symbol occupies, measured once when the cell is made (0: continuation).
+  private var columns: UInt8
 
   /// A cell showing `symbol`. The symbol is sanitised and reduced to its first grapheme; a
   /// zero-width or empty symbol becomes a space.
@@ -11,26 +13,36 @@ public struct Cell: Sendable, Hashable {
     let clean = Sanitizer.sanitize(symbol)
     if let first = clean.first, DisplayWidth.of(first) > 0 {
       self.symbol = String(first)
+      self.columns = UInt8(DisplayWidth.of(first))
     } else {
       self.symbol = " "
+      self.columns = 1
     }
     self.style = style
   }
 
-  private init(raw: String, style: Style) {
+  private init(raw: String, columns: Int, style: Style) {
     self.symbol = raw
+    self.columns = UInt8(columns)
     self.style = style
   }
 
-  public static let blank = Cell(raw: " ", style: .plain)
-  static func continuation(_ style: Style) -> Cell { Cell(raw: "", style: style) }
-  static func trusted(_ character: Character, style: Style) -> Cell {
-    Cell(raw: String(character), style: style)
+  public static let blank = Cell(raw: " ", columns: 1, style: .plain)
+  static func continuation(_ style: Style) -> Cell { Cell(raw: "", columns: 0, style: style) }
+  /// An already sanitised character whose width the caller measured.
+  static func trusted(_ character: Character, columns: Int, style: Style) -> Cell {
+    Cell(raw: String(character), columns: columns, style: style)
   }
+  static func space(_ style: Style) -> Cell { Cell(raw: " ", columns: 1, style: style) }
+  /// A printable ASCII byte (0x20–0x7E), from a table of ready-made one-byte strings.
+  static func ascii(_ byte: UInt8, style: Style) -> Cell {
+    Cell(raw: asciiSymbols[Int(byte &- 0x20)], columns: 1, style: style)
+  }
+  private static let asciiSymbols: [String] = (0x20...0x7E).map { String(UnicodeScalar(UInt8($0))) }
 
-  public var isContinuation: Bool { symbol.isEmpty }
+  public var isContinuation: Bool { columns == 0 }
   /// Columns the symbol occupies (0 for a continuation cell).
-  public var width: Int { symbol.isEmpty ? 0 : max(1, DisplayWidth.of(symbol)) }
+  public var width: Int { Int(columns) }
 }
 
 /// A change produced by `Buffer.diff(from:)`.
@@ -73,6 +85,16 @@ public struct Buffer: Sendable, Hashable {
   ) -> Int {
     let bounds = (clip ?? area).intersection(area)
     guard y >= bounds.minY, y < bounds.maxY else { return 0 }
+    // Printable ASCII (most of every frame) needs no sanitising and no grapheme breaking.
+    if string.utf8.allSatisfy({ $0 >= 0x20 && $0 <= 0x7E }) {
+      var cx = x
+      for byte in string.utf8 {
+        if cx >= bounds.maxX { break }
+        if cx >= bounds.minX { setCell(x: cx, y: y, .ascii(byte, style: style)) }
+        cx += 1
+      }
+      return max(0, cx - x)
+    }
     let clean = Sanitizer.sanitize(string)
     var cx = x
     for ch in clean {
@@ -84,11 +106,11 @@ public struct Buffer: Sendable, Hashable {
         continue
       }
       if w == 2 && cx + 1 >= bounds.maxX {
-        setCell(x: cx, y: y, .trusted(" ", style: style))
+        setCell(x: cx, y: y, .space(style))
         cx += 1
         break
       }
-      setCell(x: cx, y: y, .trusted(ch, style: style))
+      setCell(x: cx, y: y, .trusted(ch, columns: w, style: style))
       if w == 2 { setCell(x: cx + 1, y: y, .continuation(style)) }
       cx += w
     }
@@ -131,7 +153,7 @@ public struct Buffer: Sendable, Hashable {
     guard x >= 0, y >= 0, x < size.width, y < size.height else { return }
     if cell.width == 2 {
       guard x + 1 < size.width else {
-        setCell(x: x, y: y, .trusted(" ", style: cell.style))
+        setCell(x: x, y: y, .space(cell.style))
         return
       }
       setCell(x: x, y: y, cell)
@@ -147,11 +169,11 @@ public struct Buffer: Sendable, Hashable {
     let old = cells[i]
     // Overwriting the right half of a wide glyph: blank its left half.
     if old.isContinuation && !cell.isContinuation && x > 0 {
-      cells[i - 1] = .trusted(" ", style: cells[i - 1].style)
+      cells[i - 1] = .space(cells[i - 1].style)
     }
     // Overwriting the left half of a wide glyph: blank its right half.
     if old.width == 2 && x + 1 < size.width && cells[i + 1].isContinuation {
-      cells[i + 1] = .trusted(" ", style: cells[i + 1].style)
+      cells[i + 1] = .space(cells[i + 1].style)
     }
     cells[i] = cell
   }

@@ -27,6 +27,8 @@ public enum DisplayWidth {
 
   /// Width of a string, in columns.
   public static func of(_ string: String) -> Int {
+    // Every ASCII scalar is one column (controls count as their one-column placeholder).
+    if string.utf8.allSatisfy({ $0 < 0x80 }) { return string.utf8.count }
     var w = 0
     for c in string { w += of(c) }
     return w
@@ -81,6 +83,10 @@ extension String {
   public func truncated(toWidth width: Int, ellipsis: Bool = true) -> String {
     if width <= 0 { return "" }
     if displayWidth <= width { return self }
+    if utf8.allSatisfy({ $0 < 0x80 }) {
+      return String(decoding: utf8.prefix(ellipsis ? width - 1 : width), as: UTF8.self)
+        + (ellipsis ? "…" : "")
+    }
     let limit = ellipsis ? width - 1 : width
     var out = ""
     var used = 0

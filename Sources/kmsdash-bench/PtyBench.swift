@@ -142,7 +142,9 @@ struct PtyBench {
       let next = index + 1 < draws.count ? draws[index + 1].start : Date.distantFuture
       changeBytes.add(milliseconds: Double(reader.bytes(from: draws[index].start, to: next)))
     }
-    await Task { @TerminalActor in runtime.dispatch(.key(.char("q"))) }.value
+    // Quit as a user does: `q` typed on the terminal.
+    var quitKey = UInt8(ascii: "q")
+    _ = write(master, &quitKey, 1)
     _ = await running.value
 
     report.line("pty: \(changes.count) state changes of \(storeName) (\(cycles) disconnect/connect cycles)")
