@@ -44,6 +44,9 @@ private func decode<Request: Decodable & AWSValidatable>(_ type: Request.Type, _
     if body.readableBytes == 0 {
       request = try Coders.decoder.decode(Request.self, from: Data("{}".utf8))
     } else {
+      if let problem = StrictJSON.problem(in: body.readableBytesView) {
+        throw WireError.serialization("The request body is not valid JSON: \(problem).")
+      }
       request = try Coders.decoder.decode(Request.self, from: Data(body.readableBytesView))
     }
   } catch let error as DecodingError {

@@ -289,3 +289,27 @@ import Testing
     #expect(KMSError.keyDisabled(arn).description == "DisabledException: \(arn) is disabled.")
   }
 }
+
+struct StrictJSONTests {
+  @Test(arguments: [
+    #"{}"#, #"[]"#, #"{"a":[1,-2.5e+3,0,true,false,null,"x\"\\\/\b\f\n\r\t\u00e9"],"b":{"c":{}}}"#, " 7 ",
+    #""é""#, #"{"a":1,"b":{"a":2}}"#,
+  ])
+  func acceptsWellFormedJSON(_ text: String) {
+    #expect(StrictJSON.problem(in: Array(text.utf8)) == nil)
+  }
+
+  @Test(arguments: [
+    ("{\"a\":1,}", "expected a member name"), ("[1,]", "unexpected character"),
+    ("{\"a\":1,\"a\":2}", "duplicate"),
+    ("{\"a\":01}", "expected ',' or '}'"), ("{\"a\":1.}", "invalid number"), ("{\"a\":-}", "invalid number"),
+    ("{\"a\":tru}", "invalid literal"), ("{\"a\":\"\u{1}\"}", "control character"),
+    ("{\"a\":\"\\x\"}", "invalid escape"),
+    ("{\"a\":\"\\u12G4\"}", "invalid \\u escape"), ("{\"a\"", "expected ':'"), ("{\"a\":\"b", "unterminated"),
+    ("", "end of the body"), ("{} {}", "unexpected data"), (String(repeating: "[", count: 65), "too deep"),
+  ])
+  func refusesMalformedJSON(_ text: String, _ reason: String) throws {
+    let problem = try #require(StrictJSON.problem(in: Array(text.utf8)))
+    #expect(problem.contains(reason), "\(problem)")
+  }
+}

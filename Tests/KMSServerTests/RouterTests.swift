@@ -137,6 +137,26 @@ import Testing
       "SerializationException")
   }
 
+  /// Foundation's decoder would accept these; AWS does not.
+  @Test func trailingCommasAndDuplicateMembersAreSerializationExceptions() async throws {
+    let target = "TrentService.DescribeCustomKeyStores"
+    try expectError(
+      await send(target, #"{"Limit":5,}"#), "SerializationException", contains: "not valid JSON")
+    try expectError(
+      await send(target, #"{"Limit":5,"Limit":6}"#), "SerializationException", contains: "duplicate")
+    try expectError(
+      await send(target, #"{"Limit":5,"\u004cimit":6}"#), "SerializationException", contains: "duplicate")
+    try expectError(
+      await send("TrentService.CreateKey", #"{"Tags":[{"TagKey":"a","TagValue":"b"},]}"#),
+      "SerializationException")
+    try expectError(await send(target, #"{"Limit":05}"#), "SerializationException")
+    try expectError(await send(target, #"{"Limit":5} x"#), "SerializationException")
+    try expectError(await send(target, String(repeating: "[", count: 100_000)), "SerializationException")
+    // Still fine: whitespace, escapes, nested values and an empty body.
+    let ok = await send(target, " {\n\t\"Limit\" : 5 , \"Marker\":null } ")
+    #expect(ok.status == 200, "\(ok.bodyText)")
+  }
+
   @Test func validationExceptionsUseAWSWording() async throws {
     let missing = await send("TrentService.DisconnectCustomKeyStore", "{}")
     try expectError(missing, "ValidationException")
