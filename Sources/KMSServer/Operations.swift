@@ -57,7 +57,12 @@ private func decode<Request: Decodable & AWSValidatable>(_ type: Request.Type, _
 }
 
 private func encode(_ response: some Encodable) throws -> ByteBuffer {
-  ByteBuffer(data: try Coders.encoder.encode(response))
+  if let fast = response as? any FastWireEncodable {
+    var writer = JSONBytesWriter(capacity: 1024)
+    fast.writeJSON(to: &writer)
+    return ByteBuffer(bytes: writer.bytes)
+  }
+  return ByteBuffer(data: try Coders.encoder.encode(response))
 }
 
 private func kms<Request: Decodable & AWSValidatable & Sendable, Response: Encodable & Sendable>(

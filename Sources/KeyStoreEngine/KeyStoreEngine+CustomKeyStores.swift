@@ -9,11 +9,16 @@ extension KeyStoreEngine {
   }
 
   /// Stores in creation order; the order is sorted again only when a store was added or removed.
-  var storesInOrder: [StoreRecord] {
-    if storeOrder?.membership != stores.membership {
-      storeOrder = (stores.membership, stores.values.sorted { $0.sequence < $1.sequence }.map(\.id))
+  var storesInOrder: [StoreRecord] { storeOrder.compactMap { stores[$0.id] } }
+
+  var storeOrder: [OrderedID] {
+    if storeOrderCache?.membership != stores.membership {
+      let order = stores.values.map { OrderedID(sequence: $0.sequence, id: $0.id) }.sorted {
+        $0.sequence < $1.sequence
+      }
+      storeOrderCache = (stores.membership, order)
     }
-    return storeOrder!.ids.compactMap { stores[$0] }
+    return storeOrderCache!.ids
   }
 
   func entry(_ store: StoreRecord) -> CustomKeyStoresListEntry {
@@ -295,7 +300,7 @@ extension KeyStoreEngine {
         return DescribeCustomKeyStoresResponse(customKeyStores: [entry(found)], truncated: false)
       }
       let page = try paginate(
-        storesInOrder, sequence: \.sequence, kind: "cks", limit: request.limit ?? 1000,
+        ordered: storeOrder, item: { stores[$0] }, kind: "cks", limit: request.limit ?? 1000,
         marker: request.marker)
       return DescribeCustomKeyStoresResponse(
         customKeyStores: page.items.map(entry), nextMarker: page.nextMarker, truncated: page.nextMarker != nil

@@ -58,11 +58,16 @@ extension KeyStoreEngine {
   }
 
   /// Keys in creation order; the order is sorted again only when a key was added or removed.
-  var keysInOrder: [KeyRecord] {
-    if keyOrder?.membership != keys.membership {
-      keyOrder = (keys.membership, keys.values.sorted { $0.sequence < $1.sequence }.map(\.keyId))
+  var keysInOrder: [KeyRecord] { keyOrder.compactMap { keys[$0.id] } }
+
+  var keyOrder: [OrderedID] {
+    if keyOrderCache?.membership != keys.membership {
+      let order = keys.values.map { OrderedID(sequence: $0.sequence, id: $0.keyId) }.sorted {
+        $0.sequence < $1.sequence
+      }
+      keyOrderCache = (keys.membership, order)
     }
-    return keyOrder!.ids.compactMap { keys[$0] }
+    return keyOrderCache!.ids
   }
 
   // MARK: CreateKey (§5.1)
@@ -221,7 +226,7 @@ extension KeyStoreEngine {
       try request.validate()
       applyDueWork()
       let page = try paginate(
-        keysInOrder, sequence: \.sequence, kind: "key", limit: request.limit ?? 100,
+        ordered: keyOrder, item: { keys[$0] }, kind: "key", limit: request.limit ?? 100,
         marker: request.marker)
       return ListKeysResponse(
         keys: page.items.map { KeyListEntry(keyId: $0.keyId, keyArn: $0.arn) }, nextMarker: page.nextMarker,

@@ -15,8 +15,8 @@ public actor KeyStoreEngine {
   var keys = TrackedDictionary<KeyRecord>()
   var aliases = TrackedDictionary<AliasRecord>()
   /// Creation order of the stores and keys, cached until one is added or removed.
-  var storeOrder: (membership: UInt64, ids: [String])?
-  var keyOrder: (membership: UInt64, ids: [String])?
+  var storeOrderCache: (membership: UInt64, ids: [OrderedID])?
+  var keyOrderCache: (membership: UInt64, ids: [OrderedID])?
   var events: [FleetEvent] = []
   /// Events recorded, and sequences dropped from the history, since the last save.
   var unsavedEvents: [FleetEvent] = []

@@ -2,6 +2,12 @@ import Crypto
 import Foundation
 import KMSModel
 
+/// One entry of a cached creation order.
+struct OrderedID: Sendable {
+  var sequence: UInt64
+  var id: String
+}
+
 struct Page<Item> {
   var items: [Item]
   var nextMarker: String?
@@ -25,6 +31,39 @@ extension KeyStoreEngine {
     let page = Array(remaining.prefix(limit))
     let more = remaining.count > page.count
     return Page(items: page, nextMarker: more ? makeMarker(after: sequence(page.last!), kind: kind) : nil)
+  }
+
+  /// The same paging over a cached creation order of IDs: the marker is found by binary search
+  /// and only the page's records are looked up, so a page costs the same in a fleet of 10,000.
+  func paginate<Item>(
+    ordered: [OrderedID], item: (String) -> Item?, kind: String, limit: Int, marker: String?
+  ) throws(KMSError) -> Page<Item> {
+    var start = 0
+    if let marker {
+      guard let after = parseMarker(marker, kind: kind) else {
+        throw KMSError(
+          .invalidMarkerException, "The marker '\(marker.prefix(64))' is not valid for this request.")
+      }
+      var low = 0
+      var high = ordered.count
+      while low < high {
+        let middle = (low + high) / 2
+        if ordered[middle].sequence <= after { low = middle + 1 } else { high = middle }
+      }
+      start = low
+    }
+    var items: [Item] = []
+    var last: UInt64 = 0
+    var position = start
+    while position < ordered.count && items.count < limit {
+      if let found = item(ordered[position].id) {
+        items.append(found)
+        last = ordered[position].sequence
+      }
+      position += 1
+    }
+    let more = ordered[position...].contains { item($0.id) != nil }
+    return Page(items: items, nextMarker: more && !items.isEmpty ? makeMarker(after: last, kind: kind) : nil)
   }
 
   private func markerTag(_ body: String) -> String {

@@ -313,3 +313,57 @@ struct StrictJSONTests {
     #expect(problem.contains(reason), "\(problem)")
   }
 }
+
+/// The hand-written writer must produce exactly what JSONEncoder produces.
+struct FastWireJSONTests {
+  static func bytes(_ value: some FastWireEncodable) -> [UInt8] {
+    var writer = JSONBytesWriter()
+    value.writeJSON(to: &writer)
+    return writer.bytes
+  }
+
+  static func encoded(_ value: some Encodable) throws -> [UInt8] {
+    [UInt8](try WireJSON.encoder().encode(value))
+  }
+
+  @Test func describeCustomKeyStoresMatchesJSONEncoderByteForByte() throws {
+    let awkward = "quote\" back\\slash /slash \u{0}\u{1}\u{8}\u{9}\u{A}\u{C}\u{D}\u{1F}\u{7F} é 漢字 🗝️ \u{2028}"
+    var random = SystemRandomNumberGenerator()
+    var entries: [CustomKeyStoresListEntry] = [
+      CustomKeyStoresListEntry(),
+      CustomKeyStoresListEntry(
+        customKeyStoreId: "cks-0de30000000000001", customKeyStoreName: awkward,
+        cloudHsmClusterId: "cluster-abc",
+        trustAnchorCertificate: "-----BEGIN CERTIFICATE-----\nMIIB/+==\n-----END CERTIFICATE-----\n",
+        connectionState: .failed, connectionErrorCode: .userLockedOut,
+        creationDate: Date(timeIntervalSince1970: 1_790_000_000), customKeyStoreType: .awsCloudhsm),
+      CustomKeyStoresListEntry(
+        customKeyStoreId: "cks-2", customKeyStoreName: "xks", connectionState: .disconnected,
+        creationDate: Date(timeIntervalSince1970: 1_790_000_000.5), customKeyStoreType: .externalKeyStore,
+        xksProxyConfiguration: XksProxyConfigurationType(
+          connectivity: .vpcEndpointService, accessKeyId: "AKIA/\"", uriEndpoint: "https://x.example",
+          uriPath: "/kms/xks/v1", vpcEndpointServiceName: "com.amazonaws.vpce.x", vpcEndpointServiceOwner: "1"
+        )),
+    ]
+    for i in 0..<200 {
+      entries.append(
+        CustomKeyStoresListEntry(
+          customKeyStoreId: "cks-\(i)", customKeyStoreName: "n\(i)",
+          connectionState: ConnectionStateType.allCases[i % 5],
+          creationDate: Date(timeIntervalSince1970: Double.random(in: 0..<4_000_000_000, using: &random))))
+    }
+    let responses = [
+      DescribeCustomKeyStoresResponse(),
+      DescribeCustomKeyStoresResponse(customKeyStores: [], truncated: false),
+      DescribeCustomKeyStoresResponse(customKeyStores: entries, nextMarker: "cks.7.ab/cd", truncated: true),
+    ]
+    for response in responses {
+      let fast = Self.bytes(response)
+      let reference = try Self.encoded(response)
+      #expect(
+        fast == reference,
+        "fast:\n\(String(decoding: fast.prefix(600), as: UTF8.self))\nJSONEncoder:\n\(String(decoding: reference.prefix(600), as: UTF8.self))"
+      )
+    }
+  }
+}
