@@ -265,6 +265,9 @@ public struct DashboardState: Sendable, Equatable {
 
   public var selectedStore: CustomKeyStoresListEntry? {
     let v = visibleStores
+    // The table's selection is kept on the selected store's row: check it before searching.
+    let row = storeTable.selected
+    if row >= 0, row < v.count, let id = selectedStoreId, v[row].customKeyStoreId == id { return v[row] }
     if let id = selectedStoreId, let s = v.first(where: { $0.customKeyStoreId == id }) { return s }
     return v.first
   }

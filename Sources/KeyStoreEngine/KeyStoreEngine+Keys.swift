@@ -36,23 +36,49 @@ extension KeyStoreEngine {
     return key
   }
 
+  /// What a key's metadata needs from its custom key store.
+  struct KeyStoreContext {
+    var keysUsable: Bool
+    var cloudHsmClusterId: String?
+  }
+
+  func keyStoreContext(_ storeId: String?) -> KeyStoreContext? {
+    guard let storeId else { return nil }
+    guard let store = stores[storeId] else {
+      return KeyStoreContext(keysUsable: false, cloudHsmClusterId: nil)
+    }
+    return KeyStoreContext(
+      keysUsable: store.machine.keysUsable,
+      cloudHsmClusterId: store.type == .awsCloudhsm ? store.clusterId : nil)
+  }
+
   /// kms-spec §5.4, computed on every read and stored nowhere.
   func effectiveState(_ key: KeyRecord) -> KeyState {
+    effectiveState(key, keyStoreContext(key.customKeyStoreId))
+  }
+
+  func effectiveState(_ key: KeyRecord, _ context: KeyStoreContext?) -> KeyState {
     if key.deletionDate != nil { return .pendingDeletion }
-    if let storeId = key.customKeyStoreId, stores[storeId]?.machine.keysUsable != true { return .unavailable }
+    if key.customKeyStoreId != nil, context?.keysUsable != true { return .unavailable }
     return key.enabled ? .enabled : .disabled
   }
 
   func metadata(_ key: KeyRecord) -> KeyMetadata {
-    let state = effectiveState(key)
-    let store = key.customKeyStoreId.flatMap { stores[$0] }
+    metadata(key, keyStoreContext(key.customKeyStoreId))
+  }
+
+  /// One shared array instead of one allocation per key.
+  private static let symmetricAlgorithms: [EncryptionAlgorithmSpec] = [.symmetricDefault]
+
+  func metadata(_ key: KeyRecord, _ context: KeyStoreContext?) -> KeyMetadata {
+    let state = effectiveState(key, context)
     return KeyMetadata(
       awsAccountId: configuration.accountId, keyId: key.keyId, arn: key.arn, creationDate: key.creationDate,
       enabled: state == .enabled, description: key.description, keyUsage: .encryptDecrypt, keyState: state,
       deletionDate: key.deletionDate, origin: key.origin, customKeyStoreId: key.customKeyStoreId,
-      cloudHsmClusterId: store?.type == .awsCloudhsm ? store?.clusterId : nil,
+      cloudHsmClusterId: context?.cloudHsmClusterId,
       expirationModel: nil, keyManager: .customer, customerMasterKeySpec: .symmetricDefault,
-      keySpec: .symmetricDefault, encryptionAlgorithms: [.symmetricDefault], multiRegion: false,
+      keySpec: .symmetricDefault, encryptionAlgorithms: Self.symmetricAlgorithms, multiRegion: false,
       pendingDeletionWindowInDays: key.deletionDate == nil ? nil : key.pendingWindowInDays,
       xksKeyConfiguration: key.xksKeyId.map { XksKeyConfigurationType(id: $0) })
   }

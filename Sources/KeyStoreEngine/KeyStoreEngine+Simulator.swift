@@ -11,12 +11,26 @@ extension KeyStoreEngine: KeyStoreService, SimulatorControl {
         stores: storesInOrder.map(entry),
         stateSince: stores.mapValues(\.stateSince),
         clusters: fleet.clusterOrder.compactMap { fleet.cluster($0)?.describe() },
-        keys: keysInOrder.filter { $0.customKeyStoreId != nil }.map(metadata),
+        keys: customStoreKeyMetadata(),
         aliases: aliases.values.filter { keys[$0.targetKeyId]?.customKeyStoreId != nil }
           .sorted { $0.sequence < $1.sequence }.map(aliasEntry),
         events: events,
         faults: fleet.clusters.mapValues(\.faults).filter { !$0.value.isEmpty })
     }
+  }
+
+  /// Metadata of every custom-store key, looking each store up once rather than once per key.
+  private func customStoreKeyMetadata() -> [KeyMetadata] {
+    var contexts: [String: KeyStoreContext] = [:]
+    for id in stores.keys { contexts[id] = keyStoreContext(id) }
+    var result: [KeyMetadata] = []
+    result.reserveCapacity(keys.count)
+    for entry in keyOrder {
+      guard let key = keys[entry.id], let storeId = key.customKeyStoreId else { continue }
+      result.append(
+        metadata(key, contexts[storeId] ?? KeyStoreContext(keysUsable: false, cloudHsmClusterId: nil)))
+    }
+    return result
   }
 
   // MARK: CloudHSM v2 subset

@@ -111,6 +111,7 @@ struct ScaleBench {
   private func build(_ engine: KeyStoreEngine, clock: ManualClock) async throws {
     let anchor = Scenario.demoTrustAnchor
     let zones = ["us-east-1a", "us-east-1b", "us-east-1c"]
+    var ids: [String] = []
     for index in 0..<stores {
       let cluster = try await engine.addCluster(
         ClusterSpec(availabilityZones: [zones[index % 3], zones[(index + 1) % 3]], trustAnchorPEM: anchor))
@@ -118,20 +119,27 @@ struct ScaleBench {
         CreateCustomKeyStoreRequest(
           customKeyStoreName: String(format: "store-%05d", index), cloudHsmClusterId: cluster,
           trustAnchorCertificate: anchor, keyStorePassword: "DemoPassw0rd"))
-      let id = created.customKeyStoreId!
+      ids.append(created.customKeyStoreId!)
+    }
+    // Connect everything, then let the simulated time pass once: due work is applied in one go,
+    // not once per store.
+    for id in ids {
       _ = try await engine.connectCustomKeyStore(ConnectCustomKeyStoreRequest(customKeyStoreId: id))
-      clock.advance(by: 3600)
+    }
+    clock.advance(by: 3600)
+    try await engine.completePendingTransitions()
+    for (index, id) in ids.enumerated() {
       for key in 0..<keysPerStore {
         _ = try await engine.createKey(
           CreateKeyRequest(
             description: "key \(key) of store \(index)", origin: OriginType.awsCloudhsm.rawValue,
             customKeyStoreId: id))
       }
-      if index % 10 == 9 {
-        _ = try await engine.disconnectCustomKeyStore(DisconnectCustomKeyStoreRequest(customKeyStoreId: id))
-        clock.advance(by: 3600)
-      }
     }
+    for id in ids.enumerated().filter({ $0.offset % 10 == 9 }).map(\.element) {
+      _ = try await engine.disconnectCustomKeyStore(DisconnectCustomKeyStoreRequest(customKeyStoreId: id))
+    }
+    clock.advance(by: 3600)
     try await engine.completePendingTransitions()
   }
 
