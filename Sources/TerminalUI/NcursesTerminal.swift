@@ -5,6 +5,8 @@ import Glibc
 public enum TerminalError: Error, CustomStringConvertible, Equatable {
   case notATerminal
   case unknownTerminalType(String)
+  /// The terminal cannot place the cursor (TERM=dumb and the like): nothing could be drawn.
+  case cannotAddressCursor(String)
   case initializationFailed(String)
 
   public var description: String {
@@ -15,6 +17,10 @@ public enum TerminalError: Error, CustomStringConvertible, Equatable {
       return
         "unknown terminal type TERM=\"\(Sanitizer.sanitize(t))\": no terminfo entry found. "
         + "Try TERM=xterm-256color, or install ncurses-term."
+    case .cannotAddressCursor(let t):
+      return
+        "TERM=\"\(Sanitizer.sanitize(t))\" cannot move the cursor, so the dashboard cannot be drawn on it. "
+        + "Run kmsdash in a full terminal, or try TERM=xterm-256color."
     case .initializationFailed(let why):
       return "could not initialise the terminal: \(why)"
     }
@@ -158,6 +164,13 @@ public final class NcursesTerminal: Terminal {
     }
     guard !termName.isEmpty, let scr = newterm(nil, out, inp) else {
       throw TerminalError.unknownTerminalType(termName)
+    }
+    // Without cursor addressing ncurses can only scroll lines past: refuse rather than draw garbage.
+    guard let cup = tigetstr("cup"), Int(bitPattern: cup) != -1 else {
+      endwin()
+      delscreen(scr)
+      if let t = savedTermios { _ = tcsetattr(0, TCSAFLUSH, t) }
+      throw TerminalError.cannotAddressCursor(termName)
     }
     screen = scr
     guard let win = tui_stdscr() else { throw TerminalError.initializationFailed("no stdscr") }

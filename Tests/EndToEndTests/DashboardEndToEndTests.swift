@@ -113,10 +113,18 @@ import Testing
     expectSaneExit(t, code: 0)
   }
 
+  /// The signal tests below arrive while a confirmation dialog is open.
+  func openConnectDialog(_ t: TmuxSession) {
+    t.waitFor("payments-prod")
+    t.send("Home")  // analytics-dr, DISCONNECTED
+    t.send("c")
+    t.waitFor("Connect analytics-dr")
+  }
+
   @Test(.enabled(if: tmuxPath != nil || isCI, Comment(rawValue: tmuxMissingMessage)))
   func ctrlCRestoresTheTerminal() throws {
     guard let t = try start() else { return }
-    t.waitFor("payments-prod")
+    openConnectDialog(t)
     t.send("C-c")
     expectSaneExit(t, code: 130)
   }
@@ -124,7 +132,7 @@ import Testing
   @Test(.enabled(if: tmuxPath != nil || isCI, Comment(rawValue: tmuxMissingMessage)))
   func sigtermRestoresTheTerminal() throws {
     guard let t = try start() else { return }
-    t.waitFor("payments-prod")
+    openConnectDialog(t)
     let pid = try #require(t.childPid(named: "kmsdash"), "kmsdash process of this session not found")
     kill(pid, SIGTERM)  // by process ID: only the binary this session started
     expectSaneExit(t, code: 143)
@@ -164,7 +172,7 @@ import Testing
   @Test(.enabled(if: tmuxPath != nil || isCI, Comment(rawValue: tmuxMissingMessage)))
   func sighupRestoresTheTerminal() throws {
     guard let t = try start() else { return }
-    t.waitFor("payments-prod")
+    openConnectDialog(t)
     let pid = try #require(t.childPid(named: "kmsdash"), "kmsdash process of this session not found")
     kill(pid, SIGHUP)
     expectSaneExit(t, code: 129)
@@ -210,6 +218,52 @@ import Testing
     }
     #expect(s.contains("TERM=\"no-such-terminal-kmsdash\""))
     #expect(s.contains("EXIT=1"))
+  }
+
+  /// TERM=dumb cannot address the cursor: a readable refusal, not a screen of garbage.
+  @Test(.enabled(if: tmuxPath != nil || isCI, Comment(rawValue: tmuxMissingMessage)))
+  func dumbTerminalGivesAReadableError() throws {
+    guard let t = try start(prefix: "env TERM=dumb ") else { return }
+    let s = t.waitFor("the refusal and the exit status") {
+      $0.contains("cannot move the cursor") && $0.contains("EXIT=")
+    }
+    #expect(s.contains("TERM=\"dumb\""))
+    #expect(s.contains("EXIT=1"))
+    #expect(s.contains("TTY: isig icanon echo"), "screen:\n\(s)")
+  }
+
+  /// NO_COLOR: no colour escape reaches the pty, and the states stay distinguishable.
+  @Test(.enabled(if: tmuxPath != nil || isCI, Comment(rawValue: tmuxMissingMessage)))
+  func noColorWritesNoColourSequences() throws {
+    guard requireTmux() else { return }
+    let raw = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "kmsdash-e2e-\(getpid())-nocolor.bin")
+    defer { try? FileManager.default.removeItem(at: raw) }
+    guard let t = try start(env: ["NO_COLOR": "1"]) else { return }
+    t.pipePane(to: raw.path)
+    t.send("C-l")  // repaint everything through the pipe
+    let s = t.waitFor("FAILED USER_LOCKED_OUT")
+    #expect(s.contains("● CONNECTED") && s.contains("○ DISCONNECTED"))
+    t.send("q")
+    expectSaneExit(t, code: 0)
+    let text = String(decoding: try Data(contentsOf: raw), as: UTF8.self)
+    #expect(text.contains("payments-prod"))
+    // SGR 30–38, 40–48, 90–97 and 100–107 set colours (39/49 only reset to the default);
+    // bold, dim, underline and reverse are what NO_COLOR leaves.
+    let sgr = try Regex(#"\x1B\[([0-9;]*)m"#)
+    var colours: [String] = []
+    for match in text.matches(of: sgr) {
+      let parameters = String(text[match.range]).dropFirst(2).dropLast().split(separator: ";").compactMap {
+        Int($0)
+      }
+      let setsColour = parameters.contains {
+        (30...38).contains($0) || (40...48).contains($0) || (90...97).contains($0) || (100...107).contains($0)
+      }
+      if setsColour {
+        colours.append(String(text[match.range]).replacingOccurrences(of: "\u{1B}", with: "ESC"))
+      }
+    }
+    #expect(colours.isEmpty, "colour sequences with NO_COLOR: \(Set(colours).sorted())")
   }
 
   @Test(.enabled(if: tmuxPath != nil || isCI, Comment(rawValue: tmuxMissingMessage)))
