@@ -279,11 +279,23 @@ import Testing
     let scenarioDir = dir.appendingPathComponent("scenarios")
     try FileManager.default.createDirectory(at: scenarioDir, withIntermediateDirectories: true)
     let hostile = #"evil\u001b]0;pwned\u0007\u009b2J\u202egnp.exe\u001b[31mRED"#
+    // Every C0 and C1 control, an OSC 8 hyperlink and every bidi override/isolate, as JSON escapes.
+    // It sorts first, so it is the selected store and the detail pane shows it whole.
+    let c0 = (0..<0x20).map { String(format: "\\u%04x", UInt32($0)) }.joined()
+    let c1 = (0x80..<0xA0).map { String(format: "\\u%04x", UInt32($0)) }.joined()
+    let osc8 = #"\u001b]8;;https://evil.example/\u001b\\click\u001b]8;;\u001b\\"#
+    let bidi = ["202a", "202b", "202c", "202d", "202e", "2066", "2067", "2068", "2069"].map { "\\u" + $0 }
+      .joined()
+    let controls = "ctl" + c0 + c1 + osc8 + bidi + "end"
     let json = """
       { "clusters": [ { "id": "cluster-hostilename2", "zones": ["us-east-1a", "us-east-1b"], "hsmsPerZone": 1,
+          "kmsuserPassword": "DemoPassw0rd", "trustAnchor": "../certs/customerCA.crt" },
+          { "id": "cluster-hostilenamez", "zones": ["us-east-1a", "us-east-1b"], "hsmsPerZone": 1,
           "kmsuserPassword": "DemoPassw0rd", "trustAnchor": "../certs/customerCA.crt" } ],
         "stores": [ { "id": "cks-0de3000000000000e", "name": "\(hostile)", "cluster": "cluster-hostilename2",
-          "password": "DemoPassw0rd", "state": "CONNECTED" } ] }
+          "password": "DemoPassw0rd", "state": "CONNECTED" },
+          { "id": "cks-0de3000000000000f", "name": "\(controls)", "cluster": "cluster-hostilenamez",
+          "password": "DemoPassw0rd", "state": "DISCONNECTED" } ] }
       """
     let scenario = scenarioDir.appendingPathComponent("hostile.json")
     try json.write(to: scenario, atomically: true, encoding: .utf8)
@@ -292,7 +304,11 @@ import Testing
     t.pipePane(to: raw)
     t.send("C-l")  // repaint everything through the pipe
     let s = t.waitFor("evil␛]0;pwned␇")
-    #expect(s.contains("1 stores"))
+    #expect(s.contains("2 stores"))
+    #expect(s.contains("ctl␀␁␂␃"), "screen:\n\(s)")
+    #expect(s.contains("␌␍␎␏␐"), "screen:\n\(s)")
+    t.send("j")  // the other store: its whole name in the detail pane
+    t.waitFor("␛[31mRED")
     t.send("q")
     expectSaneExit(t, code: 0)
     let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: raw)))
@@ -305,6 +321,17 @@ import Testing
       !text.unicodeScalars.contains { (0x80...0x9F).contains($0.value) }, "C1 control reached the terminal")
     #expect(!text.unicodeScalars.contains { $0.value == 0x202E }, "bidi override reached the terminal")
     #expect(!text.contains("\u{1B}[31mRED"), "the name's SGR sequence reached the terminal")
+    #expect(!text.contains("\u{1B}]8;"), "an OSC 8 hyperlink reached the terminal")
+    let bidiControls: ClosedRange<UInt32> = 0x202A...0x202E
+    let isolates: ClosedRange<UInt32> = 0x2066...0x2069
+    #expect(
+      !text.unicodeScalars.contains { bidiControls.contains($0.value) || isolates.contains($0.value) },
+      "a bidi control reached the terminal")
+    // ncurses itself writes ESC, CR, LF, BS, TAB and SO/SI (its G0/G1 charset switch, which
+    // xterm-256color's sgr0 includes); no other C0 byte may appear. The name's own SO/SI are shown
+    // as ␎␏ on screen, checked above.
+    let strayC0 = bytes.filter { $0 < 0x20 && ![0x08, 0x09, 0x0A, 0x0D, 0x0E, 0x0F, 0x1B].contains($0) }
+    #expect(strayC0.isEmpty, "C0 controls reached the terminal: \(Set(strayC0).sorted())")
     #expect(text.contains("␛[31mRED"))
   }
 }
