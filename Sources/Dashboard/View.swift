@@ -429,7 +429,9 @@ private func renderQA(_ state: DashboardState, _ panel: QAPanel, _ area: Rect, _
   let store = state.store(id: panel.storeId)
   let items = qaItems(state, panel)
   var lines: [(String, Style)] = []
-  lines.append(("Next connect: " + (panel.prediction ?? "…"), .bold))
+  // A FAILED store connects only after a disconnect; the prediction is for that connect.
+  let label = store?.connectionState == .failed ? "Next connect (after disconnect): " : "Next connect: "
+  lines.append((label + (panel.prediction ?? "…"), .bold))
   lines.append(("", .plain))
   var selectedLine = 0
   for (i, item) in items.enumerated() {

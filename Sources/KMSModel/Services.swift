@@ -56,6 +56,7 @@ public protocol SimulatorControl: Sendable {
   func setFault(_ fault: SimulatorFault, enabled: Bool, clusterId: String) async throws
   func faults(clusterId: String) async throws -> Set<SimulatorFault>
   /// What `ConnectCustomKeyStore` on this store would end in if the cluster stays as it is now.
+  /// For a `FAILED` store, which must be disconnected first, the connect after that disconnect.
   func predictConnectOutcome(customKeyStoreId: String) async throws -> ConnectPrediction
 }
 

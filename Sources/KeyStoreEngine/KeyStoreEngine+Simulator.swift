@@ -140,16 +140,23 @@ extension KeyStoreEngine: KeyStoreService, SimulatorControl {
       applyDueWork()
       var store = try store(customKeyStoreId)
       let quick = store.clusterId.flatMap { fleet.quickConnectFailure(clusterId: $0) }
+      // A FAILED store must be disconnected first: predict the connect that follows.
+      if store.machine.state == .failed {
+        if let quick { return .refused(quick.code, quick.message) }
+        return outcomeOfConnecting(store)
+      }
       switch store.machine.connect(storeId: store.id, quickFailure: quick) {
       case .refuse(let error): return .refused(error.code, error.message)
-      case .startConnecting:
-        guard store.type == .awsCloudhsm, let clusterId = store.clusterId else { return .connects }
-        return fleet.connectFailure(clusterId: clusterId, passwordDigest: store.passwordDigest).map {
-          .fails($0)
-        }
-          ?? .connects
+      case .startConnecting: return outcomeOfConnecting(store)
       default: return .noChange(store.machine.state)
       }
     }
+  }
+
+  /// How a connect that has started would end, if the cluster stays as it is now.
+  private func outcomeOfConnecting(_ store: StoreRecord) -> ConnectPrediction {
+    guard store.type == .awsCloudhsm, let clusterId = store.clusterId else { return .connects }
+    return fleet.connectFailure(clusterId: clusterId, passwordDigest: store.passwordDigest).map { .fails($0) }
+      ?? .connects
   }
 }

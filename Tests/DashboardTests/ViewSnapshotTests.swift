@@ -679,7 +679,7 @@ import Testing
         ┌─ Custom key stores ──────────────────────────────────────────────────────────────────────────────────────────────────┐
         │NAME▲             ID                    STATE                    HSMS     KEYS CLUSTER             TYPE     CREATED   │
         │analytics-dr    ┌─ QA: cluster-ledgerarch4 of ledger-archive ───────────────────────────────────────┐oudHSM 2026-08-22│
-        │ledger-archive  │ Next connect: FAILED (USER_LOCKED_OUT)                                            │oudHSM 2026-08-22│
+        │ledger-archive  │ Next connect (after disconnect): FAILED (USER_LOCKED_OUT)                         │oudHSM 2026-08-22│
         │payments-prod   │                                                                                   │oudHSM 2026-08-22│
         │staging-keys    │ Faults                                                                            │oudHSM 2026-08-22│
         └────────────────│ [ ] CLUSTER_NOT_ACTIVE           Cluster not ACTIVE (state DEGRADED)              │─────────────────┘
@@ -713,7 +713,7 @@ import Testing
       Self.rendered("qaPanel", Size(width: 80, height: 24)).text == """
         kmsdash │ embedded engine │ us-east-1 │ last change 14:13:08            4 stores
         ┌┌─ QA: cluster-ledgerarch4 of ledger-archive ────────────────────────────────┐┐
-        ││ Next connect: FAILED (USER_LOCKED_OUT)                                     ││
+        ││ Next connect (after disconnect): FAILED (USER_LOCKED_OUT)                  ││
         ││                                                                            ││
         ││ Faults                                                                     ││
         ││ [ ] CLUSTER_NOT_ACTIVE           Cluster not ACTIVE (state DEGRADED)       ││

@@ -296,6 +296,26 @@ import Testing
     f.settle()
     try await f.expectState(store, .connected)
   }
+
+  /// A FAILED store must be disconnected before it connects: the prediction is for that connect.
+  @Test func predictionForAFailedStoreIsTheConnectAfterTheDisconnect() async throws {
+    let f = Fixture()
+    let (store, cluster) = try await f.newStore()
+    try await f.fault(.kmsuserLockedOut, on: cluster)
+    try await f.connectAndSettle(store)
+    try await f.expectState(store, .failed, errorCode: .userLockedOut)
+    #expect(try await f.engine.predictConnectOutcome(customKeyStoreId: store) == .fails(.userLockedOut))
+    try await f.fault(.kmsuserLockedOut, false, on: cluster)
+    #expect(try await f.engine.predictConnectOutcome(customKeyStoreId: store) == .connects)
+    try await f.fault(.clusterNotActive, on: cluster)
+    guard case .refused(let code, _) = try await f.engine.predictConnectOutcome(customKeyStoreId: store)
+    else {
+      Issue.record("expected refused")
+      return
+    }
+    #expect(code == .cloudHsmClusterNotActiveException)
+    try await f.expectState(store, .failed, errorCode: .userLockedOut)  // predicting changes nothing
+  }
 }
 
 @Suite struct DisconnectTests {
