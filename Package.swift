@@ -19,7 +19,7 @@ let package = Package(
   targets: [
     // Foundation-only vocabulary shared by every layer: AWS shapes, errors, validation, protocols.
     .target(name: "KMSModel"),
-    .target(name: "AWSSigV4", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+    .target(name: "AWSSigV4", dependencies: ["KMSModel", .product(name: "Crypto", package: "swift-crypto")]),
     .target(
       name: "HSMSimulator",
       dependencies: ["KMSModel", .product(name: "Crypto", package: "swift-crypto")]
@@ -56,7 +56,8 @@ let package = Package(
     .executableTarget(
       name: "kmsdash",
       dependencies: [
-        "KMSModel", "KeyStoreEngine", "EngineStorage", "KMSServer", "KMSClient", "AWSSigV4", "Dashboard", "TerminalUI",
+        "KMSModel", "KeyStoreEngine", "EngineStorage", "KMSServer", "KMSClient", "AWSSigV4", "Dashboard",
+        "TerminalUI",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
       ]
@@ -94,7 +95,8 @@ let package = Package(
       name: "EngineStorageTests",
       dependencies: ["EngineStorage", "KeyStoreEngine", .product(name: "GRDB", package: "GRDB.swift")]
     ),
-    .testTarget(name: "KMSServerTests", dependencies: ["KMSServer", "KeyStoreEngine", "KMSModel", "AWSSigV4"]),
+    .testTarget(
+      name: "KMSServerTests", dependencies: ["KMSServer", "KeyStoreEngine", "KMSModel", "AWSSigV4"]),
     .testTarget(
       name: "KMSClientTests",
       dependencies: [
