@@ -392,13 +392,16 @@ extension KeyStoreEngine {
     try persisting { () throws(KMSError) -> ListAliasesResponse in
       try request.validate()
       applyDueWork()
-      var selected = aliases.values.sorted { $0.sequence < $1.sequence }
+      var selected = Array(aliases.values)
       if let reference = request.keyId {
         let key = try resolveKey(reference)
         selected = selected.filter { $0.targetKeyId == key.keyId }
       }
+      let ordered = selected.map { OrderedID(sequence: $0.sequence, id: $0.name) }.sorted {
+        $0.sequence < $1.sequence
+      }
       let page = try paginate(
-        selected, sequence: \.sequence, kind: "alias", limit: request.limit ?? 50,
+        ordered: ordered, item: { aliases[$0] }, kind: "alias", limit: request.limit ?? 50,
         marker: request.marker)
       return ListAliasesResponse(
         aliases: page.items.map(aliasEntry), nextMarker: page.nextMarker, truncated: page.nextMarker != nil)

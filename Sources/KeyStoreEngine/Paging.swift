@@ -14,27 +14,11 @@ struct Page<Item> {
 }
 
 extension KeyStoreEngine {
-  /// `Limit`/`Marker` paging over items in creation order. A marker names the sequence number of
+  /// `Limit`/`Marker` paging over IDs in creation order. A marker names the sequence number of
   /// the last item returned and carries a MAC, so deletions between pages lose nothing and only
-  /// markers this engine issued are accepted (`InvalidMarkerException`).
-  func paginate<Item>(
-    _ items: [Item], sequence: (Item) -> UInt64, kind: String, limit: Int, marker: String?
-  ) throws(KMSError) -> Page<Item> {
-    var remaining = items[...]
-    if let marker {
-      guard let after = parseMarker(marker, kind: kind) else {
-        throw KMSError(
-          .invalidMarkerException, "The marker '\(marker.prefix(64))' is not valid for this request.")
-      }
-      remaining = remaining.drop { sequence($0) <= after }
-    }
-    let page = Array(remaining.prefix(limit))
-    let more = remaining.count > page.count
-    return Page(items: page, nextMarker: more ? makeMarker(after: sequence(page.last!), kind: kind) : nil)
-  }
-
-  /// The same paging over a cached creation order of IDs: the marker is found by binary search
-  /// and only the page's records are looked up, so a page costs the same in a fleet of 10,000.
+  /// markers this engine issued are accepted (`InvalidMarkerException`). The marker is found by
+  /// binary search and only the page's records are looked up, so a page of a 10,000-store fleet
+  /// costs what a page of a small one does.
   func paginate<Item>(
     ordered: [OrderedID], item: (String) -> Item?, kind: String, limit: Int, marker: String?
   ) throws(KMSError) -> Page<Item> {
