@@ -62,49 +62,49 @@ public enum StrictJSON {
     }
 
     mutating func object(depth: Int) throws(Failure) {
-      position += 1
-      skipWhitespace()
-      if current == UInt8(ascii: "}") {
-        position += 1
-        return
-      }
       var names: Set<[UInt8]> = []
-      while true {
-        skipWhitespace()
-        let start = position
-        guard current == UInt8(ascii: "\"") else { throw Failure("expected a member name", at: position) }
-        let name = try string()
-        guard names.insert(name).inserted else { throw Failure("duplicate member name", at: start) }
-        skipWhitespace()
-        try expect(UInt8(ascii: ":"), "':'")
-        skipWhitespace()
-        try value(depth: depth + 1)
-        skipWhitespace()
-        if current == UInt8(ascii: ",") {
-          position += 1
-          continue
+      try elements(closing: "}") { (parser: inout Parser) throws(Failure) in
+        let start = parser.position
+        guard parser.current == UInt8(ascii: "\"") else {
+          throw Failure("expected a member name", at: parser.position)
         }
-        try expect(UInt8(ascii: "}"), "',' or '}'")
-        return
+        guard names.insert(try parser.string()).inserted else {
+          throw Failure("duplicate member name", at: start)
+        }
+        parser.skipWhitespace()
+        try parser.expect(UInt8(ascii: ":"), "':'")
+        parser.skipWhitespace()
+        try parser.value(depth: depth + 1)
       }
     }
 
     mutating func array(depth: Int) throws(Failure) {
+      try elements(closing: "]") { (parser: inout Parser) throws(Failure) in
+        try parser.value(depth: depth + 1)
+      }
+    }
+
+    /// After an opening bracket: nothing, or `element` separated by commas, then `closing`.
+    /// A comma before `closing` (a trailing comma) fails in `element`.
+    mutating func elements(
+      closing: Unicode.Scalar, _ element: (inout Parser) throws(Failure) -> Void
+    ) throws(Failure) {
+      let close = UInt8(ascii: closing)
       position += 1
       skipWhitespace()
-      if current == UInt8(ascii: "]") {
+      if current == close {
         position += 1
         return
       }
       while true {
         skipWhitespace()
-        try value(depth: depth + 1)
+        try element(&self)
         skipWhitespace()
         if current == UInt8(ascii: ",") {
           position += 1
           continue
         }
-        try expect(UInt8(ascii: "]"), "',' or ']'")
+        try expect(close, "',' or '\(closing)'")
         return
       }
     }
