@@ -11,15 +11,7 @@ extension KeyStoreEngine {
   /// Stores in creation order; the order is sorted again only when a store was added or removed.
   var storesInOrder: [StoreRecord] { storeOrder.compactMap { stores[$0.id] } }
 
-  var storeOrder: [OrderedID] {
-    if storeOrderCache?.membership != stores.membership {
-      let order = stores.values.map { OrderedID(sequence: $0.sequence, id: $0.id) }.sorted {
-        $0.sequence < $1.sequence
-      }
-      storeOrderCache = (stores.membership, order)
-    }
-    return storeOrderCache!.ids
-  }
+  var storeOrder: [OrderedID] { storeOrderCache.ids(of: stores, sequence: \.sequence, id: \.id) }
 
   func entry(_ store: StoreRecord) -> CustomKeyStoresListEntry {
     CustomKeyStoresListEntry(

@@ -86,15 +86,7 @@ extension KeyStoreEngine {
   /// Keys in creation order; the order is sorted again only when a key was added or removed.
   var keysInOrder: [KeyRecord] { keyOrder.compactMap { keys[$0.id] } }
 
-  var keyOrder: [OrderedID] {
-    if keyOrderCache?.membership != keys.membership {
-      let order = keys.values.map { OrderedID(sequence: $0.sequence, id: $0.keyId) }.sorted {
-        $0.sequence < $1.sequence
-      }
-      keyOrderCache = (keys.membership, order)
-    }
-    return keyOrderCache!.ids
-  }
+  var keyOrder: [OrderedID] { keyOrderCache.ids(of: keys, sequence: \.sequence, id: \.keyId) }
 
   // MARK: CreateKey (§5.1)
 

@@ -15,8 +15,8 @@ public actor KeyStoreEngine {
   var keys = TrackedDictionary<KeyRecord>()
   var aliases = TrackedDictionary<AliasRecord>()
   /// Creation order of the stores and keys, cached until one is added or removed.
-  var storeOrderCache: (membership: UInt64, ids: [OrderedID])?
-  var keyOrderCache: (membership: UInt64, ids: [OrderedID])?
+  var storeOrderCache = CreationOrder()
+  var keyOrderCache = CreationOrder()
   var events: [FleetEvent] = []
   /// Events recorded, and sequences dropped from the history, since the last save.
   var unsavedEvents: [FleetEvent] = []

@@ -1,11 +1,31 @@
 import Crypto
 import Foundation
+import HSMSimulator
 import KMSModel
 
 /// One entry of a cached creation order.
 struct OrderedID: Sendable {
   var sequence: UInt64
   var id: String
+}
+
+/// Records of a `TrackedDictionary` in creation order, sorted again only after a record was
+/// added or removed.
+struct CreationOrder: Sendable {
+  private var membership: UInt64?
+  private var order: [OrderedID] = []
+
+  mutating func ids<Value>(
+    of records: TrackedDictionary<Value>, sequence: (Value) -> UInt64, id: (Value) -> String
+  ) -> [OrderedID] {
+    if membership != records.membership {
+      order = records.values.map { OrderedID(sequence: sequence($0), id: id($0)) }.sorted {
+        $0.sequence < $1.sequence
+      }
+      membership = records.membership
+    }
+    return order
+  }
 }
 
 struct Page<Item> {
