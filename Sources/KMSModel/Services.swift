@@ -164,14 +164,14 @@ public struct FleetSnapshot: Sendable, Equatable {
   public var version: UInt64
   public var region: String
   public var accountId: String
-  public var stores: [CustomKeyStoresListEntry] { didSet { index = FleetIndex(self) } }
+  public var stores: [CustomKeyStoresListEntry] { didSet { index.index(stores: stores) } }
   /// When each store (by ID) entered its current `ConnectionState`.
   public var stateSince: [String: Date]
   /// CloudHSM clusters with their HSMs (empty when the backend does not allow DescribeClusters).
-  public var clusters: [Cluster] { didSet { index = FleetIndex(self) } }
+  public var clusters: [Cluster] { didSet { index.index(clusters: clusters) } }
   /// Custom-store keys only.
-  public var keys: [KeyMetadata] { didSet { index = FleetIndex(self) } }
-  public var aliases: [AliasListEntry] { didSet { index = FleetIndex(self) } }
+  public var keys: [KeyMetadata] { didSet { index.index(keys: keys) } }
+  public var aliases: [AliasListEntry] { didSet { index.index(aliases: aliases) } }
   /// Recent history, oldest first (bounded).
   public var events: [FleetEvent]
   /// Injected faults per cluster ID (simulator backends only).
@@ -239,7 +239,8 @@ public struct FleetSnapshot: Sendable, Equatable {
   }
 }
 
-/// Positions in a snapshot's lists by ID (the first occurrence wins).
+/// Positions in a snapshot's lists by ID (the first occurrence wins). Each part is rebuilt only
+/// when its own list changes.
 private struct FleetIndex: Sendable {
   var store: [String: Int] = [:]
   var cluster: [String: Int] = [:]
@@ -249,16 +250,36 @@ private struct FleetIndex: Sendable {
   init() {}
 
   init(_ snapshot: FleetSnapshot) {
-    for (position, entry) in snapshot.stores.enumerated() {
+    index(stores: snapshot.stores)
+    index(clusters: snapshot.clusters)
+    index(keys: snapshot.keys)
+    index(aliases: snapshot.aliases)
+  }
+
+  mutating func index(stores: [CustomKeyStoresListEntry]) {
+    store = [:]
+    for (position, entry) in stores.enumerated() {
       if let id = entry.customKeyStoreId, store[id] == nil { store[id] = position }
     }
-    for (position, entry) in snapshot.clusters.enumerated() {
+  }
+
+  mutating func index(clusters: [Cluster]) {
+    cluster = [:]
+    for (position, entry) in clusters.enumerated() {
       if let id = entry.clusterId, cluster[id] == nil { cluster[id] = position }
     }
-    for (position, key) in snapshot.keys.enumerated() {
+  }
+
+  mutating func index(keys: [KeyMetadata]) {
+    keysByStore = [:]
+    for (position, key) in keys.enumerated() {
       if let id = key.customKeyStoreId { keysByStore[id, default: []].append(position) }
     }
-    for alias in snapshot.aliases {
+  }
+
+  mutating func index(aliases: [AliasListEntry]) {
+    aliasesByKey = [:]
+    for alias in aliases {
       if let target = alias.targetKeyId, let name = alias.aliasName {
         aliasesByKey[target, default: []].append(name)
       }
