@@ -8,7 +8,13 @@ public enum StrictJSON {
   /// nil when `bytes` is one well-formed JSON value with no duplicate member names in any
   /// object; otherwise what is wrong, for the error message.
   public static func problem(in bytes: some Collection<UInt8>) -> String? {
-    var parser = Parser(bytes: Array(bytes))
+    // Read in place when the bytes are contiguous (a request body is): no copy per request.
+    if let answer = bytes.withContiguousStorageIfAvailable(check) { return answer }
+    return Array(bytes).withUnsafeBufferPointer(check)
+  }
+
+  private static func check(_ bytes: UnsafeBufferPointer<UInt8>) -> String? {
+    var parser = Parser(bytes: bytes)
     do throws(Failure) {
       parser.skipWhitespace()
       try parser.value(depth: 0)
@@ -30,7 +36,7 @@ public enum StrictJSON {
   }
 
   struct Parser {
-    let bytes: [UInt8]
+    let bytes: UnsafeBufferPointer<UInt8>
     var position = 0
 
     var atEnd: Bool { position >= bytes.count }
