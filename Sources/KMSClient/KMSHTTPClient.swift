@@ -286,16 +286,16 @@ public final class KMSHTTPClient: KeyStoreService, SimulatorControl {
   public func setHsmFailed(clusterId: String, hsmId: String, failed: Bool) async throws {
     try await requireSimulator("SetHsmFailed")
     _ = try await caller.call(
-      .simulator, "SetHsmFailed", SetHsmFailedWire(clusterId: clusterId, hsmId: hsmId, failed: failed),
-      as: EmptyShape.self)
+      .simulator, "SetHsmFailed", SetHsmFailedRequest(clusterId: clusterId, hsmId: hsmId, failed: failed),
+      as: EmptyResponse.self)
     await poller.refreshSoon()
   }
 
   public func setFault(_ fault: SimulatorFault, enabled: Bool, clusterId: String) async throws {
     try await requireSimulator("SetFault")
     _ = try await caller.call(
-      .simulator, "SetFault", SetFaultWire(clusterId: clusterId, fault: fault.rawValue, enabled: enabled),
-      as: FaultsAnswerWire.self)
+      .simulator, "SetFault", SetFaultRequest(clusterId: clusterId, fault: fault.rawValue, enabled: enabled),
+      as: ListFaultsResponse.self)
     await poller.refreshSoon()
   }
 
@@ -307,17 +307,23 @@ public final class KMSHTTPClient: KeyStoreService, SimulatorControl {
   public func predictConnectOutcome(customKeyStoreId: String) async throws -> ConnectPrediction {
     try await requireSimulator("PredictConnectOutcome")
     let answer = try await caller.call(
-      .simulator, "PredictConnectOutcome", PredictConnectOutcomeWire(customKeyStoreId: customKeyStoreId),
-      as: PredictionAnswerWire.self)
-    return try answer.prediction()
+      .simulator, "PredictConnectOutcome", PredictConnectOutcomeRequest(customKeyStoreId: customKeyStoreId),
+      as: PredictConnectOutcomeResponse.self)
+    guard let prediction = answer.prediction else {
+      throw KMSTransportError(
+        .invalidResponse, endpoint: "-",
+        detail: "PredictConnectOutcome answered an unknown outcome '\(answer.outcome)'")
+    }
+    return prediction
   }
 }
 
 extension KMSCaller {
   func faults(clusterId: String) async throws -> Set<SimulatorFault> {
-    let answer = try await call(
-      .simulator, "ListFaults", ListFaultsWire(clusterId: clusterId), as: FaultsAnswerWire.self)
-    return Set((answer.faults ?? []).compactMap(SimulatorFault.init(rawValue:)))
+    try await call(
+      .simulator, "ListFaults", ListFaultsRequest(clusterId: clusterId), as: ListFaultsResponse.self
+    )
+    .setFaults
   }
 }
 

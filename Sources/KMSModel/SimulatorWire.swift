@@ -1,6 +1,5 @@
-import KMSModel
-
-// The fault-injection target, `KmsdashSimulator.<Op>` (AWS JSON 1.1, signed like KMS with signing
+// The fault-injection target, `KmsdashSimulator.<Op>`; these shapes are shared by the server
+// (KMSServer) and its client (KMSClient, `kmsdash fault`) (AWS JSON 1.1, signed like KMS with signing
 // name `kms`, errors with `message`). It exposes `SimulatorControl` to QA scripts:
 //
 // | X-Amz-Target                            | request                                   | response |
@@ -61,6 +60,8 @@ public struct ListFaultsResponse: Codable, Sendable, Equatable {
   public var clusterId: String
   public var faults: [String]
   public var availableFaults: [FaultDescription]
+  /// The faults set, as `SimulatorFault`s (names this version does not know are left out).
+  public var setFaults: Set<SimulatorFault> { Set(faults.compactMap(SimulatorFault.init(rawValue:))) }
   enum CodingKeys: String, CodingKey {
     case clusterId = "ClusterId"
     case faults = "Faults"
@@ -130,6 +131,19 @@ public struct PredictConnectOutcomeResponse: Codable, Sendable, Equatable {
       connectionState = state.rawValue
     }
   }
+
+  /// The prediction this answer carries; nil for an outcome this version does not know.
+  public var prediction: ConnectPrediction? {
+    switch outcome {
+    case "CONNECTED": return .connects
+    case "FAILED":
+      return connectionErrorCode.flatMap(ConnectionErrorCodeType.init(rawValue:)).map { .fails($0) }
+    case "REFUSED": return .refused(KMSErrorCode(errorCode ?? "UnknownError"), message ?? "")
+    case "NO_CHANGE":
+      return connectionState.flatMap(ConnectionStateType.init(rawValue:)).map { .noChange($0) }
+    default: return nil
+    }
+  }
 }
 
 extension ListFaultsRequest: AWSValidatable {
@@ -170,7 +184,7 @@ extension PredictConnectOutcomeRequest: AWSValidatable {
 }
 
 extension ListFaultsResponse {
-  static func make(clusterId: String, faults: Set<SimulatorFault>) -> ListFaultsResponse {
+  public static func make(clusterId: String, faults: Set<SimulatorFault>) -> ListFaultsResponse {
     ListFaultsResponse(
       clusterId: clusterId, faults: faults.sorted().map(\.rawValue),
       availableFaults: SimulatorFault.allCases.map {
