@@ -3,14 +3,14 @@ import KMSModel
 import TerminalUI
 
 /// Runs the dashboard: feeds terminal events and engine results through `update`, performs the
-/// effects against `KeyStoreService` / `SimulatorControl`, and draws `view(state)` when it
+/// effects against a `DashboardBackend` / `SimulatorControl`, and draws `view(state)` when it
 /// changed. It has no timer of its own: it wakes for keys, engine changes, and (only while a
 /// store is transient or a row is highlighted) a 10 Hz animation tick.
 @TerminalActor
 public final class DashboardRuntime {
   public private(set) var state: DashboardState
   private let terminal: any Terminal
-  private let service: any KeyStoreService
+  private let service: any DashboardBackend
   private let control: (any SimulatorControl)?
   private let clock: @Sendable () -> Date
   private var lastFrame: Buffer?
@@ -25,7 +25,7 @@ public final class DashboardRuntime {
   public private(set) var framesDrawn = 0
 
   public init(
-    terminal: any Terminal, service: any KeyStoreService, control: (any SimulatorControl)?,
+    terminal: any Terminal, service: any DashboardBackend, control: (any SimulatorControl)?,
     config: DashboardConfig, clock: @escaping @Sendable () -> Date = { Date() }
   ) {
     var cfg = config
@@ -43,9 +43,9 @@ public final class DashboardRuntime {
     let changes = Task { [weak self] in
       guard let service = self?.service else { return }
       let stream = await service.changes()
-      for await _ in stream {
+      for await delta in stream {
         guard let self else { return }
-        self.perform(.loadSnapshot)
+        self.dispatch(.delta(delta, at: self.clock()))
       }
     }
     tasks.append(changes)
@@ -160,12 +160,12 @@ public final class DashboardRuntime {
       }
     case .connect(let id):
       call(StoreAction.connect.operation, target: id, success: .actionSucceeded(.connect, storeId: id)) {
-        _ = try await service.connectCustomKeyStore(ConnectCustomKeyStoreRequest(customKeyStoreId: id))
+        try await service.connect(try Self.storeID(id))
       }
     case .disconnect(let id):
       call(StoreAction.disconnect.operation, target: id, success: .actionSucceeded(.disconnect, storeId: id))
       {
-        _ = try await service.disconnectCustomKeyStore(DisconnectCustomKeyStoreRequest(customKeyStoreId: id))
+        try await service.disconnect(try Self.storeID(id))
       }
     case .setFault(let fault, let enabled, let cluster):
       guard let control else { return }
@@ -217,7 +217,15 @@ public final class DashboardRuntime {
         msg = .actionFailed(operation: operation, target: target, code: "Error", message: "\(error)")
       }
       guard let self else { return }
-      if let msg { self.dispatch(msg) } else { self.perform(.loadSnapshot) }
+      // Success needs no reload: the change arrives on the delta stream.
+      if let msg { self.dispatch(msg) }
     }
+  }
+
+  private nonisolated static func storeID(_ text: String) throws -> CustomKeyStoreID {
+    guard let id = CustomKeyStoreID(rawValue: text) else {
+      throw KMSError(.validationException, "No custom key store is selected.")
+    }
+    return id
   }
 }

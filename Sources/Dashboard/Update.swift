@@ -10,6 +10,8 @@ public enum Msg: Sendable, Equatable {
   case tick(Date)
   /// A fresh snapshot of the fleet, received at `at`.
   case snapshot(FleetSnapshot, at: Date)
+  /// One committed change of the fleet, received at `at`.
+  case delta(FleetDelta, at: Date)
   case loadFailed(code: String, message: String)
   case actionSucceeded(StoreAction, storeId: String)
   case actionFailed(operation: String, target: String, code: String, message: String)
@@ -125,6 +127,10 @@ private func reduce(_ state: inout DashboardState, _ msg: Msg) -> [Effect] {
     return []
   case .snapshot(let snap, let at):
     return applySnapshot(&state, snap, at: at)
+  case .delta(let delta, let at):
+    // A gap (or no snapshot yet) means deltas were missed: resynchronise from one snapshot.
+    guard var snap = state.snapshot, snap.apply(delta) else { return [.loadSnapshot] }
+    return applySnapshot(&state, snap, at: at)
   case .loadFailed(let code, let message):
     state.loadError = "\(code): \(message)"
     state.status = StatusMessage("Loading the fleet failed: \(code): \(message)", kind: .error)
@@ -132,10 +138,11 @@ private func reduce(_ state: inout DashboardState, _ msg: Msg) -> [Effect] {
   case .actionSucceeded(let action, let id):
     let name = state.store(id: id)?.customKeyStoreName ?? id
     state.status = StatusMessage("\(action.operation) accepted for \(name) (\(id))")
-    return [.loadSnapshot]
+    return []  // the change itself arrives as a delta
   case .actionFailed(let operation, let target, let code, let message):
+    // An error line, never a state change: a failed call changed nothing.
     state.status = StatusMessage("\(operation) \(target) failed: \(code): \(message)", kind: .error)
-    return [.loadSnapshot]
+    return []
   case .prediction(let id, let text):
     if case .qa(var panel) = state.overlay, panel.storeId == id {
       panel.prediction = text

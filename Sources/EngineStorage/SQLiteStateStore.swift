@@ -177,6 +177,20 @@ public final class SQLiteStateStore: StateStore, @unchecked Sendable {
     }
   }
 
+  /// Runs SQL on the store's own connection, outside a transaction. Tests use it to make SQLite
+  /// itself refuse writes: a full disk (`PRAGMA max_page_count`), a read-only file
+  /// (`PRAGMA query_only`).
+  func execute(_ sql: String) throws(StorageError) {
+    access.lock()
+    defer { access.unlock() }
+    guard let database else { throw .closed(path: path) }
+    do {
+      try database.writeWithoutTransaction { db in try db.execute(sql: sql) }
+    } catch {
+      throw .database(path: path, operation: "execute", detail: Self.describe(error))
+    }
+  }
+
   /// The connection's value of `PRAGMA name`, for tests and diagnostics.
   func pragma(_ name: String) throws(StorageError) -> String? {
     try withDatabase(operation: "read") { db in try String.fetchOne(db, sql: "PRAGMA \(name)") }

@@ -6,7 +6,8 @@ import Synchronization
 public protocol EngineClock: Sendable {
   func now() -> Date
   /// Whether the engine should run a background task that wakes at deadlines. A manual clock
-  /// says no: due work is applied when the engine is next called, so tests are deterministic.
+  /// says no: a test advances it and then runs the engine's due work itself (`runDueWork()`), so
+  /// tests are deterministic.
   var drivesTimers: Bool { get }
   /// Suspends until `deadline` or until cancelled.
   func sleep(until deadline: Date) async throws

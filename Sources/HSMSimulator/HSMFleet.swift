@@ -44,6 +44,23 @@ public struct HSMFleet: Sendable {
     self.pepper = pepper
   }
 
+  /// What `rollback(to:)` needs besides the tracked dictionaries' own undo records.
+  public struct Checkpoint: Sendable {
+    let clusterOrder: [String]
+    let random: SeededRandom
+  }
+
+  /// Taken when nothing is pending (right after `drainChanges`).
+  public var checkpoint: Checkpoint { Checkpoint(clusterOrder: clusterOrder, random: random) }
+
+  /// Undoes every change since `checkpoint` was taken (a change whose save failed).
+  public mutating func rollback(to checkpoint: Checkpoint) {
+    clusters.rollback()
+    material.rollback()
+    clusterOrder = checkpoint.clusterOrder
+    random = checkpoint.random
+  }
+
   /// Which clusters and key material changed since the last call (for persistence).
   public mutating func drainChanges() -> (clusters: Set<String>, material: Set<String>) {
     (clusters.drain(), material.drain())

@@ -158,3 +158,37 @@ enum FleetDiff {
     return events
   }
 }
+
+extension FleetDiff {
+  /// What changed between two observations, as the delta an embedded engine would publish:
+  /// records that differ (whole), records that disappeared, and the `stateSince` of changed stores.
+  static func delta(from old: FleetContent, to new: FleetContent, stateSince: [String: Date]) -> FleetDelta {
+    var delta = FleetDelta(version: 0)
+    (delta.stores, delta.removedStoreIds) = changes(old.stores, new.stores, id: \.customKeyStoreId)
+    for store in delta.stores {
+      if let id = store.customKeyStoreId { delta.stateSince[id] = stateSince[id] }
+    }
+    (delta.keys, delta.removedKeyIds) = changes(old.keys, new.keys) { $0.keyId }
+    (delta.aliases, delta.removedAliasNames) = changes(old.aliases, new.aliases, id: \.aliasName)
+    (delta.clusters, delta.removedClusterIds) = changes(old.clusters, new.clusters, id: \.clusterId)
+    for id in Set(old.faults.keys).union(new.faults.keys) where old.faults[id] != new.faults[id] {
+      delta.faults[id] = new.faults[id] ?? []
+    }
+    return delta
+  }
+
+  private static func changes<Element: Equatable>(
+    _ old: [Element], _ new: [Element], id: (Element) -> String?
+  ) -> ([Element], [String]) {
+    var before: [String: Element] = [:]
+    for element in old { if let key = id(element), before[key] == nil { before[key] = element } }
+    var changed: [Element] = []
+    var seen: Set<String> = []
+    for element in new {
+      guard let key = id(element), seen.insert(key).inserted else { continue }
+      if before[key] != element { changed.append(element) }
+    }
+    let removed = before.keys.filter { !seen.contains($0) }.sorted()
+    return (changed, removed)
+  }
+}

@@ -77,8 +77,10 @@ actor FleetPoller {
   private var lastFailure: (any Error)?
   /// What subscribers last heard about: content and the visible part of the status.
   private var published: (FleetContent?, VisibleStatus)?
+  /// What the last refresh changed, published with the next version.
+  private var pendingDelta = FleetDelta(version: 0)
 
-  private var subscribers: [UUID: AsyncStream<FleetChange>.Continuation] = [:]
+  private var subscribers: [UUID: AsyncStream<FleetDelta>.Continuation] = [:]
   private var loop: Task<Void, Never>?
   private var inFlight: Task<Duration, Never>?
   private var sleeping: Task<Void, any Error>?
@@ -97,15 +99,14 @@ actor FleetPoller {
 
   // MARK: Subscribers and loop
 
-  func subscribe() -> AsyncStream<FleetChange> {
+  func subscribe() -> AsyncStream<FleetDelta> {
     let (stream, continuation) = AsyncStream.makeStream(
-      of: FleetChange.self, bufferingPolicy: .bufferingNewest(1))
+      of: FleetDelta.self, bufferingPolicy: .bufferingNewest(256))
     let id = UUID()
     subscribers[id] = continuation
     continuation.onTermination = { [weak self] _ in
       Task { await self?.unsubscribe(id) }
     }
-    if content != nil { continuation.yield(FleetChange(version: version)) }
     startLoop()
     return stream
   }
@@ -233,9 +234,10 @@ actor FleetPoller {
   }
 
   private func apply(_ fetched: FleetContent, at date: Date) {
+    var newEvents: [FleetEvent] = []
     if let previous = content {
-      let new = FleetDiff.events(from: previous, to: fetched, date: date, sequence: &sequence)
-      events.append(contentsOf: new)
+      newEvents = FleetDiff.events(from: previous, to: fetched, date: date, sequence: &sequence)
+      events.append(contentsOf: newEvents)
       if events.count > options.eventLimit { events.removeFirst(events.count - options.eventLimit) }
     }
     let previousStores = Dictionary(
@@ -250,6 +252,18 @@ actor FleetPoller {
         since[id] = date
       }
     }
+    let delta = FleetDiff.delta(from: content ?? FleetContent(), to: fetched, stateSince: since)
+    pendingDelta.stores += delta.stores
+    pendingDelta.removedStoreIds += delta.removedStoreIds
+    pendingDelta.stateSince.merge(delta.stateSince) { $1 }
+    pendingDelta.keys += delta.keys
+    pendingDelta.removedKeyIds += delta.removedKeyIds
+    pendingDelta.aliases += delta.aliases
+    pendingDelta.removedAliasNames += delta.removedAliasNames
+    pendingDelta.clusters += delta.clusters
+    pendingDelta.removedClusterIds += delta.removedClusterIds
+    pendingDelta.faults.merge(delta.faults) { $1 }
+    pendingDelta.events += newEvents
     stateSince = since
     content = fetched
     status.notes = fetched.notes
@@ -269,9 +283,14 @@ actor FleetPoller {
       lastRefresh: status.lastRefresh, lastError: status.lastError, notes: status.notes,
       isSimulator: status.isSimulator)
     if let published, published.0 == content, published.1 == visible { return }
+    let statusChanged = published?.1 != visible
     published = (content, visible)
     version += 1
-    for continuation in subscribers.values { continuation.yield(FleetChange(version: version)) }
+    var delta = pendingDelta
+    pendingDelta = FleetDelta(version: 0)
+    delta.version = version
+    if statusChanged { delta.backend = status }
+    for continuation in subscribers.values { continuation.yield(delta) }
   }
 
   // MARK: Fetching

@@ -12,7 +12,7 @@ import KMSModel
 ///
 /// The QA controls (`SimulatorControl`, except `describeClusters`) work only against a kmsdash
 /// server; elsewhere they throw `UnsupportedOperationException`. `isSimulator()` says which.
-public final class KMSHTTPClient: KeyStoreService, SimulatorControl {
+public final class KMSHTTPClient: KeyStoreService, SimulatorControl, FleetObserving, FleetActions {
   public struct Configuration: Sendable {
     /// The KMS endpoint, e.g. `http://127.0.0.1:4599` or `https://kms.eu-west-1.amazonaws.com`.
     public var endpoint: URL
@@ -240,8 +240,8 @@ public final class KMSHTTPClient: KeyStoreService, SimulatorControl {
     try await poller.snapshot()
   }
 
-  /// Ticks when the polled fleet changes (or the endpoint is lost or recovers); starts polling.
-  public func changes() async -> AsyncStream<FleetChange> {
+  /// What each refresh changed (or that the endpoint is lost or recovers), as deltas; starts polling.
+  public func changes() async -> AsyncStream<FleetDelta> {
     await poller.subscribe()
   }
 

@@ -36,11 +36,6 @@ public protocol KeyStoreService: Sendable {
     -> GenerateDataKeyWithoutPlaintextResponse
   func generateRandom(_ request: GenerateRandomRequest) async throws -> GenerateRandomResponse
 
-  /// Everything a dashboard shows, consistent at one instant.
-  func fleetSnapshot() async throws -> FleetSnapshot
-  /// Ticks whenever the fleet changes. Bursts coalesce: a slow reader gets the latest version,
-  /// never an unbounded queue, and then asks for `fleetSnapshot()`.
-  func changes() async -> AsyncStream<FleetChange>
 }
 
 /// The simulator's QA controls (the dashboard's QA panel, the wire's fault target). Only the
@@ -118,12 +113,6 @@ public enum ConnectPrediction: Sendable, Equatable, CustomStringConvertible {
     case .noChange(let state): "no change (already \(state.rawValue))"
     }
   }
-}
-
-/// A change notification: the fleet's version after the change.
-public struct FleetChange: Sendable, Equatable {
-  public var version: UInt64
-  public init(version: UInt64) { self.version = version }
 }
 
 /// What happened, for the dashboard's event pane and logs. Never carries a secret.
@@ -207,6 +196,10 @@ public struct FleetSnapshot: Sendable, Equatable {
     return stores[position]
   }
 
+  func store(positionOf id: String) -> Int? { index.store[id] }
+  func cluster(positionOf id: String) -> Int? { index.cluster[id] }
+  func key(positionOf id: String) -> Int? { index.key[id] }
+
   /// The cluster with this ID.
   public func cluster(_ id: String?) -> Cluster? {
     guard let id, let position = index.cluster[id] else { return nil }
@@ -244,6 +237,7 @@ public struct FleetSnapshot: Sendable, Equatable {
 private struct FleetIndex: Sendable {
   var store: [String: Int] = [:]
   var cluster: [String: Int] = [:]
+  var key: [String: Int] = [:]
   var keysByStore: [String: [Int]] = [:]
   var aliasesByKey: [String: [String]] = [:]
 
@@ -272,8 +266,11 @@ private struct FleetIndex: Sendable {
 
   mutating func index(keys: [KeyMetadata]) {
     keysByStore = [:]
-    for (position, key) in keys.enumerated() {
-      if let id = key.customKeyStoreId { keysByStore[id, default: []].append(position) }
+    key = [:]
+    key.reserveCapacity(keys.count)
+    for (position, metadata) in keys.enumerated() {
+      if let id = metadata.customKeyStoreId { keysByStore[id, default: []].append(position) }
+      if key[metadata.keyId] == nil { key[metadata.keyId] = position }
     }
   }
 

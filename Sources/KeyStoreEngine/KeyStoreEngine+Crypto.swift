@@ -77,9 +77,8 @@ extension KeyStoreEngine {
   // MARK: Operations
 
   public func encrypt(_ request: EncryptRequest) throws(KMSError) -> EncryptResponse {
-    try persisting { () throws(KMSError) -> EncryptResponse in
+    try readOnly { () throws(KMSError) -> EncryptResponse in
       try request.validate()
-      applyDueWork()
       let key = try resolveKey(request.keyId)
       try checkAlgorithm(request.encryptionAlgorithm, key: key)
       let blob = try seal(request.plaintext, key: key, context: request.encryptionContext)
@@ -89,14 +88,13 @@ extension KeyStoreEngine {
   }
 
   public func decrypt(_ request: DecryptRequest) throws(KMSError) -> DecryptResponse {
-    try persisting { () throws(KMSError) -> DecryptResponse in
+    try readOnly { () throws(KMSError) -> DecryptResponse in
       try request.validate()
       guard let blob = request.ciphertextBlob else { throw KMSError.validation([.missing("ciphertextBlob")]) }
       if request.recipient != nil {
         throw KMSError(
           .unsupportedOperationException, "Recipient (Nitro Enclaves attestation) is not supported.")
       }
-      applyDueWork()
       let (key, plaintext) = try open(blob, keyId: request.keyId, context: request.encryptionContext)
       try checkAlgorithm(request.encryptionAlgorithm, key: key)
       try dryRun(request.dryRun)
@@ -105,10 +103,9 @@ extension KeyStoreEngine {
   }
 
   public func reEncrypt(_ request: ReEncryptRequest) throws(KMSError) -> ReEncryptResponse {
-    try persisting { () throws(KMSError) -> ReEncryptResponse in
+    try readOnly { () throws(KMSError) -> ReEncryptResponse in
       try request.validate()
       guard let blob = request.ciphertextBlob else { throw KMSError.validation([.missing("ciphertextBlob")]) }
-      applyDueWork()
       let (source, plaintext) = try open(
         blob, keyId: request.sourceKeyId, context: request.sourceEncryptionContext)
       try checkAlgorithm(request.sourceEncryptionAlgorithm, key: source)
@@ -132,7 +129,7 @@ extension KeyStoreEngine {
   }
 
   public func generateDataKey(_ request: GenerateDataKeyRequest) throws(KMSError) -> GenerateDataKeyResponse {
-    try persisting { () throws(KMSError) -> GenerateDataKeyResponse in
+    try readOnly { () throws(KMSError) -> GenerateDataKeyResponse in
       try request.validate()
       if request.recipient != nil {
         throw KMSError(
@@ -141,7 +138,6 @@ extension KeyStoreEngine {
       let length = try dataKeyLength(
         keySpec: request.keySpecValue, numberOfBytes: request.numberOfBytes, specGiven: request.keySpec != nil
       )
-      applyDueWork()
       let key = try resolveKey(request.keyId)
       let plaintext = randomBytes(length)
       let blob = try seal(plaintext, key: key, context: request.encryptionContext)
@@ -154,12 +150,11 @@ extension KeyStoreEngine {
     throws(KMSError)
     -> GenerateDataKeyWithoutPlaintextResponse
   {
-    try persisting { () throws(KMSError) -> GenerateDataKeyWithoutPlaintextResponse in
+    try readOnly { () throws(KMSError) -> GenerateDataKeyWithoutPlaintextResponse in
       try request.validate()
       let length = try dataKeyLength(
         keySpec: request.keySpecValue, numberOfBytes: request.numberOfBytes, specGiven: request.keySpec != nil
       )
-      applyDueWork()
       let key = try resolveKey(request.keyId)
       let blob = try seal(randomBytes(length), key: key, context: request.encryptionContext)
       try dryRun(request.dryRun)
@@ -168,14 +163,13 @@ extension KeyStoreEngine {
   }
 
   public func generateRandom(_ request: GenerateRandomRequest) throws(KMSError) -> GenerateRandomResponse {
-    try persisting { () throws(KMSError) -> GenerateRandomResponse in
+    try readOnly { () throws(KMSError) -> GenerateRandomResponse in
       try request.validate()
       if request.recipient != nil {
         throw KMSError(
           .unsupportedOperationException, "Recipient (Nitro Enclaves attestation) is not supported.")
       }
       guard let count = request.numberOfBytes else { throw KMSError.validation([.missing("numberOfBytes")]) }
-      applyDueWork()
       if let storeId = request.customKeyStoreId {
         let store = try store(storeId)
         guard store.type == .awsCloudhsm else {
@@ -184,10 +178,10 @@ extension KeyStoreEngine {
             "GenerateRandom is not supported for external key store \(storeId)."
           )
         }
-        guard store.machine.state == .connected else {
+        guard store.machine.connectionState == .connected else {
           throw KMSError(
             .customKeyStoreInvalidStateException,
-            "Custom key store \(storeId) is \(store.machine.state.rawValue). It must be CONNECTED.")
+            "Custom key store \(storeId) is \(store.machine.connectionState.rawValue). It must be CONNECTED.")
         }
         // Open point 10.10: a connected store whose cluster cannot be reached is reported the same way.
         guard let cluster = store.clusterId.flatMap({ fleet.cluster($0) }), cluster.isReachable else {

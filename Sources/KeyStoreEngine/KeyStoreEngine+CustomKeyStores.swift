@@ -16,7 +16,7 @@ extension KeyStoreEngine {
   func entry(_ store: StoreRecord) -> CustomKeyStoresListEntry {
     CustomKeyStoresListEntry(
       customKeyStoreId: store.id, customKeyStoreName: store.name, cloudHsmClusterId: store.clusterId,
-      trustAnchorCertificate: store.trustAnchor, connectionState: store.machine.state,
+      trustAnchorCertificate: store.trustAnchor, connectionState: store.machine.connectionState,
       connectionErrorCode: store.machine.errorCode, creationDate: store.creationDate,
       customKeyStoreType: store.type,
       xksProxyConfiguration: store.xks.map { xks in
@@ -81,7 +81,7 @@ extension KeyStoreEngine {
   public func createCustomKeyStore(_ request: CreateCustomKeyStoreRequest) throws(KMSError)
     -> CreateCustomKeyStoreResponse
   {
-    try persisting { () throws(KMSError) -> CreateCustomKeyStoreResponse in
+    try transaction { () throws(KMSError) -> CreateCustomKeyStoreResponse in
       try createCustomKeyStore(request, assigningId: nil)
     }
   }
@@ -91,7 +91,7 @@ extension KeyStoreEngine {
     throws(KMSError)
     -> CreateCustomKeyStoreResponse
   {
-    try persisting { () throws(KMSError) -> CreateCustomKeyStoreResponse in
+    try transaction { () throws(KMSError) -> CreateCustomKeyStoreResponse in
       try request.validate()
       if let assigningId {
         guard stores[assigningId] == nil, assigningId.wholeMatch(of: /cks-[0-9a-f]{17}/) != nil else {
@@ -100,7 +100,6 @@ extension KeyStoreEngine {
             "The custom key store ID \(assigningId) is taken or not of the form cks-<17 hex digits>.")
         }
       }
-      applyDueWork()
       let type = request.customKeyStoreTypeValue ?? .awsCloudhsm
       let xksMembers: [(String, Bool)] = [
         ("xksProxyUriEndpoint", request.xksProxyUriEndpoint != nil),
@@ -141,7 +140,8 @@ extension KeyStoreEngine {
     // Idempotency (§2.1): an identical DISCONNECTED CloudHSM store is returned, before any
     // uniqueness check.
     if let same = storesInOrder.first(where: {
-      $0.type == .awsCloudhsm && $0.machine.state == .disconnected && $0.name == request.customKeyStoreName
+      $0.type == .awsCloudhsm && $0.machine.connectionState == .disconnected
+        && $0.name == request.customKeyStoreName
         && $0.clusterId == clusterId && $0.trustAnchor == trustAnchor && $0.passwordDigest == digest
     }) {
       return CreateCustomKeyStoreResponse(customKeyStoreId: same.id)
@@ -254,13 +254,12 @@ extension KeyStoreEngine {
     let store = StoreRecord(
       id: id, sequence: nextSequence(), name: name, type: type, clusterId: clusterId,
       trustAnchor: trustAnchor,
-      passwordDigest: passwordDigest, xks: xks, creationDate: now, machine: ConnectionStateMachine(),
-      stateSince: now, pending: nil)
+      passwordDigest: passwordDigest, xks: xks, creationDate: now,
+      machine: ConnectionStateMachine(createdAt: now))
     stores[id] = store
     record(
       .storeCreated, storeId: id, clusterId: clusterId, state: .disconnected,
       summary: "\(name) (\(id)) created")
-    publish()
     return id
   }
 
@@ -274,13 +273,12 @@ extension KeyStoreEngine {
   public func describeCustomKeyStores(_ request: DescribeCustomKeyStoresRequest) throws(KMSError)
     -> DescribeCustomKeyStoresResponse
   {
-    try persisting { () throws(KMSError) -> DescribeCustomKeyStoresResponse in
+    try readOnly { () throws(KMSError) -> DescribeCustomKeyStoresResponse in
       try request.validate()
       if request.customKeyStoreId != nil && request.customKeyStoreName != nil {
         throw KMSError(
           .validationException, "Specify either the CustomKeyStoreId or the CustomKeyStoreName, not both.")
       }
-      applyDueWork()
       if let id = request.customKeyStoreId {
         let found = try store(id)
         return DescribeCustomKeyStoresResponse(customKeyStores: [entry(found)], truncated: false)
@@ -305,30 +303,25 @@ extension KeyStoreEngine {
   public func connectCustomKeyStore(_ request: ConnectCustomKeyStoreRequest) throws(KMSError)
     -> ConnectCustomKeyStoreResponse
   {
-    try persisting { () throws(KMSError) -> ConnectCustomKeyStoreResponse in
+    try transaction { () throws(KMSError) -> ConnectCustomKeyStoreResponse in
       try request.validate()
-      applyDueWork()
       var store = try store(request.customKeyStoreId)
       let quick = store.clusterId.flatMap { fleet.quickConnectFailure(clusterId: $0) }
-      switch store.machine.connect(storeId: store.id, quickFailure: quick) {
+      let range =
+        store.type == .awsCloudhsm ? configuration.latency.connect : configuration.latency.xksConnect
+      var seconds = random.duration(in: range, timeScale: configuration.timeScale)
+      if let cluster = store.clusterId.flatMap({ fleet.cluster($0) }), cluster.faults.contains(.slowConnect) {
+        seconds *= 5
+      }
+      switch store.machine.connect(
+        storeId: store.id, now: clock.now(), duration: seconds, quickFailure: quick)
+      {
       case .refuse(let error):
         throw error
-      case .startConnecting:
-        let range =
-          store.type == .awsCloudhsm ? configuration.latency.connect : configuration.latency.xksConnect
-        var seconds = random.duration(in: range, timeScale: configuration.timeScale)
-        if let cluster = store.clusterId.flatMap({ fleet.cluster($0) }), cluster.faults.contains(.slowConnect)
-        {
-          seconds *= 5
-        }
-        let now = clock.now()
-        store.pending = PendingTransition(kind: .connect, dueAt: now + seconds)
-        store.stateSince = now
+      case .scheduleAttempt:
         stores[store.id] = store
         recordTransition(store, from: .disconnected)
-        recomputeNextDue()
-        publish()
-      default:
+      case .noChange:
         break
       }
       return ConnectCustomKeyStoreResponse()
@@ -340,22 +333,18 @@ extension KeyStoreEngine {
   public func disconnectCustomKeyStore(_ request: DisconnectCustomKeyStoreRequest) throws(KMSError)
     -> DisconnectCustomKeyStoreResponse
   {
-    try persisting { () throws(KMSError) -> DisconnectCustomKeyStoreResponse in
+    try transaction { () throws(KMSError) -> DisconnectCustomKeyStoreResponse in
       try request.validate()
-      applyDueWork()
       var store = try store(request.customKeyStoreId)
-      let before = store.machine.state
-      if case .refuse(let error) = store.machine.disconnect(storeId: store.id) { throw error }
-      let now = clock.now()
-      store.pending = PendingTransition(
-        kind: .disconnect,
-        dueAt: now + random.duration(in: configuration.latency.disconnect, timeScale: configuration.timeScale)
-      )
-      store.stateSince = now
-      stores[store.id] = store
-      recordTransition(store, from: before)
-      recomputeNextDue()
-      publish()
+      let before = store.machine.connectionState
+      let seconds = random.duration(in: configuration.latency.disconnect, timeScale: configuration.timeScale)
+      switch store.machine.disconnect(storeId: store.id, now: clock.now(), duration: seconds) {
+      case .refuse(let error):
+        throw error
+      case .scheduleCompletion:
+        stores[store.id] = store
+        recordTransition(store, from: before)
+      }
       return DisconnectCustomKeyStoreResponse()
     }
   }
@@ -365,9 +354,8 @@ extension KeyStoreEngine {
   public func updateCustomKeyStore(_ request: UpdateCustomKeyStoreRequest) throws(KMSError)
     -> UpdateCustomKeyStoreResponse
   {
-    try persisting { () throws(KMSError) -> UpdateCustomKeyStoreResponse in
+    try transaction { () throws(KMSError) -> UpdateCustomKeyStoreResponse in
       try request.validate()
-      applyDueWork()
       var store = try store(request.customKeyStoreId)
       let cloudHsmMembers: [(String, Bool)] = [
         ("keyStorePassword", request.keyStorePassword != nil),
@@ -392,10 +380,9 @@ extension KeyStoreEngine {
         try forbiddenMembers(cloudHsmMembers, storeType: store.type)
         requiresDisconnected = xksDisconnectedOnly.contains(where: \.1)
       }
-      if case .refuse(let error) = store.machine.update(
-        storeId: store.id, requiresDisconnected: requiresDisconnected)
-      {
-        throw error
+      switch store.machine.update(storeId: store.id, requiresDisconnected: requiresDisconnected) {
+      case .proceed: break
+      case .refuse(let error): throw error
       }
       if let newName = request.newCustomKeyStoreName { try checkNameFree(newName, excluding: store.id) }
       if let newClusterId = request.cloudHsmClusterId, newClusterId != store.clusterId {
@@ -441,7 +428,6 @@ extension KeyStoreEngine {
       record(
         .storeUpdated, storeId: store.id, clusterId: store.clusterId,
         summary: "\(store.name) (\(store.id)) updated")
-      publish()
       return UpdateCustomKeyStoreResponse()
     }
   }
@@ -451,11 +437,13 @@ extension KeyStoreEngine {
   public func deleteCustomKeyStore(_ request: DeleteCustomKeyStoreRequest) throws(KMSError)
     -> DeleteCustomKeyStoreResponse
   {
-    try persisting { () throws(KMSError) -> DeleteCustomKeyStoreResponse in
+    try transaction { () throws(KMSError) -> DeleteCustomKeyStoreResponse in
       try request.validate()
-      applyDueWork()
       let store = try store(request.customKeyStoreId)
-      if case .refuse(let error) = store.machine.delete(storeId: store.id) { throw error }
+      switch store.machine.delete(storeId: store.id) {
+      case .proceed: break
+      case .refuse(let error): throw error
+      }
       let remaining = keys.values.filter { $0.customKeyStoreId == store.id }.count
       if remaining > 0 {
         throw KMSError(
@@ -467,7 +455,6 @@ extension KeyStoreEngine {
       record(
         .storeDeleted, storeId: store.id, clusterId: store.clusterId,
         summary: "\(store.name) (\(store.id)) deleted")
-      publish()
       return DeleteCustomKeyStoreResponse()
     }
   }

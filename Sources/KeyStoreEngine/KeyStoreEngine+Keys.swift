@@ -91,9 +91,8 @@ extension KeyStoreEngine {
   // MARK: CreateKey (§5.1)
 
   public func createKey(_ request: CreateKeyRequest) throws(KMSError) -> CreateKeyResponse {
-    try persisting { () throws(KMSError) -> CreateKeyResponse in
+    try transaction { () throws(KMSError) -> CreateKeyResponse in
       try request.validate()
-      applyDueWork()
       let origin = request.originValue ?? .awsKms
       let spec =
         request.keySpecValue ?? request.customerMasterKeySpecValue.flatMap { KeySpec(rawValue: $0.rawValue) }
@@ -162,10 +161,10 @@ extension KeyStoreEngine {
       } else if request.xksKeyId != nil {
         throw unsupported("XksKeyId is valid only with Origin EXTERNAL_KEY_STORE.")
       }
-      guard store.machine.state == .connected else {
+      guard store.machine.connectionState == .connected else {
         throw KMSError(
           .customKeyStoreInvalidStateException,
-          "Custom key store \(storeId) is \(store.machine.state.rawValue). It must be CONNECTED to create KMS keys."
+          "Custom key store \(storeId) is \(store.machine.connectionState.rawValue). It must be CONNECTED to create KMS keys."
         )
       }
       if store.type == .awsCloudhsm, let clusterId = store.clusterId {
@@ -206,7 +205,6 @@ extension KeyStoreEngine {
     keys[keyId] = key
     if storeId != nil {
       record(.keyCreated, storeId: storeId, summary: "Key \(keyId) created in \(storeId!)")
-      publish()
     }
     return key
   }
@@ -225,24 +223,21 @@ extension KeyStoreEngine {
     keys[key.keyId] = key
     if key.customKeyStoreId != nil {
       record(.keyStateChanged, storeId: key.customKeyStoreId, summary: summary)
-      publish()
     }
   }
 
   // MARK: DescribeKey, ListKeys
 
   public func describeKey(_ request: DescribeKeyRequest) throws(KMSError) -> DescribeKeyResponse {
-    try persisting { () throws(KMSError) -> DescribeKeyResponse in
+    try readOnly { () throws(KMSError) -> DescribeKeyResponse in
       try request.validate()
-      applyDueWork()
       return DescribeKeyResponse(keyMetadata: metadata(try resolveKey(request.keyId)))
     }
   }
 
   public func listKeys(_ request: ListKeysRequest) throws(KMSError) -> ListKeysResponse {
-    try persisting { () throws(KMSError) -> ListKeysResponse in
+    try readOnly { () throws(KMSError) -> ListKeysResponse in
       try request.validate()
-      applyDueWork()
       let page = try paginate(
         ordered: keyOrder, item: { keys[$0] }, kind: "key", limit: request.limit ?? 100,
         marker: request.marker)
@@ -255,9 +250,8 @@ extension KeyStoreEngine {
   // MARK: Enable, disable, deletion (§5.4: all succeed on Unavailable keys)
 
   public func enableKey(_ request: EnableKeyRequest) throws(KMSError) -> EnableKeyResponse {
-    try persisting { () throws(KMSError) -> EnableKeyResponse in
+    try transaction { () throws(KMSError) -> EnableKeyResponse in
       try request.validate()
-      applyDueWork()
       var key = try resolveKey(request.keyId)
       if key.deletionDate != nil { throw KMSError.keyPendingDeletion(key.arn) }
       key.enabled = true
@@ -267,9 +261,8 @@ extension KeyStoreEngine {
   }
 
   public func disableKey(_ request: DisableKeyRequest) throws(KMSError) -> DisableKeyResponse {
-    try persisting { () throws(KMSError) -> DisableKeyResponse in
+    try transaction { () throws(KMSError) -> DisableKeyResponse in
       try request.validate()
-      applyDueWork()
       var key = try resolveKey(request.keyId)
       if key.deletionDate != nil { throw KMSError.keyPendingDeletion(key.arn) }
       key.enabled = false
@@ -281,7 +274,7 @@ extension KeyStoreEngine {
   public func scheduleKeyDeletion(_ request: ScheduleKeyDeletionRequest) throws(KMSError)
     -> ScheduleKeyDeletionResponse
   {
-    try persisting { () throws(KMSError) -> ScheduleKeyDeletionResponse in
+    try transaction { () throws(KMSError) -> ScheduleKeyDeletionResponse in
       try request.validate()
       var failures: [ValidationFailure] = []
       if let days = request.pendingWindowInDays {
@@ -290,7 +283,6 @@ extension KeyStoreEngine {
         failures.checkRange(days, max: 30, at: "pendingWindowInDays")
       }
       if !failures.isEmpty { throw KMSError.validation(failures) }
-      applyDueWork()
       var key = try resolveKey(request.keyId)
       if key.deletionDate != nil { throw KMSError.keyPendingDeletion(key.arn) }
       let days = request.pendingWindowInDays ?? 30
@@ -306,9 +298,8 @@ extension KeyStoreEngine {
   public func cancelKeyDeletion(_ request: CancelKeyDeletionRequest) throws(KMSError)
     -> CancelKeyDeletionResponse
   {
-    try persisting { () throws(KMSError) -> CancelKeyDeletionResponse in
+    try transaction { () throws(KMSError) -> CancelKeyDeletionResponse in
       try request.validate()
-      applyDueWork()
       var key = try resolveKey(request.keyId)
       guard key.deletionDate != nil else { throw KMSError.keyNotPendingDeletion(key.arn) }
       key.deletionDate = nil
@@ -323,7 +314,7 @@ extension KeyStoreEngine {
   // MARK: Aliases
 
   public func createAlias(_ request: CreateAliasRequest) throws(KMSError) -> CreateAliasResponse {
-    try persisting { () throws(KMSError) -> CreateAliasResponse in
+    try transaction { () throws(KMSError) -> CreateAliasResponse in
       try request.validate()
       guard request.aliasName.hasPrefix("alias/"), request.aliasName.count > 6 else {
         throw KMSError(
@@ -336,7 +327,6 @@ extension KeyStoreEngine {
           .invalidAliasNameException,
           "Alias names that begin with alias/aws/ are reserved for AWS managed keys.")
       }
-      applyDueWork()
       if request.targetKeyId.hasPrefix("alias/") || request.targetKeyId.contains(":alias/") {
         throw KMSError(.validationException, "TargetKeyId must be a key ID or key ARN, not an alias.")
       }
@@ -353,22 +343,19 @@ extension KeyStoreEngine {
       if key.customKeyStoreId != nil {
         record(
           .aliasCreated, storeId: key.customKeyStoreId, summary: "Alias \(request.aliasName) → \(key.keyId)")
-        publish()
       }
       return CreateAliasResponse()
     }
   }
 
   public func deleteAlias(_ request: DeleteAliasRequest) throws(KMSError) -> DeleteAliasResponse {
-    try persisting { () throws(KMSError) -> DeleteAliasResponse in
+    try transaction { () throws(KMSError) -> DeleteAliasResponse in
       try request.validate()
-      applyDueWork()
       guard let alias = aliases.removeValue(forKey: request.aliasName) else {
         throw KMSError(.notFoundException, "Alias \(aliasArn(request.aliasName)) is not found.")
       }
       if let storeId = keys[alias.targetKeyId]?.customKeyStoreId {
         record(.aliasDeleted, storeId: storeId, summary: "Alias \(alias.name) deleted")
-        publish()
       }
       return DeleteAliasResponse()
     }
@@ -381,9 +368,8 @@ extension KeyStoreEngine {
   }
 
   public func listAliases(_ request: ListAliasesRequest) throws(KMSError) -> ListAliasesResponse {
-    try persisting { () throws(KMSError) -> ListAliasesResponse in
+    try readOnly { () throws(KMSError) -> ListAliasesResponse in
       try request.validate()
-      applyDueWork()
       var selected = Array(aliases.values)
       if let reference = request.keyId {
         let key = try resolveKey(reference)

@@ -2,14 +2,13 @@ import Foundation
 import HSMSimulator
 import KMSModel
 
-extension KeyStoreEngine: KeyStoreService, SimulatorControl {
+extension KeyStoreEngine: KeyStoreService, SimulatorControl, FleetObserving, FleetActions {
   public func fleetSnapshot() throws(KMSError) -> FleetSnapshot {
-    try persisting { () throws(KMSError) -> FleetSnapshot in
-      applyDueWork()
+    try readOnly { () throws(KMSError) -> FleetSnapshot in
       return FleetSnapshot(
         version: version, region: configuration.region, accountId: configuration.accountId,
         stores: storesInOrder.map(entry),
-        stateSince: stores.mapValues(\.stateSince),
+        stateSince: stores.mapValues(\.machine.since),
         clusters: fleet.clusterOrder.compactMap { fleet.cluster($0)?.describe() },
         keys: customStoreKeyMetadata(),
         aliases: aliases.values.filter { keys[$0.targetKeyId]?.customKeyStoreId != nil }
@@ -38,9 +37,8 @@ extension KeyStoreEngine: KeyStoreService, SimulatorControl {
   public func describeClusters(_ request: DescribeClustersRequest) throws(KMSError)
     -> DescribeClustersResponse
   {
-    try persisting { () throws(KMSError) -> DescribeClustersResponse in
+    try readOnly { () throws(KMSError) -> DescribeClustersResponse in
       try request.validate()
-      applyDueWork()
       let filters = request.filters ?? [:]
       for name in filters.keys where !["clusterIds", "vpcIds", "states"].contains(name) {
         throw KMSError(
@@ -70,9 +68,8 @@ extension KeyStoreEngine: KeyStoreService, SimulatorControl {
   }
 
   public func createHsm(_ request: CreateHsmRequest) throws(KMSError) -> CreateHsmResponse {
-    try persisting { () throws(KMSError) -> CreateHsmResponse in
+    try transaction { () throws(KMSError) -> CreateHsmResponse in
       try request.validate()
-      applyDueWork()
       let readyAt =
         clock.now() + random.duration(in: configuration.latency.hsmCreate, timeScale: configuration.timeScale)
       let hsm = try fleet.createHsm(
@@ -81,53 +78,45 @@ extension KeyStoreEngine: KeyStoreService, SimulatorControl {
         .hsmCreated, clusterId: request.clusterId,
         summary: "HSM \(hsm.hsmId) being created in \(request.clusterId) (\(hsm.availabilityZone))")
       recomputeNextDue()
-      publish()
       let described = fleet.cluster(request.clusterId)?.describe().hsms?.first { $0.hsmId == hsm.hsmId }
       return CreateHsmResponse(hsm: described)
     }
   }
 
   public func deleteHsm(_ request: DeleteHsmRequest) throws(KMSError) -> DeleteHsmResponse {
-    try persisting { () throws(KMSError) -> DeleteHsmResponse in
+    try transaction { () throws(KMSError) -> DeleteHsmResponse in
       try request.validate()
-      applyDueWork()
       let hsmId = try fleet.deleteHsm(
         clusterId: request.clusterId, hsmId: request.hsmId, eniId: request.eniId, eniIp: request.eniIp)
       record(
         .hsmDeleted, clusterId: request.clusterId, summary: "HSM \(hsmId) deleted from \(request.clusterId)")
       recomputeNextDue()
-      publish()
       return DeleteHsmResponse(hsmId: hsmId)
     }
   }
 
   public func setHsmFailed(clusterId: String, hsmId: String, failed: Bool) throws(KMSError) {
-    try persisting { () throws(KMSError) in
-      applyDueWork()
+    try transaction { () throws(KMSError) in
       try fleet.setHsmFailed(clusterId: clusterId, hsmId: hsmId, failed: failed)
       record(
         .hsmStateChanged, clusterId: clusterId,
         summary: "HSM \(hsmId) in \(clusterId) is \(failed ? "DEGRADED" : "ACTIVE")")
-      publish()
     }
   }
 
   public func setFault(_ fault: SimulatorFault, enabled: Bool, clusterId: String) throws(KMSError) {
-    try persisting { () throws(KMSError) in
-      applyDueWork()
+    try transaction { () throws(KMSError) in
       let before = fleet.cluster(clusterId)?.faults.contains(fault)
       try fleet.setFault(fault, enabled: enabled, clusterId: clusterId)
       guard before != enabled else { return }
       record(
         enabled ? .faultSet : .faultCleared, clusterId: clusterId,
         summary: "\(enabled ? "Fault set" : "Fault cleared") on \(clusterId): \(fault.rawValue)")
-      publish()
     }
   }
 
   public func faults(clusterId: String) throws(KMSError) -> Set<SimulatorFault> {
-    try persisting { () throws(KMSError) -> Set<SimulatorFault> in
-      applyDueWork()
+    try readOnly { () throws(KMSError) -> Set<SimulatorFault> in
       guard let cluster = fleet.cluster(clusterId) else {
         throw KMSError(.cloudHsmResourceNotFoundException, "Cluster \(clusterId) not found.")
       }
@@ -136,19 +125,19 @@ extension KeyStoreEngine: KeyStoreService, SimulatorControl {
   }
 
   public func predictConnectOutcome(customKeyStoreId: String) throws(KMSError) -> ConnectPrediction {
-    try persisting { () throws(KMSError) -> ConnectPrediction in
-      applyDueWork()
+    try readOnly { () throws(KMSError) -> ConnectPrediction in
       var store = try store(customKeyStoreId)
       let quick = store.clusterId.flatMap { fleet.quickConnectFailure(clusterId: $0) }
       // A FAILED store must be disconnected first: predict the connect that follows.
-      if store.machine.state == .failed {
+      if store.machine.connectionState == .failed {
         if let quick { return .refused(quick.code, quick.message) }
         return outcomeOfConnecting(store)
       }
-      switch store.machine.connect(storeId: store.id, quickFailure: quick) {
+      // A trial run on a copy of the machine: nothing is kept.
+      switch store.machine.connect(storeId: store.id, now: clock.now(), duration: 0, quickFailure: quick) {
       case .refuse(let error): return .refused(error.code, error.message)
-      case .startConnecting: return outcomeOfConnecting(store)
-      default: return .noChange(store.machine.state)
+      case .scheduleAttempt: return outcomeOfConnecting(store)
+      case .noChange: return .noChange(store.machine.connectionState)
       }
     }
   }

@@ -4,8 +4,10 @@ import Foundation
 @_exported import KMSModel
 
 /// The core engine: the KMS custom-key-store API (kms-spec §2–§5) over a simulated CloudHSM
-/// fleet. All state lives in this actor; connects and disconnects finish on a background task
-/// driven by the injected clock (or, with a manual clock, when the engine is next called).
+/// fleet. All state lives in this actor, which runs on a thread of its own. Every mutation is a
+/// transaction: applied, saved, then published as a delta and answered; reads never write.
+/// Connects and disconnects finish on a background driver that sleeps on the injected clock
+/// (with a manual clock, tests advance it and call `runDueWork()`).
 public actor KeyStoreEngine {
   public let configuration: EngineConfiguration
   let clock: any EngineClock
@@ -18,24 +20,31 @@ public actor KeyStoreEngine {
   var storeOrderCache = CreationOrder()
   var keyOrderCache = CreationOrder()
   var events: [FleetEvent] = []
-  /// Events recorded, and sequences dropped from the history, since the last save.
+  /// Events recorded, and sequences dropped from the history, in the running transaction.
   var unsavedEvents: [FleetEvent] = []
   var droppedEvents: [UInt64] = []
   let stateStore: (any StateStore)?
   let recordEncoder = JSONEncoder()
   var lastSavedAt = Date.distantPast
-  var lastHeartbeatCheck = Date.distantPast
+  /// After a failed save of due work, when the driver tries again.
+  var retryDueWorkAt: Date?
   var sequence: UInt64 = 0
   var version: UInt64 = 0
-  var subscribers: [UUID: AsyncStream<FleetChange>.Continuation] = [:]
+  /// Durable saves so far (the write benchmark reports saves per mutation).
+  public internal(set) var savesCommitted = 0
+  var subscribers: [UUID: AsyncStream<FleetDelta>.Continuation] = [:]
   /// Earliest moment some background work is due (transition, HSM creation, key deletion).
   var nextDueAt: Date?
   var driver: Task<Void, Never>?
   var driverDeadline: Date?
+  var driverGeneration: UInt64 = 0
   /// Authenticates paging markers so only markers we issued are accepted.
   var markerKey = KeyBytes.random()
   /// True when the engine started from an empty state (the caller then seeds a scenario).
   public private(set) var startedEmpty = true
+  /// The engine's own thread: saving blocks it, not the cooperative pool.
+  private let executor = DedicatedThreadExecutor(name: "kmsdash-engine")
+  public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
 
   /// An engine whose state lives only in memory.
   public init(configuration: EngineConfiguration = .init(), clock: any EngineClock = SystemClock()) {
@@ -80,69 +89,106 @@ public actor KeyStoreEngine {
 
   // MARK: Time and background work
 
-  /// Applies every transition whose time has come. Called first by every operation, so what a
-  /// caller sees is always consistent with the clock.
+  /// Applies every transition whose time has come, in due order. Only the driver calls it
+  /// (`runDueWork`), inside a transaction: calls never apply or save due work on the side.
   func applyDueWork() {
     let now = clock.now()
     guard let due = nextDueAt, due <= now else { return }
-    var changed = false
     // Store transitions in due order, so an observer sees them in the order they happened.
-    let dueStores = stores.values.filter { ($0.pending?.dueAt ?? .distantFuture) <= now }
-      .sorted { ($0.pending!.dueAt, $0.sequence) < ($1.pending!.dueAt, $1.sequence) }
-    for store in dueStores {
-      finishTransition(storeId: store.id, at: store.pending!.dueAt)
-      changed = true
-    }
+    let dueStores = stores.values.compactMap { store in
+      store.machine.dueAt.flatMap { $0 <= now ? (store.id, $0, store.sequence) : nil }
+    }.sorted { ($0.1, $0.2) < ($1.1, $1.2) }
+    for (storeId, _, _) in dueStores { deadlineReached(storeId: storeId, now: now) }
     for (clusterId, hsmId) in fleet.finishHsmCreations(now: now) {
       record(.hsmStateChanged, clusterId: clusterId, summary: "HSM \(hsmId) in \(clusterId) is ACTIVE")
-      changed = true
     }
     for key in keys.values where (key.deletionDate ?? .distantFuture) <= now {
       deleteKeyNow(key.keyId)
-      changed = true
     }
-    recomputeNextDue()
-    if changed { publish() }
   }
 
   func recomputeNextDue() {
     let candidates =
-      stores.values.compactMap(\.pending?.dueAt) + keys.values.compactMap(\.deletionDate)
+      stores.values.compactMap(\.machine.dueAt) + keys.values.compactMap(\.deletionDate)
       + [fleet.nextHsmReadyAt].compactMap { $0 }
     nextDueAt = candidates.min()
     rescheduleDriver()
   }
 
-  /// With a live clock, one task sleeps until the next due moment; none exists when idle.
+  /// When the driver should next wake: the next due moment, a retry after a failed save, or (with
+  /// a state file and work in flight) a heartbeat that refreshes `savedAt` about once a second, so
+  /// a crash costs a resumed transition at most about a second.
+  var driverWakeAt: Date? {
+    if let retryDueWorkAt { return retryDueWorkAt }
+    var candidates = [nextDueAt].compactMap { $0 }
+    if stateStore != nil, inFlightWork { candidates.append(lastSavedAt + 1) }
+    return candidates.min()
+  }
+
+  /// Relative work in flight (connects, disconnects, HSM creations); key deletion dates are
+  /// absolute and need no heartbeat.
+  var inFlightWork: Bool { stores.values.contains { $0.machine.isTransient } || fleet.nextHsmReadyAt != nil }
+
+  /// With a live clock, one task sleeps until the next wake-up; none exists when idle.
   func rescheduleDriver() {
-    guard clock.drivesTimers, driverDeadline != nextDueAt else { return }
+    let wakeAt = driverWakeAt
+    guard clock.drivesTimers, driverDeadline != wakeAt else { return }
     driver?.cancel()
     driver = nil
-    driverDeadline = nextDueAt
-    guard let deadline = nextDueAt else { return }
+    driverDeadline = wakeAt
+    guard let wakeAt else { return }
     let clock = self.clock
+    driverGeneration &+= 1
+    let generation = driverGeneration
     driver = Task { [weak self] in
-      do { try await clock.sleep(until: deadline) } catch { return }
-      await self?.driverFired()
+      do { try await clock.sleep(until: wakeAt) } catch { return }
+      await self?.driverFired(generation)
     }
   }
 
-  func driverFired() {
+  func driverFired(_ generation: UInt64) {
+    // A driver replaced while it slept must not run the work twice.
+    guard generation == driverGeneration else { return }
     driver = nil
     driverDeadline = nil
-    applyDueWork()
-    // Nothing to answer here; a failed save stays pending and the next operation retries it.
-    try? commit()
-    rescheduleDriver()
+    _ = runDueWorkReportingFailure()
   }
 
-  /// Finishes a store's pending transition as of `date` (its due time, or now when fast-forwarding).
-  func finishTransition(storeId: String, at date: Date) {
-    guard var store = stores[storeId], let pending = store.pending else { return }
-    store.pending = nil
-    let before = store.machine.state
-    switch pending.kind {
-    case .connect:
+  /// What the driver does when it wakes: applies the work that fell due as one transaction
+  /// (saved, then published). A manual clock has no driver; its tests advance the clock and then
+  /// call this. Throws `KMSInternalException` when the save failed: nothing of the work is kept,
+  /// and the driver retries it a second later.
+  public func runDueWork() throws(KMSError) {
+    if let error = runDueWorkReportingFailure() { throw error }
+  }
+
+  private func runDueWorkReportingFailure() -> KMSError? {
+    let now = clock.now()
+    retryDueWorkAt = nil
+    let work = (nextDueAt ?? .distantFuture) <= now
+    let heartbeat = stateStore != nil && inFlightWork && now.timeIntervalSince(lastSavedAt) >= 1
+    guard work || heartbeat else {
+      rescheduleDriver()
+      return nil
+    }
+    do {
+      try transaction(forceSave: heartbeat) { () throws(KMSError) in applyDueWork() }
+      return nil
+    } catch {
+      retryDueWorkAt = now + 1
+      rescheduleDriver()
+      return error
+    }
+  }
+
+  /// The store's transition in flight reached its deadline: the machine says what happened, the
+  /// engine carries it out.
+  func deadlineReached(storeId: String, now: Date) {
+    guard var store = stores[storeId] else { return }
+    let before = store.machine.connectionState
+    switch store.machine.deadlineReached(now: now) {
+    case .runConnectAttempt:
+      let due = store.machine.dueAt ?? now
       let outcome: ConnectionErrorCodeType?
       if store.type == .awsCloudhsm, let clusterId = store.clusterId {
         outcome = fleet.connectFailure(clusterId: clusterId, passwordDigest: store.passwordDigest)
@@ -152,22 +198,22 @@ public actor KeyStoreEngine {
       } else {
         outcome = nil
       }
-      _ = store.machine.connectFinished(outcome)
-    case .disconnect:
-      _ = store.machine.disconnectFinished()
+      switch store.machine.attemptFinished(outcome, at: due) {
+      case .connected, .failed:
+        stores[storeId] = store
+        recordTransition(store, from: before, at: due)
+      case .discarded:
+        return
+      }
+    case .disconnected:
+      stores[storeId] = store
+      recordTransition(store, from: before, at: store.machine.since)
+    case .notYet, .nothingInFlight:
+      return
     }
-    store.stateSince = date
-    stores[storeId] = store
-    recordTransition(store, from: before, at: date)
   }
 
   // MARK: Change stream and events
-
-  func publish() {
-    version += 1
-    let change = FleetChange(version: version)
-    for continuation in subscribers.values { continuation.yield(change) }
-  }
 
   func record(
     _ kind: FleetEvent.Kind, storeId: String? = nil, clusterId: String? = nil,
@@ -178,16 +224,16 @@ public actor KeyStoreEngine {
       sequence: nextSequence(), date: date ?? clock.now(), kind: kind, customKeyStoreId: storeId,
       clusterId: clusterId, connectionState: state, connectionErrorCode: code, summary: summary)
     events.append(event)
-    if stateStore != nil { unsavedEvents.append(event) }
+    unsavedEvents.append(event)
     if events.count > configuration.eventHistoryLimit {
       let dropped = events.prefix(events.count - configuration.eventHistoryLimit)
-      if stateStore != nil { droppedEvents += dropped.map(\.sequence) }
+      droppedEvents += dropped.map(\.sequence)
       events.removeFirst(dropped.count)
     }
   }
 
   func recordTransition(_ store: StoreRecord, from before: ConnectionStateType, at date: Date? = nil) {
-    let after = store.machine.state
+    let after = store.machine.connectionState
     guard before != after else { return }
     let code = store.machine.errorCode.map { " (\($0.rawValue))" } ?? ""
     record(
@@ -196,9 +242,11 @@ public actor KeyStoreEngine {
       summary: "\(store.name) (\(store.id)): \(before.rawValue) → \(after.rawValue)\(code)")
   }
 
-  public func changes() -> AsyncStream<FleetChange> {
+  /// Every committed change as a delta. A subscriber more than `changeBufferLimit` deltas behind
+  /// loses the oldest and sees a version gap: it then takes one `fleetSnapshot()`.
+  public func changes() -> AsyncStream<FleetDelta> {
     let (stream, continuation) = AsyncStream.makeStream(
-      of: FleetChange.self, bufferingPolicy: .bufferingNewest(1))
+      of: FleetDelta.self, bufferingPolicy: .bufferingNewest(Self.changeBufferLimit))
     let id = UUID()
     subscribers[id] = continuation
     continuation.onTermination = { [weak self] _ in
@@ -207,6 +255,8 @@ public actor KeyStoreEngine {
     return stream
   }
 
+  static let changeBufferLimit = 256
+
   func unsubscribe(_ id: UUID) { subscribers[id] = nil }
 
   // MARK: Provisioning (not a KMS operation: what an administrator does in CloudHSM)
@@ -214,11 +264,9 @@ public actor KeyStoreEngine {
   /// Adds a simulated cluster with active HSMs; returns its `cluster-…` ID.
   @discardableResult
   public func addCluster(_ spec: ClusterSpec) throws(KMSError) -> String {
-    try persisting { () throws(KMSError) -> String in
-      applyDueWork()
+    try transaction { () throws(KMSError) -> String in
       let id = try fleet.addCluster(spec, now: clock.now())
       record(.hsmCreated, clusterId: id, summary: "Cluster \(id) provisioned")
-      publish()
       return id
     }
   }
@@ -226,14 +274,14 @@ public actor KeyStoreEngine {
   /// Completes every pending transition at once, as if the time had passed. Used when loading a
   /// scenario so seeded states are reached through the real transitions.
   public func completePendingTransitions() throws(KMSError) {
-    try persisting { () throws(KMSError) in completePendingTransitionsUnsaved() }
-  }
-
-  func completePendingTransitionsUnsaved() {
-    for store in stores.values.sorted(by: { $0.sequence < $1.sequence }) where store.pending != nil {
-      finishTransition(storeId: store.id, at: clock.now())
+    try transaction { () throws(KMSError) in
+      let now = clock.now()
+      for var store in stores.values.sorted(by: { $0.sequence < $1.sequence }) where store.machine.isTransient
+      {
+        store.machine.expedite(now: now)
+        stores[store.id] = store
+        deadlineReached(storeId: store.id, now: now)
+      }
     }
-    recomputeNextDue()
-    publish()
   }
 }

@@ -57,46 +57,129 @@ struct SavedEngineState {
   }
 }
 
+/// What a transaction must put back if its save fails, besides the tracked dictionaries' own
+/// undo records. Taken when nothing is pending.
+struct EngineCheckpoint {
+  var sequence: UInt64
+  var random: SeededRandom
+  var events: [FleetEvent]
+  var fleet: HSMFleet.Checkpoint
+}
+
 extension KeyStoreEngine {
-  /// Runs an operation and saves what it changed before answering, success or failure (due
-  /// work applied on the way counts as a change too).
-  func persisting<T>(_ body: () throws(KMSError) -> T) throws(KMSError) -> T {
-    let result: Result<T, KMSError>
+  /// Runs one mutation: commit, then publish, then answer. The body changes the engine in place;
+  /// everything it touched is saved in one durable transaction, and only then published as a
+  /// delta and returned. When the body throws, or the save fails, the engine is put back exactly
+  /// as it was: nothing of the call is visible, now or after a restart.
+  func transaction<T>(forceSave: Bool = false, _ body: () throws(KMSError) -> T) throws(KMSError) -> T {
+    let checkpoint = EngineCheckpoint(
+      sequence: sequence, random: random, events: events, fleet: fleet.checkpoint)
+    let result: T
     do {
-      result = .success(try body())
+      result = try body()
+      try commit(forceSave: forceSave)
     } catch {
-      result = .failure(error)
+      rollback(to: checkpoint)
+      throw error
     }
-    try commit()
-    return try result.get()
+    let delta = pendingDelta()
+    drainTransaction()
+    recomputeNextDue()
+    if !delta.isEmpty { publish(delta) }
+    return result
   }
 
-  /// Writes every record touched since the last save, in one durable transaction. On failure
-  /// nothing is forgotten: the next commit retries the same records.
-  func commit() throws(KMSError) {
-    guard let stateStore else {
-      _ = stores.drain()
-      _ = keys.drain()
-      _ = aliases.drain()
-      _ = fleet.drainChanges()
-      return
+  private func rollback(to checkpoint: EngineCheckpoint) {
+    stores.rollback()
+    keys.rollback()
+    aliases.rollback()
+    fleet.rollback(to: checkpoint.fleet)
+    sequence = checkpoint.sequence
+    random = checkpoint.random
+    events = checkpoint.events
+    unsavedEvents = []
+    droppedEvents = []
+    recomputeNextDue()
+  }
+
+  private func drainTransaction() {
+    _ = stores.drain()
+    _ = keys.drain()
+    _ = aliases.drain()
+    _ = fleet.drainChanges()
+    unsavedEvents = []
+    droppedEvents = []
+  }
+
+  private func publish(_ delta: FleetDelta) {
+    version += 1
+    var numbered = delta
+    numbered.version = version
+    for continuation in subscribers.values { continuation.yield(numbered) }
+  }
+
+  /// What the running transaction changed, in the dashboard's shapes (its version is set when it
+  /// is published). When a store's connection state changed, every key of that store is in it,
+  /// because their effective state follows the store's.
+  private func pendingDelta() -> FleetDelta {
+    var delta = FleetDelta(version: 0)
+    var storesWithNewKeyState: Set<String> = []
+    for id in stores.touched {
+      if let store = stores[id] {
+        delta.stores.append(entry(store))
+        delta.stateSince[id] = store.machine.since
+        let before = stores.original(id).flatMap { $0 }
+        if before?.machine.keysUsable != store.machine.keysUsable || before?.clusterId != store.clusterId {
+          storesWithNewKeyState.insert(id)
+        }
+      } else {
+        delta.removedStoreIds.append(id)
+      }
     }
+    var keyIds = keys.touched
+    if !storesWithNewKeyState.isEmpty {
+      for key in keys.values where key.customKeyStoreId.map(storesWithNewKeyState.contains) == true {
+        keyIds.insert(key.keyId)
+      }
+    }
+    for id in keyIds {
+      if let key = keys[id] {
+        if key.customKeyStoreId != nil { delta.keys.append(metadata(key)) }
+      } else if keys.original(id)??.customKeyStoreId != nil {
+        delta.removedKeyIds.append(id)
+      }
+    }
+    for name in aliases.touched {
+      if let alias = aliases[name], keys[alias.targetKeyId]?.customKeyStoreId != nil {
+        delta.aliases.append(aliasEntry(alias))
+      } else {
+        delta.removedAliasNames.append(name)
+      }
+    }
+    for id in fleet.clusters.touched {
+      if let cluster = fleet.cluster(id) {
+        delta.clusters.append(cluster.describe())
+        if fleet.clusters.original(id)??.faults != cluster.faults { delta.faults[id] = cluster.faults }
+      } else {
+        delta.removedClusterIds.append(id)
+      }
+    }
+    delta.events = unsavedEvents.filter { event in !droppedEvents.contains(event.sequence) }
+    return delta
+  }
+
+  /// Writes every record the running transaction touched in one durable transaction. Throws
+  /// `KMSInternalException` with what went wrong; the caller then rolls back.
+  func commit(forceSave: Bool = false) throws(KMSError) {
+    guard let stateStore else { return }
     let touchedClusters = fleet.clusters.touched
     let touchedMaterial = fleet.material.touched
     let changed =
       !stores.touched.isEmpty || !keys.touched.isEmpty || !aliases.touched.isEmpty || !touchedClusters.isEmpty
       || !touchedMaterial.isEmpty || !unsavedEvents.isEmpty || !droppedEvents.isEmpty
-    // While work is in flight, refresh `savedAt` now and then even without changes, so a crash
-    // costs a resumed transition at most about a second.
-    // Key deletion dates are absolute and need no heartbeat; only relative work in flight does.
-    // Checked last, and only once a second, because it scans the stores.
-    var heartbeatDue = false
-    if !changed, nextDueAt != nil, clock.now().timeIntervalSince(max(lastSavedAt, lastHeartbeatCheck)) >= 1 {
-      lastHeartbeatCheck = clock.now()
-      heartbeatDue = stores.values.contains { $0.pending != nil } || fleet.nextHsmReadyAt != nil
-    }
-    guard changed || heartbeatDue else { return }
+    guard changed || forceSave else { return }
     var change = StateChange()
+    let savedAt = clock.now()
     do {
       func add<V: Encodable>(_ kind: StateRecordKind, _ ids: Set<String>, _ lookup: (String) -> V?) throws {
         for id in ids {
@@ -119,19 +202,20 @@ extension KeyStoreEngine {
       change.deletions += droppedEvents.map { .init(kind: .event, id: eventId($0)) }
       let meta = EngineMeta(
         sequence: sequence, random: random, fleetRandom: fleet.random, clusterOrder: fleet.clusterOrder,
-        pepper: fleet.pepper, markerKey: markerKey, savedAt: clock.now())
+        pepper: fleet.pepper, markerKey: markerKey, savedAt: savedAt)
       change.upserts.append(.init(kind: .meta, id: "engine", payload: try recordEncoder.encode(meta)))
-      try stateStore.apply(change)
-      lastSavedAt = meta.savedAt
     } catch {
-      throw KMSError(.kmsInternalException, "The change could not be saved to the state file: \(error)")
+      throw KMSError(.kmsInternalException, "The change could not be encoded for the state file: \(error)")
     }
-    _ = stores.drain()
-    _ = keys.drain()
-    _ = aliases.drain()
-    _ = fleet.drainChanges()
-    unsavedEvents = []
-    droppedEvents = []
+    do {
+      try stateStore.apply(change)
+    } catch {
+      throw KMSError(
+        .kmsInternalException,
+        "The change could not be saved to the state file, so it was not made: \(error)")
+    }
+    lastSavedAt = savedAt
+    savesCommitted += 1
   }
 
   private func eventId(_ sequence: UInt64) -> String {
@@ -160,10 +244,8 @@ extension KeyStoreEngine {
       clusters: clusters, order: saved.meta.clusterOrder, material: saved.material,
       random: saved.meta.fleetRandom)
     var restoredStores = saved.stores
-    for (id, store) in restoredStores {
-      guard var pending = store.pending else { continue }
-      pending.dueAt = now + max(0, pending.dueAt.timeIntervalSince(saved.meta.savedAt))
-      restoredStores[id]?.pending = pending
+    for id in restoredStores.keys {
+      restoredStores[id]?.machine.resume(savedAt: saved.meta.savedAt, now: now)
     }
     stores.restore(restoredStores)
     keys.restore(saved.keys)
@@ -171,4 +253,9 @@ extension KeyStoreEngine {
     events = Array(saved.events.suffix(configuration.eventHistoryLimit))
     recomputeNextDue()
   }
+}
+
+extension KeyStoreEngine {
+  /// Marks a read: it sees committed state only, applies no due work and writes nothing.
+  func readOnly<T>(_ body: () throws(KMSError) -> T) throws(KMSError) -> T { try body() }
 }

@@ -33,13 +33,6 @@ public struct EngineConfiguration: Sendable, Equatable {
   }
 }
 
-/// A background transition the engine owes a store.
-struct PendingTransition: Sendable, Equatable, Codable {
-  enum Kind: String, Sendable, Codable { case connect, disconnect }
-  var kind: Kind
-  var dueAt: Date
-}
-
 struct XksSettings: Sendable, Equatable, Codable {
   var connectivity: XksProxyConnectivityType
   var accessKeyId: String
@@ -62,9 +55,56 @@ struct StoreRecord: Sendable, Equatable, Codable {
   var passwordDigest: PasswordDigest?
   var xks: XksSettings?
   var creationDate: Date
+  /// The connection state with when it began and the transition in flight.
   var machine: ConnectionStateMachine
-  var stateSince: Date
-  var pending: PendingTransition?
+}
+
+extension StoreRecord {
+  private enum CodingKeys: String, CodingKey {
+    case id, sequence, name, type, clusterId, trustAnchor, passwordDigest, xks, creationDate
+    case machine, stateSince, pending
+  }
+
+  init(from decoder: any Decoder) throws {
+    let container = try decoder.container(keyedBy: CodingKeys.self)
+    id = try container.decode(String.self, forKey: .id)
+    sequence = try container.decode(UInt64.self, forKey: .sequence)
+    name = try container.decode(String.self, forKey: .name)
+    type = try container.decode(CustomKeyStoreType.self, forKey: .type)
+    clusterId = try container.decodeIfPresent(String.self, forKey: .clusterId)
+    trustAnchor = try container.decodeIfPresent(String.self, forKey: .trustAnchor)
+    passwordDigest = try container.decodeIfPresent(PasswordDigest.self, forKey: .passwordDigest)
+    xks = try container.decodeIfPresent(XksSettings.self, forKey: .xks)
+    creationDate = try container.decode(Date.self, forKey: .creationDate)
+    let saved = SavedConnection(
+      machine: try container.decode(SavedConnection.Machine.self, forKey: .machine),
+      stateSince: try container.decode(Date.self, forKey: .stateSince),
+      pending: try container.decodeIfPresent(SavedConnection.Pending.self, forKey: .pending))
+    guard let machine = saved.restored else {
+      throw DecodingError.dataCorruptedError(
+        forKey: .machine, in: container,
+        debugDescription:
+          "State \(saved.machine.state.rawValue) with that error code and transition cannot occur.")
+    }
+    self.machine = machine
+  }
+
+  func encode(to encoder: any Encoder) throws {
+    var container = encoder.container(keyedBy: CodingKeys.self)
+    try container.encode(id, forKey: .id)
+    try container.encode(sequence, forKey: .sequence)
+    try container.encode(name, forKey: .name)
+    try container.encode(type, forKey: .type)
+    try container.encodeIfPresent(clusterId, forKey: .clusterId)
+    try container.encodeIfPresent(trustAnchor, forKey: .trustAnchor)
+    try container.encodeIfPresent(passwordDigest, forKey: .passwordDigest)
+    try container.encodeIfPresent(xks, forKey: .xks)
+    try container.encode(creationDate, forKey: .creationDate)
+    let saved = SavedConnection(machine)
+    try container.encode(saved.machine, forKey: .machine)
+    try container.encode(saved.stateSince, forKey: .stateSince)
+    try container.encodeIfPresent(saved.pending, forKey: .pending)
+  }
 }
 
 struct KeyRecord: Sendable, Equatable, Codable {

@@ -216,7 +216,9 @@ extension KeyStoreEngine {
           try completePendingTransitions()
           try createKeys(entry.keys ?? [], in: id, place: place, scenario: scenario)
         }
-        if entry.state == .disconnected || entry.state == .failed, stores[id]?.machine.state == .connected {
+        if entry.state == .disconnected || entry.state == .failed,
+          stores[id]?.machine.connectionState == .connected
+        {
           _ = try disconnectCustomKeyStore(DisconnectCustomKeyStoreRequest(customKeyStoreId: id))
           try completePendingTransitions()
         }
@@ -225,7 +227,7 @@ extension KeyStoreEngine {
           for fault in entry.faults ?? [] { try setFault(fault, enabled: true, clusterId: entry.cluster) }
           try completePendingTransitions()
         }
-        if let state = stores[id]?.machine.state, state != entry.state {
+        if let state = stores[id]?.machine.connectionState, state != entry.state {
           throw ScenarioError(
             file: scenario.source, place: "\(place).state",
             problem: "asked for \(entry.state.rawValue) but the store ended \(state.rawValue)")

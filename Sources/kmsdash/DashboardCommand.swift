@@ -114,7 +114,7 @@ struct DashboardCommand: AsyncParsableCommand {
 /// exit status (130 after Ctrl-C, 128+n after a signal; 1 when the terminal cannot be opened).
 @TerminalActor
 func runTerminalDashboard(
-  service: any KeyStoreService, control: (any SimulatorControl)?, config: DashboardConfig
+  service: any DashboardBackend, control: (any SimulatorControl)?, config: DashboardConfig
 ) async -> Int32 {
   let terminal: NcursesTerminal
   do {

@@ -5,81 +5,42 @@ import Testing
 
 @testable import Dashboard
 
-/// A `KeyStoreService` that serves a fixed snapshot and records mutating calls.
-actor FakeService: KeyStoreService {
+/// A dashboard backend that serves a snapshot, publishes changes as deltas and records actions.
+actor FakeService: DashboardBackend {
   var snapshot: FleetSnapshot
   private(set) var disconnects: [String] = []
   private(set) var connects: [String] = []
-  private let stream: AsyncStream<FleetChange>
-  private let continuation: AsyncStream<FleetChange>.Continuation
+  private let stream: AsyncStream<FleetDelta>
+  private let continuation: AsyncStream<FleetDelta>.Continuation
 
   init(_ snapshot: FleetSnapshot) {
     self.snapshot = snapshot
     (stream, continuation) = AsyncStream.makeStream(
-      of: FleetChange.self, bufferingPolicy: .bufferingNewest(1))
+      of: FleetDelta.self, bufferingPolicy: .bufferingNewest(16))
   }
 
+  /// Publishes the stores of `snap` that differ as the next delta.
   func publish(_ snap: FleetSnapshot) {
-    snapshot = snap
-    continuation.yield(FleetChange(version: snap.version))
+    var delta = FleetDelta(version: snapshot.version + 1)
+    for store in snap.stores where snapshot.store(id: store.customKeyStoreId) != store {
+      delta.stores.append(store)
+      if let id = store.customKeyStoreId { delta.stateSince[id] = snap.stateSince[id] }
+    }
+    snapshot.apply(delta)
+    continuation.yield(delta)
   }
 
   func fleetSnapshot() async throws -> FleetSnapshot { snapshot }
-  func changes() async -> AsyncStream<FleetChange> { stream }
+  func changes() async -> AsyncStream<FleetDelta> { stream }
 
-  func disconnectCustomKeyStore(_ r: DisconnectCustomKeyStoreRequest) async throws
-    -> DisconnectCustomKeyStoreResponse
-  {
-    disconnects.append(r.customKeyStoreId)
-    return DisconnectCustomKeyStoreResponse()
-  }
-  func connectCustomKeyStore(_ r: ConnectCustomKeyStoreRequest) async throws -> ConnectCustomKeyStoreResponse
-  {
-    connects.append(r.customKeyStoreId)
+  func disconnect(_ store: CustomKeyStoreID) async throws { disconnects.append(store.rawValue) }
+  func connect(_ store: CustomKeyStoreID) async throws {
+    connects.append(store.rawValue)
     throw KMSError(.customKeyStoreInvalidStateException, "The custom key store is FAILED.")
   }
-
+  func enable(_ key: KeyID) async throws { throw unsupported() }
+  func disable(_ key: KeyID) async throws { throw unsupported() }
   private func unsupported() -> KMSError { KMSError(.unsupportedOperationException, "not in the fake") }
-  func createCustomKeyStore(_ r: CreateCustomKeyStoreRequest) async throws -> CreateCustomKeyStoreResponse {
-    throw unsupported()
-  }
-  func describeCustomKeyStores(_ r: DescribeCustomKeyStoresRequest) async throws
-    -> DescribeCustomKeyStoresResponse
-  {
-    DescribeCustomKeyStoresResponse(customKeyStores: snapshot.stores, truncated: false)
-  }
-  func updateCustomKeyStore(_ r: UpdateCustomKeyStoreRequest) async throws -> UpdateCustomKeyStoreResponse {
-    throw unsupported()
-  }
-  func deleteCustomKeyStore(_ r: DeleteCustomKeyStoreRequest) async throws -> DeleteCustomKeyStoreResponse {
-    throw unsupported()
-  }
-  func createKey(_ r: CreateKeyRequest) async throws -> CreateKeyResponse { throw unsupported() }
-  func describeKey(_ r: DescribeKeyRequest) async throws -> DescribeKeyResponse { throw unsupported() }
-  func listKeys(_ r: ListKeysRequest) async throws -> ListKeysResponse { throw unsupported() }
-  func enableKey(_ r: EnableKeyRequest) async throws -> EnableKeyResponse { throw unsupported() }
-  func disableKey(_ r: DisableKeyRequest) async throws -> DisableKeyResponse { throw unsupported() }
-  func scheduleKeyDeletion(_ r: ScheduleKeyDeletionRequest) async throws -> ScheduleKeyDeletionResponse {
-    throw unsupported()
-  }
-  func cancelKeyDeletion(_ r: CancelKeyDeletionRequest) async throws -> CancelKeyDeletionResponse {
-    throw unsupported()
-  }
-  func createAlias(_ r: CreateAliasRequest) async throws -> CreateAliasResponse { throw unsupported() }
-  func deleteAlias(_ r: DeleteAliasRequest) async throws -> DeleteAliasResponse { throw unsupported() }
-  func listAliases(_ r: ListAliasesRequest) async throws -> ListAliasesResponse { throw unsupported() }
-  func encrypt(_ r: EncryptRequest) async throws -> EncryptResponse { throw unsupported() }
-  func decrypt(_ r: DecryptRequest) async throws -> DecryptResponse { throw unsupported() }
-  func reEncrypt(_ r: ReEncryptRequest) async throws -> ReEncryptResponse { throw unsupported() }
-  func generateDataKey(_ r: GenerateDataKeyRequest) async throws -> GenerateDataKeyResponse {
-    throw unsupported()
-  }
-  func generateDataKeyWithoutPlaintext(_ r: GenerateDataKeyWithoutPlaintextRequest) async throws
-    -> GenerateDataKeyWithoutPlaintextResponse
-  { throw unsupported() }
-  func generateRandom(_ r: GenerateRandomRequest) async throws -> GenerateRandomResponse {
-    throw unsupported()
-  }
 }
 
 @TerminalActor

@@ -60,7 +60,8 @@ final class TmuxSession {
     // otherwise carry one test's changes into the next.
     var env = env
     if env["XDG_STATE_HOME"] == nil {
-      env["XDG_STATE_HOME"] = FileManager.default.temporaryDirectory
+      env["XDG_STATE_HOME"] =
+        FileManager.default.temporaryDirectory
         .appendingPathComponent("kmsdash-e2e-state-\(getpid())-\(socket)").path
     }
     for (k, v) in env.sorted(by: { $0.key < $1.key }) { args += ["-e", "\(k)=\(v)"] }

@@ -129,13 +129,6 @@ actor FakeBackend: KeyStoreService, SimulatorControl {
     try record("GenerateRandom")
     return GenerateRandomResponse(plaintext: Data(repeating: 7, count: request.numberOfBytes ?? 0))
   }
-  func fleetSnapshot() async throws -> FleetSnapshot {
-    FleetSnapshot(
-      version: 0, region: "us-east-1", accountId: "111122223333", stores: [], stateSince: [:], clusters: [],
-      keys: [], aliases: [], events: [], faults: [:])
-  }
-  func changes() async -> AsyncStream<FleetChange> { AsyncStream { $0.finish() } }
-
   func describeClusters(_ request: DescribeClustersRequest) async throws -> DescribeClustersResponse {
     try record("DescribeClusters")
     return DescribeClustersResponse(clusters: [Cluster(clusterId: "cluster-234abcdefABC", state: .active)])

@@ -11,7 +11,7 @@ import Testing
     let (store, _) = try await f.newStore()
     try await f.connect(store)
     try await f.expectState(store, .connecting)
-    f.settle()
+    try await f.settle()
     try await f.expectState(store, .connected)
   }
 
@@ -19,9 +19,9 @@ import Testing
     let f = Fixture()
     let (store, _) = try await f.newStore()
     try await f.connect(store)
-    f.clock.advance(by: 1)
+    try await f.advance(by: 1)
     try await f.expectState(store, .connecting)
-    f.clock.advance(by: 10)
+    try await f.advance(by: 10)
     try await f.expectState(store, .connected)
   }
 
@@ -37,7 +37,7 @@ import Testing
     let before = try await f.entry(store)
     try await f.connect(store)
     try await f.expectState(store, .connected)
-    f.settle()
+    try await f.settle()
     #expect(try await f.entry(store) == before)
   }
 
@@ -47,7 +47,7 @@ import Testing
     try await f.connect(store)
     try await f.connect(store)
     try await f.expectState(store, .connecting)
-    f.settle()
+    try await f.settle()
     try await f.expectState(store, .connected)
   }
 
@@ -65,7 +65,7 @@ import Testing
     try await f.expectState(store, .disconnecting)
     await expectError(.customKeyStoreInvalidStateException) { try await f.connect(store) }
     try await f.expectState(store, .disconnecting)
-    f.settle()
+    try await f.settle()
     try await f.expectState(store, .disconnected)
   }
 
@@ -77,7 +77,7 @@ import Testing
     try await f.fault(.clusterNotActive, on: cluster)
     await expectError(.cloudHsmClusterNotActiveException) { try await f.connect(store) }
     try await f.expectState(store, .disconnected)
-    f.settle()
+    try await f.settle()
     try await f.expectState(store, .disconnected)
   }
 
@@ -87,7 +87,7 @@ import Testing
     try await f.deleteAllHsms(cluster)
     await expectError(.cloudHsmClusterInvalidConfigurationException) { try await f.connect(store) }
     try await f.expectState(store, .disconnected)
-    f.settle()
+    try await f.settle()
     try await f.expectState(store, .disconnected)
   }
 
@@ -139,7 +139,7 @@ import Testing
     try await f.expectState(store, .connecting)
     try await f.fault(fault, on: cluster)
     try await f.expectState(store, .connecting)
-    f.settle()
+    try await f.settle()
     try await f.expectState(store, .failed, errorCode: code)
   }
 
@@ -148,7 +148,7 @@ import Testing
     let (store, cluster) = try await f.newStore()
     try await f.connect(store)
     try await f.deleteAllHsms(cluster)
-    f.settle()
+    try await f.settle()
     try await f.expectState(store, .failed, errorCode: .insufficientCloudhsmHsms)
   }
 
@@ -159,7 +159,7 @@ import Testing
     for hsm in try await f.hsms(cluster) {
       try await f.engine.setHsmFailed(clusterId: cluster, hsmId: hsm.hsmId, failed: true)
     }
-    f.settle()
+    try await f.settle()
     try await f.expectState(store, .failed, errorCode: .insufficientCloudhsmHsms)
   }
 
@@ -183,7 +183,7 @@ import Testing
     let (store, cluster) = try await f.newStore()
     try await f.fault(.clusterDeleted, on: cluster)
     try await f.connect(store)
-    f.settle()
+    try await f.settle()
     try await f.expectState(store, .failed, errorCode: .clusterNotFound)
   }
 
@@ -228,7 +228,7 @@ import Testing
         }
       }
       for case (let fault?, _) in remaining { try await f.fault(fault, on: cluster) }
-      f.settle()
+      try await f.settle()
       let expected = remaining[0].1
       try await f.expectState(store, .failed, errorCode: expected)
       // Clear everything for the next round (the lockout counter only moves on a real login).
@@ -250,7 +250,7 @@ import Testing
     try await f.connect(store)
     try await f.fault(fault, on: cluster)
     try await f.fault(fault, false, on: cluster)
-    f.settle()
+    try await f.settle()
     try await f.expectState(store, .connected)
   }
 
@@ -259,7 +259,7 @@ import Testing
     let (store, cluster) = try await f.connectedStore()
     try await f.deleteAllHsms(cluster)
     for fault in SimulatorFault.allCases { try await f.fault(fault, on: cluster) }
-    f.settle()
+    try await f.settle()
     // No automatic transitions out of CONNECTED (§3.2).
     try await f.expectState(store, .connected)
   }
@@ -293,7 +293,7 @@ import Testing
     try await f.connect(store)
     #expect(try await f.engine.predictConnectOutcome(customKeyStoreId: store) == .noChange(.connecting))
     // Prediction has no side effects.
-    f.settle()
+    try await f.settle()
     try await f.expectState(store, .connected)
   }
 
@@ -324,7 +324,7 @@ import Testing
     let (store, _) = try await f.connectedStore()
     try await f.disconnect(store)
     try await f.expectState(store, .disconnecting)
-    f.settle()
+    try await f.settle()
     try await f.expectState(store, .disconnected)
   }
 
@@ -334,10 +334,10 @@ import Testing
     try await f.connect(store)
     try await f.disconnect(store)
     try await f.expectState(store, .disconnecting)
-    f.settle()
+    try await f.settle()
     try await f.expectState(store, .disconnected)
     // The abandoned connect must not complete later.
-    f.settle()
+    try await f.settle()
     try await f.expectState(store, .disconnected)
   }
 
@@ -348,7 +348,7 @@ import Testing
     try await f.disconnect(store)
     // FAILED → DISCONNECTING (decision on open point 10.4); the code is gone at once.
     try await f.expectState(store, .disconnecting)
-    f.settle()
+    try await f.settle()
     try await f.expectState(store, .disconnected)
   }
 
@@ -394,7 +394,7 @@ import Testing
     try await f.connect(a)
     try await f.connect(b)
     try await f.fault(.networkErrors, on: clusterB)
-    f.settle()
+    try await f.settle()
     try await f.expectState(a, .connected)
     try await f.expectState(b, .failed, errorCode: .networkErrors)
   }

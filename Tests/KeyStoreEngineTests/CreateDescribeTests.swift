@@ -27,7 +27,7 @@ import Testing
   @Test func createIsNotConnectedAutomatically() async throws {
     let f = Fixture()
     let (store, _) = try await f.newStore()
-    f.settle()
+    try await f.settle()
     try await f.expectState(store, .disconnected)
   }
 
@@ -211,7 +211,7 @@ import Testing
     await expectError(.cloudHsmClusterInvalidConfigurationException) {
       try await f.createStore("s", cluster: clusterId)
     }
-    f.settle()
+    try await f.settle()
     #expect(try await f.hsms(clusterId).allSatisfy { $0.state == .active })
     _ = try await f.createStore("s", cluster: clusterId)
   }

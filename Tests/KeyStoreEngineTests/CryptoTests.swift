@@ -184,7 +184,7 @@ import Testing
       try await f.disconnectAndSettle(store)
       try await f.connect(store)
       try await f.fault(.kmsuserLoggedIn, on: cluster)
-      f.settle()
+      try await f.settle()
     case .connected:
       break
     }
@@ -247,7 +247,7 @@ import Testing
     let blob = try await f.encrypt(key.keyId)
     _ = try await f.engine.scheduleKeyDeletion(
       ScheduleKeyDeletionRequest(keyId: key.keyId, pendingWindowInDays: 7))
-    f.clock.advance(by: 8 * 86_400)
+    try await f.advance(by: 8 * 86_400)
     // The key no longer exists: the blob cannot be decrypted (AWS: NotFound or InvalidCiphertext).
     do {
       _ = try await f.decrypt(blob)
@@ -272,7 +272,7 @@ import Testing
     #expect(try await f.keyState(key.keyId) == .enabled)
     // One HSM back is enough for cryptography.
     _ = try await f.engine.createHsm(CreateHsmRequest(clusterId: cluster, availabilityZone: "us-east-1a"))
-    f.settle()
+    try await f.settle()
     #expect(try await f.decrypt(blob).plaintext == Data("secret".utf8))
   }
 

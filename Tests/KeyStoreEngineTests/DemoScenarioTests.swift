@@ -34,7 +34,7 @@ let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
     #expect(stores.map(\.customKeyStoreId) == (1...6).map { "cks-0de3000000000000\($0)" })
 
     // The store seeded CONNECTING finishes by itself.
-    clock.advance(by: 60)
+    try await advance(clock, engine, by: 60)
     let staging = try await engine.describeCustomKeyStores(.init(customKeyStoreName: "staging-keys"))
     #expect(staging.customKeyStores?.first?.connectionState == .connected)
 

@@ -10,14 +10,15 @@ import Testing
     let f = Fixture()
     let (store, _) = try await f.newStore()
     try await f.connect(store)
-    f.clock.advance(by: LatencyModel.demo.connect.lowerBound - 0.01)
+    try await f.advance(by: LatencyModel.demo.connect.lowerBound - 0.01)
     try await f.expectState(store, .connecting)
-    f.clock.advance(by: LatencyModel.demo.connect.upperBound - LatencyModel.demo.connect.lowerBound + 0.02)
+    try await f.advance(
+      by: LatencyModel.demo.connect.upperBound - LatencyModel.demo.connect.lowerBound + 0.02)
     try await f.expectState(store, .connected)
     try await f.disconnect(store)
-    f.clock.advance(by: LatencyModel.demo.disconnect.lowerBound - 0.01)
+    try await f.advance(by: LatencyModel.demo.disconnect.lowerBound - 0.01)
     try await f.expectState(store, .disconnecting)
-    f.clock.advance(by: LatencyModel.demo.disconnect.upperBound)
+    try await f.advance(by: LatencyModel.demo.disconnect.upperBound)
     try await f.expectState(store, .disconnected)
   }
 
@@ -32,7 +33,7 @@ import Testing
           keyStorePassword: demoPassword)
       ).customKeyStoreId)
     _ = try await engine.connectCustomKeyStore(ConnectCustomKeyStoreRequest(customKeyStoreId: store))
-    clock.advance(by: LatencyModel.demo.connect.upperBound / 10 + 0.01)
+    try await advance(clock, engine, by: LatencyModel.demo.connect.upperBound / 10 + 0.01)
     let state = try await engine.describeCustomKeyStores(
       DescribeCustomKeyStoresRequest(customKeyStoreId: store))
     #expect(state.customKeyStores?.first?.connectionState == .connected)
@@ -49,11 +50,11 @@ import Testing
           keyStorePassword: demoPassword)
       ).customKeyStoreId)
     _ = try await engine.connectCustomKeyStore(ConnectCustomKeyStoreRequest(customKeyStoreId: store))
-    clock.advance(by: 60)
+    try await advance(clock, engine, by: 60)
     var state = try await engine.describeCustomKeyStores(
       DescribeCustomKeyStoresRequest(customKeyStoreId: store))
     #expect(state.customKeyStores?.first?.connectionState == .connecting)
-    clock.advance(by: 20 * 60)
+    try await advance(clock, engine, by: 20 * 60)
     state = try await engine.describeCustomKeyStores(DescribeCustomKeyStoresRequest(customKeyStoreId: store))
     #expect(state.customKeyStores?.first?.connectionState == .connected)
   }
@@ -63,9 +64,9 @@ import Testing
     let (store, cluster) = try await f.newStore()
     try await f.fault(.slowConnect, on: cluster)
     try await f.connect(store)
-    f.clock.advance(by: LatencyModel.demo.connect.upperBound + 1)
+    try await f.advance(by: LatencyModel.demo.connect.upperBound + 1)
     try await f.expectState(store, .connecting)
-    f.clock.advance(by: LatencyModel.demo.connect.upperBound * 5)
+    try await f.advance(by: LatencyModel.demo.connect.upperBound * 5)
     try await f.expectState(store, .connected)
   }
 
@@ -84,20 +85,68 @@ import Testing
     #expect(try await other.cluster() != first[1])
   }
 
-  @Test func changeStreamCoalescesBursts() async throws {
+  @Test func deltasKeepACopyOfTheSnapshotCurrent() async throws {
     let f = Fixture()
+    var mirror = try await f.engine.fleetSnapshot()
     let stream = await f.engine.changes()
-    let (store, cluster) = try await f.newStore()
-    for index in 0..<20 {
+    let (store, cluster) = try await f.connectedStore()
+    let key = try await f.createKey(in: store)
+    _ = try await f.engine.createAlias(CreateAliasRequest(aliasName: "alias/mirror", targetKeyId: key.keyId))
+    try await f.fault(.kmsuserLoggedIn, on: cluster)
+    try await f.disconnect(store)
+    try await f.settle()
+    _ = try await f.engine.deleteAlias(DeleteAliasRequest(aliasName: "alias/mirror"))
+    try await f.update(UpdateCustomKeyStoreRequest(customKeyStoreId: store, newCustomKeyStoreName: "renamed"))
+    let final = try await f.engine.fleetSnapshot()
+
+    var iterator = stream.makeAsyncIterator()
+    var versions: [UInt64] = []
+    var sawKeysTurnUnavailable = false
+    while mirror.version < final.version {
+      let delta = try #require(await iterator.next())
+      versions.append(delta.version)
+      let applied = mirror.apply(delta)
+      #expect(applied, "delta \(delta.version) does not follow")
+      // The disconnect's delta carries the store's keys with their new effective state.
+      if delta.stores.first?.connectionState == .disconnecting {
+        sawKeysTurnUnavailable = delta.keys.map(\.keyState) == [.unavailable]
+      }
+    }
+    #expect(versions == Array(1...final.version))
+    #expect(sawKeysTurnUnavailable)
+    #expect(mirror == final)
+  }
+
+  @Test func aSubscriberThatFallsBehindSeesAGap() async throws {
+    let f = Fixture()
+    var mirror = try await f.engine.fleetSnapshot()
+    let stream = await f.engine.changes()
+    let (store, _) = try await f.newStore()
+    for index in 0..<300 {
       try await f.update(
         UpdateCustomKeyStoreRequest(customKeyStoreId: store, newCustomKeyStoreName: "n\(index)"))
     }
-    try await f.fault(.networkErrors, on: cluster)
-    let snapshot = try await f.engine.fleetSnapshot()
     var iterator = stream.makeAsyncIterator()
-    let change = await iterator.next()
-    // A slow reader sees the latest version, not a queue of every intermediate one.
-    #expect(change?.version == snapshot.version)
+    let first = try #require(await iterator.next())
+    // The oldest deltas were dropped: applying the first one left is refused, and one snapshot
+    // brings the subscriber back.
+    #expect(first.version > mirror.version + 1)
+    let applied = mirror.apply(first)
+    #expect(!applied)
+    mirror = try await f.engine.fleetSnapshot()
+    #expect(mirror.store(id: store)?.customKeyStoreName == "n299")
+  }
+
+  @Test func aRefusedCallPublishesNothing() async throws {
+    let f = Fixture()
+    let (store, _) = try await f.newStore()
+    let stream = await f.engine.changes()
+    await #expect(throws: KMSError.self) { try await f.disconnect(store) }  // already DISCONNECTED
+    try await f.update(UpdateCustomKeyStoreRequest(customKeyStoreId: store, newCustomKeyStoreName: "next"))
+    var iterator = stream.makeAsyncIterator()
+    let delta = try #require(await iterator.next())
+    #expect(delta.stores.map(\.customKeyStoreName) == ["next"])
+    #expect(delta.events.map(\.kind) == [.storeUpdated])
   }
 
   @Test func snapshotShowsEffectiveStatesAndEvents() async throws {
@@ -148,7 +197,7 @@ import Testing
     #expect(hsm.state == .createInProgress)
     #expect(hsm.availabilityZone == "us-east-1a")
     #expect(hsm.eniIp?.isEmpty == false)
-    f.clock.advance(by: LatencyModel.demo.hsmCreate.upperBound + 0.01)
+    try await f.advance(by: LatencyModel.demo.hsmCreate.upperBound + 0.01)
     #expect(try await f.hsms(cluster).first { $0.hsmId == hsm.hsmId }?.state == .active)
     let deleted = try await f.engine.deleteHsm(DeleteHsmRequest(clusterId: cluster, hsmId: hsm.hsmId))
     #expect(deleted.hsmId == hsm.hsmId)

@@ -118,7 +118,7 @@ import Testing
     let id = try await createXks(f, xksRequest("x"))
     try await f.connect(id)
     try await f.expectState(id, .connecting)
-    f.settle()
+    try await f.settle()
     try await f.expectState(id, .connected)
     try await f.disconnectAndSettle(id)
   }

@@ -55,7 +55,7 @@ import Testing
     try await f.expectState(store, .connected)
     #expect(try await f.allKeys().isEmpty)
     _ = try await f.engine.createHsm(CreateHsmRequest(clusterId: cluster, availabilityZone: "us-east-1b"))
-    f.settle()
+    try await f.settle()
     _ = try await f.createKey(in: store)
   }
 
@@ -130,7 +130,7 @@ import Testing
       try await f.disconnectAndSettle(store)
       try await f.connect(store)
       try await f.fault(.subnetFull, on: cluster)
-      f.settle()
+      try await f.settle()
     }
     try await f.expectState(
       store, setup.state, errorCode: setup == .failed ? .insufficientFreeAddressesInSubnet : nil)
@@ -252,9 +252,9 @@ import Testing
     let scheduled = try await f.engine.scheduleKeyDeletion(ScheduleKeyDeletionRequest(keyId: key))
     #expect(scheduled.pendingWindowInDays == 30)
     #expect(scheduled.deletionDate == f.clock.now().addingTimeInterval(30 * 86_400))
-    f.clock.advance(by: 30 * 86_400 - 60)
+    try await f.advance(by: 30 * 86_400 - 60)
     #expect(try await f.keyState(key) == .pendingDeletion)
-    f.clock.advance(by: 120)
+    try await f.advance(by: 120)
     await expectError(.notFoundException) { try await f.key(key) }
     #expect(try await f.allKeys().isEmpty)
   }
@@ -310,7 +310,7 @@ import Testing
     let key = try await f.createKey(in: store).keyId
     _ = try await f.engine.scheduleKeyDeletion(ScheduleKeyDeletionRequest(keyId: key, pendingWindowInDays: 7))
     try await f.disconnectAndSettle(store)
-    f.clock.advance(by: 8 * 86_400)
+    try await f.advance(by: 8 * 86_400)
     await expectError(.notFoundException) { try await f.key(key) }
   }
 }
@@ -427,7 +427,7 @@ import Testing
     _ = try await f.engine.createAlias(CreateAliasRequest(aliasName: "alias/gone", targetKeyId: key.keyId))
     _ = try await f.engine.scheduleKeyDeletion(
       ScheduleKeyDeletionRequest(keyId: key.keyId, pendingWindowInDays: 7))
-    f.clock.advance(by: 8 * 86_400)
+    try await f.advance(by: 8 * 86_400)
     let listed = try await f.engine.listAliases(ListAliasesRequest())
     #expect(listed.aliases?.contains { $0.aliasName == "alias/gone" } != true)
   }

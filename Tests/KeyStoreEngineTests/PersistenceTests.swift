@@ -8,7 +8,12 @@ import Testing
 final class MemoryStateStore: StateStore {
   let records = Mutex<[StateRecordKind: [String: Data]]>([:])
   let failNext = Mutex(false)
-  struct Injected: Error {}
+  /// Changes saved, and saves refused, so far.
+  let applied = Mutex(0)
+  let failures = Mutex(0)
+  struct Injected: Error, CustomStringConvertible {
+    var description: String { "injected I/O error" }
+  }
 
   func loadAll() throws -> [StateRecordKind: [String: Data]] { records.withLock { $0 } }
 
@@ -17,8 +22,10 @@ final class MemoryStateStore: StateStore {
       defer { flag = false }
       return flag
     }) {
+      failures.withLock { $0 += 1 }
       throw Injected()
     }
+    applied.withLock { $0 += 1 }
     records.withLock { all in
       for record in change.upserts { all[record.kind, default: [:]][record.id] = record.payload }
       for deletion in change.deletions { all[deletion.kind]?[deletion.id] = nil }
@@ -55,7 +62,7 @@ final class MemoryStateStore: StateStore {
     let plaintext = try await second.decrypt(.init(ciphertextBlob: ciphertext)).plaintext
     #expect(plaintext == Data("hello".utf8))
     _ = try await second.connectCustomKeyStore(.init(customKeyStoreId: "cks-0de30000000000002"))
-    clock.advance(by: 60)
+    try await advance(clock, second, by: 60)
     let reconnected = try await second.describeCustomKeyStores(
       .init(customKeyStoreId: "cks-0de30000000000002"))
     #expect(reconnected.customKeyStores?.first?.connectionState == .connected)
@@ -70,9 +77,9 @@ final class MemoryStateStore: StateStore {
       clock: clock, stateStore: saved)
     try await first.load(.demo)
     _ = try await first.disconnectCustomKeyStore(.init(customKeyStoreId: "cks-0de30000000000001"))
-    clock.advance(by: 20)
+    try await advance(clock, first, by: 20)
     _ = try await first.connectCustomKeyStore(.init(customKeyStoreId: "cks-0de30000000000001"))
-    clock.advance(by: 40)  // 60 s of the 100 s connect are left; then the process "crashes"
+    try await advance(clock, first, by: 40)  // 60 s of the 100 s connect are left; then the process "crashes"
     _ = try await first.fleetSnapshot()
 
     clock.advance(by: 3600)  // down for an hour
@@ -82,26 +89,34 @@ final class MemoryStateStore: StateStore {
         .customKeyStores?.first?.connectionState
     }
     #expect(try await state() == .connecting)
-    clock.advance(by: 59)
+    try await advance(clock, second, by: 59)
     #expect(try await state() == .connecting)
-    clock.advance(by: 2)
+    try await advance(clock, second, by: 2)
     #expect(try await state() == .connected)
   }
 
-  @Test func failedSaveIsReportedAndRetried() async throws {
+  @Test func failedSaveChangesNothingNowOrAfterARestart() async throws {
     let saved = MemoryStateStore()
     let engine = try await KeyStoreEngine(clock: ManualClock(), stateStore: saved)
     try await engine.load(.demo)
     saved.failNext.withLock { $0 = true }
-    await #expect(throws: KMSError.self) {
+    let error = await #expect(throws: KMSError.self) {
       _ = try await engine.disconnectCustomKeyStore(.init(customKeyStoreId: "cks-0de30000000000001"))
     }
-    // The next operation saves the pending change too: nothing is forgotten.
-    _ = try await engine.describeCustomKeyStores(.init())
+    #expect(error?.code == .kmsInternalException)
+    #expect(error?.message.contains("not made") == true)
+    func state(_ engine: KeyStoreEngine) async throws -> ConnectionStateType? {
+      try await engine.describeCustomKeyStores(.init(customKeyStoreId: "cks-0de30000000000001"))
+        .customKeyStores?.first?.connectionState
+    }
+    #expect(try await state(engine) == .connected)
+    // A later, unrelated change does not carry the failed one along.
+    _ = try await engine.connectCustomKeyStore(.init(customKeyStoreId: "cks-0de30000000000002"))
     let reopened = try await KeyStoreEngine(clock: ManualClock(), stateStore: saved)
-    let state = try await reopened.describeCustomKeyStores(.init(customKeyStoreId: "cks-0de30000000000001"))
-      .customKeyStores?.first?.connectionState
-    #expect(state == .disconnecting)
+    #expect(try await state(reopened) == .connected)
+    // The same call works once saving works again.
+    _ = try await engine.disconnectCustomKeyStore(.init(customKeyStoreId: "cks-0de30000000000001"))
+    #expect(try await state(engine) == .disconnecting)
   }
 
   @Test func noSecretInClearInSavedRecords() async throws {

@@ -235,9 +235,9 @@ import Testing
               CreateHsmRequest(clusterId: cluster, availabilityZone: ["us-east-1a", "us-east-1b"][p % 2]))
           }
         case .advanceSmall:
-          f.clock.advance(by: Double(p % 9))
+          try await f.advance(by: Double(p % 9))
         case .advanceLarge:
-          f.clock.advance(by: p % 2 == 0 ? settleTime : Double(p % 12) * 86_400)
+          try await f.advance(by: p % 2 == 0 ? settleTime : Double(p % 12) * 86_400)
         }
       } catch let error as KMSError {
         // Any AWS error is acceptable here; the invariants below decide whether the state is right.
@@ -255,7 +255,7 @@ import Testing
     }
 
     // No store stays transient once enough time has passed.
-    f.settle()
+    try await f.settle()
     try await checkInvariants(f, &model, context: "final settle")
     for (id, state) in model.stores {
       #expect(state != .connecting && state != .disconnecting, "store \(id) stuck in \(state)")

@@ -29,6 +29,13 @@ var keyIdPattern: Regex<Substring> { /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-
 var clusterIdPattern: Regex<Substring> { /cluster-[2-7a-zA-Z]{11}/ }
 var hsmIdPattern: Regex<Substring> { /hsm-[2-7a-zA-Z]{11,16}/ }
 
+/// Moves a manual clock on and runs the work that fell due, as the engine's driver does when it
+/// wakes on a live clock.
+func advance(_ clock: ManualClock, _ engine: KeyStoreEngine, by seconds: TimeInterval) async throws {
+  clock.advance(by: seconds)
+  try await engine.runDueWork()
+}
+
 /// One engine on a manual clock with helpers named after what the tests do.
 struct Fixture {
   let clock: ManualClock
@@ -138,16 +145,21 @@ struct Fixture {
     _ = try await engine.disconnectCustomKeyStore(DisconnectCustomKeyStoreRequest(customKeyStoreId: storeId))
   }
 
-  func settle() { clock.advance(by: settleTime) }
+  /// Lets `seconds` pass and runs the work that fell due, as the engine's driver would.
+  func advance(by seconds: TimeInterval) async throws {
+    try await KeyStoreEngineTests.advance(clock, engine, by: seconds)
+  }
+
+  func settle() async throws { try await advance(by: settleTime) }
 
   func connectAndSettle(_ storeId: String) async throws {
     try await connect(storeId)
-    settle()
+    try await settle()
   }
 
   func disconnectAndSettle(_ storeId: String) async throws {
     try await disconnect(storeId)
-    settle()
+    try await settle()
     try await expectState(storeId, .disconnected)
   }
 
@@ -157,7 +169,7 @@ struct Fixture {
     let made = try await newStore()
     try await connect(made.store)
     try await self.fault(fault, on: made.cluster)
-    settle()
+    try await settle()
     #expect(try await state(made.store) == .failed)
     try await self.fault(fault, false, on: made.cluster)
     return made

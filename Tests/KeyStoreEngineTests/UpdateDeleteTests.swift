@@ -37,7 +37,7 @@ enum StoreStateSetup: String, CaseIterable, Sendable, CustomTestStringConvertibl
     case .failed:
       try await f.connect(store)
       try await f.fault(.networkErrors, on: cluster)
-      f.settle()
+      try await f.settle()
       try await f.fault(.networkErrors, false, on: cluster)
     }
     try await f.expectState(store, state, errorCode: self == .failed ? .networkErrors : nil)
@@ -265,7 +265,7 @@ enum StoreStateSetup: String, CaseIterable, Sendable, CustomTestStringConvertibl
     try await f.disconnectAndSettle(store)
     await expectError(.customKeyStoreHasCMKsException) { try await f.delete(store) }
     // After the waiting period the key is gone, even though the store is disconnected.
-    f.clock.advance(by: 7 * 86_400 + 1)
+    try await f.advance(by: 7 * 86_400 + 1)
     await expectError(.notFoundException) { try await f.key(key.keyId) }
     try await f.delete(store)
     #expect(try await f.allStores().isEmpty)

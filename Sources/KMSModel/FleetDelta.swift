@@ -1,0 +1,165 @@
+import Foundation
+
+/// What one committed change did to the fleet, in the shapes a dashboard draws: the records that
+/// were added or changed (whole), the IDs that were removed, and the events it recorded. A
+/// subscriber keeps its own `FleetSnapshot` current by applying deltas in order.
+///
+/// `version` is the fleet's version after the change, and consecutive deltas differ by exactly
+/// one. A subscriber that sees a gap (it fell behind and the stream dropped deltas, or it
+/// subscribed after taking its snapshot) resynchronises from one `fleetSnapshot()`.
+public struct FleetDelta: Sendable, Equatable {
+  public var version: UInt64
+  /// Stores created or changed, whole. Their `stateSince` entries are in `stateSince`.
+  public var stores: [CustomKeyStoresListEntry]
+  public var stateSince: [String: Date]
+  public var removedStoreIds: [String]
+  /// Custom-store keys created or changed, with their effective key state: when a store's
+  /// connection state changes, every key of that store is here.
+  public var keys: [KeyMetadata]
+  public var removedKeyIds: [String]
+  public var aliases: [AliasListEntry]
+  public var removedAliasNames: [String]
+  /// Clusters created or changed (HSMs included), whole.
+  public var clusters: [Cluster]
+  public var removedClusterIds: [String]
+  /// The whole fault set of every cluster whose faults changed (empty set: none left).
+  public var faults: [String: Set<SimulatorFault>]
+  /// Events recorded by this change, oldest first.
+  public var events: [FleetEvent]
+  /// A remote backend's status after this refresh; nil when it did not change (or embedded).
+  public var backend: BackendStatus?
+
+  public init(
+    version: UInt64, stores: [CustomKeyStoresListEntry] = [], stateSince: [String: Date] = [:],
+    removedStoreIds: [String] = [], keys: [KeyMetadata] = [], removedKeyIds: [String] = [],
+    aliases: [AliasListEntry] = [], removedAliasNames: [String] = [], clusters: [Cluster] = [],
+    removedClusterIds: [String] = [], faults: [String: Set<SimulatorFault>] = [:],
+    events: [FleetEvent] = [], backend: BackendStatus? = nil
+  ) {
+    self.version = version
+    self.stores = stores
+    self.stateSince = stateSince
+    self.removedStoreIds = removedStoreIds
+    self.keys = keys
+    self.removedKeyIds = removedKeyIds
+    self.aliases = aliases
+    self.removedAliasNames = removedAliasNames
+    self.clusters = clusters
+    self.removedClusterIds = removedClusterIds
+    self.faults = faults
+    self.events = events
+    self.backend = backend
+  }
+
+  /// True when the delta changes nothing a view shows (a version bump only).
+  public var isEmpty: Bool {
+    stores.isEmpty && removedStoreIds.isEmpty && keys.isEmpty && removedKeyIds.isEmpty && aliases.isEmpty
+      && removedAliasNames.isEmpty && clusters.isEmpty && removedClusterIds.isEmpty && faults.isEmpty
+      && events.isEmpty && backend == nil
+  }
+}
+
+/// How a dashboard observes a fleet: one consistent snapshot, then deltas.
+public protocol FleetObserving: Sendable {
+  /// Everything a dashboard shows, consistent at one instant, with the version it reflects.
+  func fleetSnapshot() async throws -> FleetSnapshot
+  /// Every committed change as a delta, in order. The stream buffers a bounded number of deltas;
+  /// a subscriber that falls further behind sees a version gap and takes a new snapshot.
+  func changes() async -> AsyncStream<FleetDelta>
+}
+
+/// The store and key operations a dashboard performs, by typed identifier. Errors are `KMSError`
+/// with the AWS exception name.
+public protocol FleetActions: Sendable {
+  func connect(_ store: CustomKeyStoreID) async throws
+  func disconnect(_ store: CustomKeyStoreID) async throws
+  func enable(_ key: KeyID) async throws
+  func disable(_ key: KeyID) async throws
+}
+
+/// All a dashboard needs from a backend.
+public typealias DashboardBackend = FleetObserving & FleetActions
+
+/// Any implementation of the KMS API performs the dashboard's actions through the AWS operations.
+extension FleetActions where Self: KeyStoreService {
+  public func connect(_ store: CustomKeyStoreID) async throws {
+    _ = try await connectCustomKeyStore(ConnectCustomKeyStoreRequest(customKeyStoreId: store.rawValue))
+  }
+
+  public func disconnect(_ store: CustomKeyStoreID) async throws {
+    _ = try await disconnectCustomKeyStore(DisconnectCustomKeyStoreRequest(customKeyStoreId: store.rawValue))
+  }
+
+  public func enable(_ key: KeyID) async throws {
+    _ = try await enableKey(EnableKeyRequest(keyId: key.rawValue))
+  }
+
+  public func disable(_ key: KeyID) async throws {
+    _ = try await disableKey(DisableKeyRequest(keyId: key.rawValue))
+  }
+}
+
+extension FleetSnapshot {
+  /// Applies the next delta in place. Returns false, changing nothing, when the delta is not the
+  /// next one (a gap: the caller takes a new snapshot instead). Deltas at or below the snapshot's
+  /// version are already reflected and are ignored (true).
+  @discardableResult
+  public mutating func apply(_ delta: FleetDelta) -> Bool {
+    if delta.version <= version { return true }
+    guard delta.version == version + 1 else { return false }
+    version = delta.version
+    if !delta.stores.isEmpty || !delta.removedStoreIds.isEmpty {
+      stores = Self.merged(
+        stores, upserting: delta.stores, removing: delta.removedStoreIds, id: \.customKeyStoreId,
+        position: { store(positionOf: $0) })
+      for (id, date) in delta.stateSince { stateSince[id] = date }
+      for id in delta.removedStoreIds { stateSince[id] = nil }
+    }
+    if !delta.keys.isEmpty || !delta.removedKeyIds.isEmpty {
+      keys = Self.merged(
+        keys, upserting: delta.keys, removing: delta.removedKeyIds, id: { $0.keyId },
+        position: { key(positionOf: $0) })
+    }
+    if !delta.aliases.isEmpty || !delta.removedAliasNames.isEmpty {
+      aliases = Self.merged(
+        aliases, upserting: delta.aliases, removing: delta.removedAliasNames, id: \.aliasName,
+        position: { name in aliases.firstIndex { $0.aliasName == name } })
+    }
+    if !delta.clusters.isEmpty || !delta.removedClusterIds.isEmpty {
+      clusters = Self.merged(
+        clusters, upserting: delta.clusters, removing: delta.removedClusterIds, id: \.clusterId,
+        position: { cluster(positionOf: $0) })
+    }
+    for (id, set) in delta.faults { faults[id] = set.isEmpty ? nil : set }
+    for id in delta.removedClusterIds { faults[id] = nil }
+    if !delta.events.isEmpty {
+      let limit = max(events.count, 500)
+      events.append(contentsOf: delta.events)
+      if events.count > limit { events.removeFirst(events.count - limit) }
+    }
+    if let backend = delta.backend { self.backend = backend }
+    return true
+  }
+
+  /// Replaces changed elements where they are, appends new ones, drops removed ones. Touches the
+  /// array once (so the index is rebuilt once) and only when something changed.
+  private static func merged<Element>(
+    _ list: [Element], upserting: [Element], removing: [String], id: (Element) -> String?,
+    position: (String) -> Int?
+  ) -> [Element] {
+    var result = list
+    for element in upserting {
+      guard let key = id(element) else { continue }
+      if let at = position(key), at < result.count, id(result[at]) == key {
+        result[at] = element
+      } else {
+        result.append(element)
+      }
+    }
+    if !removing.isEmpty {
+      let gone = Set(removing)
+      result.removeAll { id($0).map(gone.contains) ?? false }
+    }
+    return result
+  }
+}
