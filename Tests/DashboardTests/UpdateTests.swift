@@ -141,9 +141,41 @@ import Testing
       .actionFailed(
         operation: "ConnectCustomKeyStore", target: F.ledger, code: "CustomKeyStoreInvalidStateException",
         message: "The custom key store is FAILED."))
-    #expect(e == [.loadSnapshot])
+    #expect(e == [])
     #expect(s.status?.kind == .error)
     #expect(s.status?.text.contains("CustomKeyStoreInvalidStateException") == true)
+  }
+
+  @Test func aFailedSaveIsAnErrorLineNeverAStateChange() {
+    var s = F.state()
+    let before = s.snapshot
+    s.press(.char("d"))
+    let e = update(
+      &s,
+      .actionFailed(
+        operation: "DisconnectCustomKeyStore", target: F.payments, code: "KMSInternalException",
+        message: "The change could not be saved to the state file, so it was not made: disk full"))
+    #expect(e == [])  // no reload, no optimistic state: the engine changed nothing
+    #expect(s.snapshot == before)
+    #expect(s.status?.kind == .error)
+    #expect(s.status?.text.contains("KMSInternalException") == true)
+    #expect(s.status?.text.contains("so it was not made") == true)
+  }
+
+  @Test func aDeltaUpdatesTheRowAndAGapReloads() throws {
+    var s = F.state()
+    let snapshot = try #require(s.snapshot)
+    var store = try #require(snapshot.store(id: F.payments))
+    store.connectionState = .disconnecting
+    let delta = FleetDelta(version: snapshot.version + 1, stores: [store], stateSince: [F.payments: F.t0])
+    #expect(update(&s, .delta(delta, at: F.t0)) == [])
+    #expect(s.snapshot?.store(id: F.payments)?.connectionState == .disconnecting)
+    #expect(s.snapshot?.version == snapshot.version + 1)
+    #expect(s.highlightUntil[F.payments] != nil)
+    // A delta that skips a version cannot be applied: one snapshot brings the dashboard back.
+    let skipped = FleetDelta(version: snapshot.version + 3, stores: [store])
+    #expect(update(&s, .delta(skipped, at: F.t0)) == [.loadSnapshot])
+    #expect(s.snapshot?.version == snapshot.version + 1)
   }
 
   @Test func readOnlyBlocksEveryMutatingPath() {
