@@ -15,6 +15,10 @@ let package = Package(
     .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
     .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+    .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
+    .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+    .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
+    .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
   ],
   targets: [
     // Foundation-only vocabulary shared by every layer: AWS shapes, errors, validation, protocols.
@@ -50,6 +54,33 @@ let package = Package(
         "KMSModel", "AWSSigV4", .product(name: "AsyncHTTPClient", package: "async-http-client"),
       ]
     ),
+    // The simulated external key manager behind an XKS Proxy API v1 server (`kmsdash xks-proxy`).
+    .target(
+      name: "XKSProxy",
+      dependencies: [
+        "KMSModel", "AWSSigV4",
+        .product(name: "Crypto", package: "swift-crypto"),
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOPosix", package: "swift-nio"),
+        .product(name: "NIOHTTP1", package: "swift-nio"),
+        .product(name: "NIOSSL", package: "swift-nio-ssl"),
+        .product(name: "X509", package: "swift-certificates"),
+        .product(name: "SwiftASN1", package: "swift-asn1"),
+      ]
+    ),
+    // The engine's side of XKS: a proxy over real HTTP(S) with KMS's 250 ms bound.
+    .target(
+      name: "XKSClient",
+      dependencies: [
+        "KMSModel", "AWSSigV4",
+        .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        .product(name: "Crypto", package: "swift-crypto"),
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOPosix", package: "swift-nio"),
+        .product(name: "NIOHTTP1", package: "swift-nio"),
+        .product(name: "NIOSSL", package: "swift-nio-ssl"),
+      ]
+    ),
     .systemLibrary(name: "CNcursesw", path: "Sources/CNcursesw", providers: [.apt(["libncurses-dev"])]),
     .target(name: "TerminalUI", dependencies: ["CNcursesw"]),
     .target(name: "Dashboard", dependencies: ["KMSModel", "TerminalUI"]),
@@ -57,7 +88,7 @@ let package = Package(
       name: "kmsdash",
       dependencies: [
         "KMSModel", "KeyStoreEngine", "EngineStorage", "KMSServer", "KMSClient", "AWSSigV4", "Dashboard",
-        "TerminalUI",
+        "TerminalUI", "XKSProxy", "XKSClient",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
       ]
@@ -108,5 +139,12 @@ let package = Package(
     .testTarget(name: "TerminalUITests", dependencies: ["TerminalUI"]),
     .testTarget(name: "DashboardTests", dependencies: ["Dashboard", "TerminalUI", "KMSModel"]),
     .testTarget(name: "EndToEndTests", dependencies: ["KMSModel"]),
+    .testTarget(
+      name: "XKSTests",
+      dependencies: [
+        "XKSProxy", "XKSClient", "KMSModel", "AWSSigV4", "KeyStoreEngine",
+        .product(name: "NIOSSL", package: "swift-nio-ssl"),
+      ]
+    ),
   ]
 )

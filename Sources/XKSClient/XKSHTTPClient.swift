@@ -1,0 +1,243 @@
+import AWSSigV4
+import AsyncHTTPClient
+import Crypto
+import Foundation
+import KMSModel
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import NIOSSL
+
+/// The engine's side of XKS over real HTTP(S) (AsyncHTTPClient): signs every call with SigV4 as
+/// `kms-xks-proxy`, bounds it by KMS's 250 ms (connect, TLS, request and answer together), and
+/// turns every outcome into a typed `XKSCallFailure` or a checked answer.
+public final class XKSHTTPClient: XKSProxyCalling {
+  /// KMS's bound on every proxy call.
+  public static let kmsTimeout: Duration = .milliseconds(250)
+  /// Answers larger than this are malformed (a hostile proxy cannot make KMS buffer much).
+  public static let maxAnswerBytes = 64 * 1024
+
+  private let http: HTTPClient
+  /// Host of an `XksProxyUriEndpoint` → where its proxy really listens (`--xks-route`).
+  public let routes: [String: URL]
+  public let timeout: Duration
+  private let now: @Sendable () -> Date
+
+  /// - Parameters:
+  ///   - routes: like curl's `--resolve`: calls for `https://HOST` go to the URL instead
+  ///     (`http://` allowed there, for local work).
+  ///   - caFile: a PEM file of extra trusted CAs (a private proxy CA).
+  public init(
+    routes: [String: URL] = [:], caFile: String? = nil, timeout: Duration = XKSHTTPClient.kmsTimeout,
+    now: @escaping @Sendable () -> Date = { Date() }
+  ) throws {
+    var tls = TLSConfiguration.makeClientConfiguration()
+    tls.minimumTLSVersion = .tlsv12
+    if let caFile {
+      tls.additionalTrustRoots = [.certificates(try NIOSSLCertificate.fromPEMFile(caFile))]
+    }
+    let milliseconds = Int64(timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
+    var configuration = HTTPClient.Configuration(
+      tlsConfiguration: tls, redirectConfiguration: .disallow,
+      timeout: .init(connect: .milliseconds(milliseconds), read: .milliseconds(milliseconds)))
+    configuration.httpVersion = .http1Only
+    configuration.decompression = .disabled
+    http = HTTPClient(eventLoopGroupProvider: .shared(MultiThreadedEventLoopGroup.singleton), configuration: configuration)
+    self.routes = routes
+    self.timeout = timeout
+    self.now = now
+  }
+
+  deinit { try? http.syncShutdown() }
+
+  public func shutdown() async throws { try await http.shutdown() }
+
+  // MARK: XKSProxyCalling
+
+  public func getHealthStatus(_ target: XKSProxyTarget, metadata: XKSRequestMetadata) async throws(XKSCallFailure)
+    -> XKSHealthResponse
+  {
+    let answer: XKSHealthResponse = try await call(
+      target, "/health", XKSMetadataOnlyRequest(requestMetadata: metadata))
+    guard let size = answer.xksProxyFleetSize, size > 0, answer.xksProxyVendor != nil, answer.xksProxyModel != nil,
+      answer.ekmVendor != nil, let fleet = answer.ekmFleetDetails, (1...10).contains(fleet.count),
+      fleet.allSatisfy({
+        $0.id != nil && $0.model != nil && ["ACTIVE", "DEGRADED", "UNAVAILABLE"].contains($0.healthStatus ?? "")
+      })
+    else { throw .malformedResponse("GetHealthStatus answer lacks or misstates a required member") }
+    return answer
+  }
+
+  public func getKeyMetadata(_ target: XKSProxyTarget, keyId: String, metadata: XKSRequestMetadata)
+    async throws(XKSCallFailure) -> XKSKeyMetadataResponse
+  {
+    let answer: XKSKeyMetadataResponse = try await call(
+      target, "/keys/\(keyId)/metadata", XKSMetadataOnlyRequest(requestMetadata: metadata))
+    guard answer.keySpec != nil, let usage = answer.keyUsage, usage.count <= 10, answer.keyStatus != nil else {
+      throw .malformedResponse("GetKeyMetadata answer lacks keySpec, keyUsage or keyStatus")
+    }
+    return answer
+  }
+
+  public func encrypt(_ target: XKSProxyTarget, keyId: String, request: XKSEncryptRequest)
+    async throws(XKSCallFailure) -> XKSEncryptResponse
+  {
+    let answer: XKSEncryptResponse = try await call(target, "/keys/\(keyId)/encrypt", request)
+    guard let ciphertext = answer.ciphertext.flatMap({ Data(base64Encoded: $0) }),
+      let iv = answer.initializationVector.flatMap({ Data(base64Encoded: $0) }), [12, 16].contains(iv.count),
+      let tag = answer.authenticationTag.flatMap({ Data(base64Encoded: $0) }), tag.count == 16
+    else { throw .malformedResponse("Encrypt answer lacks ciphertext, a 12/16-byte IV or a 16-byte tag") }
+    var metadata: Data?
+    if let text = answer.ciphertextMetadata {
+      guard let decoded = Data(base64Encoded: text), decoded.count <= 20 else {
+        throw .malformedResponse("ciphertextMetadata is not Base64 of at most 20 bytes")
+      }
+      metadata = decoded
+    }
+    if let plaintext = request.plaintext.flatMap({ Data(base64Encoded: $0) }), plaintext.count != ciphertext.count {
+      throw .malformedResponse("the ciphertext is not as long as the plaintext")
+    }
+    if request.ciphertextDataIntegrityValueAlgorithm != nil {
+      let aad = request.additionalAuthenticatedData.flatMap { Data(base64Encoded: $0) }
+      let expected = Data(
+        SHA256Digest.of(XKSAAD.cdivInput(aad: aad, metadata: metadata, iv: iv, ciphertext: ciphertext, tag: tag)))
+      guard answer.ciphertextDataIntegrityValue.flatMap({ Data(base64Encoded: $0) }) == expected else {
+        throw .malformedResponse("ciphertextDataIntegrityValue is missing or does not match")
+      }
+    }
+    return answer
+  }
+
+  public func decrypt(_ target: XKSProxyTarget, keyId: String, request: XKSDecryptRequest)
+    async throws(XKSCallFailure) -> XKSDecryptResponse
+  {
+    let answer: XKSDecryptResponse = try await call(target, "/keys/\(keyId)/decrypt", request)
+    guard let plaintext = answer.plaintext.flatMap({ Data(base64Encoded: $0) }) else {
+      throw .malformedResponse("Decrypt answer lacks a Base64 plaintext")
+    }
+    if let ciphertext = request.ciphertext.flatMap({ Data(base64Encoded: $0) }), ciphertext.count != plaintext.count {
+      throw .invalidCiphertextReturned
+    }
+    return answer
+  }
+
+  // MARK: One call
+
+  /// The base URL calls for `target` go to, after `routes`.
+  public func baseURL(for target: XKSProxyTarget) -> URL? {
+    guard let endpoint = URL(string: target.uriEndpoint), let host = endpoint.host else { return nil }
+    if let route = routes[host.lowercased()] { return route }
+    return endpoint
+  }
+
+  func call<Body: Encodable, Answer: Decodable>(_ target: XKSProxyTarget, _ suffix: String, _ body: Body)
+    async throws(XKSCallFailure) -> Answer
+  {
+    guard let base = baseURL(for: target), let host = base.host, let scheme = base.scheme else {
+      throw .notReachable("the endpoint \(target.uriEndpoint) is not a URL")
+    }
+    let path = target.uriPath + suffix
+    var authority = host.contains(":") ? "[\(host)]" : host
+    if let port = base.port, !(scheme == "https" && port == 443), !(scheme == "http" && port == 80) {
+      authority += ":\(port)"
+    }
+    let payload: Data
+    do { payload = try JSONEncoder().encode(body) } catch { throw .malformedResponse("request not encodable") }
+    let signer = SigV4Signer(
+      credentials: AWSCredentials(accessKeyId: target.accessKeyId, secretAccessKey: target.secretAccessKey),
+      region: target.region, service: "kms-xks-proxy")
+    let signed = signer.sign(
+      method: "POST", host: authority, path: path, headers: [("Content-Type", "application/json")], body: payload,
+      date: now())
+    let url = "\(scheme)://\(authority)\(path)"
+    let headers = signed.headers.filter { $0.name.lowercased() != "host" }.map { [$0.name, $0.value] }
+    let http = self.http
+    let hostHeader = authority
+    let timeout = self.timeout
+    let outcome: Result<(Int, Data), XKSCallFailure> = await withTaskGroup(
+      of: Result<(Int, Data), XKSCallFailure>?.self
+    ) { group in
+      group.addTask {
+        var request = HTTPClientRequest(url: url)
+        request.method = .POST
+        for header in headers { request.headers.add(name: header[0], value: header[1]) }
+        request.headers.add(name: "Host", value: hostHeader)
+        request.body = .bytes(ByteBuffer(bytes: payload))
+        do {
+          let response = try await http.execute(request, deadline: .now() + .nanoseconds(timeout.nanoseconds))
+          let body = try await response.body.collect(upTo: Self.maxAnswerBytes)
+          return .success((Int(response.status.code), Data(body.readableBytesView)))
+        } catch {
+          return .failure(Self.classify(error))
+        }
+      }
+      group.addTask {
+        // The bound holds even for an answer that trickles in (slow loris).
+        try? await Task.sleep(for: timeout + .milliseconds(25))
+        return Task.isCancelled ? nil : .failure(.timedOut)
+      }
+      var result: Result<(Int, Data), XKSCallFailure> = .failure(.timedOut)
+      for await next in group {
+        if let next {
+          result = next
+          break
+        }
+      }
+      group.cancelAll()
+      return result
+    }
+    let (status, data) = try outcome.get()
+    return try Self.interpret(status: status, body: data)
+  }
+
+  /// A status and body as KMS reads them.
+  static func interpret<Answer: Decodable>(status: Int, body: Data) throws(XKSCallFailure) -> Answer {
+    if status == 200 {
+      do {
+        return try JSONDecoder().decode(Answer.self, from: body)
+      } catch {
+        throw .malformedResponse("the 200 answer is not the expected JSON")
+      }
+    }
+    guard let error = try? JSONDecoder().decode(XKSErrorBody.self, from: body),
+      let name = error.errorName.flatMap(XKSErrorName.init(rawValue:)), name.httpStatus == status
+    else { throw .malformedResponse("HTTP \(status) without a known errorName") }
+    throw .proxyError(name)
+  }
+
+  /// Timeouts, refused or reset connections and TLS failures, told apart.
+  static func classify(_ error: any Error) -> XKSCallFailure {
+    if let failure = error as? XKSCallFailure { return failure }
+    if let http = error as? HTTPClientError {
+      switch http {
+      case .deadlineExceeded, .readTimeout, .writeTimeout, .connectTimeout, .getConnectionFromPoolTimeout:
+        return .timedOut
+      case .tlsHandshakeTimeout:
+        return .tlsFailure("TLS handshake timed out")
+      case .remoteConnectionClosed:
+        return .notReachable("the proxy closed the connection")
+      default:
+        break
+      }
+    }
+    if error is NIOSSLError || error is BoringSSLError || error is NIOSSLExtraError {
+      return .tlsFailure(String(describing: error))
+    }
+    if error is NIOTooManyBytesError { return .malformedResponse("answer larger than \(maxAnswerBytes) bytes") }
+    if error is CancellationError { return .timedOut }
+    let text = String(describing: error)
+    if text.contains("SSL") || text.contains("TLS") || text.contains("certificate") {
+      return .tlsFailure(text)
+    }
+    if error is HTTPParserError { return .malformedResponse("not HTTP") }
+    return .notReachable(text)
+  }
+}
+
+extension Duration {
+  var nanoseconds: Int64 { components.seconds * 1_000_000_000 + components.attoseconds / 1_000_000_000 }
+}
+
+enum SHA256Digest {
+  static func of(_ data: Data) -> [UInt8] { Array(SHA256.hash(data: data)) }
+}
