@@ -88,7 +88,7 @@ let package = Package(
       name: "kmsdash",
       dependencies: [
         "KMSModel", "KeyStoreEngine", "EngineStorage", "KMSServer", "KMSClient", "AWSSigV4", "Dashboard",
-        "TerminalUI", "XKSProxy", "XKSClient",
+        "TerminalUI", "XKSProxy", "XKSClient", .product(name: "NIOSSL", package: "swift-nio-ssl"),
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
       ]

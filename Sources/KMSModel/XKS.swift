@@ -230,8 +230,9 @@ public struct XKSProxyTarget: Sendable, Equatable {
   /// The calling KMS Region (in the SigV4 scope).
   public var region: String
 
-  public init(uriEndpoint: String, uriPath: String, accessKeyId: String, secretAccessKey: String, region: String)
-  {
+  public init(
+    uriEndpoint: String, uriPath: String, accessKeyId: String, secretAccessKey: String, region: String
+  ) {
     self.uriEndpoint = uriEndpoint
     self.uriPath = uriPath
     self.accessKeyId = accessKeyId
@@ -248,9 +249,11 @@ public protocol XKSProxyCalling: Sendable {
     -> XKSHealthResponse
   func getKeyMetadata(_ target: XKSProxyTarget, keyId: String, metadata: XKSRequestMetadata)
     async throws(XKSCallFailure) -> XKSKeyMetadataResponse
-  func encrypt(_ target: XKSProxyTarget, keyId: String, request: XKSEncryptRequest) async throws(XKSCallFailure)
+  func encrypt(_ target: XKSProxyTarget, keyId: String, request: XKSEncryptRequest)
+    async throws(XKSCallFailure)
     -> XKSEncryptResponse
-  func decrypt(_ target: XKSProxyTarget, keyId: String, request: XKSDecryptRequest) async throws(XKSCallFailure)
+  func decrypt(_ target: XKSProxyTarget, keyId: String, request: XKSDecryptRequest)
+    async throws(XKSCallFailure)
     -> XKSDecryptResponse
 }
 

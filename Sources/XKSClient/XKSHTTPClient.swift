@@ -36,13 +36,15 @@ public final class XKSHTTPClient: XKSProxyCalling {
     if let caFile {
       tls.additionalTrustRoots = [.certificates(try NIOSSLCertificate.fromPEMFile(caFile))]
     }
-    let milliseconds = Int64(timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
+    let milliseconds = Int64(
+      timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
     var configuration = HTTPClient.Configuration(
       tlsConfiguration: tls, redirectConfiguration: .disallow,
       timeout: .init(connect: .milliseconds(milliseconds), read: .milliseconds(milliseconds)))
     configuration.httpVersion = .http1Only
     configuration.decompression = .disabled
-    http = HTTPClient(eventLoopGroupProvider: .shared(MultiThreadedEventLoopGroup.singleton), configuration: configuration)
+    http = HTTPClient(
+      eventLoopGroupProvider: .shared(MultiThreadedEventLoopGroup.singleton), configuration: configuration)
     self.routes = routes
     self.timeout = timeout
     self.now = now
@@ -54,15 +56,18 @@ public final class XKSHTTPClient: XKSProxyCalling {
 
   // MARK: XKSProxyCalling
 
-  public func getHealthStatus(_ target: XKSProxyTarget, metadata: XKSRequestMetadata) async throws(XKSCallFailure)
+  public func getHealthStatus(_ target: XKSProxyTarget, metadata: XKSRequestMetadata)
+    async throws(XKSCallFailure)
     -> XKSHealthResponse
   {
     let answer: XKSHealthResponse = try await call(
       target, "/health", XKSMetadataOnlyRequest(requestMetadata: metadata))
-    guard let size = answer.xksProxyFleetSize, size > 0, answer.xksProxyVendor != nil, answer.xksProxyModel != nil,
+    guard let size = answer.xksProxyFleetSize, size > 0, answer.xksProxyVendor != nil,
+      answer.xksProxyModel != nil,
       answer.ekmVendor != nil, let fleet = answer.ekmFleetDetails, (1...10).contains(fleet.count),
       fleet.allSatisfy({
-        $0.id != nil && $0.model != nil && ["ACTIVE", "DEGRADED", "UNAVAILABLE"].contains($0.healthStatus ?? "")
+        $0.id != nil && $0.model != nil
+          && ["ACTIVE", "DEGRADED", "UNAVAILABLE"].contains($0.healthStatus ?? "")
       })
     else { throw .malformedResponse("GetHealthStatus answer lacks or misstates a required member") }
     return answer
@@ -73,7 +78,8 @@ public final class XKSHTTPClient: XKSProxyCalling {
   {
     let answer: XKSKeyMetadataResponse = try await call(
       target, "/keys/\(keyId)/metadata", XKSMetadataOnlyRequest(requestMetadata: metadata))
-    guard answer.keySpec != nil, let usage = answer.keyUsage, usage.count <= 10, answer.keyStatus != nil else {
+    guard answer.keySpec != nil, let usage = answer.keyUsage, usage.count <= 10, answer.keyStatus != nil
+    else {
       throw .malformedResponse("GetKeyMetadata answer lacks keySpec, keyUsage or keyStatus")
     }
     return answer
@@ -94,13 +100,16 @@ public final class XKSHTTPClient: XKSProxyCalling {
       }
       metadata = decoded
     }
-    if let plaintext = request.plaintext.flatMap({ Data(base64Encoded: $0) }), plaintext.count != ciphertext.count {
+    if let plaintext = request.plaintext.flatMap({ Data(base64Encoded: $0) }),
+      plaintext.count != ciphertext.count
+    {
       throw .malformedResponse("the ciphertext is not as long as the plaintext")
     }
     if request.ciphertextDataIntegrityValueAlgorithm != nil {
       let aad = request.additionalAuthenticatedData.flatMap { Data(base64Encoded: $0) }
       let expected = Data(
-        SHA256Digest.of(XKSAAD.cdivInput(aad: aad, metadata: metadata, iv: iv, ciphertext: ciphertext, tag: tag)))
+        SHA256Digest.of(
+          XKSAAD.cdivInput(aad: aad, metadata: metadata, iv: iv, ciphertext: ciphertext, tag: tag)))
       guard answer.ciphertextDataIntegrityValue.flatMap({ Data(base64Encoded: $0) }) == expected else {
         throw .malformedResponse("ciphertextDataIntegrityValue is missing or does not match")
       }
@@ -115,7 +124,9 @@ public final class XKSHTTPClient: XKSProxyCalling {
     guard let plaintext = answer.plaintext.flatMap({ Data(base64Encoded: $0) }) else {
       throw .malformedResponse("Decrypt answer lacks a Base64 plaintext")
     }
-    if let ciphertext = request.ciphertext.flatMap({ Data(base64Encoded: $0) }), ciphertext.count != plaintext.count {
+    if let ciphertext = request.ciphertext.flatMap({ Data(base64Encoded: $0) }),
+      ciphertext.count != plaintext.count
+    {
       throw .invalidCiphertextReturned
     }
     return answer
@@ -142,12 +153,15 @@ public final class XKSHTTPClient: XKSProxyCalling {
       authority += ":\(port)"
     }
     let payload: Data
-    do { payload = try JSONEncoder().encode(body) } catch { throw .malformedResponse("request not encodable") }
+    do { payload = try JSONEncoder().encode(body) } catch {
+      throw .malformedResponse("request not encodable")
+    }
     let signer = SigV4Signer(
       credentials: AWSCredentials(accessKeyId: target.accessKeyId, secretAccessKey: target.secretAccessKey),
       region: target.region, service: "kms-xks-proxy")
     let signed = signer.sign(
-      method: "POST", host: authority, path: path, headers: [("Content-Type", "application/json")], body: payload,
+      method: "POST", host: authority, path: path, headers: [("Content-Type", "application/json")],
+      body: payload,
       date: now())
     let url = "\(scheme)://\(authority)\(path)"
     let headers = signed.headers.filter { $0.name.lowercased() != "host" }.map { [$0.name, $0.value] }
@@ -223,7 +237,9 @@ public final class XKSHTTPClient: XKSProxyCalling {
     if error is NIOSSLError || error is BoringSSLError || error is NIOSSLExtraError {
       return .tlsFailure(String(describing: error))
     }
-    if error is NIOTooManyBytesError { return .malformedResponse("answer larger than \(maxAnswerBytes) bytes") }
+    if error is NIOTooManyBytesError {
+      return .malformedResponse("answer larger than \(maxAnswerBytes) bytes")
+    }
     if error is CancellationError { return .timedOut }
     let text = String(describing: error)
     if text.contains("SSL") || text.contains("TLS") || text.contains("certificate") {

@@ -84,12 +84,15 @@ public final class ExternalKeyManager: @unchecked Sendable {
   }
 
   /// nil when authentication fails (tampered ciphertext, IV, tag, metadata or a wrong AAD).
-  public func decrypt(keyId: String, ciphertext: Data, iv: Data, tag: Data, metadata: Data?, aad: Data?) -> Data? {
+  public func decrypt(keyId: String, ciphertext: Data, iv: Data, tag: Data, metadata: Data?, aad: Data?)
+    -> Data?
+  {
     guard let key = material[keyId] else { return nil }
     guard let nonce = try? AES.GCM.Nonce(data: iv),
       let box = try? AES.GCM.SealedBox(nonce: nonce, ciphertext: ciphertext, tag: tag)
     else { return nil }
-    return try? AES.GCM.open(box, using: key, authenticating: XKSAAD.ekmAAD(aad: aad, ciphertextMetadata: metadata))
+    return try? AES.GCM.open(
+      box, using: key, authenticating: XKSAAD.ekmAAD(aad: aad, ciphertextMetadata: metadata))
   }
 
   /// The deep health check: a round trip on the test key, never on a customer key.
@@ -140,7 +143,8 @@ public struct ProxyStateFile: Sendable {
 
   public func load() throws -> [String: Data] {
     guard let data = FileManager.default.contents(atPath: path) else { return [:] }
-    guard let contents = try? JSONDecoder().decode(Contents.self, from: data), contents.format == "kmsdash-xks-proxy-1"
+    guard let contents = try? JSONDecoder().decode(Contents.self, from: data),
+      contents.format == "kmsdash-xks-proxy-1"
     else { throw StateError("\(path) is not a kmsdash xks-proxy state file.") }
     guard let key = try wrappingKey(create: false) else {
       throw StateError("\(path) holds sealed keys but its key file \(keyPath) is missing.")

@@ -140,7 +140,8 @@ public struct ProxyCertificates: Sendable {
         try ExtendedKeyUsage([.serverAuth])
         SubjectAlternativeNames(alternatives)
       }, issuerPrivateKey: caKey)
-    return Leaf(certificatePEM: try certificate.serializeAsPEM().pemString, privateKeyPEM: key.pemRepresentation)
+    return Leaf(
+      certificatePEM: try certificate.serializeAsPEM().pemString, privateKeyPEM: key.pemRepresentation)
   }
 
   static func ipBytes(_ text: String) -> [UInt8]? {

@@ -122,11 +122,13 @@ public struct XKSProxyConfiguration: Codable, Sendable, Equatable {
         throw ConfigurationError("uriPath '\(store.uriPath)' appears twice.")
       }
       guard (1...2).contains(store.credentials.count) else {
-        throw ConfigurationError("Key store \(store.uriPath) needs one or two credentials (two for rotation).")
+        throw ConfigurationError(
+          "Key store \(store.uriPath) needs one or two credentials (two for rotation).")
       }
       for credential in store.credentials {
         guard credential.accessKeyId.wholeMatch(of: /[A-Z2-7]{20,30}/) != nil else {
-          throw ConfigurationError("Access key ID of \(store.uriPath) must be 20-30 characters of A-Z and 2-7.")
+          throw ConfigurationError(
+            "Access key ID of \(store.uriPath) must be 20-30 characters of A-Z and 2-7.")
         }
         guard credential.secretAccessKey.wholeMatch(of: /[A-Za-z0-9\/+=]{43,64}/) != nil else {
           throw ConfigurationError(

@@ -83,16 +83,20 @@ public struct XKSProxyFaults: Codable, Sendable, Equatable {
   public func validate() throws(FaultError) {
     if let errorName, !errorName.isEmpty, XKSErrorName(rawValue: errorName) == nil {
       throw FaultError(
-        "Unknown errorName '\(errorName)'. Names: \(XKSErrorName.allCases.map(\.rawValue).joined(separator: ", ")).")
+        "Unknown errorName '\(errorName)'. Names: \(XKSErrorName.allCases.map(\.rawValue).joined(separator: ", "))."
+      )
     }
     for operation in operations ?? [] where XKSOperation(rawValue: operation) == nil {
       throw FaultError(
-        "Unknown operation '\(operation)'. Operations: \(XKSOperation.allCases.map(\.rawValue).joined(separator: ", ")).")
+        "Unknown operation '\(operation)'. Operations: \(XKSOperation.allCases.map(\.rawValue).joined(separator: ", "))."
+      )
     }
     if let latency = latencyMilliseconds, !(0...60_000).contains(latency) {
       throw FaultError("latencyMilliseconds must be between 0 and 60000.")
     }
-    if let throttle = throttlePerSecond, throttle < 0 { throw FaultError("throttlePerSecond must be positive.") }
+    if let throttle = throttlePerSecond, throttle < 0 {
+      throw FaultError("throttlePerSecond must be positive.")
+    }
   }
 
   public struct FaultError: Error, CustomStringConvertible, Sendable {

@@ -12,8 +12,9 @@ public struct XKSHTTPRequest: Sendable {
   public var headers: [(name: String, value: String)]
   public var body: Data
 
-  public init(method: String, path: String, query: String = "", headers: [(name: String, value: String)], body: Data)
-  {
+  public init(
+    method: String, path: String, query: String = "", headers: [(name: String, value: String)], body: Data
+  ) {
     self.method = method
     self.path = path
     self.query = query
@@ -77,8 +78,10 @@ public final class XKSProxyCore: Sendable {
   public static let model = "kmsdash simulated XKS proxy 1.0"
   public static let controlPrefix = "/kmsdash/"
 
-  public init(configuration: XKSProxyConfiguration, ekm: ExternalKeyManager, now: @escaping @Sendable () -> Date = { Date() })
-  {
+  public init(
+    configuration: XKSProxyConfiguration, ekm: ExternalKeyManager,
+    now: @escaping @Sendable () -> Date = { Date() }
+  ) {
     self.configuration = configuration
     self.ekm = ekm
     self.now = now
@@ -195,9 +198,11 @@ public final class XKSProxyCore: Sendable {
         method: request.method, path: request.path, query: request.query, header: request.header,
         payloadHash: SigV4.sha256Hex(request.body), services: ["kms-xks-proxy"], now: now)
     } catch let failure {
-      return error(.authenticationFailedException, "The request signature could not be verified: \(failure.message)")
+      return error(
+        .authenticationFailedException, "The request signature could not be verified: \(failure.message)")
     }
-    var response = answer(request, uriPath: uriPath, route: route, operation: operation, faults: faults, now: now)
+    var response = answer(
+      request, uriPath: uriPath, route: route, operation: operation, faults: faults, now: now)
     if faults.applies(to: operation) {
       response.delayMilliseconds = faults.latencyMilliseconds ?? 0
       if faults.resetMidResponse == true { response.delivery = .resetMidResponse }
@@ -234,14 +239,17 @@ public final class XKSProxyCore: Sendable {
     }
     switch route {
     case .health:
-      return health(faults)
+      var response = health(faults)
+      response.kmsRequestId = (object["requestMetadata"] as? [String: Any])?["kmsRequestId"] as? String
+      return response
     case .key(let keyId, let operation):
       let metadata: XKSRequestMetadata
       do {
         guard object["requestMetadata"] is [String: Any] else {
           return error(.validationException, "requestMetadata is missing.")
         }
-        metadata = try JSONDecoder().decode(XKSMetadataOnlyRequest.self, from: request.body).requestMetadata ?? .init()
+        metadata =
+          try JSONDecoder().decode(XKSMetadataOnlyRequest.self, from: request.body).requestMetadata ?? .init()
       } catch {
         return self.error(.validationException, "requestMetadata is not valid.")
       }
@@ -251,11 +259,13 @@ public final class XKSProxyCore: Sendable {
       if metadata.awsPrincipalArn == nil { missing.append("awsPrincipalArn") }
       if operation != .getKeyMetadata && metadata.kmsKeyArn == nil { missing.append("kmsKeyArn") }
       if !missing.isEmpty {
-        var response = error(.validationException, "requestMetadata lacks \(missing.joined(separator: ", ")).")
+        var response = error(
+          .validationException, "requestMetadata lacks \(missing.joined(separator: ", ")).")
         response.kmsRequestId = metadata.kmsRequestId
         return response
       }
-      var response = keyOperation(request.body, keyId: keyId, operation: operation, metadata: metadata, faults: faults)
+      var response = keyOperation(
+        request.body, keyId: keyId, operation: operation, metadata: metadata, faults: faults)
       response.kmsRequestId = metadata.kmsRequestId
       return response
     }
@@ -300,7 +310,8 @@ public final class XKSProxyCore: Sendable {
       return health(faults)
     case .getKeyMetadata:
       return json(
-        XKSKeyMetadataResponse(keySpec: key.spec, keyUsage: key.usage, keyStatus: disabled ? "DISABLED" : "ENABLED"))
+        XKSKeyMetadataResponse(
+          keySpec: key.spec, keyUsage: key.usage, keyStatus: disabled ? "DISABLED" : "ENABLED"))
     case .encrypt:
       guard let request = try? JSONDecoder().decode(XKSEncryptRequest.self, from: body) else {
         return error(.validationException, "The Encrypt request is not valid.")
@@ -322,7 +333,8 @@ public final class XKSProxyCore: Sendable {
         return error(.validationException, "ciphertextDataIntegrityValueAlgorithm must be SHA_256.")
       }
       if plaintext.count > Self.maxPlaintext || (aad?.count ?? 0) > Self.maxAAD {
-        return error(.unsupportedOperationException, "The plaintext or AAD is larger than this proxy supports.")
+        return error(
+          .unsupportedOperationException, "The plaintext or AAD is larger than this proxy supports.")
       }
       guard key.spec == "AES_256", key.usage.contains("ENCRYPT") else {
         return error(.invalidKeyUsageException, "The external key does not allow ENCRYPT.")
@@ -336,11 +348,13 @@ public final class XKSProxyCore: Sendable {
         // Appendix C: hash first, then prove the output decrypts.
         let digest = SHA256.hash(
           data: XKSAAD.cdivInput(
-            aad: aad, metadata: sealed.metadata, iv: sealed.iv, ciphertext: sealed.ciphertext, tag: sealed.tag))
+            aad: aad, metadata: sealed.metadata, iv: sealed.iv, ciphertext: sealed.ciphertext, tag: sealed.tag
+          ))
         cdiv = Data(digest).base64EncodedString()
         guard
           ekm.decrypt(
-            keyId: keyId, ciphertext: sealed.ciphertext, iv: sealed.iv, tag: sealed.tag, metadata: sealed.metadata,
+            keyId: keyId, ciphertext: sealed.ciphertext, iv: sealed.iv, tag: sealed.tag,
+            metadata: sealed.metadata,
             aad: aad) == plaintext
         else { return error(.internalException, "The encrypt output did not decrypt.") }
       }
@@ -348,7 +362,8 @@ public final class XKSProxyCore: Sendable {
         XKSEncryptResponse(
           ciphertext: sealed.ciphertext.base64EncodedString(),
           ciphertextMetadata: sealed.metadata.base64EncodedString(),
-          initializationVector: sealed.iv.base64EncodedString(), authenticationTag: sealed.tag.base64EncodedString(),
+          initializationVector: sealed.iv.base64EncodedString(),
+          authenticationTag: sealed.tag.base64EncodedString(),
           ciphertextDataIntegrityValue: cdiv))
     case .decrypt:
       guard let request = try? JSONDecoder().decode(XKSDecryptRequest.self, from: body) else {
@@ -368,10 +383,12 @@ public final class XKSProxyCore: Sendable {
         let aad = decoded(request.additionalAuthenticatedData),
         let metadata = decoded(request.ciphertextMetadata)
       else {
-        return error(.validationException, "ciphertext, initializationVector and authenticationTag are required Base64.")
+        return error(
+          .validationException, "ciphertext, initializationVector and authenticationTag are required Base64.")
       }
       if ciphertext.count > Self.maxPlaintext || (aad?.count ?? 0) > Self.maxAAD {
-        return error(.unsupportedOperationException, "The ciphertext or AAD is larger than this proxy supports.")
+        return error(
+          .unsupportedOperationException, "The ciphertext or AAD is larger than this proxy supports.")
       }
       if (metadata?.count ?? 0) > 20 {
         return error(.validationException, "ciphertextMetadata is longer than 20 bytes.")
@@ -398,7 +415,9 @@ public final class XKSProxyCore: Sendable {
 
   // MARK: Faults that spoil an answer
 
-  private func spoil(_ response: XKSHTTPResponse, _ malformed: XKSProxyFaults.Malformed, operation: XKSOperation)
+  private func spoil(
+    _ response: XKSHTTPResponse, _ malformed: XKSProxyFaults.Malformed, operation: XKSOperation
+  )
     -> XKSHTTPResponse
   {
     var spoiled = response
@@ -410,7 +429,9 @@ public final class XKSProxyCore: Sendable {
     case .truncatedJSON:
       spoiled.body = response.body.prefix(response.body.count / 2)
     case .missingField, .wrongTypes:
-      guard var object = try? JSONSerialization.jsonObject(with: response.body) as? [String: Any] else { break }
+      guard var object = try? JSONSerialization.jsonObject(with: response.body) as? [String: Any] else {
+        break
+      }
       let field: String
       switch operation {
       case .getHealthStatus: field = "ekmFleetDetails"
@@ -469,11 +490,14 @@ public final class XKSProxyCore: Sendable {
       let ids = ekm.keys.keys.sorted()
       let status = Status(
         keyStores: configuration.keyStores.map(\.uriPath),
-        keys: ids.map { ekm.keys[$0]! }.map { XKSKeyMetadataResponse(keySpec: $0.spec, keyUsage: $0.usage, keyStatus: $0.status) },
+        keys: ids.map { ekm.keys[$0]! }.map {
+          XKSKeyMetadataResponse(keySpec: $0.spec, keyUsage: $0.usage, keyStatus: $0.status)
+        },
         keyIds: ids, faults: faults)
       return XKSHTTPResponse(status: 200, body: (try? encoder.encode(status)) ?? Data())
     default:
-      return controlError("Unknown control request \(request.method) \(printable(request.path)).", status: 404)
+      return controlError(
+        "Unknown control request \(request.method) \(printable(request.path)).", status: 404)
     }
   }
 
@@ -490,12 +514,14 @@ public final class XKSProxyCore: Sendable {
 
   func json(_ value: some Encodable) -> XKSHTTPResponse {
     let encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys]
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
     return XKSHTTPResponse(status: 200, body: (try? encoder.encode(value)) ?? Data())
   }
 
   /// Printable ASCII only (the spec's rule for errorMessage; also keeps logs inert).
   func printable(_ text: String) -> String {
-    String(String.UnicodeScalarView(text.unicodeScalars.prefix(200).map { (0x20...0x7E).contains($0.value) ? $0 : "?" }))
+    String(
+      String.UnicodeScalarView(
+        text.unicodeScalars.prefix(200).map { (0x20...0x7E).contains($0.value) ? $0 : "?" }))
   }
 }

@@ -30,9 +30,12 @@ public final class XKSProxyServer: Sendable {
 
   /// A TLS 1.2+ server context for a PEM certificate chain and key.
   public static func tlsContext(certificatePEM: String, privateKeyPEM: String) throws -> NIOSSLContext {
-    let chain = try NIOSSLCertificate.fromPEMBytes(Array(certificatePEM.utf8)).map { NIOSSLCertificateSource.certificate($0) }
+    let chain = try NIOSSLCertificate.fromPEMBytes(Array(certificatePEM.utf8)).map {
+      NIOSSLCertificateSource.certificate($0)
+    }
     let key = try NIOSSLPrivateKey(bytes: Array(privateKeyPEM.utf8), format: .pem)
-    var configuration = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key))
+    var configuration = TLSConfiguration.makeServerConfiguration(
+      certificateChain: chain, privateKey: .privateKey(key))
     configuration.minimumTLSVersion = .tlsv12
     return try NIOSSLContext(configuration: configuration)
   }
@@ -125,10 +128,12 @@ final class XKSHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     let keepAlive = head.isKeepAlive
     var response: XKSHTTPResponse
     if tooLarge {
-      response = core.error(.unsupportedOperationException, "The request body is larger than this proxy accepts.")
+      response = core.error(
+        .unsupportedOperationException, "The request body is larger than this proxy accepts.")
     } else {
       let target = head.uri
-      let path = String(target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? "")
+      let path = String(
+        target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? "")
       let query = target.contains("?") ? String(target.split(separator: "?", maxSplits: 1)[1]) : ""
       let request = XKSHTTPRequest(
         method: head.method.rawValue, path: path, query: query,
@@ -148,7 +153,9 @@ final class XKSHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         if !keepAlive { headers.replaceOrAdd(name: "Connection", value: "close") }
         let status = HTTPResponseStatus(statusCode: response.status)
         context.write(
-          NIOAny(HTTPServerResponsePart.head(HTTPResponseHead(version: head.version, status: status, headers: headers))),
+          NIOAny(
+            HTTPServerResponsePart.head(
+              HTTPResponseHead(version: head.version, status: status, headers: headers))),
           promise: nil)
         var buffer = context.channel.allocator.buffer(capacity: response.body.count)
         if response.delivery == .resetMidResponse {
@@ -166,13 +173,15 @@ final class XKSHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
       }
       let elapsed = ContinuousClock.now - started
-      let milliseconds = Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000
+      let milliseconds =
+        Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000
       // One line per request; never a body, key or secret. Request IDs are made printable.
       let requestId = response.kmsRequestId.map { Self.printable($0) } ?? "-"
       let statusText = response.delivery == .resetBeforeResponse ? "reset" : String(response.status)
       log(
         "\(head.method.rawValue) \(Self.printable(String(head.uri.prefix(160)))) operation=\(response.operation ?? "-") "
-          + "kmsRequestId=\(requestId) status=\(statusText) latency=\(String(format: "%.1f", milliseconds))ms")
+          + "kmsRequestId=\(requestId) status=\(statusText) latency=\(String(format: "%.1f", milliseconds))ms"
+      )
     }
     if response.delayMilliseconds > 0 {
       context.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(Int64(response.delayMilliseconds))) {
@@ -196,6 +205,8 @@ final class XKSHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
   }
 
   static func printable(_ text: String) -> String {
-    String(String.UnicodeScalarView(text.unicodeScalars.prefix(160).map { (0x21...0x7E).contains($0.value) ? $0 : "?" }))
+    String(
+      String.UnicodeScalarView(
+        text.unicodeScalars.prefix(160).map { (0x21...0x7E).contains($0.value) ? $0 : "?" }))
   }
 }

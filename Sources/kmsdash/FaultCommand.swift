@@ -19,10 +19,20 @@ struct FaultCommand: AsyncParsableCommand {
       """)
 
   @Option(help: ArgumentHelp("The kmsdash serve endpoint, e.g. http://127.0.0.1:4599.", valueName: "url"))
-  var endpoint: String
+  var endpoint: String?
 
   @Option(help: ArgumentHelp("CloudHSM cluster ID.", valueName: "id"))
-  var cluster: String
+  var cluster: String?
+
+  @Option(
+    help: ArgumentHelp(
+      "A kmsdash xks-proxy, e.g. https://127.0.0.1:4600: set its faults instead (see --set).",
+      valueName: "url"))
+  var xksProxy: String?
+
+  @Option(
+    help: ArgumentHelp("With --xks-proxy: a PEM CA file to trust (its printed ca.pem).", valueName: "path"))
+  var caFile: String?
 
   @Option(help: ArgumentHelp("Fault to set.", valueName: "fault"))
   var set: String?
@@ -45,6 +55,10 @@ struct FaultCommand: AsyncParsableCommand {
   var secretAccessKey: String?
 
   func validate() throws {
+    if xksProxy != nil { return try validateXKS() }
+    guard let endpoint, cluster != nil else {
+      throw ValidationError("Give --endpoint URL and --cluster ID (or --xks-proxy URL for proxy faults).")
+    }
     let chosen = [set != nil, clear != nil, list].filter { $0 }.count
     guard chosen == 1 else {
       throw ValidationError("Give exactly one of --set FAULT, --clear FAULT or --list.")
@@ -65,6 +79,8 @@ struct FaultCommand: AsyncParsableCommand {
   }
 
   func run() async throws {
+    if let xksProxy { return try await runXKS(xksProxy) }
+    guard let endpoint, let cluster else { throw ExitCode(2) }
     let client = FaultClient(
       endpoint: URL(string: endpoint)!, region: region, accessKeyId: accessKeyId,
       secretAccessKey: secretAccessKey)
