@@ -277,3 +277,82 @@ public enum XKSAAD {
     (aad ?? Data()) + (metadata ?? Data()) + iv + ciphertext + tag
   }
 }
+
+extension KMSErrorCode {
+  public static let xksProxyUriUnreachableException = Self("XksProxyUriUnreachableException")
+  public static let xksProxyIncorrectAuthenticationCredentialException = Self(
+    "XksProxyIncorrectAuthenticationCredentialException")
+  public static let xksProxyInvalidResponseException = Self("XksProxyInvalidResponseException")
+  public static let xksProxyInvalidConfigurationException = Self("XksProxyInvalidConfigurationException")
+  public static let xksKeyNotFoundException = Self("XksKeyNotFoundException")
+  public static let xksKeyInvalidConfigurationException = Self("XksKeyInvalidConfigurationException")
+  public static let xksKeyInvalidResponseException = Self("XksKeyInvalidResponseException")
+}
+
+/// AWS KMS's wire messages for proxy outcomes (the spec's KMS-considerations table). The proxy's
+/// own `errorMessage` never reaches a KMS caller.
+public enum XKSMessages {
+  public static let cannotInterpret =
+    "AWS KMS cannot interpret the response from the external key store proxy. If you see this error repeatedly, report it to your external key store proxy administrator."
+  public static let keyNotEnabled =
+    "The external key associated with this KMS key in an external key store is not enabled in the external key manager. Enable the external key in the external key manager and retry the request."
+  public static let invalidCiphertext =
+    "The external key store proxy rejected the request because the specified ciphertext or encryption context is corrupted, missing, or otherwise invalid."
+  public static let invalidCiphertextReturned =
+    "The ciphertext that the external key store proxy submitted for decryption, or the encryption context, is corrupted, missing, or otherwise invalid."
+  public static let keyUsage =
+    "The external key associated with this KMS key in an external key store does not support the requested operation. Enable the operation on the key in your external key manager, and try the request again."
+  public static let authentication =
+    "The external key store proxy rejected the request because it could not authenticate AWS KMS. Verify the XKS proxy authentication credentials for your external key store and update if necessary."
+  public static let accessDenied =
+    "The external key store proxy denied access to the operation. Verify that the user and the external key are both authorized for this operation, and try the request again."
+  public static let keyNotFound =
+    "The external key associated with this KMS key in an external key store was not found in its external key manager. If the external key ID associated with this KMS key is incorrect, create a new KMS key with the correct external key ID."
+  public static let invalidUriPath =
+    "The external key store proxy rejected the request because of an invalid URI path. Verify the URI path for your external key store and update if necessary."
+  public static let unsupportedOperation =
+    "The external key store proxy rejected the request because it does not support the requested operation. If you see this error repeatedly, report it to your external key store proxy administrator."
+  public static let dependencyTimeout =
+    "The external key store proxy did not respond to the request in the time allotted. Retry the request. If you see this error repeatedly, report it to your external key store proxy administrator."
+  public static let throttling =
+    "The external key store proxy rejected the request due to a very high request rate. Reduce the frequency of your calls using KMS keys in this external key store."
+  public static let internalFailure =
+    "The external key store proxy rejected the request because it cannot communicate with the external key manager. Verify that the external key store proxy configuration is correct and that the external key manager is available."
+  public static let noTCP =
+    "AWS KMS cannot communicate with the external key store proxy. This might be a transient network issue. If you see this error repeatedly, verify that your external key store proxy is active and is connected to the network, and that its endpoint URI is correct in your external keystore."
+  public static let noTLS =
+    "AWS KMS cannot establish a TLS connection to the external key store proxy. Verify the TLS configuration, including its certificate."
+  public static let socketTimeout =
+    "AWS KMS rejected the request because the external key store proxy did not respond in time. Retry the request. If you see this error repeatedly, report it to your external key store proxy administrator."
+  public static let notConnected =
+    "This KMS key is in a custom key store that is not connected to its external key store proxy. Connect the external key store and try the request again."
+  /// GetHealthStatus reported every external key manager UNAVAILABLE (kmsdash's wording).
+  public static let ekmUnavailable =
+    "The external key store proxy reports that every external key manager in its fleet is UNAVAILABLE. Bring the external key manager up and try the request again."
+
+  /// The message KMS gives for a failed proxy call.
+  public static func message(for failure: XKSCallFailure) -> String {
+    switch failure {
+    case .proxyError(let name):
+      switch name {
+      case .validationException: cannotInterpret
+      case .invalidStateException: keyNotEnabled
+      case .invalidCiphertextException: invalidCiphertext
+      case .invalidKeyUsageException: keyUsage
+      case .authenticationFailedException: authentication
+      case .accessDeniedException: accessDenied
+      case .keyNotFoundException: keyNotFound
+      case .invalidUriPathException: invalidUriPath
+      case .throttlingException: throttling
+      case .unsupportedOperationException: unsupportedOperation
+      case .dependencyTimeoutException: dependencyTimeout
+      case .internalException: internalFailure
+      }
+    case .malformedResponse: cannotInterpret
+    case .timedOut: socketTimeout
+    case .notReachable: noTCP
+    case .tlsFailure: noTLS
+    case .invalidCiphertextReturned: invalidCiphertextReturned
+    }
+  }
+}

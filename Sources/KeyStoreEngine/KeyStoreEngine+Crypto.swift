@@ -76,8 +76,9 @@ extension KeyStoreEngine {
 
   // MARK: Operations
 
-  public func encrypt(_ request: EncryptRequest) throws(KMSError) -> EncryptResponse {
-    try readOnly { () throws(KMSError) -> EncryptResponse in
+  public func encrypt(_ request: EncryptRequest) async throws(KMSError) -> EncryptResponse {
+    if let key = xksKey(request.keyId) { return try await xksEncrypt(request, key: key) }
+    return try readOnly { () throws(KMSError) -> EncryptResponse in
       try request.validate()
       let key = try resolveKey(request.keyId)
       try checkAlgorithm(request.encryptionAlgorithm, key: key)
@@ -87,8 +88,9 @@ extension KeyStoreEngine {
     }
   }
 
-  public func decrypt(_ request: DecryptRequest) throws(KMSError) -> DecryptResponse {
-    try readOnly { () throws(KMSError) -> DecryptResponse in
+  public func decrypt(_ request: DecryptRequest) async throws(KMSError) -> DecryptResponse {
+    if let answer = try await xksDecrypt(request) { return answer }
+    return try readOnly { () throws(KMSError) -> DecryptResponse in
       try request.validate()
       guard let blob = request.ciphertextBlob else { throw KMSError.validation([.missing("ciphertextBlob")]) }
       if request.recipient != nil {
@@ -102,8 +104,9 @@ extension KeyStoreEngine {
     }
   }
 
-  public func reEncrypt(_ request: ReEncryptRequest) throws(KMSError) -> ReEncryptResponse {
-    try readOnly { () throws(KMSError) -> ReEncryptResponse in
+  public func reEncrypt(_ request: ReEncryptRequest) async throws(KMSError) -> ReEncryptResponse {
+    if let answer = try await xksReEncrypt(request) { return answer }
+    return try readOnly { () throws(KMSError) -> ReEncryptResponse in
       try request.validate()
       guard let blob = request.ciphertextBlob else { throw KMSError.validation([.missing("ciphertextBlob")]) }
       let (source, plaintext) = try open(
@@ -128,8 +131,11 @@ extension KeyStoreEngine {
     }
   }
 
-  public func generateDataKey(_ request: GenerateDataKeyRequest) throws(KMSError) -> GenerateDataKeyResponse {
-    try readOnly { () throws(KMSError) -> GenerateDataKeyResponse in
+  public func generateDataKey(_ request: GenerateDataKeyRequest) async throws(KMSError)
+    -> GenerateDataKeyResponse
+  {
+    if let key = xksKey(request.keyId) { return try await xksGenerateDataKey(request, key: key) }
+    return try readOnly { () throws(KMSError) -> GenerateDataKeyResponse in
       try request.validate()
       if request.recipient != nil {
         throw KMSError(
@@ -147,10 +153,13 @@ extension KeyStoreEngine {
   }
 
   public func generateDataKeyWithoutPlaintext(_ request: GenerateDataKeyWithoutPlaintextRequest)
-    throws(KMSError)
+    async throws(KMSError)
     -> GenerateDataKeyWithoutPlaintextResponse
   {
-    try readOnly { () throws(KMSError) -> GenerateDataKeyWithoutPlaintextResponse in
+    if let key = xksKey(request.keyId) {
+      return try await xksGenerateDataKeyWithoutPlaintext(request, key: key)
+    }
+    return try readOnly { () throws(KMSError) -> GenerateDataKeyWithoutPlaintextResponse in
       try request.validate()
       let length = try dataKeyLength(
         keySpec: request.keySpecValue, numberOfBytes: request.numberOfBytes, specGiven: request.keySpec != nil

@@ -78,10 +78,19 @@ extension KeyStoreEngine {
 
   // MARK: CreateCustomKeyStore (§2.1)
 
-  public func createCustomKeyStore(_ request: CreateCustomKeyStoreRequest) throws(KMSError)
+  public func createCustomKeyStore(_ request: CreateCustomKeyStoreRequest) async throws(KMSError)
     -> CreateCustomKeyStoreResponse
   {
-    try transaction { () throws(KMSError) -> CreateCustomKeyStoreResponse in
+    if request.customKeyStoreTypeValue == .externalKeyStore, (try? request.validate()) != nil,
+      !stores.values.contains(where: { $0.name == request.customKeyStoreName })
+    {
+      try await xksHealthCheckBeforeCommit(
+        operation: "CreateCustomKeyStore", endpoint: request.xksProxyUriEndpoint,
+        path: request.xksProxyUriPath,
+        credential: request.xksProxyAuthenticationCredential, connectivity: request.xksProxyConnectivityValue,
+        existing: nil)
+    }
+    return try transaction { () throws(KMSError) -> CreateCustomKeyStoreResponse in
       try createCustomKeyStore(request, assigningId: nil)
     }
   }
@@ -196,7 +205,8 @@ extension KeyStoreEngine {
       secretDigest: fleet.digest(credential.rawSecretAccessKey), uriEndpoint: request.xksProxyUriEndpoint!,
       uriPath: request.xksProxyUriPath!, vpcEndpointServiceName: request.xksProxyVpcEndpointServiceName,
       vpcEndpointServiceOwner: request.xksProxyVpcEndpointServiceName == nil
-        ? nil : (request.xksProxyVpcEndpointServiceOwner ?? configuration.accountId))
+        ? nil : (request.xksProxyVpcEndpointServiceOwner ?? configuration.accountId),
+      sealedSecret: sealXksSecret(credential.rawSecretAccessKey, accessKeyId: credential.accessKeyId))
     try checkXksUniqueness(settings, excluding: nil)
     return CreateCustomKeyStoreResponse(
       customKeyStoreId: insertStore(
@@ -351,10 +361,21 @@ extension KeyStoreEngine {
 
   // MARK: UpdateCustomKeyStore (§2.5)
 
-  public func updateCustomKeyStore(_ request: UpdateCustomKeyStoreRequest) throws(KMSError)
+  public func updateCustomKeyStore(_ request: UpdateCustomKeyStoreRequest) async throws(KMSError)
     -> UpdateCustomKeyStoreResponse
   {
-    try transaction { () throws(KMSError) -> UpdateCustomKeyStoreResponse in
+    if let existing = stores[request.customKeyStoreId], existing.type == .externalKeyStore,
+      request.xksProxyUriEndpoint != nil || request.xksProxyUriPath != nil
+        || request.xksProxyAuthenticationCredential != nil || request.xksProxyConnectivity != nil,
+      (try? request.validate()) != nil
+    {
+      try await xksHealthCheckBeforeCommit(
+        operation: "UpdateCustomKeyStore", endpoint: request.xksProxyUriEndpoint,
+        path: request.xksProxyUriPath,
+        credential: request.xksProxyAuthenticationCredential, connectivity: request.xksProxyConnectivityValue,
+        existing: existing)
+    }
+    return try transaction { () throws(KMSError) -> UpdateCustomKeyStoreResponse in
       try request.validate()
       var store = try store(request.customKeyStoreId)
       let cloudHsmMembers: [(String, Bool)] = [
@@ -419,6 +440,7 @@ extension KeyStoreEngine {
         if let credential = request.xksProxyAuthenticationCredential {
           xks.accessKeyId = credential.accessKeyId
           xks.secretDigest = fleet.digest(credential.rawSecretAccessKey)
+          xks.sealedSecret = sealXksSecret(credential.rawSecretAccessKey, accessKeyId: credential.accessKeyId)
         }
         try checkXksUniqueness(xks, excluding: store.id)
         store.xks = xks

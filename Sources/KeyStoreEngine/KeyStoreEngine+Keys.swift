@@ -90,7 +90,16 @@ extension KeyStoreEngine {
 
   // MARK: CreateKey (§5.1)
 
-  public func createKey(_ request: CreateKeyRequest) throws(KMSError) -> CreateKeyResponse {
+  /// CreateKey; for an external store the proxy's GetKeyMetadata answer comes first
+  /// (`KeyStoreEngine+XKS.swift`), and is checked in the transaction.
+  public func createKey(_ request: CreateKeyRequest) async throws(KMSError) -> CreateKeyResponse {
+    let verdict = try await verifyExternalKey(request)
+    return try createKey(request, verified: verdict)
+  }
+
+  func createKey(_ request: CreateKeyRequest, verified: ExternalKeyVerdict?) throws(KMSError)
+    -> CreateKeyResponse
+  {
     try transaction { () throws(KMSError) -> CreateKeyResponse in
       try request.validate()
       let origin = request.originValue ?? .awsKms
@@ -166,6 +175,9 @@ extension KeyStoreEngine {
           .customKeyStoreInvalidStateException,
           "Custom key store \(storeId) is \(store.machine.connectionState.rawValue). It must be CONNECTED to create KMS keys."
         )
+      }
+      if store.type == .externalKeyStore, let xksKeyId = request.xksKeyId {
+        try checkExternalKey(verified, storeId: storeId, xksKeyId: xksKeyId)
       }
       if store.type == .awsCloudhsm, let clusterId = store.clusterId {
         // A deleted cluster has no HSMs: the configuration check answers for it (kms-spec §5.5).

@@ -38,6 +38,8 @@ public actor KeyStoreEngine {
   var driver: Task<Void, Never>?
   var driverDeadline: Date?
   var driverGeneration: UInt64 = 0
+  /// The XKS proxy client and the calls in flight (`KeyStoreEngine+XKS.swift`).
+  var xks = XKSEngineState()
   /// Authenticates paging markers so only markers we issued are accepted.
   var markerKey = KeyBytes.random()
   /// True when the engine started from an empty state (the caller then seeds a scenario).
@@ -95,7 +97,7 @@ public actor KeyStoreEngine {
     let now = clock.now()
     guard let due = nextDueAt, due <= now else { return }
     // Store transitions in due order, so an observer sees them in the order they happened.
-    let dueStores = stores.values.compactMap { store in
+    let dueStores = stores.values.filter { xks.probes[$0.id] == nil }.compactMap { store in
       store.machine.dueAt.flatMap { $0 <= now ? (store.id, $0, store.sequence) : nil }
     }.sorted { ($0.1, $0.2) < ($1.1, $1.2) }
     for (storeId, _, _) in dueStores { deadlineReached(storeId: storeId, now: now) }
@@ -109,7 +111,8 @@ public actor KeyStoreEngine {
 
   func recomputeNextDue() {
     let candidates =
-      stores.values.compactMap(\.machine.dueAt) + keys.values.compactMap(\.deletionDate)
+      stores.values.filter { xks.probes[$0.id] == nil }.compactMap(\.machine.dueAt)
+      + keys.values.compactMap(\.deletionDate)
       + [fleet.nextHsmReadyAt].compactMap { $0 }
     nextDueAt = candidates.min()
     rescheduleDriver()
@@ -188,6 +191,9 @@ public actor KeyStoreEngine {
     let before = store.machine.connectionState
     switch store.machine.deadlineReached(now: now) {
     case .runConnectAttempt:
+      // An XKS store's attempt is a GetHealthStatus call: it runs outside the actor and its
+      // answer comes back as `xksConnectProbeFinished`, which the machine decides.
+      if runsXKSProbe(store) { return startXKSConnectProbe(store) }
       let due = store.machine.dueAt ?? now
       let outcome: ConnectionErrorCodeType?
       if store.type == .awsCloudhsm, let clusterId = store.clusterId {

@@ -41,6 +41,8 @@ struct XksSettings: Sendable, Equatable, Codable {
   var uriPath: String
   var vpcEndpointServiceName: String?
   var vpcEndpointServiceOwner: String?
+  /// The secret access key sealed for signing proxy calls (`KeyStoreEngine+XKS.swift`).
+  var sealedSecret: Data?
 }
 
 /// Stored state of a custom key store. Key states are never stored here: they are derived.

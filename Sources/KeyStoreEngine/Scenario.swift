@@ -262,7 +262,8 @@ extension KeyStoreEngine {
     for entry in entries {
       let key = try createKey(
         CreateKeyRequest(
-          description: entry.description, origin: OriginType.awsCloudhsm.rawValue, customKeyStoreId: storeId)
+          description: entry.description, origin: OriginType.awsCloudhsm.rawValue, customKeyStoreId: storeId),
+        verified: nil
       ).keyMetadata!
       for alias in entry.aliases ?? [] {
         _ = try createAlias(CreateAliasRequest(aliasName: alias, targetKeyId: key.keyId))

@@ -23,9 +23,12 @@ import XKSProxy
     var certificates: ProxyCertificates?
     if tls {
       let made = ProxyCertificates(
-        directory: FileManager.default.temporaryDirectory.appendingPathComponent("xks-tls-\(UUID().uuidString)").path)
+        directory: FileManager.default.temporaryDirectory.appendingPathComponent(
+          "xks-tls-\(UUID().uuidString)"
+        ).path)
       let leaf = try await made.ensure(names: [])
-      context = try XKSProxyServer.tlsContext(certificatePEM: leaf.certificatePEM, privateKeyPEM: leaf.privateKeyPEM)
+      context = try XKSProxyServer.tlsContext(
+        certificatePEM: leaf.certificatePEM, privateKeyPEM: leaf.privateKeyPEM)
       certificates = made
     }
     let server = XKSProxyServer(core: core, tls: context, threads: 1) { _ in }
@@ -36,7 +39,8 @@ import XKSProxy
           if leaf == nil { leaf = try await certificates.ensure(names: []) }
           guard let leaf else { return }
           server.replaceTLSContext(
-            try XKSProxyServer.tlsContext(certificatePEM: leaf.certificatePEM, privateKeyPEM: leaf.privateKeyPEM))
+            try XKSProxyServer.tlsContext(
+              certificatePEM: leaf.certificatePEM, privateKeyPEM: leaf.privateKeyPEM))
         }
       }
     }
@@ -46,7 +50,8 @@ import XKSProxy
 
   static let target = XKSProxyTarget(
     uriEndpoint: "https://xks.kmsdash.test", uriPath: XKSProxyConfiguration.demoUriPath,
-    accessKeyId: XKSProxyConfiguration.demoAccessKeyId, secretAccessKey: XKSProxyConfiguration.demoSecretAccessKey,
+    accessKeyId: XKSProxyConfiguration.demoAccessKeyId,
+    secretAccessKey: XKSProxyConfiguration.demoSecretAccessKey,
     region: "us-east-1")
 
   static func client(_ running: Running, scheme: String, trust: Bool = true) throws -> XKSHTTPClient {
@@ -90,7 +95,8 @@ import XKSProxy
     let opened = try await client.decrypt(
       Self.target, keyId: "demo-aes-1",
       request: XKSDecryptRequest(
-        requestMetadata: Self.metadata, ciphertext: sealed.ciphertext, ciphertextMetadata: sealed.ciphertextMetadata,
+        requestMetadata: Self.metadata, ciphertext: sealed.ciphertext,
+        ciphertextMetadata: sealed.ciphertextMetadata,
         additionalAuthenticatedData: Data("aad".utf8).base64EncodedString(),
         initializationVector: sealed.initializationVector, authenticationTag: sealed.authenticationTag))
     #expect(opened.plaintext == Data("hello".utf8).base64EncodedString())
@@ -149,14 +155,16 @@ import XKSProxy
         () async throws(XKSCallFailure) in
         try await client.encrypt(
           Self.target, keyId: "demo-aes-1",
-          request: XKSEncryptRequest(requestMetadata: Self.metadata, plaintext: Data("x".utf8).base64EncodedString()))
+          request: XKSEncryptRequest(
+            requestMetadata: Self.metadata, plaintext: Data("x".utf8).base64EncodedString()))
       }
     }
     running.core.clearFaults()
     // A wrong credential is AuthenticationFailedException; an unknown path InvalidUriPathException.
     var wrong = Self.target
     wrong.secretAccessKey = String(repeating: "w", count: 43)
-    await expectFailure({ $0 == .proxyError(.authenticationFailedException) }) { () async throws(XKSCallFailure) in
+    await expectFailure({ $0 == .proxyError(.authenticationFailedException) }) {
+      () async throws(XKSCallFailure) in
       try await client.getHealthStatus(wrong, metadata: .init())
     }
     var path = Self.target
@@ -183,7 +191,8 @@ import XKSProxy
     patch = XKSProxyFaults()
     patch.refuseConnections = true
     try running.core.setFaults(patch)
-    await expectFailure({ if case .notReachable = $0 { true } else { false } }) { () async throws(XKSCallFailure) in
+    await expectFailure({ if case .notReachable = $0 { true } else { false } }) {
+      () async throws(XKSCallFailure) in
       try await client.getHealthStatus(Self.target, metadata: .init())
     }
     running.core.clearFaults()
@@ -200,7 +209,8 @@ import XKSProxy
     let port = running.port
     await running.server.shutdown()
     let nobody = try XKSHTTPClient(routes: ["xks.kmsdash.test": URL(string: "http://127.0.0.1:\(port)")!])
-    await expectFailure({ if case .notReachable = $0 { true } else { false } }) { () async throws(XKSCallFailure) in
+    await expectFailure({ if case .notReachable = $0 { true } else { false } }) {
+      () async throws(XKSCallFailure) in
       try await nobody.getHealthStatus(Self.target, metadata: .init())
     }
     try await nobody.shutdown()

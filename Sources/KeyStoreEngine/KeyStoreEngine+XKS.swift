@@ -1,0 +1,556 @@
+import Crypto
+import Foundation
+import HSMSimulator
+import KMSModel
+
+/// What the engine keeps about XKS proxy calls in flight. Not saved: after a restart a connect
+/// that was waiting for its health check runs its attempt again.
+struct XKSEngineState {
+  /// Injected by the app (`XKSClient`); nil keeps XKS stores offline (no proxy is ever called,
+  /// and connects succeed at once, as before XKS was simulated).
+  var client: (any XKSProxyCalling)?
+  /// Stores whose connect attempt waits for a GetHealthStatus answer, with the attempt's token.
+  var probes: [String: UInt64] = [:]
+  var nextToken: UInt64 = 0
+  /// Calls running outside the actor, so tests can wait for them (`xksCallsSettled`).
+  var tasks: [UInt64: Task<Void, Never>] = [:]
+}
+
+extension KeyStoreEngine {
+  // MARK: Wiring
+
+  /// Gives the engine its XKS proxy client (the app injects `XKSHTTPClient`).
+  public func useXKSProxy(_ client: (any XKSProxyCalling)?) { xks.client = client }
+
+  /// Waits until every proxy call started by the engine has answered and its result is applied
+  /// (tests on a manual clock: advance, `runDueWork()`, then this).
+  public func xksCallsSettled() async {
+    while let (id, task) = xks.tasks.first {
+      await task.value
+      xks.tasks[id] = nil
+    }
+  }
+
+  // MARK: The store's secret
+
+  /// The XKS secret is kept sealed (AES-GCM under a key derived from the engine's pepper, which
+  /// the state store encrypts at rest): KMS must sign with it, so a digest is not enough.
+  private var secretKey: SymmetricKey {
+    HKDF<SHA256>.deriveKey(
+      inputKeyMaterial: fleet.pepper.symmetricKey, info: Data("kmsdash xks proxy secret v1".utf8),
+      outputByteCount: 32)
+  }
+
+  func sealXksSecret(_ secret: String, accessKeyId: String) -> Data? {
+    try? AES.GCM.seal(Data(secret.utf8), using: secretKey, authenticating: Data(accessKeyId.utf8)).combined
+  }
+
+  func xksTarget(_ store: StoreRecord) -> XKSProxyTarget? {
+    guard let settings = store.xks, let sealed = settings.sealedSecret,
+      let box = try? AES.GCM.SealedBox(combined: sealed),
+      let clear = try? AES.GCM.open(box, using: secretKey, authenticating: Data(settings.accessKeyId.utf8))
+    else { return nil }
+    return XKSProxyTarget(
+      uriEndpoint: settings.uriEndpoint, uriPath: settings.uriPath, accessKeyId: settings.accessKeyId,
+      secretAccessKey: String(decoding: clear, as: UTF8.self), region: configuration.region)
+  }
+
+  func xksMetadata(operation: String, keyArn: String? = nil) -> XKSRequestMetadata {
+    XKSRequestMetadata(
+      awsPrincipalArn: "arn:aws:iam::\(configuration.accountId):root", kmsKeyArn: keyArn,
+      kmsOperation: operation,
+      kmsRequestId: UUID().uuidString.lowercased())
+  }
+
+  // MARK: ConnectCustomKeyStore: the health check runs outside the actor
+
+  /// Whether a store's due connect attempt is an XKS health check (then the engine starts it
+  /// and the machine decides when the answer comes back).
+  func runsXKSProbe(_ store: StoreRecord) -> Bool { store.type == .externalKeyStore && xks.client != nil }
+
+  /// Starts the GetHealthStatus call of a due connect attempt. Until it answers, the store stays
+  /// CONNECTING and its deadline is left out of the due work.
+  func startXKSConnectProbe(_ store: StoreRecord) {
+    guard xks.probes[store.id] == nil, let client = xks.client else { return }
+    xks.nextToken &+= 1
+    let token = xks.nextToken
+    xks.probes[store.id] = token
+    let storeId = store.id
+    guard let target = xksTarget(store) else {
+      // No usable credential (a store saved before secrets were kept): the proxy would refuse it.
+      startTask(token) { [weak self] in
+        await self?.xksConnectProbeFinished(
+          storeId, token, .failure(.proxyError(.authenticationFailedException)))
+      }
+      return
+    }
+    let metadata = XKSRequestMetadata(
+      kmsOperation: "ConnectCustomKeyStore", kmsRequestId: UUID().uuidString.lowercased())
+    startTask(token) { [weak self] in
+      let result: Result<XKSHealthResponse, XKSCallFailure>
+      do throws(XKSCallFailure) {
+        result = .success(try await client.getHealthStatus(target, metadata: metadata))
+      } catch {
+        result = .failure(error)
+      }
+      await self?.xksConnectProbeFinished(storeId, token, result)
+    }
+  }
+
+  private func startTask(_ token: UInt64, _ body: @escaping @Sendable () async -> Void) {
+    xks.tasks[token] = Task.detached { await body() }
+  }
+
+  /// The health check answered: the machine turns it into CONNECTED or FAILED with a code.
+  func xksConnectProbeFinished(
+    _ storeId: String, _ token: UInt64, _ result: Result<XKSHealthResponse, XKSCallFailure>
+  ) {
+    xks.tasks[token] = nil
+    guard xks.probes[storeId] == token else { return }
+    xks.probes[storeId] = nil
+    let outcome = Self.connectionErrorCode(for: result)
+    do {
+      try transaction { () throws(KMSError) in
+        guard var store = stores[storeId] else { return }
+        let before = store.machine.connectionState
+        let now = clock.now()
+        switch store.machine.attemptFinished(outcome, at: now) {
+        case .connected, .failed:
+          stores[storeId] = store
+          recordTransition(store, from: before, at: now)
+          if let outcome {
+            record(
+              .connectionStateChanged, storeId: storeId, state: .failed, code: outcome, at: now,
+              summary: "\(store.name) (\(storeId)): GetHealthStatus failed: \(Self.describe(result))")
+          }
+        case .discarded:
+          return
+        }
+      }
+    } catch {
+      // Not saved: the store is still CONNECTING with its attempt due, so the driver runs it again.
+      recomputeNextDue()
+    }
+  }
+
+  static func describe(_ result: Result<XKSHealthResponse, XKSCallFailure>) -> String {
+    switch result {
+    case .success: "every external key manager is UNAVAILABLE"
+    case .failure(let failure): failure.description
+    }
+  }
+
+  /// Connect outcome → `ConnectionErrorCode` (nil: CONNECTED). The guide names the codes but not
+  /// every proxy answer; the README's table records these decisions.
+  static func connectionErrorCode(for result: Result<XKSHealthResponse, XKSCallFailure>)
+    -> ConnectionErrorCodeType?
+  {
+    switch result {
+    case .success(let health):
+      let fleet = health.ekmFleetDetails ?? []
+      return fleet.allSatisfy({ $0.healthStatus == "UNAVAILABLE" }) ? .xksProxyNotReachable : nil
+    case .failure(let failure):
+      switch failure {
+      case .proxyError(let name):
+        switch name {
+        case .authenticationFailedException: return .invalidCredentials
+        case .accessDeniedException: return .xksProxyAccessDenied
+        case .invalidUriPathException, .invalidStateException: return .xksProxyInvalidConfiguration
+        case .throttlingException: return .xksProxyNotReachable
+        case .dependencyTimeoutException: return .xksProxyTimedOut
+        case .validationException, .internalException, .invalidCiphertextException, .invalidKeyUsageException,
+          .keyNotFoundException, .unsupportedOperationException:
+          return .xksProxyInvalidResponse
+        }
+      case .malformedResponse, .invalidCiphertextReturned: return .xksProxyInvalidResponse
+      case .timedOut: return .xksProxyTimedOut
+      case .notReachable: return .xksProxyNotReachable
+      case .tlsFailure: return .xksProxyInvalidTlsConfiguration
+      }
+    }
+  }
+
+  // MARK: Create and UpdateCustomKeyStore: GetHealthStatus with the new values
+
+  /// For a PUBLIC_ENDPOINT external store with a proxy client: the proxy named by the request
+  /// (merged with the store for an update) answers GetHealthStatus, or the matching `XksProxy…`
+  /// exception is thrown. Called before the transaction, outside it; the transaction then
+  /// re-checks everything else.
+  func xksHealthCheckBeforeCommit(
+    operation: String, endpoint: String?, path: String?, credential: XksProxyAuthenticationCredentialType?,
+    connectivity: XksProxyConnectivityType?, existing: StoreRecord?
+  ) async throws(KMSError) {
+    guard let client = xks.client else { return }
+    let base = existing.flatMap(xksTarget)
+    guard (connectivity ?? existing?.xks?.connectivity) == .publicEndpoint,
+      let uriEndpoint = endpoint ?? base?.uriEndpoint, let uriPath = path ?? base?.uriPath,
+      let accessKeyId = credential?.accessKeyId ?? base?.accessKeyId,
+      let secret = credential?.rawSecretAccessKey ?? base?.secretAccessKey
+    else { return }
+    let target = XKSProxyTarget(
+      uriEndpoint: uriEndpoint, uriPath: uriPath, accessKeyId: accessKeyId, secretAccessKey: secret,
+      region: configuration.region)
+    let metadata = XKSRequestMetadata(kmsOperation: operation, kmsRequestId: UUID().uuidString.lowercased())
+    do {
+      let health = try await client.getHealthStatus(target, metadata: metadata)
+      if (health.ekmFleetDetails ?? []).allSatisfy({ $0.healthStatus == "UNAVAILABLE" }) {
+        throw KMSError(.xksProxyUriUnreachableException, XKSMessages.ekmUnavailable)
+      }
+    } catch let failure as XKSCallFailure {
+      throw Self.storeException(for: failure)
+    } catch let error as KMSError {
+      throw error
+    } catch {
+      throw KMSError(.kmsInternalException, "\(error)")
+    }
+  }
+
+  static func storeException(for failure: XKSCallFailure) -> KMSError {
+    let message = XKSMessages.message(for: failure)
+    switch failure {
+    case .proxyError(.authenticationFailedException):
+      return KMSError(.xksProxyIncorrectAuthenticationCredentialException, message)
+    case .proxyError(.invalidUriPathException):
+      return KMSError(.xksProxyInvalidConfigurationException, message)
+    case .proxyError(.throttlingException), .proxyError(.dependencyTimeoutException), .timedOut,
+      .notReachable,
+      .tlsFailure:
+      return KMSError(.xksProxyUriUnreachableException, message)
+    case .proxyError, .malformedResponse, .invalidCiphertextReturned:
+      return KMSError(.xksProxyInvalidResponseException, message)
+    }
+  }
+
+  // MARK: CreateKey: GetKeyMetadata
+
+  /// The proxy's answer for `XksKeyId`, when the request is a CreateKey in a CONNECTED external
+  /// store and a client is injected; nil otherwise (the transaction reports what is wrong).
+  func verifyExternalKey(_ request: CreateKeyRequest) async throws(KMSError) -> ExternalKeyVerdict? {
+    guard let client = xks.client, let storeId = request.customKeyStoreId, let xksKeyId = request.xksKeyId,
+      let store = stores[storeId], store.type == .externalKeyStore,
+      store.machine.connectionState == .connected,
+      (try? request.validate()) != nil,
+      !keys.values.contains(where: { $0.customKeyStoreId == storeId && $0.xksKeyId == xksKeyId })
+    else { return nil }
+    guard let target = xksTarget(store) else {
+      throw KMSError(.customKeyStoreInvalidStateException, XKSMessages.authentication)
+    }
+    let metadata = XKSRequestMetadata(
+      awsPrincipalArn: "arn:aws:iam::\(configuration.accountId):root", kmsOperation: "CreateKey",
+      kmsRequestId: UUID().uuidString.lowercased())
+    do {
+      let answer = try await client.getKeyMetadata(target, keyId: xksKeyId, metadata: metadata)
+      return ExternalKeyVerdict(storeId: storeId, xksKeyId: xksKeyId, metadata: answer)
+    } catch {
+      throw Self.createKeyException(for: error)
+    }
+  }
+
+  static func createKeyException(for failure: XKSCallFailure) -> KMSError {
+    let message = XKSMessages.message(for: failure)
+    switch failure {
+    case .proxyError(.keyNotFoundException): return KMSError(.xksKeyNotFoundException, message)
+    case .proxyError(.invalidStateException), .proxyError(.invalidKeyUsageException):
+      return KMSError(.xksKeyInvalidConfigurationException, message)
+    case .proxyError(.unsupportedOperationException):
+      return KMSError(.xksKeyInvalidResponseException, message)
+    case .proxyError(.accessDeniedException): return KMSError(.kmsInvalidStateException, message)
+    default: return KMSError(.customKeyStoreInvalidStateException, message)
+    }
+  }
+
+  /// Inside the CreateKey transaction: the verdict must be for this store and key, and the key
+  /// must be AES_256, allow ENCRYPT and DECRYPT, and be ENABLED.
+  func checkExternalKey(_ verdict: ExternalKeyVerdict?, storeId: String, xksKeyId: String) throws(KMSError) {
+    guard xks.client != nil else { return }
+    guard let verdict, verdict.storeId == storeId, verdict.xksKeyId == xksKeyId else {
+      throw KMSError(.customKeyStoreInvalidStateException, XKSMessages.notConnected)
+    }
+    let answer = verdict.metadata
+    if answer.keySpec != "AES_256" {
+      throw KMSError(
+        .xksKeyInvalidConfigurationException,
+        "The external key \(xksKeyId) has key spec \(answer.keySpec ?? "none"); KMS keys in an external key store need AES_256."
+      )
+    }
+    let usage = answer.keyUsage ?? []
+    if !usage.contains("ENCRYPT") || !usage.contains("DECRYPT") {
+      throw KMSError(.xksKeyInvalidConfigurationException, XKSMessages.keyUsage)
+    }
+    if answer.keyStatus != "ENABLED" {
+      throw KMSError(.xksKeyInvalidConfigurationException, XKSMessages.keyNotEnabled)
+    }
+  }
+
+  // MARK: Cryptography: double encryption through the proxy
+
+  /// The XKS key a request names, when it is one and a client is injected.
+  func xksKey(_ reference: String?) -> KeyRecord? {
+    guard xks.client != nil, let reference, let key = try? resolveKey(reference),
+      let storeId = key.customKeyStoreId, stores[storeId]?.type == .externalKeyStore
+    else { return nil }
+    return key
+  }
+
+  /// Key state checks for an XKS key (the XKS wording for an unavailable one), then the proxy
+  /// target and the KMS-side material.
+  private func xksReady(_ key: KeyRecord) throws(KMSError) -> (XKSProxyTarget, SymmetricKey) {
+    switch effectiveState(key) {
+    case .pendingDeletion: throw KMSError.keyPendingDeletion(key.arn)
+    case .unavailable: throw KMSError(.kmsInvalidStateException, XKSMessages.notConnected)
+    case .disabled: throw KMSError.keyDisabled(key.arn)
+    default: break
+    }
+    guard let store = key.customKeyStoreId.flatMap({ stores[$0] }), let target = xksTarget(store) else {
+      throw KMSError(.kmsInvalidStateException, XKSMessages.authentication)
+    }
+    guard let material = fleet.keyMaterial(keyId: key.keyId, clusterId: nil) else {
+      throw KMSError(.kmsInternalException, "The key material of \(key.arn) is missing.")
+    }
+    return (target, material)
+  }
+
+  /// Encrypts `plaintext` for an XKS key: KMS's own layer first, then the proxy's AES-GCM with
+  /// the blob header and the encryption context as AAD. Returns the blob.
+  func xksSeal(
+    _ plaintext: Data, key: KeyRecord, context: [String: String]?, operation: String, dryRun: Bool?
+  )
+    async throws(KMSError) -> Data
+  {
+    guard let client = xks.client else { throw KMSError(.kmsInternalException, "No XKS proxy client.") }
+    let (target, material) = try xksReady(key)
+    let inner: Data
+    do {
+      inner = try CiphertextBlob.seal(
+        plaintext, keyId: key.keyId, material: material, encryptionContext: context)
+    } catch {
+      throw KMSError(.kmsInternalException, "Encryption failed.")
+    }
+    try self.dryRun(dryRun)
+    let header = XKSBlob.header(keyId: key.keyId)
+    let aad = header + XKSBlob.canonical(context)
+    let request = XKSEncryptRequest(
+      requestMetadata: xksMetadata(operation: operation, keyArn: key.arn),
+      plaintext: inner.base64EncodedString(),
+      additionalAuthenticatedData: aad.base64EncodedString(), ciphertextDataIntegrityValueAlgorithm: "SHA_256"
+    )
+    let xksKeyId = key.xksKeyId ?? ""
+    let answer: XKSEncryptResponse
+    do {
+      answer = try await client.encrypt(target, keyId: xksKeyId, request: request)
+    } catch {
+      throw KMSError(.kmsInvalidStateException, XKSMessages.message(for: error))
+    }
+    guard let ciphertext = answer.ciphertext.flatMap({ Data(base64Encoded: $0) }),
+      let iv = answer.initializationVector.flatMap({ Data(base64Encoded: $0) }),
+      let tag = answer.authenticationTag.flatMap({ Data(base64Encoded: $0) })
+    else { throw KMSError(.kmsInvalidStateException, XKSMessages.cannotInterpret) }
+    let metadata = answer.ciphertextMetadata.flatMap { Data(base64Encoded: $0) } ?? Data()
+    return XKSBlob.assemble(header: header, metadata: metadata, iv: iv, tag: tag, ciphertext: ciphertext)
+  }
+
+  /// Decrypts an XKS blob: the proxy's layer, then KMS's own. nil when `blob` is not an XKS blob.
+  func xksOpen(_ blob: Data, keyId requested: String?, context: [String: String]?, operation: String)
+    async throws(KMSError) -> (KeyRecord, Data)?
+  {
+    guard let parsed = XKSBlob.parse(blob) else { return nil }
+    guard let client = xks.client else { throw KMSError(.kmsInternalException, "No XKS proxy client.") }
+    guard let key = keys[parsed.keyId] else {
+      if let requested { _ = try resolveKey(requested) }
+      throw KMSError(
+        .invalidCiphertextException, "The ciphertext is invalid or was not produced by this service.")
+    }
+    if let requested, try resolveKey(requested).keyId != key.keyId {
+      throw KMSError(
+        .incorrectKeyException,
+        "The key ID in the request does not identify the KMS key that encrypted the ciphertext.")
+    }
+    let (target, material) = try xksReady(key)
+    let aad = parsed.header + XKSBlob.canonical(context)
+    let request = XKSDecryptRequest(
+      requestMetadata: xksMetadata(operation: operation, keyArn: key.arn),
+      ciphertext: parsed.ciphertext.base64EncodedString(),
+      ciphertextMetadata: parsed.metadata.isEmpty ? nil : parsed.metadata.base64EncodedString(),
+      additionalAuthenticatedData: aad.base64EncodedString(),
+      initializationVector: parsed.iv.base64EncodedString(),
+      authenticationTag: parsed.tag.base64EncodedString())
+    let answer: XKSDecryptResponse
+    do {
+      answer = try await client.decrypt(target, keyId: key.xksKeyId ?? "", request: request)
+    } catch {
+      throw KMSError(.kmsInvalidStateException, XKSMessages.message(for: error))
+    }
+    guard let inner = answer.plaintext.flatMap({ Data(base64Encoded: $0) }),
+      let innerParsed = CiphertextBlob.parse(inner),
+      innerParsed.keyId == key.keyId,
+      let plaintext = CiphertextBlob.open(innerParsed, material: material, encryptionContext: context)
+    else { throw KMSError(.kmsInvalidStateException, XKSMessages.invalidCiphertextReturned) }
+    return (key, plaintext)
+  }
+
+  // MARK: The operations for XKS keys (the +Crypto entry points route here)
+
+  func xksEncrypt(_ request: EncryptRequest, key: KeyRecord) async throws(KMSError) -> EncryptResponse {
+    try request.validate()
+    try checkAlgorithm(request.encryptionAlgorithm, key: key)
+    let blob = try await xksSeal(
+      request.plaintext, key: key, context: request.encryptionContext, operation: "Encrypt",
+      dryRun: request.dryRun)
+    return EncryptResponse(ciphertextBlob: blob, keyId: key.arn, encryptionAlgorithm: .symmetricDefault)
+  }
+
+  func xksDecrypt(_ request: DecryptRequest) async throws(KMSError) -> DecryptResponse? {
+    guard let blob = request.ciphertextBlob, XKSBlob.parse(blob) != nil else { return nil }
+    try request.validate()
+    if request.recipient != nil {
+      throw KMSError(
+        .unsupportedOperationException, "Recipient (Nitro Enclaves attestation) is not supported.")
+    }
+    try dryRun(request.dryRun)
+    guard
+      let (key, plaintext) = try await xksOpen(
+        blob, keyId: request.keyId, context: request.encryptionContext, operation: "Decrypt")
+    else { return nil }
+    try checkAlgorithm(request.encryptionAlgorithm, key: key)
+    return DecryptResponse(keyId: key.arn, plaintext: plaintext, encryptionAlgorithm: .symmetricDefault)
+  }
+
+  /// ReEncrypt where the source blob or the destination key is XKS; nil when neither is.
+  func xksReEncrypt(_ request: ReEncryptRequest) async throws(KMSError) -> ReEncryptResponse? {
+    let sourceIsXKS = request.ciphertextBlob.map { XKSBlob.parse($0) != nil } ?? false
+    let destination = xksKey(request.destinationKeyId)
+    guard sourceIsXKS || destination != nil else { return nil }
+    try request.validate()
+    guard let blob = request.ciphertextBlob else { throw KMSError.validation([.missing("ciphertextBlob")]) }
+    let source: KeyRecord
+    let plaintext: Data
+    if sourceIsXKS,
+      let opened = try await xksOpen(
+        blob, keyId: request.sourceKeyId, context: request.sourceEncryptionContext, operation: "ReEncrypt")
+    {
+      (source, plaintext) = opened
+    } else {
+      (source, plaintext) = try open(
+        blob, keyId: request.sourceKeyId, context: request.sourceEncryptionContext)
+    }
+    try checkAlgorithm(request.sourceEncryptionAlgorithm, key: source)
+    let target = try resolveKey(request.destinationKeyId)
+    try checkAlgorithm(request.destinationEncryptionAlgorithm, key: target)
+    let sealed: Data
+    if destination != nil {
+      sealed = try await xksSeal(
+        plaintext, key: target, context: request.destinationEncryptionContext, operation: "ReEncrypt",
+        dryRun: request.dryRun)
+    } else {
+      sealed = try seal(plaintext, key: target, context: request.destinationEncryptionContext)
+      try dryRun(request.dryRun)
+    }
+    return ReEncryptResponse(
+      ciphertextBlob: sealed, sourceKeyId: source.arn, keyId: target.arn,
+      sourceEncryptionAlgorithm: .symmetricDefault, destinationEncryptionAlgorithm: .symmetricDefault)
+  }
+
+  func xksGenerateDataKey(_ request: GenerateDataKeyRequest, key: KeyRecord) async throws(KMSError)
+    -> GenerateDataKeyResponse
+  {
+    try request.validate()
+    if request.recipient != nil {
+      throw KMSError(
+        .unsupportedOperationException, "Recipient (Nitro Enclaves attestation) is not supported.")
+    }
+    let length = try dataKeyLength(
+      keySpec: request.keySpecValue, numberOfBytes: request.numberOfBytes, specGiven: request.keySpec != nil)
+    let plaintext = randomBytes(length)
+    let blob = try await xksSeal(
+      plaintext, key: key, context: request.encryptionContext, operation: "GenerateDataKey",
+      dryRun: request.dryRun)
+    return GenerateDataKeyResponse(ciphertextBlob: blob, plaintext: plaintext, keyId: key.arn)
+  }
+
+  func xksGenerateDataKeyWithoutPlaintext(_ request: GenerateDataKeyWithoutPlaintextRequest, key: KeyRecord)
+    async throws(KMSError) -> GenerateDataKeyWithoutPlaintextResponse
+  {
+    try request.validate()
+    let length = try dataKeyLength(
+      keySpec: request.keySpecValue, numberOfBytes: request.numberOfBytes, specGiven: request.keySpec != nil)
+    let blob = try await xksSeal(
+      randomBytes(length), key: key, context: request.encryptionContext,
+      operation: "GenerateDataKeyWithoutPlaintext", dryRun: request.dryRun)
+    return GenerateDataKeyWithoutPlaintextResponse(ciphertextBlob: blob, keyId: key.arn)
+  }
+}
+
+/// The proxy's answer for an external key, carried from the call into the CreateKey transaction.
+struct ExternalKeyVerdict: Sendable {
+  var storeId: String
+  var xksKeyId: String
+  var metadata: XKSKeyMetadataResponse
+}
+
+/// The blob of an XKS key (kms-spec §5.6 leaves the format to us): the proxy's fields embedded
+/// around its ciphertext of KMS's own blob.
+///
+///     "KDSX" | version (1) | key ID length (1) | key ID | metadata length (1) | metadata
+///     | IV length (1) | IV | tag (16) | proxy ciphertext
+///
+/// The header (through the key ID) and the canonical encryption context are the proxy's AAD.
+enum XKSBlob {
+  static let magic = Data("KDSX".utf8)
+  static let version: UInt8 = 1
+
+  struct Parsed {
+    var keyId: String
+    var header: Data
+    var metadata: Data
+    var iv: Data
+    var tag: Data
+    var ciphertext: Data
+  }
+
+  static func header(keyId: String) -> Data {
+    let id = Data(keyId.utf8)
+    return magic + Data([version, UInt8(id.count)]) + id
+  }
+
+  static func assemble(header: Data, metadata: Data, iv: Data, tag: Data, ciphertext: Data) -> Data {
+    header + Data([UInt8(metadata.count)]) + metadata + Data([UInt8(iv.count)]) + iv + tag + ciphertext
+  }
+
+  static func parse(_ blob: Data) -> Parsed? {
+    let bytes = [UInt8](blob)
+    var index = magic.count + 2
+    guard bytes.count > index, Data(bytes[0..<magic.count]) == magic, bytes[magic.count] == version else {
+      return nil
+    }
+    let idLength = Int(bytes[magic.count + 1])
+    func take(_ count: Int) -> Data? {
+      guard count >= 0, index + count <= bytes.count else { return nil }
+      defer { index += count }
+      return Data(bytes[index..<(index + count)])
+    }
+    guard idLength > 0, let id = take(idLength), let keyId = String(data: id, encoding: .utf8) else {
+      return nil
+    }
+    let header = Data(bytes[0..<index])
+    guard let metadataLength = take(1).map({ Int($0[$0.startIndex]) }), metadataLength <= 20,
+      let metadata = take(metadataLength), let ivLength = take(1).map({ Int($0[$0.startIndex]) }),
+      [12, 16].contains(ivLength), let iv = take(ivLength), let tag = take(16)
+    else { return nil }
+    let ciphertext = Data(bytes[index...])
+    guard !ciphertext.isEmpty else { return nil }
+    return Parsed(keyId: keyId, header: header, metadata: metadata, iv: iv, tag: tag, ciphertext: ciphertext)
+  }
+
+  /// Order-independent, unambiguous encoding of the encryption context (length-prefixed pairs).
+  static func canonical(_ context: [String: String]?) -> Data {
+    var out = Data()
+    for (key, value) in (context ?? [:]).sorted(by: { $0.key < $1.key }) {
+      for part in [key, value] {
+        let bytes = Data(part.utf8)
+        withUnsafeBytes(of: UInt32(bytes.count).bigEndian) { out.append(contentsOf: $0) }
+        out.append(bytes)
+      }
+    }
+    return out
+  }
+}
