@@ -2,6 +2,7 @@ import ArgumentParser
 import EngineStorage
 import Foundation
 import KeyStoreEngine
+import XKSClient
 
 /// Flags that build the embedded engine; shared by the dashboard and `kmsdash serve`.
 struct EngineOptions: ParsableArguments {
@@ -49,6 +50,34 @@ struct EngineOptions: ParsableArguments {
   @Flag(help: "With --reset: do not ask.")
   var yes = false
 
+  @Option(
+    name: .customLong("xks-route"),
+    help: ArgumentHelp(
+      "Send XKS proxy calls for https://HOST to URL instead (repeatable, like curl --resolve; http:// allowed).",
+      valueName: "HOST=URL"))
+  var xksRoutes: [String] = []
+
+  @Option(
+    help: ArgumentHelp(
+      "PEM file of extra CAs to trust for XKS proxies (a private proxy CA).", valueName: "path"))
+  var xksCaFile: String?
+
+  /// `--xks-route` as host → base URL.
+  func parsedXKSRoutes() throws -> [String: URL] {
+    var routes: [String: URL] = [:]
+    for route in xksRoutes {
+      let parts = route.split(separator: "=", maxSplits: 1).map(String.init)
+      guard parts.count == 2, !parts[0].isEmpty, let url = URL(string: parts[1]), let scheme = url.scheme,
+        ["http", "https"].contains(scheme), url.host != nil, url.path.isEmpty || url.path == "/"
+      else {
+        throw ValidationError(
+          "--xks-route takes HOST=URL, e.g. xks.example.com=http://127.0.0.1:4600 (got '\(route)').")
+      }
+      routes[parts[0].lowercased()] = url
+    }
+    return routes
+  }
+
   func validate() throws {
     guard timeScale.isFinite, timeScale > 0, timeScale <= 1_000_000 else {
       throw ValidationError("--time-scale must be a number greater than 0 (got \(timeScale)).")
@@ -69,6 +98,10 @@ struct EngineOptions: ParsableArguments {
       throw ValidationError("--ephemeral keeps no state file: it cannot be combined with --state or --reset.")
     }
     if yes && !reset { throw ValidationError("--yes only goes with --reset.") }
+    _ = try parsedXKSRoutes()
+    if let xksCaFile, !FileManager.default.isReadableFile(atPath: xksCaFile) {
+      throw ValidationError("--xks-ca-file \(xksCaFile) cannot be read.")
+    }
   }
 
   var configuration: EngineConfiguration {
@@ -120,6 +153,8 @@ struct EngineOptions: ParsableArguments {
       engine = KeyStoreEngine(configuration: configuration)
     }
     if await engine.startedEmpty { try await engine.load(loadScenario()) }
+    // External key stores talk to their proxies over real HTTP(S) with KMS's 250 ms bound.
+    await engine.useXKSProxy(try XKSHTTPClient(routes: parsedXKSRoutes(), caFile: xksCaFile))
     return engine
   }
 }
