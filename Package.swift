@@ -144,6 +144,8 @@ let package = Package(
       dependencies: [
         "XKSProxy", "XKSClient", "KMSModel", "AWSSigV4", "KeyStoreEngine",
         .product(name: "NIOSSL", package: "swift-nio-ssl"),
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOPosix", package: "swift-nio"),
       ]
     ),
   ]
