@@ -98,7 +98,7 @@ let package = Package(
     .executableTarget(
       name: "kmsfuzz",
       dependencies: [
-        "KMSModel", "KeyStoreEngine", "KMSServer", "AWSSigV4",
+        "KMSModel", "KeyStoreEngine", "KMSServer", "AWSSigV4", "XKSProxy",
         .product(name: "Hummingbird", package: "hummingbird"),
         .product(name: "Logging", package: "swift-log"),
       ],

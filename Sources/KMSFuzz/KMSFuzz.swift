@@ -12,6 +12,9 @@
 // - the response body is a JSON object;
 // - a non-200 response has a non-empty `__type` and a 4xx/5xx status;
 // - no `KMSInternalException` (500): malformed input must never reach an unexpected error.
+// The same input also goes through the XKS proxy (`XKSProxyCore`, demo configuration, its clock
+// at the request's X-Amz-Date): every answer is 200 with a JSON object, 405, or an error of the
+// spec's table with its status, and never InternalException.
 
 import AWSSigV4
 import Foundation
@@ -21,6 +24,7 @@ import KMSServer
 import KeyStoreEngine
 import Logging
 import NIOCore
+import XKSProxy
 
 /// A raw HTTP/1.1 request split into its parts (lenient: anything goes, like a fuzzer's bytes).
 struct RawRequest {
@@ -175,7 +179,41 @@ enum FuzzHarness {
         method: method, path: path, query: query, authority: host, headers: headers, body: body)
       return [first, second]
     }
-    return responses.map(check)
+    return responses.map(check) + [checkProxy(request, now: now)]
+  }
+
+  /// The simulated external key manager, made once (its keys are new on every run).
+  static let ekm = try! ExternalKeyManager(configuration: .demo, state: nil)
+
+  /// The XKS proxy's request path against the spec's error table.
+  static func checkProxy(_ request: RawRequest, now: Date) -> FuzzOutcome {
+    let core = XKSProxyCore(configuration: .demo, ekm: ekm, now: { now })
+    let response = core.handle(
+      XKSHTTPRequest(
+        method: request.method, path: request.path, query: request.query, headers: request.headers,
+        body: Data(request.body)))
+    if response.status == 405 || response.path(isControl: request.path) {
+      return FuzzOutcome(status: response.status)
+    }
+    let object = (try? JSONSerialization.jsonObject(with: response.body)) as? [String: Any]
+    if response.status == 200 {
+      if request.path == "/ping" { return FuzzOutcome(status: 200) }
+      return object == nil
+        ? FuzzOutcome(status: 200, violation: "xks: 200 without a JSON object") : FuzzOutcome(status: 200)
+    }
+    guard let name = (object?["errorName"] as? String).flatMap(XKSErrorName.init(rawValue:)) else {
+      return FuzzOutcome(
+        status: response.status, violation: "xks: \(response.status) without a known errorName")
+    }
+    guard name.httpStatus == response.status else {
+      return FuzzOutcome(
+        status: response.status, type: name.rawValue,
+        violation: "xks: \(name.rawValue) with \(response.status)")
+    }
+    if name == .internalException {
+      return FuzzOutcome(status: response.status, type: name.rawValue, violation: "xks: InternalException")
+    }
+    return FuzzOutcome(status: response.status, type: "xks " + name.rawValue)
   }
 
   /// Checks a response against the wire contract (kms-spec §6.3, §6.4).
@@ -264,7 +302,7 @@ struct KMSFuzzMain {
       guard let data = FileManager.default.contents(atPath: file) else { continue }
       let outcomes = data.withUnsafeBytes { FuzzHarness.run($0) }
       for (index, outcome) in outcomes.enumerated() {
-        let mode = index == 0 ? "sigv4" : "no-auth"
+        let mode = index == 0 ? "sigv4" : index == 1 ? "no-auth" : "xks-proxy"
         counts["\(mode) \(outcome.status) \(outcome.type ?? "-")", default: 0] += 1
         if let violation = outcome.violation {
           violations += 1
@@ -278,4 +316,9 @@ struct KMSFuzzMain {
     print("kmsfuzz replay: \(files.count) inputs, \(violations) violations")
     return violations == 0 ? 0 : 1
   }
+}
+
+extension XKSHTTPResponse {
+  /// The proxy's QA control endpoint answers its own JSON (not the XKS error table).
+  func path(isControl path: String) -> Bool { path.hasPrefix(XKSProxyCore.controlPrefix) }
 }
