@@ -81,9 +81,9 @@ extension KeyStoreEngine {
   public func createCustomKeyStore(_ request: CreateCustomKeyStoreRequest) async throws(KMSError)
     -> CreateCustomKeyStoreResponse
   {
-    if request.customKeyStoreTypeValue == .externalKeyStore, (try? request.validate()) != nil,
-      !stores.values.contains(where: { $0.name == request.customKeyStoreName })
-    {
+    if request.customKeyStoreTypeValue == .externalKeyStore, xks.client != nil {
+      // Every other check first, as KMS: the proxy is called only for a request that would pass.
+      try rehearse { () throws(KMSError) in _ = try createCustomKeyStoreChanges(request, assigningId: nil) }
       try await xksHealthCheckBeforeCommit(
         operation: "CreateCustomKeyStore", endpoint: request.xksProxyUriEndpoint,
         path: request.xksProxyUriPath,
@@ -101,42 +101,52 @@ extension KeyStoreEngine {
     -> CreateCustomKeyStoreResponse
   {
     try transaction { () throws(KMSError) -> CreateCustomKeyStoreResponse in
-      try request.validate()
-      if let assigningId {
-        guard stores[assigningId] == nil, assigningId.wholeMatch(of: /cks-[0-9a-f]{17}/) != nil else {
-          throw KMSError(
-            .validationException,
-            "The custom key store ID \(assigningId) is taken or not of the form cks-<17 hex digits>.")
-        }
+      try createCustomKeyStoreChanges(request, assigningId: assigningId)
+    }
+  }
+
+  /// The checks and changes of the operation, without its transaction (rehearsed before an
+  /// XKS proxy call; see `KeyStoreEngine+XKS.swift`).
+  func createCustomKeyStoreChanges(_ request: CreateCustomKeyStoreRequest, assigningId: String?)
+    throws(KMSError)
+    -> CreateCustomKeyStoreResponse
+  {
+
+    try request.validate()
+    if let assigningId {
+      guard stores[assigningId] == nil, assigningId.wholeMatch(of: /cks-[0-9a-f]{17}/) != nil else {
+        throw KMSError(
+          .validationException,
+          "The custom key store ID \(assigningId) is taken or not of the form cks-<17 hex digits>.")
       }
-      let type = request.customKeyStoreTypeValue ?? .awsCloudhsm
-      let xksMembers: [(String, Bool)] = [
-        ("xksProxyUriEndpoint", request.xksProxyUriEndpoint != nil),
-        ("xksProxyUriPath", request.xksProxyUriPath != nil),
-        ("xksProxyVpcEndpointServiceName", request.xksProxyVpcEndpointServiceName != nil),
-        ("xksProxyVpcEndpointServiceOwner", request.xksProxyVpcEndpointServiceOwner != nil),
-        ("xksProxyAuthenticationCredential", request.xksProxyAuthenticationCredential != nil),
-        ("xksProxyConnectivity", request.xksProxyConnectivity != nil),
-      ]
-      switch type {
-      case .awsCloudhsm:
-        try forbiddenMembers(xksMembers, storeType: type)
-        try missingMembers([
+    }
+    let type = request.customKeyStoreTypeValue ?? .awsCloudhsm
+    let xksMembers: [(String, Bool)] = [
+      ("xksProxyUriEndpoint", request.xksProxyUriEndpoint != nil),
+      ("xksProxyUriPath", request.xksProxyUriPath != nil),
+      ("xksProxyVpcEndpointServiceName", request.xksProxyVpcEndpointServiceName != nil),
+      ("xksProxyVpcEndpointServiceOwner", request.xksProxyVpcEndpointServiceOwner != nil),
+      ("xksProxyAuthenticationCredential", request.xksProxyAuthenticationCredential != nil),
+      ("xksProxyConnectivity", request.xksProxyConnectivity != nil),
+    ]
+    switch type {
+    case .awsCloudhsm:
+      try forbiddenMembers(xksMembers, storeType: type)
+      try missingMembers([
+        ("cloudHsmClusterId", request.cloudHsmClusterId != nil),
+        ("trustAnchorCertificate", request.trustAnchorCertificate != nil),
+        ("keyStorePassword", request.keyStorePassword != nil),
+      ])
+      return try createCloudHsmStore(request, id: assigningId)
+    case .externalKeyStore:
+      try forbiddenMembers(
+        [
           ("cloudHsmClusterId", request.cloudHsmClusterId != nil),
           ("trustAnchorCertificate", request.trustAnchorCertificate != nil),
           ("keyStorePassword", request.keyStorePassword != nil),
-        ])
-        return try createCloudHsmStore(request, id: assigningId)
-      case .externalKeyStore:
-        try forbiddenMembers(
-          [
-            ("cloudHsmClusterId", request.cloudHsmClusterId != nil),
-            ("trustAnchorCertificate", request.trustAnchorCertificate != nil),
-            ("keyStorePassword", request.keyStorePassword != nil),
-          ], storeType: type)
-        try missingMembers(Array(xksMembers.filter { !$0.0.hasPrefix("xksProxyVpc") }))
-        return try createExternalStore(request, id: assigningId)
-      }
+        ], storeType: type)
+      try missingMembers(Array(xksMembers.filter { !$0.0.hasPrefix("xksProxyVpc") }))
+      return try createExternalStore(request, id: assigningId)
     }
   }
 
@@ -364,11 +374,11 @@ extension KeyStoreEngine {
   public func updateCustomKeyStore(_ request: UpdateCustomKeyStoreRequest) async throws(KMSError)
     -> UpdateCustomKeyStoreResponse
   {
-    if let existing = stores[request.customKeyStoreId], existing.type == .externalKeyStore,
+    if xks.client != nil, let existing = stores[request.customKeyStoreId], existing.type == .externalKeyStore,
       request.xksProxyUriEndpoint != nil || request.xksProxyUriPath != nil
-        || request.xksProxyAuthenticationCredential != nil || request.xksProxyConnectivity != nil,
-      (try? request.validate()) != nil
+        || request.xksProxyAuthenticationCredential != nil || request.xksProxyConnectivity != nil
     {
+      try rehearse { () throws(KMSError) in _ = try updateCustomKeyStoreChanges(request) }
       try await xksHealthCheckBeforeCommit(
         operation: "UpdateCustomKeyStore", endpoint: request.xksProxyUriEndpoint,
         path: request.xksProxyUriPath,
@@ -376,82 +386,89 @@ extension KeyStoreEngine {
         existing: existing)
     }
     return try transaction { () throws(KMSError) -> UpdateCustomKeyStoreResponse in
-      try request.validate()
-      var store = try store(request.customKeyStoreId)
-      let cloudHsmMembers: [(String, Bool)] = [
-        ("keyStorePassword", request.keyStorePassword != nil),
-        ("cloudHsmClusterId", request.cloudHsmClusterId != nil),
-      ]
-      let xksAnyState: [(String, Bool)] = [
-        ("xksProxyAuthenticationCredential", request.xksProxyAuthenticationCredential != nil),
-        ("xksProxyUriPath", request.xksProxyUriPath != nil),
-      ]
-      let xksDisconnectedOnly: [(String, Bool)] = [
-        ("xksProxyUriEndpoint", request.xksProxyUriEndpoint != nil),
-        ("xksProxyConnectivity", request.xksProxyConnectivity != nil),
-        ("xksProxyVpcEndpointServiceName", request.xksProxyVpcEndpointServiceName != nil),
-        ("xksProxyVpcEndpointServiceOwner", request.xksProxyVpcEndpointServiceOwner != nil),
-      ]
-      let requiresDisconnected: Bool
-      switch store.type {
-      case .awsCloudhsm:
-        try forbiddenMembers(xksAnyState + xksDisconnectedOnly, storeType: store.type)
-        requiresDisconnected = cloudHsmMembers.contains(where: \.1)
-      case .externalKeyStore:
-        try forbiddenMembers(cloudHsmMembers, storeType: store.type)
-        requiresDisconnected = xksDisconnectedOnly.contains(where: \.1)
-      }
-      switch store.machine.update(storeId: store.id, requiresDisconnected: requiresDisconnected) {
-      case .proceed: break
-      case .refuse(let error): throw error
-      }
-      if let newName = request.newCustomKeyStoreName { try checkNameFree(newName, excluding: store.id) }
-      if let newClusterId = request.cloudHsmClusterId, newClusterId != store.clusterId {
-        guard let newCluster = fleet.cluster(newClusterId), !newCluster.isDeleted else {
-          throw KMSError(
-            .cloudHsmClusterNotFoundException, "No CloudHSM cluster with ID \(newClusterId) was found.")
-        }
-        let original = store.clusterId.flatMap { fleet.cluster($0) }
-        if let original, original.clusterCertificatePEM != newCluster.clusterCertificatePEM {
-          throw KMSError(
-            .cloudHsmClusterNotRelatedException,
-            "The CloudHSM cluster \(newClusterId) does not share a backup history with \(original.clusterId)."
-          )
-        }
-        _ = try checkClusterUsable(newClusterId)
-        try checkClusterConfiguration(newCluster)
-        store.clusterId = newClusterId
-      }
-      if let password = request.keyStorePassword { store.passwordDigest = fleet.digest(password) }
-      if var xks = store.xks {
-        if let endpoint = request.xksProxyUriEndpoint { xks.uriEndpoint = endpoint }
-        if let path = request.xksProxyUriPath { xks.uriPath = path }
-        if let connectivity = request.xksProxyConnectivityValue { xks.connectivity = connectivity }
-        if let service = request.xksProxyVpcEndpointServiceName {
-          xks.vpcEndpointServiceName = service.isEmpty ? nil : service
-        }
-        if let owner = request.xksProxyVpcEndpointServiceOwner { xks.vpcEndpointServiceOwner = owner }
-        if xks.connectivity == .publicEndpoint {
-          xks.vpcEndpointServiceName = nil
-          xks.vpcEndpointServiceOwner = nil
-        } else if xks.vpcEndpointServiceName == nil {
-          throw KMSError.validation([.missing("xksProxyVpcEndpointServiceName")])
-        }
-        if let credential = request.xksProxyAuthenticationCredential {
-          xks.accessKeyId = credential.accessKeyId
-          xks.secretDigest = fleet.digest(credential.rawSecretAccessKey)
-          xks.sealedSecret = sealXksSecret(credential.rawSecretAccessKey, accessKeyId: credential.accessKeyId)
-        }
-        try checkXksUniqueness(xks, excluding: store.id)
-        store.xks = xks
-      }
-      if let newName = request.newCustomKeyStoreName { store.name = newName }
-      stores[store.id] = store
-      record(
-        .storeUpdated, storeId: store.id, clusterId: store.clusterId,
-        summary: "\(store.name) (\(store.id)) updated")
-      return UpdateCustomKeyStoreResponse()
+      try updateCustomKeyStoreChanges(request)
     }
+  }
+
+  /// The checks and changes of UpdateCustomKeyStore, without its transaction.
+  func updateCustomKeyStoreChanges(_ request: UpdateCustomKeyStoreRequest) throws(KMSError)
+    -> UpdateCustomKeyStoreResponse
+  {
+    try request.validate()
+    var store = try store(request.customKeyStoreId)
+    let cloudHsmMembers: [(String, Bool)] = [
+      ("keyStorePassword", request.keyStorePassword != nil),
+      ("cloudHsmClusterId", request.cloudHsmClusterId != nil),
+    ]
+    let xksAnyState: [(String, Bool)] = [
+      ("xksProxyAuthenticationCredential", request.xksProxyAuthenticationCredential != nil),
+      ("xksProxyUriPath", request.xksProxyUriPath != nil),
+    ]
+    let xksDisconnectedOnly: [(String, Bool)] = [
+      ("xksProxyUriEndpoint", request.xksProxyUriEndpoint != nil),
+      ("xksProxyConnectivity", request.xksProxyConnectivity != nil),
+      ("xksProxyVpcEndpointServiceName", request.xksProxyVpcEndpointServiceName != nil),
+      ("xksProxyVpcEndpointServiceOwner", request.xksProxyVpcEndpointServiceOwner != nil),
+    ]
+    let requiresDisconnected: Bool
+    switch store.type {
+    case .awsCloudhsm:
+      try forbiddenMembers(xksAnyState + xksDisconnectedOnly, storeType: store.type)
+      requiresDisconnected = cloudHsmMembers.contains(where: \.1)
+    case .externalKeyStore:
+      try forbiddenMembers(cloudHsmMembers, storeType: store.type)
+      requiresDisconnected = xksDisconnectedOnly.contains(where: \.1)
+    }
+    switch store.machine.update(storeId: store.id, requiresDisconnected: requiresDisconnected) {
+    case .proceed: break
+    case .refuse(let error): throw error
+    }
+    if let newName = request.newCustomKeyStoreName { try checkNameFree(newName, excluding: store.id) }
+    if let newClusterId = request.cloudHsmClusterId, newClusterId != store.clusterId {
+      guard let newCluster = fleet.cluster(newClusterId), !newCluster.isDeleted else {
+        throw KMSError(
+          .cloudHsmClusterNotFoundException, "No CloudHSM cluster with ID \(newClusterId) was found.")
+      }
+      let original = store.clusterId.flatMap { fleet.cluster($0) }
+      if let original, original.clusterCertificatePEM != newCluster.clusterCertificatePEM {
+        throw KMSError(
+          .cloudHsmClusterNotRelatedException,
+          "The CloudHSM cluster \(newClusterId) does not share a backup history with \(original.clusterId)."
+        )
+      }
+      _ = try checkClusterUsable(newClusterId)
+      try checkClusterConfiguration(newCluster)
+      store.clusterId = newClusterId
+    }
+    if let password = request.keyStorePassword { store.passwordDigest = fleet.digest(password) }
+    if var xks = store.xks {
+      if let endpoint = request.xksProxyUriEndpoint { xks.uriEndpoint = endpoint }
+      if let path = request.xksProxyUriPath { xks.uriPath = path }
+      if let connectivity = request.xksProxyConnectivityValue { xks.connectivity = connectivity }
+      if let service = request.xksProxyVpcEndpointServiceName {
+        xks.vpcEndpointServiceName = service.isEmpty ? nil : service
+      }
+      if let owner = request.xksProxyVpcEndpointServiceOwner { xks.vpcEndpointServiceOwner = owner }
+      if xks.connectivity == .publicEndpoint {
+        xks.vpcEndpointServiceName = nil
+        xks.vpcEndpointServiceOwner = nil
+      } else if xks.vpcEndpointServiceName == nil {
+        throw KMSError.validation([.missing("xksProxyVpcEndpointServiceName")])
+      }
+      if let credential = request.xksProxyAuthenticationCredential {
+        xks.accessKeyId = credential.accessKeyId
+        xks.secretDigest = fleet.digest(credential.rawSecretAccessKey)
+        xks.sealedSecret = sealXksSecret(credential.rawSecretAccessKey, accessKeyId: credential.accessKeyId)
+      }
+      try checkXksUniqueness(xks, excluding: store.id)
+      store.xks = xks
+    }
+    if let newName = request.newCustomKeyStoreName { store.name = newName }
+    stores[store.id] = store
+    record(
+      .storeUpdated, storeId: store.id, clusterId: store.clusterId,
+      summary: "\(store.name) (\(store.id)) updated")
+    return UpdateCustomKeyStoreResponse()
   }
 
   // MARK: DeleteCustomKeyStore (§2.6)

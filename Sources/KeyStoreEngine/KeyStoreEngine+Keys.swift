@@ -101,108 +101,116 @@ extension KeyStoreEngine {
     -> CreateKeyResponse
   {
     try transaction { () throws(KMSError) -> CreateKeyResponse in
-      try request.validate()
-      let origin = request.originValue ?? .awsKms
-      let spec =
-        request.keySpecValue ?? request.customerMasterKeySpecValue.flatMap { KeySpec(rawValue: $0.rawValue) }
-      if request.keySpec != nil && request.customerMasterKeySpec != nil {
-        throw KMSError(
-          .validationException, "You cannot specify KeySpec and CustomerMasterKeySpec in the same request.")
-      }
-      if keys.count >= configuration.keyQuota {
-        throw KMSError(
-          .limitExceededException,
-          "This account already has the maximum of \(configuration.keyQuota) KMS keys."
-        )
-      }
-      func unsupported(_ what: String) -> KMSError {
-        KMSError(.unsupportedOperationException, what)
-      }
-      guard let storeId = request.customKeyStoreId else {
-        switch origin {
-        case .awsCloudhsm, .externalKeyStore:
-          throw unsupported("Origin \(origin.rawValue) requires a CustomKeyStoreId.")
-        case .external:
-          throw unsupported(
-            "Keys with imported key material (Origin EXTERNAL) are not supported by this simulator.")
-        case .awsKms:
-          break
-        }
-        if let spec, spec != .symmetricDefault {
-          throw unsupported(
-            "This simulator creates only SYMMETRIC_DEFAULT keys; \(spec.rawValue) is not supported.")
-        }
-        if let usage = request.keyUsageValue, usage != .encryptDecrypt {
-          throw KMSError(
-            .validationException, "KeyUsage \(usage.rawValue) is not valid for a SYMMETRIC_DEFAULT key.")
-        }
-        if request.xksKeyId != nil {
-          throw unsupported("XksKeyId is valid only with Origin EXTERNAL_KEY_STORE.")
-        }
-        let key = insertKey(origin: .awsKms, storeId: nil, xksKeyId: nil, description: request.description)
-        fleet.createLocalKeyMaterial(keyId: key.keyId)
-        return CreateKeyResponse(keyMetadata: metadata(key))
-      }
-      let store = try store(storeId)
-      let expectedOrigin: OriginType = store.type == .awsCloudhsm ? .awsCloudhsm : .externalKeyStore
-      guard origin == expectedOrigin else {
+      try createKeyChanges(request, verified: verified)
+    }
+  }
+
+  /// The checks and changes of the operation, without its transaction (rehearsed before an
+  /// XKS proxy call; see `KeyStoreEngine+XKS.swift`).
+  func createKeyChanges(_ request: CreateKeyRequest, verified: ExternalKeyVerdict?) throws(KMSError)
+    -> CreateKeyResponse
+  {
+
+    try request.validate()
+    let origin = request.originValue ?? .awsKms
+    let spec =
+      request.keySpecValue ?? request.customerMasterKeySpecValue.flatMap { KeySpec(rawValue: $0.rawValue) }
+    if request.keySpec != nil && request.customerMasterKeySpec != nil {
+      throw KMSError(
+        .validationException, "You cannot specify KeySpec and CustomerMasterKeySpec in the same request.")
+    }
+    if keys.count >= configuration.keyQuota {
+      throw KMSError(
+        .limitExceededException,
+        "This account already has the maximum of \(configuration.keyQuota) KMS keys."
+      )
+    }
+    func unsupported(_ what: String) -> KMSError {
+      KMSError(.unsupportedOperationException, what)
+    }
+    guard let storeId = request.customKeyStoreId else {
+      switch origin {
+      case .awsCloudhsm, .externalKeyStore:
+        throw unsupported("Origin \(origin.rawValue) requires a CustomKeyStoreId.")
+      case .external:
         throw unsupported(
-          "A KMS key in custom key store \(storeId) must have Origin \(expectedOrigin.rawValue), not \(origin.rawValue)."
-        )
+          "Keys with imported key material (Origin EXTERNAL) are not supported by this simulator.")
+      case .awsKms:
+        break
       }
       if let spec, spec != .symmetricDefault {
-        throw unsupported("Custom key stores support only SYMMETRIC_DEFAULT keys, not \(spec.rawValue).")
+        throw unsupported(
+          "This simulator creates only SYMMETRIC_DEFAULT keys; \(spec.rawValue) is not supported.")
       }
       if let usage = request.keyUsageValue, usage != .encryptDecrypt {
-        throw unsupported("Custom key stores support only ENCRYPT_DECRYPT keys, not \(usage.rawValue).")
+        throw KMSError(
+          .validationException, "KeyUsage \(usage.rawValue) is not valid for a SYMMETRIC_DEFAULT key.")
       }
-      if request.multiRegion == true {
-        throw unsupported("You cannot create a multi-Region key in a custom key store.")
-      }
-      if store.type == .externalKeyStore {
-        guard let xksKeyId = request.xksKeyId else { throw KMSError.validation([.missing("xksKeyId")]) }
-        if let other = keys.values.first(where: { $0.customKeyStoreId == storeId && $0.xksKeyId == xksKeyId })
-        {
-          throw KMSError(
-            .xksKeyAlreadyInUseException,
-            "The external key \(xksKeyId) is already used by KMS key \(other.keyId).")
-        }
-      } else if request.xksKeyId != nil {
+      if request.xksKeyId != nil {
         throw unsupported("XksKeyId is valid only with Origin EXTERNAL_KEY_STORE.")
       }
-      guard store.machine.connectionState == .connected else {
-        throw KMSError(
-          .customKeyStoreInvalidStateException,
-          "Custom key store \(storeId) is \(store.machine.connectionState.rawValue). It must be CONNECTED to create KMS keys."
-        )
-      }
-      if store.type == .externalKeyStore, let xksKeyId = request.xksKeyId {
-        try checkExternalKey(verified, storeId: storeId, xksKeyId: xksKeyId)
-      }
-      if store.type == .awsCloudhsm, let clusterId = store.clusterId {
-        // A deleted cluster has no HSMs: the configuration check answers for it (kms-spec §5.5).
-        let cluster = fleet.cluster(clusterId).flatMap { $0.isDeleted ? nil : $0 }
-        if let cluster, cluster.faults.contains(.networkErrors) {
-          throw KMSError(
-            .dependencyTimeoutException,
-            "KMS timed out while communicating with the CloudHSM cluster \(clusterId).")
-        }
-        guard let cluster, cluster.hasTwoActiveHsmsInTwoZones else {
-          throw KMSError(
-            .cloudHsmClusterInvalidConfigurationException,
-            "The CloudHSM cluster \(clusterId) must contain at least two active HSMs in different Availability Zones."
-          )
-        }
-      }
-      let key = insertKey(
-        origin: origin, storeId: storeId, xksKeyId: request.xksKeyId, description: request.description)
-      if let clusterId = store.clusterId {
-        fleet.createKeyMaterial(keyId: key.keyId, clusterId: clusterId)
-      } else {
-        fleet.createLocalKeyMaterial(keyId: key.keyId)  // stands in for the external key manager
-      }
+      let key = insertKey(origin: .awsKms, storeId: nil, xksKeyId: nil, description: request.description)
+      fleet.createLocalKeyMaterial(keyId: key.keyId)
       return CreateKeyResponse(keyMetadata: metadata(key))
     }
+    let store = try store(storeId)
+    let expectedOrigin: OriginType = store.type == .awsCloudhsm ? .awsCloudhsm : .externalKeyStore
+    guard origin == expectedOrigin else {
+      throw unsupported(
+        "A KMS key in custom key store \(storeId) must have Origin \(expectedOrigin.rawValue), not \(origin.rawValue)."
+      )
+    }
+    if let spec, spec != .symmetricDefault {
+      throw unsupported("Custom key stores support only SYMMETRIC_DEFAULT keys, not \(spec.rawValue).")
+    }
+    if let usage = request.keyUsageValue, usage != .encryptDecrypt {
+      throw unsupported("Custom key stores support only ENCRYPT_DECRYPT keys, not \(usage.rawValue).")
+    }
+    if request.multiRegion == true {
+      throw unsupported("You cannot create a multi-Region key in a custom key store.")
+    }
+    if store.type == .externalKeyStore {
+      guard let xksKeyId = request.xksKeyId else { throw KMSError.validation([.missing("xksKeyId")]) }
+      if let other = keys.values.first(where: { $0.customKeyStoreId == storeId && $0.xksKeyId == xksKeyId }) {
+        throw KMSError(
+          .xksKeyAlreadyInUseException,
+          "The external key \(xksKeyId) is already used by KMS key \(other.keyId).")
+      }
+    } else if request.xksKeyId != nil {
+      throw unsupported("XksKeyId is valid only with Origin EXTERNAL_KEY_STORE.")
+    }
+    guard store.machine.connectionState == .connected else {
+      throw KMSError(
+        .customKeyStoreInvalidStateException,
+        "Custom key store \(storeId) is \(store.machine.connectionState.rawValue). It must be CONNECTED to create KMS keys."
+      )
+    }
+    if store.type == .externalKeyStore, let xksKeyId = request.xksKeyId {
+      try checkExternalKey(verified, storeId: storeId, xksKeyId: xksKeyId)
+    }
+    if store.type == .awsCloudhsm, let clusterId = store.clusterId {
+      // A deleted cluster has no HSMs: the configuration check answers for it (kms-spec §5.5).
+      let cluster = fleet.cluster(clusterId).flatMap { $0.isDeleted ? nil : $0 }
+      if let cluster, cluster.faults.contains(.networkErrors) {
+        throw KMSError(
+          .dependencyTimeoutException,
+          "KMS timed out while communicating with the CloudHSM cluster \(clusterId).")
+      }
+      guard let cluster, cluster.hasTwoActiveHsmsInTwoZones else {
+        throw KMSError(
+          .cloudHsmClusterInvalidConfigurationException,
+          "The CloudHSM cluster \(clusterId) must contain at least two active HSMs in different Availability Zones."
+        )
+      }
+    }
+    let key = insertKey(
+      origin: origin, storeId: storeId, xksKeyId: request.xksKeyId, description: request.description)
+    if let clusterId = store.clusterId {
+      fleet.createKeyMaterial(keyId: key.keyId, clusterId: clusterId)
+    } else {
+      fleet.createLocalKeyMaterial(keyId: key.keyId)  // stands in for the external key manager
+    }
+    return CreateKeyResponse(keyMetadata: metadata(key))
   }
 
   private func insertKey(origin: OriginType, storeId: String?, xksKeyId: String?, description: String?)

@@ -227,11 +227,10 @@ extension KeyStoreEngine {
   /// store and a client is injected; nil otherwise (the transaction reports what is wrong).
   func verifyExternalKey(_ request: CreateKeyRequest) async throws(KMSError) -> ExternalKeyVerdict? {
     guard let client = xks.client, let storeId = request.customKeyStoreId, let xksKeyId = request.xksKeyId,
-      let store = stores[storeId], store.type == .externalKeyStore,
-      store.machine.connectionState == .connected,
-      (try? request.validate()) != nil,
-      !keys.values.contains(where: { $0.customKeyStoreId == storeId && $0.xksKeyId == xksKeyId })
+      let store = stores[storeId], store.type == .externalKeyStore
     else { return nil }
+    // Every other check first, as KMS: GetKeyMetadata only for a request that would pass.
+    try rehearse { () throws(KMSError) in _ = try createKeyChanges(request, verified: .rehearsal) }
     guard let target = xksTarget(store) else {
       throw KMSError(.customKeyStoreInvalidStateException, XKSMessages.authentication)
     }
@@ -263,6 +262,7 @@ extension KeyStoreEngine {
   /// must be AES_256, allow ENCRYPT and DECRYPT, and be ENABLED.
   func checkExternalKey(_ verdict: ExternalKeyVerdict?, storeId: String, xksKeyId: String) throws(KMSError) {
     guard xks.client != nil else { return }
+    if verdict?.isRehearsal == true { throw Self.rehearsalReached }
     guard let verdict, verdict.storeId == storeId, verdict.xksKeyId == xksKeyId else {
       throw KMSError(.customKeyStoreInvalidStateException, XKSMessages.notConnected)
     }
@@ -485,6 +485,31 @@ struct ExternalKeyVerdict: Sendable {
   var storeId: String
   var xksKeyId: String
   var metadata: XKSKeyMetadataResponse
+  var isRehearsal = false
+
+  /// Stands for the answer while the other checks are rehearsed.
+  static let rehearsal = ExternalKeyVerdict(
+    storeId: "", xksKeyId: "", metadata: .init(keySpec: nil, keyUsage: nil, keyStatus: nil), isRehearsal: true
+  )
+}
+
+extension KeyStoreEngine {
+  static let rehearsalReached = KMSError(KMSErrorCode("KmsdashRehearsalReachedTheProxyCall"), "")
+
+  /// Runs an operation's checks and changes in a transaction that is always rolled back: it
+  /// throws what the operation would throw before its proxy call, and nothing when the call
+  /// would be next. Nothing is saved or published.
+  func rehearse(_ body: () throws(KMSError) -> Void) throws(KMSError) {
+    do {
+      try transaction { () throws(KMSError) in
+        try body()
+        throw Self.rehearsalReached
+      }
+    } catch {
+      if error.code == Self.rehearsalReached.code { return }
+      throw error
+    }
+  }
 }
 
 /// The blob of an XKS key (kms-spec §5.6 leaves the format to us): the proxy's fields embedded

@@ -7,6 +7,7 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import NIOSSL
+import Synchronization
 
 /// The engine's side of XKS over real HTTP(S) (AsyncHTTPClient): signs every call with SigV4 as
 /// `kms-xks-proxy`, bounds it by KMS's 250 ms (connect, TLS, request and answer together), and
@@ -168,10 +169,11 @@ public final class XKSHTTPClient: XKSProxyCalling {
     let http = self.http
     let hostHeader = authority
     let timeout = self.timeout
-    let outcome: Result<(Int, Data), XKSCallFailure> = await withTaskGroup(
-      of: Result<(Int, Data), XKSCallFailure>?.self
-    ) { group in
-      group.addTask {
+    // The answer or the bound, whichever comes first. The request task is cancelled at the
+    // bound and not waited for: an answer that trickles in (slow loris) cannot hold KMS longer.
+    let outcome: Result<(Int, Data), XKSCallFailure> = await withCheckedContinuation { continuation in
+      let once = ResumeOnce(continuation)
+      let work = Task {
         var request = HTTPClientRequest(url: url)
         request.method = .POST
         for header in headers { request.headers.add(name: header[0], value: header[1]) }
@@ -180,25 +182,15 @@ public final class XKSHTTPClient: XKSProxyCalling {
         do {
           let response = try await http.execute(request, deadline: .now() + .nanoseconds(timeout.nanoseconds))
           let body = try await response.body.collect(upTo: Self.maxAnswerBytes)
-          return .success((Int(response.status.code), Data(body.readableBytesView)))
+          once.resume(.success((Int(response.status.code), Data(body.readableBytesView))))
         } catch {
-          return .failure(Self.classify(error))
+          once.resume(.failure(Self.classify(error)))
         }
       }
-      group.addTask {
-        // The bound holds even for an answer that trickles in (slow loris).
+      Task {
         try? await Task.sleep(for: timeout + .milliseconds(25))
-        return Task.isCancelled ? nil : .failure(.timedOut)
+        if once.resume(.failure(.timedOut)) { work.cancel() }
       }
-      var result: Result<(Int, Data), XKSCallFailure> = .failure(.timedOut)
-      for await next in group {
-        if let next {
-          result = next
-          break
-        }
-      }
-      group.cancelAll()
-      return result
     }
     let (status, data) = try outcome.get()
     return try Self.interpret(status: status, body: data)
@@ -247,6 +239,25 @@ public final class XKSHTTPClient: XKSProxyCalling {
     }
     if error is HTTPParserError { return .malformedResponse("not HTTP") }
     return .notReachable(text)
+  }
+}
+
+/// Resumes a continuation exactly once, from whichever task gets there first.
+final class ResumeOnce<Value: Sendable>: Sendable {
+  private let continuation: Mutex<CheckedContinuation<Value, Never>?>
+  init(_ continuation: CheckedContinuation<Value, Never>) { self.continuation = Mutex(continuation) }
+
+  /// True when this call resumed it.
+  @discardableResult
+  func resume(_ value: Value) -> Bool {
+    guard
+      let pending = continuation.withLock({ state -> CheckedContinuation<Value, Never>? in
+        defer { state = nil }
+        return state
+      })
+    else { return false }
+    pending.resume(returning: value)
+    return true
   }
 }
 

@@ -157,6 +157,12 @@ public final class XKSProxyCore: Sendable {
       return XKSHTTPResponse(status: 200, contentType: "text/plain", body: Data("pong".utf8))
     }
     if request.path.hasPrefix(Self.controlPrefix) { return control(request) }
+    if faults.refuseConnections == true {
+      // A refused connection: no HTTP at all, whatever the path or method.
+      var response = XKSHTTPResponse(status: 0, body: Data())
+      response.delivery = .resetBeforeResponse
+      return response
+    }
     guard let (uriPath, route) = Self.parse(request.path) else {
       return error(.invalidUriPathException, "The URI path \(printable(request.path)) is not an XKS API URI.")
     }
@@ -187,11 +193,6 @@ public final class XKSProxyCore: Sendable {
       return error(.invalidUriPathException, "No key store is configured at \(printable(uriPath)).")
     }
     let faults = self.faults
-    if faults.refuseConnections == true {
-      var response = XKSHTTPResponse(status: 0, body: Data())
-      response.delivery = .resetBeforeResponse
-      return response
-    }
     let now = now()
     do {
       _ = try verifier.verify(

@@ -186,7 +186,7 @@ import XKSProxy
     await expectFailure({ $0 == .timedOut }) { () async throws(XKSCallFailure) in
       try await client.getHealthStatus(Self.target, metadata: .init())
     }
-    #expect(ContinuousClock.now - started < .milliseconds(600))
+    #expect(ContinuousClock.now - started < .seconds(2))
     running.core.clearFaults()
     patch = XKSProxyFaults()
     patch.refuseConnections = true

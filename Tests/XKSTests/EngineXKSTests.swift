@@ -303,6 +303,42 @@ import XKSProxy
     #expect(sealed.ciphertextBlob != nil)
   }
 
+  /// The proxy is called only for a request that passes every other check (KMS's order): with
+  /// the proxy refusing connections, the other errors still come first.
+  @Test func otherChecksComeBeforeTheProxyCall() async throws {
+    let world = try await Self.world()
+    defer { Task { await world.stop() } }
+    let id = try await world.createStore()
+    _ = try await world.connect(id)
+    _ = try await world.createKey(id, "demo-aes-1")
+    try world.fault { $0.refuseConnections = true }
+    await expectKMSError(.customKeyStoreNameInUseException) {
+      try await world.createStore("xks", path: "/x/kms/xks/v1")
+    }
+    await expectKMSError(.xksProxyUriInUseException) { try await world.createStore("second") }
+    await expectKMSError(.xksKeyAlreadyInUseException) { try await world.createKey(id, "demo-aes-1") }
+    await expectKMSError(.validationException) {
+      try await world.engine.updateCustomKeyStore(
+        UpdateCustomKeyStoreRequest(customKeyStoreId: id, keyStorePassword: "password1"))
+    }
+    await expectKMSError(.customKeyStoreInvalidStateException) {
+      try await world.engine.updateCustomKeyStore(
+        UpdateCustomKeyStoreRequest(customKeyStoreId: id, xksProxyUriEndpoint: "https://other.kmsdash.test"))
+    }
+    // Then the proxy's own failure.
+    await expectKMSError(.xksProxyUriUnreachableException) {
+      try await world.createStore("third", path: "/third/kms/xks/v1")
+    }
+    await expectKMSError(.customKeyStoreInvalidStateException, message: XKSMessages.noTCP) {
+      try await world.createKey(id, "demo-aes-2")
+    }
+    // Nothing of the rehearsals is visible.
+    #expect(
+      try await world.engine.describeCustomKeyStores(DescribeCustomKeyStoresRequest()).customKeyStores?.count
+        == 1)
+    #expect(try await world.engine.listKeys(ListKeysRequest()).keys?.count == 1)
+  }
+
   // MARK: CreateKey
 
   @Test func createKeyChecksTheExternalKey() async throws {

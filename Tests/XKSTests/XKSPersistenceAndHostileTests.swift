@@ -92,7 +92,8 @@ final class RecordingStateStore: StateStore, Sendable {
         #expect(error != .timedOut, "\(answer): \(error)")
       }
     }
-    #expect(ContinuousClock.now - started < .milliseconds(700), "\(answer)")
+    // Generous for a loaded machine; without the bound, silence never ends and the trickle takes 3 s.
+    #expect(ContinuousClock.now - started < .seconds(2), "\(answer)")
     try await client.shutdown()
   }
 
@@ -117,7 +118,7 @@ final class RecordingStateStore: StateStore, Sendable {
       switch answer {
       case .slowLoris:
         send("HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n{")
-        for index in 1...50 {
+        for index in 1...150 {
           channel.eventLoop.scheduleTask(in: .milliseconds(Int64(index * 20))) {
             channel.writeAndFlush(ByteBuffer(string: " "), promise: nil)
           }
