@@ -14,6 +14,29 @@ struct XKSEngineState {
   var nextToken: UInt64 = 0
   /// Calls running outside the actor, so tests can wait for them (`xksCallsSettled`).
   var tasks: [UInt64: Task<Void, Never>] = [:]
+  /// The next periodic `KmsHealthCheck` round (while some XKS store is CONNECTED).
+  var nextHealthCheckAt: Date?
+  /// The last periodic health check of each store.
+  var health: [String: XKSHealthRecord] = [:]
+
+  /// KMS checks every few minutes; divided by `--time-scale`.
+  static let healthCheckInterval: TimeInterval = 300
+}
+
+/// What the last periodic `KmsHealthCheck` of an external key store found (CloudWatch's
+/// XksProxyLatency, XksProxyErrors and XksExternalKeyManagerStates, in memory).
+public struct XKSHealthRecord: Sendable, Equatable {
+  public var date: Date
+  /// Wall-clock round trip of the call, against KMS's 250 ms.
+  public var latencyMilliseconds: Double
+  /// nil when the proxy answered; else what went wrong (an errorName, a timeout, …).
+  public var failure: String?
+  /// The connect outcome this answer would give (nil: it would connect).
+  public var connectionErrorCode: ConnectionErrorCodeType?
+  /// `healthStatus` of each EKM fleet member, by ID.
+  public var ekmFleet: [String: String]
+  public var proxyVendor: String?
+  public var proxyModel: String?
 }
 
 extension KeyStoreEngine {
@@ -29,6 +52,78 @@ extension KeyStoreEngine {
       await task.value
       xks.tasks[id] = nil
     }
+  }
+
+  /// The last periodic health check of a store, if any.
+  public func xksHealth(customKeyStoreId: String) -> XKSHealthRecord? { xks.health[customKeyStoreId] }
+
+  // MARK: Periodic KmsHealthCheck (background work, from the driver only)
+
+  /// When the next round is due; set while some XKS store is CONNECTED and a client exists.
+  func xksHealthCheckDue() -> Date? {
+    guard xks.client != nil,
+      stores.values.contains(where: {
+        $0.type == .externalKeyStore && $0.machine.connectionState == .connected
+      })
+    else {
+      xks.nextHealthCheckAt = nil
+      return nil
+    }
+    if xks.nextHealthCheckAt == nil {
+      xks.nextHealthCheckAt = clock.now() + XKSEngineState.healthCheckInterval / configuration.timeScale
+    }
+    return xks.nextHealthCheckAt
+  }
+
+  /// Starts a `KmsHealthCheck` GetHealthStatus for every CONNECTED external store when a round
+  /// is due. The answers are recorded, never change a state: a dead proxy leaves a store CONNECTED.
+  func runXKSHealthChecksIfDue(now: Date) {
+    guard let due = xks.nextHealthCheckAt, due <= now, let client = xks.client else { return }
+    xks.nextHealthCheckAt = now + XKSEngineState.healthCheckInterval / configuration.timeScale
+    for store in stores.values
+    where store.type == .externalKeyStore && store.machine.connectionState == .connected {
+      guard let target = xksTarget(store) else { continue }
+      xks.nextToken &+= 1
+      let token = xks.nextToken
+      let storeId = store.id
+      let date = now
+      let metadata = XKSRequestMetadata(
+        kmsOperation: "KmsHealthCheck", kmsRequestId: UUID().uuidString.lowercased())
+      startTask(token) { [weak self] in
+        let started = ContinuousClock.now
+        let result: Result<XKSHealthResponse, XKSCallFailure>
+        do throws(XKSCallFailure) {
+          result = .success(try await client.getHealthStatus(target, metadata: metadata))
+        } catch {
+          result = .failure(error)
+        }
+        let elapsed = ContinuousClock.now - started
+        let milliseconds =
+          Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+        await self?.xksHealthChecked(storeId, token, date: date, milliseconds: milliseconds, result)
+      }
+    }
+  }
+
+  func xksHealthChecked(
+    _ storeId: String, _ token: UInt64, date: Date, milliseconds: Double,
+    _ result: Result<XKSHealthResponse, XKSCallFailure>
+  ) {
+    xks.tasks[token] = nil
+    var record = XKSHealthRecord(
+      date: date, latencyMilliseconds: milliseconds, failure: nil,
+      connectionErrorCode: Self.connectionErrorCode(for: result), ekmFleet: [:])
+    switch result {
+    case .success(let health):
+      for member in health.ekmFleetDetails ?? [] {
+        if let id = member.id { record.ekmFleet[id] = member.healthStatus ?? "" }
+      }
+      record.proxyVendor = health.xksProxyVendor
+      record.proxyModel = health.xksProxyModel
+    case .failure(let failure):
+      record.failure = failure.description
+    }
+    xks.health[storeId] = record
   }
 
   // MARK: The store's secret

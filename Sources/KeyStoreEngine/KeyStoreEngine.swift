@@ -107,13 +107,14 @@ public actor KeyStoreEngine {
     for key in keys.values where (key.deletionDate ?? .distantFuture) <= now {
       deleteKeyNow(key.keyId)
     }
+    runXKSHealthChecksIfDue(now: now)
   }
 
   func recomputeNextDue() {
     let candidates =
       stores.values.filter { xks.probes[$0.id] == nil }.compactMap(\.machine.dueAt)
       + keys.values.compactMap(\.deletionDate)
-      + [fleet.nextHsmReadyAt].compactMap { $0 }
+      + [fleet.nextHsmReadyAt, xksHealthCheckDue()].compactMap { $0 }
     nextDueAt = candidates.min()
     rescheduleDriver()
   }

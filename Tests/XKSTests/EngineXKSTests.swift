@@ -234,6 +234,29 @@ import XKSProxy
     try await untrusting.shutdown()
   }
 
+  @Test func periodicHealthChecksRecordButNeverChangeTheState() async throws {
+    let world = try await Self.world()
+    defer { Task { await world.stop() } }
+    let id = try await world.createStore()
+    _ = try await world.connect(id)
+    world.clock.advance(by: 301)
+    try await world.engine.runDueWork()
+    await world.engine.xksCallsSettled()
+    let healthy = try #require(await world.engine.xksHealth(customKeyStoreId: id))
+    #expect(healthy.failure == nil)
+    #expect(healthy.connectionErrorCode == nil)
+    #expect(healthy.ekmFleet == ["ekm-1": "ACTIVE", "ekm-2": "ACTIVE"])
+    #expect(healthy.latencyMilliseconds < 250)
+    try world.fault { $0.ekmHealth = .unavailable }
+    world.clock.advance(by: 301)
+    try await world.engine.runDueWork()
+    await world.engine.xksCallsSettled()
+    let down = try #require(await world.engine.xksHealth(customKeyStoreId: id))
+    #expect(down.connectionErrorCode == .xksProxyNotReachable)
+    #expect(down.date > healthy.date)
+    #expect(try await world.entry(id).connectionState == .connected)
+  }
+
   // MARK: Create and Update
 
   @Test func createAndUpdateCheckTheProxy() async throws {
