@@ -169,10 +169,13 @@ public final class XKSHTTPClient: XKSProxyCalling {
     let http = self.http
     let hostHeader = authority
     let timeout = self.timeout
-    // The answer or the bound, whichever comes first. The request task is cancelled at the
-    // bound and not waited for: an answer that trickles in (slow loris) cannot hold KMS longer.
+    // The answer or the bound, whichever comes first. AsyncHTTPClient's own deadline covers
+    // connecting and the answer's head, and tells a refused connection or a TLS failure from a
+    // timeout; the timer here covers an answer whose body trickles in (slow loris): once the head
+    // is in, the bound is strict, and the request is cancelled and not waited for.
     let outcome: Result<(Int, Data), XKSCallFailure> = await withCheckedContinuation { continuation in
       let once = ResumeOnce(continuation)
+      let headReceived = Flag()
       let work = Task {
         var request = HTTPClientRequest(url: url)
         request.method = .POST
@@ -181,6 +184,7 @@ public final class XKSHTTPClient: XKSProxyCalling {
         request.body = .bytes(ByteBuffer(bytes: payload))
         do {
           let response = try await http.execute(request, deadline: .now() + .nanoseconds(timeout.nanoseconds))
+          headReceived.set()
           let body = try await response.body.collect(upTo: Self.maxAnswerBytes)
           once.resume(.success((Int(response.status.code), Data(body.readableBytesView))))
         } catch {
@@ -189,6 +193,10 @@ public final class XKSHTTPClient: XKSProxyCalling {
       }
       Task {
         try? await Task.sleep(for: timeout + .milliseconds(25))
+        if !headReceived.isSet {
+          // No head yet: AsyncHTTPClient's deadline has fired or is about to, with the reason.
+          try? await Task.sleep(for: .milliseconds(250))
+        }
         if once.resume(.failure(.timedOut)) { work.cancel() }
       }
     }
@@ -240,6 +248,13 @@ public final class XKSHTTPClient: XKSProxyCalling {
     if error is HTTPParserError { return .malformedResponse("not HTTP") }
     return .notReachable(text)
   }
+}
+
+/// A flag set once, read from another task.
+final class Flag: Sendable {
+  private let value = Mutex(false)
+  func set() { value.withLock { $0 = true } }
+  var isSet: Bool { value.withLock { $0 } }
 }
 
 /// Resumes a continuation exactly once, from whichever task gets there first.

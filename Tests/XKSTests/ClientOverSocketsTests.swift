@@ -54,10 +54,14 @@ import XKSProxy
     secretAccessKey: XKSProxyConfiguration.demoSecretAccessKey,
     region: "us-east-1")
 
-  static func client(_ running: Running, scheme: String, trust: Bool = true) throws -> XKSHTTPClient {
+  /// A client with a generous bound (a loaded machine must not turn answers into timeouts);
+  /// the test of the bound itself uses KMS's 250 ms.
+  static func client(
+    _ running: Running, scheme: String, trust: Bool = true, timeout: Duration = .seconds(2)
+  ) throws -> XKSHTTPClient {
     try XKSHTTPClient(
       routes: ["xks.kmsdash.test": URL(string: "\(scheme)://127.0.0.1:\(running.port)")!],
-      caFile: trust ? running.certificates?.caPath : nil)
+      caFile: trust ? running.certificates?.caPath : nil, timeout: timeout)
   }
 
   static let metadata = XKSRequestMetadata(
@@ -178,7 +182,7 @@ import XKSProxy
   @Test func timeoutsResetsAndRefusals() async throws {
     let running = try await Self.start(tls: false)
     defer { Task { await running.server.shutdown() } }
-    let client = try Self.client(running, scheme: "http")
+    let client = try Self.client(running, scheme: "http", timeout: XKSHTTPClient.kmsTimeout)
     var patch = XKSProxyFaults()
     patch.latencyMilliseconds = 300
     try running.core.setFaults(patch)
