@@ -495,7 +495,7 @@ extension KeyStoreEngine {
   }
 
   func xksDecrypt(_ request: DecryptRequest) async throws(KMSError) -> DecryptResponse? {
-    guard let blob = request.ciphertextBlob, XKSBlob.parse(blob) != nil else { return nil }
+    guard xks.client != nil, let blob = request.ciphertextBlob, XKSBlob.parse(blob) != nil else { return nil }
     try request.validate()
     if request.recipient != nil {
       throw KMSError(
@@ -512,7 +512,7 @@ extension KeyStoreEngine {
 
   /// ReEncrypt where the source blob or the destination key is XKS; nil when neither is.
   func xksReEncrypt(_ request: ReEncryptRequest) async throws(KMSError) -> ReEncryptResponse? {
-    let sourceIsXKS = request.ciphertextBlob.map { XKSBlob.parse($0) != nil } ?? false
+    let sourceIsXKS = xks.client != nil && (request.ciphertextBlob.map { XKSBlob.parse($0) != nil } ?? false)
     let destination = xksKey(request.destinationKeyId)
     guard sourceIsXKS || destination != nil else { return nil }
     try request.validate()
