@@ -162,18 +162,25 @@ public struct XKSProxyConfiguration: Codable, Sendable, Equatable {
     else { return nil }
     struct File: Encodable {
       struct Credential: Encodable {
-        var AccessKeyId: String
-        var RawSecretAccessKey: String
+        var accessKeyId: String
+        var rawSecretAccessKey: String
+        enum CodingKeys: String, CodingKey {
+          case accessKeyId = "AccessKeyId"
+          case rawSecretAccessKey = "RawSecretAccessKey"
+        }
       }
-      var XksProxyUriPath: String
-      var XksProxyAuthenticationCredential: Credential
+      var uriPath: String
+      var credential: Credential
+      enum CodingKeys: String, CodingKey {
+        case uriPath = "XksProxyUriPath"
+        case credential = "XksProxyAuthenticationCredential"
+      }
     }
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
     let file = File(
-      XksProxyUriPath: store.uriPath,
-      XksProxyAuthenticationCredential: .init(
-        AccessKeyId: credential.accessKeyId, RawSecretAccessKey: credential.secretAccessKey))
+      uriPath: store.uriPath,
+      credential: .init(accessKeyId: credential.accessKeyId, rawSecretAccessKey: credential.secretAccessKey))
     return (try? encoder.encode(file)).map { String(decoding: $0, as: UTF8.self) }
   }
 }
