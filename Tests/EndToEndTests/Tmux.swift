@@ -116,6 +116,20 @@ final class TmuxSession {
     return s
   }
 
+  /// Waits until the screen shows every text in `shows` and none in `lacks`: a test asserts only
+  /// on a screen it waited for (tmux can capture a frame half-written).
+  @discardableResult
+  func waitFor(
+    shows: [String], lacks: [String] = [], timeout: TimeInterval = 10,
+    sourceLocation: SourceLocation = #_sourceLocation
+  ) -> String {
+    waitFor(
+      "\(shows)\(lacks.isEmpty ? "" : " without \(lacks)")", timeout: timeout, sourceLocation: sourceLocation
+    ) {
+      screen in shows.allSatisfy(screen.contains) && !lacks.contains(where: screen.contains)
+    }
+  }
+
   @discardableResult
   func waitFor(_ text: String, timeout: TimeInterval = 10, sourceLocation: SourceLocation = #_sourceLocation)
     -> String
