@@ -77,7 +77,7 @@ let package = Package(
     .executableTarget(
       name: "kmsdash-bench",
       dependencies: [
-        "KMSModel", "KeyStoreEngine", "KMSServer", "Dashboard", "TerminalUI",
+        "KMSModel", "KeyStoreEngine", "EngineStorage", "KMSServer", "Dashboard", "TerminalUI",
         .product(name: "Hummingbird", package: "hummingbird"),
         .product(name: "Logging", package: "swift-log"),
       ]
