@@ -55,6 +55,11 @@ struct WritesBench {
     }
     if phase == "reads" || phase == "all" {
       try await engine.completePendingTransitions()
+      let current = try await engine.describeCustomKeyStores(.init(customKeyStoreId: store))
+      if current.customKeyStores?.first?.connectionState != .connected {
+        _ = try await engine.connectCustomKeyStore(.init(customKeyStoreId: store))
+        try await engine.completePendingTransitions()
+      }
       let savesBefore = await engine.savesCommitted
       let plaintext = Data("benchmark".utf8)
       let started = ContinuousClock.now
