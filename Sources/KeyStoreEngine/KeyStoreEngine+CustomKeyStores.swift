@@ -81,9 +81,7 @@ extension KeyStoreEngine {
   public func createCustomKeyStore(_ request: CreateCustomKeyStoreRequest) throws(KMSError)
     -> CreateCustomKeyStoreResponse
   {
-    try transaction { () throws(KMSError) -> CreateCustomKeyStoreResponse in
-      try createCustomKeyStore(request, assigningId: nil)
-    }
+    try createCustomKeyStore(request, assigningId: nil)
   }
 
   /// CreateCustomKeyStore with a chosen store ID (scenario files document fixed IDs).

@@ -38,6 +38,8 @@ public actor KeyStoreEngine {
   var driver: Task<Void, Never>?
   var driverDeadline: Date?
   var driverGeneration: UInt64 = 0
+  /// True while a transaction's body runs (they never nest).
+  var inTransaction = false
   /// Authenticates paging markers so only markers we issued are accepted.
   var markerKey = KeyBytes.random()
   /// True when the engine started from an empty state (the caller then seeds a scenario).

@@ -72,6 +72,9 @@ extension KeyStoreEngine {
   /// delta and returned. When the body throws, or the save fails, the engine is put back exactly
   /// as it was: nothing of the call is visible, now or after a restart.
   func transaction<T>(forceSave: Bool = false, _ body: () throws(KMSError) -> T) throws(KMSError) -> T {
+    assert(!inTransaction, "transactions do not nest: the outer one would publish the inner's changes twice")
+    inTransaction = true
+    defer { inTransaction = false }
     let checkpoint = EngineCheckpoint(
       sequence: sequence, random: random, events: events, fleet: fleet.checkpoint)
     let result: T

@@ -10,7 +10,9 @@ let usage = """
   """
 
 func parse(_ arguments: [String]) throws -> (String, [String: String]) {
-  guard let mode = arguments.first, ["pty", "scale", "writes"].contains(mode) else { throw BenchError.usage(usage) }
+  guard let mode = arguments.first, ["pty", "scale", "writes"].contains(mode) else {
+    throw BenchError.usage(usage)
+  }
   var options: [String: String] = [:]
   var rest = arguments.dropFirst()
   while let flag = rest.popFirst() {
@@ -44,7 +46,8 @@ do {
     let phase = options["phase"] ?? "all"
     guard ["writes", "reads", "all"].contains(phase) else { throw BenchError.usage(usage) }
     try await WritesBench(
-      mutations: try number(options, "mutations", 500), reads: try number(options, "reads", 20_000), phase: phase
+      mutations: try number(options, "mutations", 500), reads: try number(options, "reads", 20_000),
+      phase: phase
     ).run(report)
   } else if mode == "pty" {
     try await PtyBench(
