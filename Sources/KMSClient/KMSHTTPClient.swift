@@ -267,7 +267,9 @@ public final class KMSHTTPClient: KeyStoreService, SimulatorControl, FleetObserv
     try await kms("ListGrants", request)
   }
 
-  public func listRetirableGrants(_ request: ListRetirableGrantsRequest) async throws -> ListRetirableGrantsResponse {
+  public func listRetirableGrants(_ request: ListRetirableGrantsRequest) async throws
+    -> ListRetirableGrantsResponse
+  {
     try await kms("ListRetirableGrants", request)
   }
 
@@ -279,19 +281,25 @@ public final class KMSHTTPClient: KeyStoreService, SimulatorControl, FleetObserv
     try await change("RevokeGrant", request)
   }
 
-  public func enableKeyRotation(_ request: EnableKeyRotationRequest) async throws -> EnableKeyRotationResponse {
+  public func enableKeyRotation(_ request: EnableKeyRotationRequest) async throws -> EnableKeyRotationResponse
+  {
     try await change("EnableKeyRotation", request)
   }
 
-  public func disableKeyRotation(_ request: DisableKeyRotationRequest) async throws -> DisableKeyRotationResponse {
+  public func disableKeyRotation(_ request: DisableKeyRotationRequest) async throws
+    -> DisableKeyRotationResponse
+  {
     try await change("DisableKeyRotation", request)
   }
 
-  public func getKeyRotationStatus(_ request: GetKeyRotationStatusRequest) async throws -> GetKeyRotationStatusResponse {
+  public func getKeyRotationStatus(_ request: GetKeyRotationStatusRequest) async throws
+    -> GetKeyRotationStatusResponse
+  {
     try await kms("GetKeyRotationStatus", request)
   }
 
-  public func rotateKeyOnDemand(_ request: RotateKeyOnDemandRequest) async throws -> RotateKeyOnDemandResponse {
+  public func rotateKeyOnDemand(_ request: RotateKeyOnDemandRequest) async throws -> RotateKeyOnDemandResponse
+  {
     try await change("RotateKeyOnDemand", request)
   }
 
@@ -303,7 +311,9 @@ public final class KMSHTTPClient: KeyStoreService, SimulatorControl, FleetObserv
     try await change("UpdateAlias", request)
   }
 
-  public func updateKeyDescription(_ request: UpdateKeyDescriptionRequest) async throws -> UpdateKeyDescriptionResponse {
+  public func updateKeyDescription(_ request: UpdateKeyDescriptionRequest) async throws
+    -> UpdateKeyDescriptionResponse
+  {
     try await change("UpdateKeyDescription", request)
   }
 
@@ -311,15 +321,20 @@ public final class KMSHTTPClient: KeyStoreService, SimulatorControl, FleetObserv
     try await kms("GetKeyLastUsage", request)
   }
 
-  public func getParametersForImport(_ request: GetParametersForImportRequest) async throws -> GetParametersForImportResponse {
+  public func getParametersForImport(_ request: GetParametersForImportRequest) async throws
+    -> GetParametersForImportResponse
+  {
     try await change("GetParametersForImport", request)
   }
 
-  public func importKeyMaterial(_ request: ImportKeyMaterialRequest) async throws -> ImportKeyMaterialResponse {
+  public func importKeyMaterial(_ request: ImportKeyMaterialRequest) async throws -> ImportKeyMaterialResponse
+  {
     try await change("ImportKeyMaterial", request)
   }
 
-  public func deleteImportedKeyMaterial(_ request: DeleteImportedKeyMaterialRequest) async throws -> DeleteImportedKeyMaterialResponse {
+  public func deleteImportedKeyMaterial(_ request: DeleteImportedKeyMaterialRequest) async throws
+    -> DeleteImportedKeyMaterialResponse
+  {
     try await change("DeleteImportedKeyMaterial", request)
   }
 
@@ -327,7 +342,9 @@ public final class KMSHTTPClient: KeyStoreService, SimulatorControl, FleetObserv
     try await change("ReplicateKey", request)
   }
 
-  public func updatePrimaryRegion(_ request: UpdatePrimaryRegionRequest) async throws -> UpdatePrimaryRegionResponse {
+  public func updatePrimaryRegion(_ request: UpdatePrimaryRegionRequest) async throws
+    -> UpdatePrimaryRegionResponse
+  {
     try await change("UpdatePrimaryRegion", request)
   }
 
@@ -351,15 +368,21 @@ public final class KMSHTTPClient: KeyStoreService, SimulatorControl, FleetObserv
     try await kms("VerifyMac", request)
   }
 
-  public func deriveSharedSecret(_ request: DeriveSharedSecretRequest) async throws -> DeriveSharedSecretResponse {
+  public func deriveSharedSecret(_ request: DeriveSharedSecretRequest) async throws
+    -> DeriveSharedSecretResponse
+  {
     try await kms("DeriveSharedSecret", request)
   }
 
-  public func generateDataKeyPair(_ request: GenerateDataKeyPairRequest) async throws -> GenerateDataKeyPairResponse {
+  public func generateDataKeyPair(_ request: GenerateDataKeyPairRequest) async throws
+    -> GenerateDataKeyPairResponse
+  {
     try await kms("GenerateDataKeyPair", request)
   }
 
-  public func generateDataKeyPairWithoutPlaintext(_ request: GenerateDataKeyPairWithoutPlaintextRequest) async throws -> GenerateDataKeyPairWithoutPlaintextResponse {
+  public func generateDataKeyPairWithoutPlaintext(_ request: GenerateDataKeyPairWithoutPlaintextRequest)
+    async throws -> GenerateDataKeyPairWithoutPlaintextResponse
+  {
     try await kms("GenerateDataKeyPairWithoutPlaintext", request)
   }
 

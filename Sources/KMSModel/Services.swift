@@ -51,15 +51,19 @@ public protocol KeyStoreService: Sendable {
   func revokeGrant(_ request: RevokeGrantRequest) async throws -> RevokeGrantResponse
   func enableKeyRotation(_ request: EnableKeyRotationRequest) async throws -> EnableKeyRotationResponse
   func disableKeyRotation(_ request: DisableKeyRotationRequest) async throws -> DisableKeyRotationResponse
-  func getKeyRotationStatus(_ request: GetKeyRotationStatusRequest) async throws -> GetKeyRotationStatusResponse
+  func getKeyRotationStatus(_ request: GetKeyRotationStatusRequest) async throws
+    -> GetKeyRotationStatusResponse
   func rotateKeyOnDemand(_ request: RotateKeyOnDemandRequest) async throws -> RotateKeyOnDemandResponse
   func listKeyRotations(_ request: ListKeyRotationsRequest) async throws -> ListKeyRotationsResponse
   func updateAlias(_ request: UpdateAliasRequest) async throws -> UpdateAliasResponse
-  func updateKeyDescription(_ request: UpdateKeyDescriptionRequest) async throws -> UpdateKeyDescriptionResponse
+  func updateKeyDescription(_ request: UpdateKeyDescriptionRequest) async throws
+    -> UpdateKeyDescriptionResponse
   func getKeyLastUsage(_ request: GetKeyLastUsageRequest) async throws -> GetKeyLastUsageResponse
-  func getParametersForImport(_ request: GetParametersForImportRequest) async throws -> GetParametersForImportResponse
+  func getParametersForImport(_ request: GetParametersForImportRequest) async throws
+    -> GetParametersForImportResponse
   func importKeyMaterial(_ request: ImportKeyMaterialRequest) async throws -> ImportKeyMaterialResponse
-  func deleteImportedKeyMaterial(_ request: DeleteImportedKeyMaterialRequest) async throws -> DeleteImportedKeyMaterialResponse
+  func deleteImportedKeyMaterial(_ request: DeleteImportedKeyMaterialRequest) async throws
+    -> DeleteImportedKeyMaterialResponse
   func replicateKey(_ request: ReplicateKeyRequest) async throws -> ReplicateKeyResponse
   func updatePrimaryRegion(_ request: UpdatePrimaryRegionRequest) async throws -> UpdatePrimaryRegionResponse
   func getPublicKey(_ request: GetPublicKeyRequest) async throws -> GetPublicKeyResponse
@@ -69,7 +73,8 @@ public protocol KeyStoreService: Sendable {
   func verifyMac(_ request: VerifyMacRequest) async throws -> VerifyMacResponse
   func deriveSharedSecret(_ request: DeriveSharedSecretRequest) async throws -> DeriveSharedSecretResponse
   func generateDataKeyPair(_ request: GenerateDataKeyPairRequest) async throws -> GenerateDataKeyPairResponse
-  func generateDataKeyPairWithoutPlaintext(_ request: GenerateDataKeyPairWithoutPlaintextRequest) async throws -> GenerateDataKeyPairWithoutPlaintextResponse
+  func generateDataKeyPairWithoutPlaintext(_ request: GenerateDataKeyPairWithoutPlaintextRequest) async throws
+    -> GenerateDataKeyPairWithoutPlaintextResponse
 }
 
 /// A test double that answers only some operations: adopting this gives every other operation
@@ -114,7 +119,9 @@ extension PartialKeyStoreService {
     throw Self.unsupported("ListGrants")
   }
 
-  public func listRetirableGrants(_ request: ListRetirableGrantsRequest) async throws -> ListRetirableGrantsResponse {
+  public func listRetirableGrants(_ request: ListRetirableGrantsRequest) async throws
+    -> ListRetirableGrantsResponse
+  {
     throw Self.unsupported("ListRetirableGrants")
   }
 
@@ -126,19 +133,25 @@ extension PartialKeyStoreService {
     throw Self.unsupported("RevokeGrant")
   }
 
-  public func enableKeyRotation(_ request: EnableKeyRotationRequest) async throws -> EnableKeyRotationResponse {
+  public func enableKeyRotation(_ request: EnableKeyRotationRequest) async throws -> EnableKeyRotationResponse
+  {
     throw Self.unsupported("EnableKeyRotation")
   }
 
-  public func disableKeyRotation(_ request: DisableKeyRotationRequest) async throws -> DisableKeyRotationResponse {
+  public func disableKeyRotation(_ request: DisableKeyRotationRequest) async throws
+    -> DisableKeyRotationResponse
+  {
     throw Self.unsupported("DisableKeyRotation")
   }
 
-  public func getKeyRotationStatus(_ request: GetKeyRotationStatusRequest) async throws -> GetKeyRotationStatusResponse {
+  public func getKeyRotationStatus(_ request: GetKeyRotationStatusRequest) async throws
+    -> GetKeyRotationStatusResponse
+  {
     throw Self.unsupported("GetKeyRotationStatus")
   }
 
-  public func rotateKeyOnDemand(_ request: RotateKeyOnDemandRequest) async throws -> RotateKeyOnDemandResponse {
+  public func rotateKeyOnDemand(_ request: RotateKeyOnDemandRequest) async throws -> RotateKeyOnDemandResponse
+  {
     throw Self.unsupported("RotateKeyOnDemand")
   }
 
@@ -150,7 +163,9 @@ extension PartialKeyStoreService {
     throw Self.unsupported("UpdateAlias")
   }
 
-  public func updateKeyDescription(_ request: UpdateKeyDescriptionRequest) async throws -> UpdateKeyDescriptionResponse {
+  public func updateKeyDescription(_ request: UpdateKeyDescriptionRequest) async throws
+    -> UpdateKeyDescriptionResponse
+  {
     throw Self.unsupported("UpdateKeyDescription")
   }
 
@@ -158,15 +173,20 @@ extension PartialKeyStoreService {
     throw Self.unsupported("GetKeyLastUsage")
   }
 
-  public func getParametersForImport(_ request: GetParametersForImportRequest) async throws -> GetParametersForImportResponse {
+  public func getParametersForImport(_ request: GetParametersForImportRequest) async throws
+    -> GetParametersForImportResponse
+  {
     throw Self.unsupported("GetParametersForImport")
   }
 
-  public func importKeyMaterial(_ request: ImportKeyMaterialRequest) async throws -> ImportKeyMaterialResponse {
+  public func importKeyMaterial(_ request: ImportKeyMaterialRequest) async throws -> ImportKeyMaterialResponse
+  {
     throw Self.unsupported("ImportKeyMaterial")
   }
 
-  public func deleteImportedKeyMaterial(_ request: DeleteImportedKeyMaterialRequest) async throws -> DeleteImportedKeyMaterialResponse {
+  public func deleteImportedKeyMaterial(_ request: DeleteImportedKeyMaterialRequest) async throws
+    -> DeleteImportedKeyMaterialResponse
+  {
     throw Self.unsupported("DeleteImportedKeyMaterial")
   }
 
@@ -174,7 +194,9 @@ extension PartialKeyStoreService {
     throw Self.unsupported("ReplicateKey")
   }
 
-  public func updatePrimaryRegion(_ request: UpdatePrimaryRegionRequest) async throws -> UpdatePrimaryRegionResponse {
+  public func updatePrimaryRegion(_ request: UpdatePrimaryRegionRequest) async throws
+    -> UpdatePrimaryRegionResponse
+  {
     throw Self.unsupported("UpdatePrimaryRegion")
   }
 
@@ -198,15 +220,21 @@ extension PartialKeyStoreService {
     throw Self.unsupported("VerifyMac")
   }
 
-  public func deriveSharedSecret(_ request: DeriveSharedSecretRequest) async throws -> DeriveSharedSecretResponse {
+  public func deriveSharedSecret(_ request: DeriveSharedSecretRequest) async throws
+    -> DeriveSharedSecretResponse
+  {
     throw Self.unsupported("DeriveSharedSecret")
   }
 
-  public func generateDataKeyPair(_ request: GenerateDataKeyPairRequest) async throws -> GenerateDataKeyPairResponse {
+  public func generateDataKeyPair(_ request: GenerateDataKeyPairRequest) async throws
+    -> GenerateDataKeyPairResponse
+  {
     throw Self.unsupported("GenerateDataKeyPair")
   }
 
-  public func generateDataKeyPairWithoutPlaintext(_ request: GenerateDataKeyPairWithoutPlaintextRequest) async throws -> GenerateDataKeyPairWithoutPlaintextResponse {
+  public func generateDataKeyPairWithoutPlaintext(_ request: GenerateDataKeyPairWithoutPlaintextRequest)
+    async throws -> GenerateDataKeyPairWithoutPlaintextResponse
+  {
     throw Self.unsupported("GenerateDataKeyPairWithoutPlaintext")
   }
 }

@@ -145,9 +145,13 @@ let operationTable: [String: Operation] = {
     kms("UpdateAlias") { try await $0.updateAlias($1 as UpdateAliasRequest) },
     kms("UpdateKeyDescription") { try await $0.updateKeyDescription($1 as UpdateKeyDescriptionRequest) },
     kms("GetKeyLastUsage") { try await $0.getKeyLastUsage($1 as GetKeyLastUsageRequest) },
-    kms("GetParametersForImport") { try await $0.getParametersForImport($1 as GetParametersForImportRequest) },
+    kms("GetParametersForImport") {
+      try await $0.getParametersForImport($1 as GetParametersForImportRequest)
+    },
     kms("ImportKeyMaterial") { try await $0.importKeyMaterial($1 as ImportKeyMaterialRequest) },
-    kms("DeleteImportedKeyMaterial") { try await $0.deleteImportedKeyMaterial($1 as DeleteImportedKeyMaterialRequest) },
+    kms("DeleteImportedKeyMaterial") {
+      try await $0.deleteImportedKeyMaterial($1 as DeleteImportedKeyMaterialRequest)
+    },
     kms("ReplicateKey") { try await $0.replicateKey($1 as ReplicateKeyRequest) },
     kms("UpdatePrimaryRegion") { try await $0.updatePrimaryRegion($1 as UpdatePrimaryRegionRequest) },
     kms("GetPublicKey") { try await $0.getPublicKey($1 as GetPublicKeyRequest) },
@@ -157,7 +161,9 @@ let operationTable: [String: Operation] = {
     kms("VerifyMac") { try await $0.verifyMac($1 as VerifyMacRequest) },
     kms("DeriveSharedSecret") { try await $0.deriveSharedSecret($1 as DeriveSharedSecretRequest) },
     kms("GenerateDataKeyPair") { try await $0.generateDataKeyPair($1 as GenerateDataKeyPairRequest) },
-    kms("GenerateDataKeyPairWithoutPlaintext") { try await $0.generateDataKeyPairWithoutPlaintext($1 as GenerateDataKeyPairWithoutPlaintextRequest) },
+    kms("GenerateDataKeyPairWithoutPlaintext") {
+      try await $0.generateDataKeyPairWithoutPlaintext($1 as GenerateDataKeyPairWithoutPlaintextRequest)
+    },
 
     control(.cloudHSM, "DescribeClusters") { try await $0.describeClusters($1 as DescribeClustersRequest) },
     control(.cloudHSM, "CreateHsm") { try await $0.createHsm($1 as CreateHsmRequest) },

@@ -20,7 +20,8 @@ enum KeyCrypto {
 
   static func isAsymmetric(_ spec: KeySpec) -> Bool {
     switch spec {
-    case .rsa2048, .rsa3072, .rsa4096, .eccNistP256, .eccNistP384, .eccNistP521, .eccSecgP256k1, .sm2, .mlDsa44,
+    case .rsa2048, .rsa3072, .rsa4096, .eccNistP256, .eccNistP384, .eccNistP521, .eccSecgP256k1, .sm2,
+      .mlDsa44,
       .mlDsa65, .mlDsa87, .eccNistEdwards25519:
       true
     case .symmetricDefault, .hmac224, .hmac256, .hmac384, .hmac512: false
@@ -147,7 +148,9 @@ enum KeyCrypto {
       case .eccNistP521: return try P521.Signing.PrivateKey(rawRepresentation: bytes).derRepresentation
       case .eccNistEdwards25519:
         // PKCS#8 for Ed25519 (RFC 8410): a fixed prefix and the 32-byte seed.
-        return Data([0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20])
+        return Data([
+          0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
+        ])
           + bytes
       default: throw Failure("KeySpec \(spec.rawValue) has no private key.")
       }
@@ -183,9 +186,12 @@ enum KeyCrypto {
       switch spec {
       case .rsa2048, .rsa3072, .rsa4096:
         return try _RSA.Signing.PrivateKey(derRepresentation: bytes).publicKey.derRepresentation
-      case .eccNistP256: return try P256.Signing.PrivateKey(rawRepresentation: bytes).publicKey.derRepresentation
-      case .eccNistP384: return try P384.Signing.PrivateKey(rawRepresentation: bytes).publicKey.derRepresentation
-      case .eccNistP521: return try P521.Signing.PrivateKey(rawRepresentation: bytes).publicKey.derRepresentation
+      case .eccNistP256:
+        return try P256.Signing.PrivateKey(rawRepresentation: bytes).publicKey.derRepresentation
+      case .eccNistP384:
+        return try P384.Signing.PrivateKey(rawRepresentation: bytes).publicKey.derRepresentation
+      case .eccNistP521:
+        return try P521.Signing.PrivateKey(rawRepresentation: bytes).publicKey.derRepresentation
       case .eccNistEdwards25519:
         let raw = try Curve25519.Signing.PrivateKey(rawRepresentation: bytes).publicKey.rawRepresentation
         return Data([0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00]) + raw
@@ -229,7 +235,8 @@ enum KeyCrypto {
         .rsassaPkcs1V15Sha512:
         let key = try _RSA.Signing.PrivateKey(derRepresentation: bytes)
         let padding: _RSA.Signing.Padding =
-          [.rsassaPssSha256, .rsassaPssSha384, .rsassaPssSha512].contains(algorithm) ? .PSS : .insecurePKCS1v1_5
+          [.rsassaPssSha256, .rsassaPssSha384, .rsassaPssSha512].contains(algorithm)
+          ? .PSS : .insecurePKCS1v1_5
         switch digest.count {
         case 32: return try key.signature(for: try digest256(digest), padding: padding).rawRepresentation
         case 48: return try key.signature(for: try digest384(digest), padding: padding).rawRepresentation
@@ -267,7 +274,8 @@ enum KeyCrypto {
         .rsassaPkcs1V15Sha512:
         let key = try _RSA.Signing.PrivateKey(derRepresentation: bytes).publicKey
         let padding: _RSA.Signing.Padding =
-          [.rsassaPssSha256, .rsassaPssSha384, .rsassaPssSha512].contains(algorithm) ? .PSS : .insecurePKCS1v1_5
+          [.rsassaPssSha256, .rsassaPssSha384, .rsassaPssSha512].contains(algorithm)
+          ? .PSS : .insecurePKCS1v1_5
         let rsaSignature = _RSA.Signing.RSASignature(rawRepresentation: signature)
         switch digest.count {
         case 32: return key.isValidSignature(rsaSignature, for: try digest256(digest), padding: padding)
@@ -275,15 +283,21 @@ enum KeyCrypto {
         default: return key.isValidSignature(rsaSignature, for: try digest512(digest), padding: padding)
         }
       case .ecdsaSha256:
-        guard let parsed = try? P256.Signing.ECDSASignature(derRepresentation: signature) else { return false }
+        guard let parsed = try? P256.Signing.ECDSASignature(derRepresentation: signature) else {
+          return false
+        }
         return try P256.Signing.PrivateKey(rawRepresentation: bytes).publicKey.isValidSignature(
           parsed, for: try digest256(digest))
       case .ecdsaSha384:
-        guard let parsed = try? P384.Signing.ECDSASignature(derRepresentation: signature) else { return false }
+        guard let parsed = try? P384.Signing.ECDSASignature(derRepresentation: signature) else {
+          return false
+        }
         return try P384.Signing.PrivateKey(rawRepresentation: bytes).publicKey.isValidSignature(
           parsed, for: try digest384(digest))
       case .ecdsaSha512:
-        guard let parsed = try? P521.Signing.ECDSASignature(derRepresentation: signature) else { return false }
+        guard let parsed = try? P521.Signing.ECDSASignature(derRepresentation: signature) else {
+          return false
+        }
         return try P521.Signing.PrivateKey(rawRepresentation: bytes).publicKey.isValidSignature(
           parsed, for: try digest512(digest))
       case .ed25519Sha512:
@@ -330,7 +344,8 @@ enum KeyCrypto {
     return modulus - 2 * hashLength - 2
   }
 
-  static func rsaEncrypt(_ bytes: Data, _ plaintext: Data, algorithm: EncryptionAlgorithmSpec) throws(Failure) -> Data
+  static func rsaEncrypt(_ bytes: Data, _ plaintext: Data, algorithm: EncryptionAlgorithmSpec) throws(Failure)
+    -> Data
   {
     guard let padding = rsaPadding(algorithm) else { throw Failure("unsupported algorithm") }
     do {
@@ -343,7 +358,8 @@ enum KeyCrypto {
 
   /// nil when the ciphertext does not decrypt under this key and padding.
   static func rsaDecrypt(_ bytes: Data, _ ciphertext: Data, algorithm: EncryptionAlgorithmSpec) -> Data? {
-    guard let padding = rsaPadding(algorithm), let key = try? _RSA.Encryption.PrivateKey(derRepresentation: bytes)
+    guard let padding = rsaPadding(algorithm),
+      let key = try? _RSA.Encryption.PrivateKey(derRepresentation: bytes)
     else { return nil }
     return try? key.decrypt(ciphertext, padding: padding)
   }
@@ -370,13 +386,16 @@ enum KeyCrypto {
       switch spec {
       case .eccNistP256:
         guard let peer = try? P256.KeyAgreement.PublicKey(derRepresentation: der) else { return nil }
-        return raw(try P256.KeyAgreement.PrivateKey(rawRepresentation: bytes).sharedSecretFromKeyAgreement(with: peer))
+        return raw(
+          try P256.KeyAgreement.PrivateKey(rawRepresentation: bytes).sharedSecretFromKeyAgreement(with: peer))
       case .eccNistP384:
         guard let peer = try? P384.KeyAgreement.PublicKey(derRepresentation: der) else { return nil }
-        return raw(try P384.KeyAgreement.PrivateKey(rawRepresentation: bytes).sharedSecretFromKeyAgreement(with: peer))
+        return raw(
+          try P384.KeyAgreement.PrivateKey(rawRepresentation: bytes).sharedSecretFromKeyAgreement(with: peer))
       case .eccNistP521:
         guard let peer = try? P521.KeyAgreement.PublicKey(derRepresentation: der) else { return nil }
-        return raw(try P521.KeyAgreement.PrivateKey(rawRepresentation: bytes).sharedSecretFromKeyAgreement(with: peer))
+        return raw(
+          try P521.KeyAgreement.PrivateKey(rawRepresentation: bytes).sharedSecretFromKeyAgreement(with: peer))
       default: throw Failure("KeySpec \(spec.rawValue) does not support key agreement.")
       }
     } catch let failure as Failure {
@@ -413,7 +432,8 @@ enum KeyCrypto {
       // CKM_RSA_AES_KEY_WRAP: RSA-OAEP-wrapped ephemeral AES key, then AES key wrap with padding.
       let modulus = key.keySizeInBits / 8
       guard wrapped.count > modulus else { return nil }
-      let padding: _RSA.Encryption.Padding = algorithm == .rsaAesKeyWrapSha1 ? .PKCS1_OAEP : .PKCS1_OAEP_SHA256
+      let padding: _RSA.Encryption.Padding =
+        algorithm == .rsaAesKeyWrapSha1 ? .PKCS1_OAEP : .PKCS1_OAEP_SHA256
       guard let aesKey = try? key.decrypt(wrapped.prefix(modulus), padding: padding) else { return nil }
       return AESKeyWrapPadded.unwrap(Data(wrapped.dropFirst(modulus)), kek: SymmetricKey(data: aesKey))
     case .rsaesPkcs1V15, .sm2pke: return nil
@@ -489,7 +509,9 @@ enum SHA224 {
     let bitLength = UInt64(bytes.count) * 8
     bytes.append(0x80)
     while bytes.count % 64 != 56 { bytes.append(0) }
-    for shift in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8((bitLength >> UInt64(shift)) & 0xff)) }
+    for shift in stride(from: 56, through: 0, by: -8) {
+      bytes.append(UInt8((bitLength >> UInt64(shift)) & 0xff))
+    }
     func rotr(_ x: UInt32, _ n: UInt32) -> UInt32 { (x >> n) | (x << (32 - n)) }
     var w = [UInt32](repeating: 0, count: 64)
     for chunk in stride(from: 0, to: bytes.count, by: 64) {
@@ -531,7 +553,9 @@ enum SHA224 {
     }
     var out = Data()
     for word in h.prefix(7) {
-      out.append(contentsOf: [UInt8(word >> 24), UInt8((word >> 16) & 0xff), UInt8((word >> 8) & 0xff), UInt8(word & 0xff)])
+      out.append(contentsOf: [
+        UInt8(word >> 24), UInt8((word >> 16) & 0xff), UInt8((word >> 8) & 0xff), UInt8(word & 0xff),
+      ])
     }
     return out
   }

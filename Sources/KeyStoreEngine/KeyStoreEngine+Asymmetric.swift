@@ -52,12 +52,14 @@ extension KeyStoreEngine {
     }
   }
 
-  func openAsymmetric(_ blob: Data, key: KeyRecord, algorithm: String?) throws(KMSError) -> (KeyRecord, Data) {
+  func openAsymmetric(_ blob: Data, key: KeyRecord, algorithm: String?) throws(KMSError) -> (KeyRecord, Data)
+  {
     try requireUsage(key, .encryptDecrypt, operation: "Decrypt")
     let spec = try asymmetricAlgorithm(algorithm, key: key)
     let bytes = try usableBytes(key)
     guard let plaintext = KeyCrypto.rsaDecrypt(bytes, blob, algorithm: spec) else {
-      throw KMSError(.invalidCiphertextException, "The ciphertext is invalid or does not match this key and algorithm.")
+      throw KMSError(
+        .invalidCiphertextException, "The ciphertext is invalid or does not match this key and algorithm.")
     }
     return (key, plaintext)
   }
@@ -69,7 +71,8 @@ extension KeyStoreEngine {
       try authorize(key, "GetPublicKey", grantTokens: request.grantTokens)
       guard KeyCrypto.isAsymmetric(key.spec) else {
         throw KMSError(
-          .unsupportedOperationException, "\(key.arn) key spec is \(key.spec.rawValue): it has no public key.")
+          .unsupportedOperationException, "\(key.arn) key spec is \(key.spec.rawValue): it has no public key."
+        )
       }
       let bytes = try usableBytes(key)
       let publicKey: Data
@@ -77,7 +80,8 @@ extension KeyStoreEngine {
         throw KMSError(.kmsInternalException, KeyCrypto.describe(error))
       }
       return GetPublicKeyResponse(
-        keyId: key.arn, publicKey: publicKey, customerMasterKeySpec: CustomerMasterKeySpec(rawValue: key.spec.rawValue),
+        keyId: key.arn, publicKey: publicKey,
+        customerMasterKeySpec: CustomerMasterKeySpec(rawValue: key.spec.rawValue),
         keySpec: key.spec, keyUsage: key.usage,
         encryptionAlgorithms: KeyCrypto.encryptionAlgorithms(key.spec, key.usage),
         signingAlgorithms: KeyCrypto.signingAlgorithms(key.spec, key.usage),
@@ -105,7 +109,8 @@ extension KeyStoreEngine {
     }
     guard let length = KeyCrypto.digestLength(algorithm) else {
       throw KMSError(
-        .unsupportedOperationException, "Signing algorithm \(algorithm.rawValue) is not supported by this emulator.")
+        .unsupportedOperationException,
+        "Signing algorithm \(algorithm.rawValue) is not supported by this emulator.")
     }
     switch type {
     case .raw:
@@ -126,7 +131,8 @@ extension KeyStoreEngine {
       let key = try resolveKey(request.keyId)
       try authorize(key, "Sign", grantTokens: request.grantTokens)
       let (algorithm, digest, raw) = try signingInput(
-        key: key, algorithm: request.signingAlgorithm, messageType: request.messageType, message: request.message,
+        key: key, algorithm: request.signingAlgorithm, messageType: request.messageType,
+        message: request.message,
         operation: "Sign")
       let bytes = try usableBytes(key)
       let signature: Data
@@ -146,7 +152,8 @@ extension KeyStoreEngine {
       let key = try resolveKey(request.keyId)
       try authorize(key, "Verify", grantTokens: request.grantTokens)
       let (algorithm, digest, raw) = try signingInput(
-        key: key, algorithm: request.signingAlgorithm, messageType: request.messageType, message: request.message,
+        key: key, algorithm: request.signingAlgorithm, messageType: request.messageType,
+        message: request.message,
         operation: "Verify")
       let bytes = try usableBytes(key)
       let valid: Bool
@@ -166,7 +173,8 @@ extension KeyStoreEngine {
     -> MacAlgorithmSpec
   {
     try requireUsage(key, .generateVerifyMac, operation: operation)
-    guard let algorithm = MacAlgorithmSpec(rawValue: raw), KeyCrypto.macAlgorithms(key.spec)?.contains(algorithm) == true
+    guard let algorithm = MacAlgorithmSpec(rawValue: raw),
+      KeyCrypto.macAlgorithms(key.spec)?.contains(algorithm) == true
     else {
       throw KMSError(
         .invalidKeyUsageException, "Algorithm \(raw) is incompatible with key spec \(key.spec.rawValue).")
@@ -193,18 +201,22 @@ extension KeyStoreEngine {
       try authorize(key, "VerifyMac", grantTokens: request.grantTokens)
       let algorithm = try macInput(key: key, algorithm: request.macAlgorithm, operation: "VerifyMac")
       let expected = KeyCrypto.mac(algorithm, key: try usableBytes(key), message: request.message)
-      guard expected.count == request.mac.count, zip(expected, request.mac).reduce(0, { $0 | ($1.0 ^ $1.1) }) == 0
+      guard expected.count == request.mac.count,
+        zip(expected, request.mac).reduce(0, { $0 | ($1.0 ^ $1.1) }) == 0
       else { throw KMSError(.kmsInvalidMacException, "") }
       try dryRun(request.dryRun)
       return VerifyMacResponse(keyId: key.arn, macValid: true, macAlgorithm: algorithm)
     }
   }
 
-  public func deriveSharedSecret(_ request: DeriveSharedSecretRequest) throws(KMSError) -> DeriveSharedSecretResponse {
+  public func deriveSharedSecret(_ request: DeriveSharedSecretRequest) throws(KMSError)
+    -> DeriveSharedSecretResponse
+  {
     try readOnly { () throws(KMSError) -> DeriveSharedSecretResponse in
       try request.validate()
       if request.recipient != nil {
-        throw KMSError(.unsupportedOperationException, "Recipient (Nitro Enclaves attestation) is not supported.")
+        throw KMSError(
+          .unsupportedOperationException, "Recipient (Nitro Enclaves attestation) is not supported.")
       }
       let key = try resolveKey(request.keyId)
       try authorize(key, "DeriveSharedSecret", grantTokens: request.grantTokens)
@@ -233,7 +245,9 @@ extension KeyStoreEngine {
   /// A fresh key pair, its private key sealed under a symmetric encryption key.
   private func dataKeyPair(
     keyId: String, pairSpec raw: String, context: [String: String]?, grantTokens: [String]?, operation: String
-  ) throws(KMSError) -> (key: KeyRecord, spec: DataKeyPairSpec, privateKey: Data, publicKey: Data, sealed: Data) {
+  ) throws(KMSError) -> (
+    key: KeyRecord, spec: DataKeyPairSpec, privateKey: Data, publicKey: Data, sealed: Data
+  ) {
     let key = try resolveKey(keyId)
     try authorize(key, operation, grantTokens: grantTokens, context: context)
     if key.customKeyStoreId != nil {
@@ -271,14 +285,16 @@ extension KeyStoreEngine {
     try readOnly { () throws(KMSError) -> GenerateDataKeyPairResponse in
       try request.validate()
       if request.recipient != nil {
-        throw KMSError(.unsupportedOperationException, "Recipient (Nitro Enclaves attestation) is not supported.")
+        throw KMSError(
+          .unsupportedOperationException, "Recipient (Nitro Enclaves attestation) is not supported.")
       }
       let pair = try dataKeyPair(
         keyId: request.keyId, pairSpec: request.keyPairSpec, context: request.encryptionContext,
         grantTokens: request.grantTokens, operation: "GenerateDataKeyPair")
       try dryRun(request.dryRun)
       return GenerateDataKeyPairResponse(
-        privateKeyCiphertextBlob: pair.sealed, privateKeyPlaintext: pair.privateKey, publicKey: pair.publicKey,
+        privateKeyCiphertextBlob: pair.sealed, privateKeyPlaintext: pair.privateKey,
+        publicKey: pair.publicKey,
         keyId: pair.key.arn, keyPairSpec: pair.spec, keyMaterialId: currentVersion(pair.key)?.materialId)
     }
   }

@@ -22,7 +22,8 @@ extension KeyStoreEngine {
     return material
   }
 
-  func checkAlgorithm(_ algorithm: String?, key: KeyRecord) throws(KMSError) {
+  func checkAlgorithm(_ algorithm: String?, key: KeyRecord, operation: String = "Encrypt") throws(KMSError) {
+    try requireUsage(key, .encryptDecrypt, operation: operation)
     if !key.isSymmetricEncryption {
       _ = try asymmetricAlgorithm(algorithm, key: key)
       return
@@ -43,7 +44,9 @@ extension KeyStoreEngine {
   func seal(_ plaintext: Data, key: KeyRecord, context: [String: String]?) throws(KMSError) -> Data {
     try requireUsage(key, .encryptDecrypt, operation: "Encrypt")
     guard key.isSymmetricEncryption else {
-      throw KMSError(.invalidKeyUsageException, "\(key.arn) key spec is \(key.spec.rawValue), which is not valid for this operation.")
+      throw KMSError(
+        .invalidKeyUsageException,
+        "\(key.arn) key spec is \(key.spec.rawValue), which is not valid for this operation.")
     }
     let material = try usableMaterial(key)
     do {
@@ -56,10 +59,13 @@ extension KeyStoreEngine {
   }
 
   /// Decrypts one of our blobs: the key comes from the blob; `keyId`, when given, must agree.
-  func open(_ blob: Data, keyId: String?, context: [String: String]?, algorithm: String? = nil) throws(KMSError)
+  func open(_ blob: Data, keyId: String?, context: [String: String]?, algorithm: String? = nil)
+    throws(KMSError)
     -> (KeyRecord, Data)
   {
-    guard let parsed = CiphertextBlob.parse(blob), let (key, version) = keyAndVersion(fromHeader: parsed.keyId) else {
+    guard let parsed = CiphertextBlob.parse(blob),
+      let (key, version) = keyAndVersion(fromHeader: parsed.keyId)
+    else {
       if let keyId, let key = try? resolveKey(keyId), !key.isSymmetricEncryption {
         return try openAsymmetric(blob, key: key, algorithm: algorithm)
       }
@@ -93,7 +99,8 @@ extension KeyStoreEngine {
       try authorize(key, "Encrypt", grantTokens: request.grantTokens, context: request.encryptionContext)
       try checkAlgorithm(request.encryptionAlgorithm, key: key)
       if !key.isSymmetricEncryption {
-        let (blob, algorithm) = try sealAsymmetric(request.plaintext, key: key, algorithm: request.encryptionAlgorithm)
+        let (blob, algorithm) = try sealAsymmetric(
+          request.plaintext, key: key, algorithm: request.encryptionAlgorithm)
         try dryRun(request.dryRun)
         return EncryptResponse(ciphertextBlob: blob, keyId: key.arn, encryptionAlgorithm: algorithm)
       }
@@ -112,9 +119,10 @@ extension KeyStoreEngine {
           .unsupportedOperationException, "Recipient (Nitro Enclaves attestation) is not supported.")
       }
       let (key, plaintext) = try open(
-        blob, keyId: request.keyId, context: request.encryptionContext, algorithm: request.encryptionAlgorithm)
+        blob, keyId: request.keyId, context: request.encryptionContext, algorithm: request.encryptionAlgorithm
+      )
       try authorize(key, "Decrypt", grantTokens: request.grantTokens, context: request.encryptionContext)
-      try checkAlgorithm(request.encryptionAlgorithm, key: key)
+      try checkAlgorithm(request.encryptionAlgorithm, key: key, operation: "Decrypt")
       try dryRun(request.dryRun)
       return DecryptResponse(
         keyId: key.arn, plaintext: plaintext,
@@ -130,12 +138,14 @@ extension KeyStoreEngine {
       let (source, plaintext) = try open(
         blob, keyId: request.sourceKeyId, context: request.sourceEncryptionContext,
         algorithm: request.sourceEncryptionAlgorithm)
-      try authorize(source, "ReEncryptFrom", grantTokens: request.grantTokens, context: request.sourceEncryptionContext)
-      try checkAlgorithm(request.sourceEncryptionAlgorithm, key: source)
+      try authorize(
+        source, "ReEncryptFrom", grantTokens: request.grantTokens, context: request.sourceEncryptionContext)
+      try checkAlgorithm(request.sourceEncryptionAlgorithm, key: source, operation: "ReEncrypt")
       let destination = try resolveKey(request.destinationKeyId)
       try authorize(
-        destination, "ReEncryptTo", grantTokens: request.grantTokens, context: request.destinationEncryptionContext)
-      try checkAlgorithm(request.destinationEncryptionAlgorithm, key: destination)
+        destination, "ReEncryptTo", grantTokens: request.grantTokens,
+        context: request.destinationEncryptionContext)
+      try checkAlgorithm(request.destinationEncryptionAlgorithm, key: destination, operation: "ReEncrypt")
       let sealed: Data
       let destinationAlgorithm: EncryptionAlgorithmSpec
       if destination.isSymmetricEncryption {
@@ -174,7 +184,8 @@ extension KeyStoreEngine {
         keySpec: request.keySpecValue, numberOfBytes: request.numberOfBytes, specGiven: request.keySpec != nil
       )
       let key = try resolveKey(request.keyId)
-      try authorize(key, "GenerateDataKey", grantTokens: request.grantTokens, context: request.encryptionContext)
+      try authorize(
+        key, "GenerateDataKey", grantTokens: request.grantTokens, context: request.encryptionContext)
       let plaintext = randomBytes(length)
       let blob = try seal(plaintext, key: key, context: request.encryptionContext)
       try dryRun(request.dryRun)
@@ -193,7 +204,8 @@ extension KeyStoreEngine {
       )
       let key = try resolveKey(request.keyId)
       try authorize(
-        key, "GenerateDataKeyWithoutPlaintext", grantTokens: request.grantTokens, context: request.encryptionContext)
+        key, "GenerateDataKeyWithoutPlaintext", grantTokens: request.grantTokens,
+        context: request.encryptionContext)
       let blob = try seal(randomBytes(length), key: key, context: request.encryptionContext)
       try dryRun(request.dryRun)
       return GenerateDataKeyWithoutPlaintextResponse(ciphertextBlob: blob, keyId: key.arn)

@@ -54,7 +54,8 @@ extension KeyStoreEngine {
       allowed.formUnion([.encrypt, .decrypt, .reEncryptFrom, .reEncryptTo])
       if key.isSymmetricEncryption {
         allowed.formUnion([
-          .generateDataKey, .generateDataKeyWithoutPlaintext, .generateDataKeyPair, .generateDataKeyPairWithoutPlaintext,
+          .generateDataKey, .generateDataKeyWithoutPlaintext, .generateDataKeyPair,
+          .generateDataKeyPairWithoutPlaintext,
         ])
       } else {
         allowed.insert(.getPublicKey)
@@ -85,7 +86,8 @@ extension KeyStoreEngine {
           throw KMSError.validation([
             ValidationFailure(
               member: "operations", renderedValue: "[\(request.operations.joined(separator: ", "))]",
-              constraint: "Member must satisfy constraint: [Member must satisfy enum value set: [\(GrantOperation.allCases.map(\.rawValue).joined(separator: ", "))]]"
+              constraint:
+                "Member must satisfy constraint: [Member must satisfy enum value set: [\(GrantOperation.allCases.map(\.rawValue).joined(separator: ", "))]]"
             )
           ])
         }
@@ -126,7 +128,8 @@ extension KeyStoreEngine {
       grants.append(
         GrantRecord(
           grantId: grantId, name: request.name, granteePrincipal: request.granteePrincipal,
-          retiringPrincipal: request.retiringPrincipal, issuingAccount: "arn:aws:iam::\(configuration.accountId):root",
+          retiringPrincipal: request.retiringPrincipal,
+          issuingAccount: "arn:aws:iam::\(configuration.accountId):root",
           operations: operations, constraints: request.constraints, creationDate: clock.now(), token: token))
       key.grants = grants
       updateKey(key, summary: "Grant \(grantId.prefix(8))… created on \(key.keyId)")
@@ -191,7 +194,8 @@ extension KeyStoreEngine {
         }
         (keyId, grantId) = parsed
         if let given = request.keyId, try resolveKeyById(given).keyId != keyId {
-          throw KMSError(.invalidGrantTokenException, "The grant token does not belong to key \(given.prefix(256)).")
+          throw KMSError(
+            .invalidGrantTokenException, "The grant token does not belong to key \(given.prefix(256)).")
         }
       } else if let given = request.keyId, let id = request.grantId {
         keyId = try resolveKeyById(given).keyId

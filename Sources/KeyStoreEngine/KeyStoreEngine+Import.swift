@@ -73,7 +73,9 @@ extension KeyStoreEngine {
     }
   }
 
-  public func importKeyMaterial(_ request: ImportKeyMaterialRequest) throws(KMSError) -> ImportKeyMaterialResponse {
+  public func importKeyMaterial(_ request: ImportKeyMaterialRequest) throws(KMSError)
+    -> ImportKeyMaterialResponse
+  {
     try transaction { () throws(KMSError) -> ImportKeyMaterialResponse in
       try request.validate()
       var key = try resolveKeyById(request.keyId)
@@ -90,13 +92,17 @@ extension KeyStoreEngine {
       if let validTo = imported.parametersValidTo, validTo < clock.now() {
         throw KMSError(.expiredImportTokenException, "The import token for \(key.arn) has expired.")
       }
-      let model = request.expirationModelValue ?? (request.validTo == nil ? .keyMaterialDoesNotExpire : .keyMaterialExpires)
+      let model =
+        request.expirationModelValue
+        ?? (request.validTo == nil ? .keyMaterialDoesNotExpire : .keyMaterialExpires)
       if model == .keyMaterialExpires && request.validTo == nil {
-        throw KMSError(.validationException, "ValidTo is required when ExpirationModel is KEY_MATERIAL_EXPIRES.")
+        throw KMSError(
+          .validationException, "ValidTo is required when ExpirationModel is KEY_MATERIAL_EXPIRES.")
       }
       if model == .keyMaterialDoesNotExpire && request.validTo != nil {
         throw KMSError(
-          .validationException, "ValidTo must be omitted when ExpirationModel is KEY_MATERIAL_DOES_NOT_EXPIRE.")
+          .validationException,
+          "ValidTo must be omitted when ExpirationModel is KEY_MATERIAL_DOES_NOT_EXPIRE.")
       }
       if let validTo = request.validTo, validTo <= clock.now() {
         throw KMSError(.validationException, "ValidTo must be in the future.")
@@ -107,7 +113,9 @@ extension KeyStoreEngine {
           "Importing new key material into a key that already has key material (on-demand rotation of imported keys) is not supported by this emulator."
         )
       }
-      guard let plaintext = KeyCrypto.unwrap(request.encryptedKeyMaterial, wrappingKey: wrappingKey, algorithm: algorithm)
+      guard
+        let plaintext = KeyCrypto.unwrap(
+          request.encryptedKeyMaterial, wrappingKey: wrappingKey, algorithm: algorithm)
       else {
         throw KMSError(
           .invalidCiphertextException,
@@ -149,7 +157,8 @@ extension KeyStoreEngine {
       try authorize(key, "DeleteImportedKeyMaterial")
       try requireExternalOrigin(key, "DeleteImportedKeyMaterial")
       try requireNotPendingDeletion(key)
-      guard var versions = key.materials, let last = versions.indices.last, versions[last].deleted != true else {
+      guard var versions = key.materials, let last = versions.indices.last, versions[last].deleted != true
+      else {
         throw KMSError(.kmsInvalidStateException, "\(key.arn) is pending import.")
       }
       if let id = request.keyMaterialId, id != versions[last].materialId {

@@ -72,11 +72,13 @@ extension KeyStoreEngine {
   // MARK: CreateKey outside custom key stores
 
   static func usageMismatch(_ usage: KeyUsageType, _ spec: KeySpec) -> KMSError {
-    KMSError(.validationException, "KeyUsage \(usage.rawValue) is not compatible with KeySpec \(spec.rawValue)")
+    KMSError(
+      .validationException, "KeyUsage \(usage.rawValue) is not compatible with KeySpec \(spec.rawValue)")
   }
 
   /// CreateKey with Origin AWS_KMS or EXTERNAL: every key spec, multi-Region keys, tags, policy.
-  func createKeyInKMS(_ request: CreateKeyRequest, origin: OriginType, spec requested: KeySpec?) throws(KMSError)
+  func createKeyInKMS(_ request: CreateKeyRequest, origin: OriginType, spec requested: KeySpec?)
+    throws(KMSError)
     -> CreateKeyResponse
   {
     let spec = requested ?? .symmetricDefault

@@ -68,7 +68,8 @@ extension KeyStoreEngine {
   ) throws(KMSError) -> ReplicateKeyResponse {
     let result = CallerIdentity.$principal.withValue(caller) { () -> Result<ReplicateKeyResponse, KMSError> in
       Result { () throws(KMSError) -> ReplicateKeyResponse in
-        try installReplicaNow(seed, primaryRegion: primaryRegion, replicaRegions: replicaRegions, request: request)
+        try installReplicaNow(
+          seed, primaryRegion: primaryRegion, replicaRegions: replicaRegions, request: request)
       }
     }
     return try result.get()
@@ -78,30 +79,32 @@ extension KeyStoreEngine {
     _ seed: ReplicaSeed, primaryRegion: String, replicaRegions: [String], request: ReplicateKeyRequest
   ) throws(KMSError) -> ReplicateKeyResponse {
     try transaction { () throws(KMSError) -> ReplicateKeyResponse in
-        let keyId = seed.record.keyId
-        if keys[keyId] != nil {
-          throw KMSError(.alreadyExistsException, "Multi-Region key \(keyId) already has a key in \(configuration.region).")
-        }
-        let policy = try checkNewPolicy(request.policy, bypass: request.bypassPolicyLockoutSafetyCheck ?? false)
-        let tags = try checkedTags(adding: request.tags ?? [], to: [])
-        var key = insertKey(
-          origin: seed.record.origin, storeId: nil, xksKeyId: nil,
-          description: request.description ?? seed.record.description, keyId: keyId)
-        key.keySpec = seed.record.keySpec
-        key.keyUsage = seed.record.keyUsage
-        key.policy = policy
-        key.tags = tags.isEmpty ? nil : tags
-        key.multiRegion = MultiRegionRecord(primaryRegion: primaryRegion, replicaRegions: replicaRegions)
-        if seed.record.origin == .external {
-          key.materials = []
-          key.imported = ImportRecord(materialDigest: seed.record.imported?.materialDigest)
-        } else {
-          key.materials = seed.record.materials
-          for (storageId, bytes) in seed.material { fleet.setLocalMaterial(id: storageId, bytes: bytes) }
-        }
-        keys[keyId] = key
-        return ReplicateKeyResponse(
-          replicaKeyMetadata: metadata(key), replicaPolicy: policy ?? defaultPolicy(), replicaTags: key.tags ?? [])
+      let keyId = seed.record.keyId
+      if keys[keyId] != nil {
+        throw KMSError(
+          .alreadyExistsException, "Multi-Region key \(keyId) already has a key in \(configuration.region).")
+      }
+      let policy = try checkNewPolicy(request.policy, bypass: request.bypassPolicyLockoutSafetyCheck ?? false)
+      let tags = try checkedTags(adding: request.tags ?? [], to: [])
+      var key = insertKey(
+        origin: seed.record.origin, storeId: nil, xksKeyId: nil,
+        description: request.description ?? seed.record.description, keyId: keyId)
+      key.keySpec = seed.record.keySpec
+      key.keyUsage = seed.record.keyUsage
+      key.policy = policy
+      key.tags = tags.isEmpty ? nil : tags
+      key.multiRegion = MultiRegionRecord(primaryRegion: primaryRegion, replicaRegions: replicaRegions)
+      if seed.record.origin == .external {
+        key.materials = []
+        key.imported = ImportRecord(materialDigest: seed.record.imported?.materialDigest)
+      } else {
+        key.materials = seed.record.materials
+        for (storageId, bytes) in seed.material { fleet.setLocalMaterial(id: storageId, bytes: bytes) }
+      }
+      keys[keyId] = key
+      return ReplicateKeyResponse(
+        replicaKeyMetadata: metadata(key), replicaPolicy: policy ?? defaultPolicy(),
+        replicaTags: key.tags ?? [])
     }
   }
 
@@ -138,7 +141,9 @@ extension KeyStoreEngine {
       replicaKeyMetadata: metadata, replicaPolicy: response.replicaPolicy, replicaTags: response.replicaTags)
   }
 
-  func primaryRecordForUpdate(keyId: String, newPrimary: String) throws(KMSError) -> (String, MultiRegionRecord) {
+  func primaryRecordForUpdate(keyId: String, newPrimary: String) throws(KMSError) -> (
+    String, MultiRegionRecord
+  ) {
     let key = try resolveKeyById(keyId)
     try authorize(key, "UpdatePrimaryRegion")
     guard let record = key.multiRegion else {
@@ -147,7 +152,8 @@ extension KeyStoreEngine {
     guard record.primaryRegion == configuration.region else {
       throw KMSError(
         .unsupportedOperationException,
-        "\(key.arn) is a replica key. Call UpdatePrimaryRegion on the primary key in \(record.primaryRegion).")
+        "\(key.arn) is a replica key. Call UpdatePrimaryRegion on the primary key in \(record.primaryRegion)."
+      )
     }
     try requireNotPendingDeletion(key)
     try Self.checkRegion(newPrimary)
@@ -157,13 +163,16 @@ extension KeyStoreEngine {
     return (key.keyId, record)
   }
 
-  public func updatePrimaryRegion(_ request: UpdatePrimaryRegionRequest) async throws -> UpdatePrimaryRegionResponse {
+  public func updatePrimaryRegion(_ request: UpdatePrimaryRegionRequest) async throws
+    -> UpdatePrimaryRegionResponse
+  {
     try request.validate()
     let peers = try peers("UpdatePrimaryRegion")
     let (keyId, record) = try primaryRecordForUpdate(keyId: request.keyId, newPrimary: request.primaryRegion)
     let regions = Set(record.replicaRegions + [record.primaryRegion])
     let updated = MultiRegionRecord(
-      primaryRegion: request.primaryRegion, replicaRegions: regions.subtracting([request.primaryRegion]).sorted())
+      primaryRegion: request.primaryRegion,
+      replicaRegions: regions.subtracting([request.primaryRegion]).sorted())
     try await peers.engine(forRegion: request.primaryRegion).setMultiRegion(keyId: keyId, updated)
     try setMultiRegion(keyId: keyId, updated)
     for region in record.replicaRegions where region != request.primaryRegion {
@@ -175,7 +184,9 @@ extension KeyStoreEngine {
   /// ScheduleKeyDeletion on a primary key that still has replicas: KMS keeps such a key in
   /// PendingReplicaDeletion until the replicas are gone; the emulator refuses instead.
   func checkReplicasBeforeDeletion(_ key: KeyRecord) throws(KMSError) {
-    if let record = key.multiRegion, record.primaryRegion == configuration.region, !record.replicaRegions.isEmpty {
+    if let record = key.multiRegion, record.primaryRegion == configuration.region,
+      !record.replicaRegions.isEmpty
+    {
       throw KMSError(
         .unsupportedOperationException,
         "\(key.arn) is a multi-Region primary key with replicas in \(record.replicaRegions.joined(separator: ", ")). Delete the replica keys first."

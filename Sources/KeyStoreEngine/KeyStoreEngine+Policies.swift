@@ -107,7 +107,8 @@ struct KeyPolicyDocument {
       String.init)
     let account = pattern.wholeMatch(of: /[0-9]{12}/) != nil ? pattern : nil
     if let account, account == callerAccount { return true }
-    if pattern.hasSuffix(":root"), let patternAccount = pattern.split(separator: ":").dropFirst(4).first,
+    if pattern.hasSuffix(":root"),
+      let patternAccount = pattern.split(separator: ":", omittingEmptySubsequences: false).dropFirst(4).first,
       String(patternAccount) == callerAccount
     {
       return true
@@ -172,7 +173,8 @@ extension KeyStoreEngine {
     guard let policy else { return nil }
     let document = try KeyPolicyDocument(policy)
     if !bypass,
-      document.evaluate(principal: callerPrincipal, accountId: configuration.accountId, action: "kms:PutKeyPolicy")
+      document.evaluate(
+        principal: callerPrincipal, accountId: configuration.accountId, action: "kms:PutKeyPolicy")
         != .allowed
     {
       throw KMSError(
@@ -250,7 +252,8 @@ extension KeyStoreEngine {
       try request.validate()
       let key = try resolveKeyById(request.keyId)
       try authorize(key, "ListKeyPolicies")
-      let page = try pageList(["default"], kind: "policy", limit: request.limit ?? 100, marker: request.marker)
+      let page = try pageList(
+        ["default"], kind: "policy", limit: request.limit ?? 100, marker: request.marker)
       return ListKeyPoliciesResponse(
         policyNames: page.items, nextMarker: page.nextMarker, truncated: page.nextMarker != nil)
     }
@@ -272,7 +275,9 @@ extension KeyStoreEngine {
   }
 
   /// `Limit`/`Marker` paging over a short list in its order (tags, grants, rotations).
-  func pageList<Item>(_ items: [Item], kind: String, limit: Int, marker: String?) throws(KMSError) -> Page<Item> {
+  func pageList<Item>(_ items: [Item], kind: String, limit: Int, marker: String?) throws(KMSError) -> Page<
+    Item
+  > {
     let ordered = items.indices.map { OrderedID(sequence: UInt64($0 + 1), id: String($0)) }
     return try paginate(
       ordered: ordered, item: { Int($0).map { items[$0] } }, kind: kind, limit: limit, marker: marker)

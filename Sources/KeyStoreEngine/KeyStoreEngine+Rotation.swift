@@ -48,7 +48,9 @@ extension KeyStoreEngine {
     key.materials = versions
   }
 
-  public func enableKeyRotation(_ request: EnableKeyRotationRequest) throws(KMSError) -> EnableKeyRotationResponse {
+  public func enableKeyRotation(_ request: EnableKeyRotationRequest) throws(KMSError)
+    -> EnableKeyRotationResponse
+  {
     try transaction { () throws(KMSError) -> EnableKeyRotationResponse in
       try request.validate()
       var key = try resolveKeyById(request.keyId)
@@ -75,7 +77,8 @@ extension KeyStoreEngine {
       try checkRotatable(key, automatic: true)
       try checkUsable(key)
       key.rotation = RotationSettings(
-        enabled: false, periodInDays: key.rotation?.periodInDays ?? 365, nextRotationDate: nil, onDemandStartDate: nil)
+        enabled: false, periodInDays: key.rotation?.periodInDays ?? 365, nextRotationDate: nil,
+        onDemandStartDate: nil)
       updateKey(key, summary: "Key \(key.keyId) automatic rotation disabled")
       recomputeNextDue()
       return DisableKeyRotationResponse()
@@ -96,13 +99,16 @@ extension KeyStoreEngine {
       let rotation = key.rotation
       let enabled = rotation?.enabled == true
       return GetKeyRotationStatusResponse(
-        keyRotationEnabled: enabled, keyId: key.arn, rotationPeriodInDays: enabled ? rotation?.periodInDays : nil,
+        keyRotationEnabled: enabled, keyId: key.arn,
+        rotationPeriodInDays: enabled ? rotation?.periodInDays : nil,
         nextRotationDate: enabled ? rotation?.nextRotationDate : nil,
         onDemandRotationStartDate: rotation?.onDemandStartDate)
     }
   }
 
-  public func rotateKeyOnDemand(_ request: RotateKeyOnDemandRequest) throws(KMSError) -> RotateKeyOnDemandResponse {
+  public func rotateKeyOnDemand(_ request: RotateKeyOnDemandRequest) throws(KMSError)
+    -> RotateKeyOnDemandResponse
+  {
     try transaction { () throws(KMSError) -> RotateKeyOnDemandResponse in
       try request.validate()
       var key = try resolveKeyById(request.keyId)
@@ -121,7 +127,9 @@ extension KeyStoreEngine {
     }
   }
 
-  public func listKeyRotations(_ request: ListKeyRotationsRequest) throws(KMSError) -> ListKeyRotationsResponse {
+  public func listKeyRotations(_ request: ListKeyRotationsRequest) throws(KMSError)
+    -> ListKeyRotationsResponse
+  {
     try readOnly { () throws(KMSError) -> ListKeyRotationsResponse in
       try request.validate()
       let key = try resolveKeyById(request.keyId)
@@ -163,10 +171,13 @@ extension KeyStoreEngine {
       if var rotation = key.rotation, rotation.enabled, let next = rotation.nextRotationDate, next <= now {
         if effectiveState(key) == .enabled { rotateMaterial(&key, type: .automatic, at: next) }
         rotation.nextRotationDate = next + TimeInterval(rotation.periodInDays) * 86_400
-        if rotation.nextRotationDate! <= now { rotation.nextRotationDate = now + TimeInterval(rotation.periodInDays) * 86_400 }
+        if rotation.nextRotationDate! <= now {
+          rotation.nextRotationDate = now + TimeInterval(rotation.periodInDays) * 86_400
+        }
         key.rotation = rotation
       }
-      if key.origin == .external, let validTo = key.imported?.validTo, validTo <= now, var versions = key.materials,
+      if key.origin == .external, let validTo = key.imported?.validTo, validTo <= now,
+        var versions = key.materials,
         let last = versions.indices.last, versions[last].deleted != true
       {
         fleet.setLocalMaterial(id: versions[last].storageId, bytes: nil)

@@ -61,13 +61,16 @@ extension KeyStoreEngine {
     }
   }
 
-  public func listResourceTags(_ request: ListResourceTagsRequest) throws(KMSError) -> ListResourceTagsResponse {
+  public func listResourceTags(_ request: ListResourceTagsRequest) throws(KMSError)
+    -> ListResourceTagsResponse
+  {
     try readOnly { () throws(KMSError) -> ListResourceTagsResponse in
       try request.validate()
       let key = try resolveKeyById(request.keyId)
       try authorize(key, "ListResourceTags")
       let page = try pageList(key.tags ?? [], kind: "tag", limit: request.limit ?? 50, marker: request.marker)
-      return ListResourceTagsResponse(tags: page.items, nextMarker: page.nextMarker, truncated: page.nextMarker != nil)
+      return ListResourceTagsResponse(
+        tags: page.items, nextMarker: page.nextMarker, truncated: page.nextMarker != nil)
     }
   }
 
@@ -101,7 +104,8 @@ extension KeyStoreEngine {
       alias.lastUpdatedDate = clock.now()
       aliases[alias.name] = alias
       if target.customKeyStoreId != nil {
-        record(.aliasCreated, storeId: target.customKeyStoreId, summary: "Alias \(alias.name) → \(target.keyId)")
+        record(
+          .aliasCreated, storeId: target.customKeyStoreId, summary: "Alias \(alias.name) → \(target.keyId)")
       }
       return UpdateAliasResponse()
     }
@@ -129,7 +133,8 @@ extension KeyStoreEngine {
       try request.validate()
       let key = try resolveKeyById(request.keyId)
       try authorize(key, "GetKeyLastUsage")
-      return GetKeyLastUsageResponse(keyId: key.arn, trackingStartDate: key.creationDate, keyCreationDate: key.creationDate)
+      return GetKeyLastUsageResponse(
+        keyId: key.arn, trackingStartDate: key.creationDate, keyCreationDate: key.creationDate)
     }
   }
 }
