@@ -26,7 +26,10 @@ let package = Package(
     ),
     .target(
       name: "KeyStoreEngine",
-      dependencies: ["KMSModel", "HSMSimulator", .product(name: "Crypto", package: "swift-crypto")]
+      dependencies: [
+        "KMSModel", "HSMSimulator", .product(name: "Crypto", package: "swift-crypto"),
+        .product(name: "_CryptoExtras", package: "swift-crypto"),
+      ]
     ),
     .target(
       name: "EngineStorage",

@@ -235,6 +235,157 @@ public final class KMSHTTPClient: KeyStoreService, SimulatorControl, FleetObserv
     try await kms("GenerateRandom", request)
   }
 
+  public func tagResource(_ request: TagResourceRequest) async throws -> TagResourceResponse {
+    try await change("TagResource", request)
+  }
+
+  public func untagResource(_ request: UntagResourceRequest) async throws -> UntagResourceResponse {
+    try await change("UntagResource", request)
+  }
+
+  public func listResourceTags(_ request: ListResourceTagsRequest) async throws -> ListResourceTagsResponse {
+    try await kms("ListResourceTags", request)
+  }
+
+  public func getKeyPolicy(_ request: GetKeyPolicyRequest) async throws -> GetKeyPolicyResponse {
+    try await kms("GetKeyPolicy", request)
+  }
+
+  public func putKeyPolicy(_ request: PutKeyPolicyRequest) async throws -> PutKeyPolicyResponse {
+    try await change("PutKeyPolicy", request)
+  }
+
+  public func listKeyPolicies(_ request: ListKeyPoliciesRequest) async throws -> ListKeyPoliciesResponse {
+    try await kms("ListKeyPolicies", request)
+  }
+
+  public func createGrant(_ request: CreateGrantRequest) async throws -> CreateGrantResponse {
+    try await change("CreateGrant", request)
+  }
+
+  public func listGrants(_ request: ListGrantsRequest) async throws -> ListGrantsResponse {
+    try await kms("ListGrants", request)
+  }
+
+  public func listRetirableGrants(_ request: ListRetirableGrantsRequest) async throws
+    -> ListRetirableGrantsResponse
+  {
+    try await kms("ListRetirableGrants", request)
+  }
+
+  public func retireGrant(_ request: RetireGrantRequest) async throws -> RetireGrantResponse {
+    try await change("RetireGrant", request)
+  }
+
+  public func revokeGrant(_ request: RevokeGrantRequest) async throws -> RevokeGrantResponse {
+    try await change("RevokeGrant", request)
+  }
+
+  public func enableKeyRotation(_ request: EnableKeyRotationRequest) async throws -> EnableKeyRotationResponse
+  {
+    try await change("EnableKeyRotation", request)
+  }
+
+  public func disableKeyRotation(_ request: DisableKeyRotationRequest) async throws
+    -> DisableKeyRotationResponse
+  {
+    try await change("DisableKeyRotation", request)
+  }
+
+  public func getKeyRotationStatus(_ request: GetKeyRotationStatusRequest) async throws
+    -> GetKeyRotationStatusResponse
+  {
+    try await kms("GetKeyRotationStatus", request)
+  }
+
+  public func rotateKeyOnDemand(_ request: RotateKeyOnDemandRequest) async throws -> RotateKeyOnDemandResponse
+  {
+    try await change("RotateKeyOnDemand", request)
+  }
+
+  public func listKeyRotations(_ request: ListKeyRotationsRequest) async throws -> ListKeyRotationsResponse {
+    try await kms("ListKeyRotations", request)
+  }
+
+  public func updateAlias(_ request: UpdateAliasRequest) async throws -> UpdateAliasResponse {
+    try await change("UpdateAlias", request)
+  }
+
+  public func updateKeyDescription(_ request: UpdateKeyDescriptionRequest) async throws
+    -> UpdateKeyDescriptionResponse
+  {
+    try await change("UpdateKeyDescription", request)
+  }
+
+  public func getKeyLastUsage(_ request: GetKeyLastUsageRequest) async throws -> GetKeyLastUsageResponse {
+    try await kms("GetKeyLastUsage", request)
+  }
+
+  public func getParametersForImport(_ request: GetParametersForImportRequest) async throws
+    -> GetParametersForImportResponse
+  {
+    try await change("GetParametersForImport", request)
+  }
+
+  public func importKeyMaterial(_ request: ImportKeyMaterialRequest) async throws -> ImportKeyMaterialResponse
+  {
+    try await change("ImportKeyMaterial", request)
+  }
+
+  public func deleteImportedKeyMaterial(_ request: DeleteImportedKeyMaterialRequest) async throws
+    -> DeleteImportedKeyMaterialResponse
+  {
+    try await change("DeleteImportedKeyMaterial", request)
+  }
+
+  public func replicateKey(_ request: ReplicateKeyRequest) async throws -> ReplicateKeyResponse {
+    try await change("ReplicateKey", request)
+  }
+
+  public func updatePrimaryRegion(_ request: UpdatePrimaryRegionRequest) async throws
+    -> UpdatePrimaryRegionResponse
+  {
+    try await change("UpdatePrimaryRegion", request)
+  }
+
+  public func getPublicKey(_ request: GetPublicKeyRequest) async throws -> GetPublicKeyResponse {
+    try await kms("GetPublicKey", request)
+  }
+
+  public func sign(_ request: SignRequest) async throws -> SignResponse {
+    try await kms("Sign", request)
+  }
+
+  public func verify(_ request: VerifyRequest) async throws -> VerifyResponse {
+    try await kms("Verify", request)
+  }
+
+  public func generateMac(_ request: GenerateMacRequest) async throws -> GenerateMacResponse {
+    try await kms("GenerateMac", request)
+  }
+
+  public func verifyMac(_ request: VerifyMacRequest) async throws -> VerifyMacResponse {
+    try await kms("VerifyMac", request)
+  }
+
+  public func deriveSharedSecret(_ request: DeriveSharedSecretRequest) async throws
+    -> DeriveSharedSecretResponse
+  {
+    try await kms("DeriveSharedSecret", request)
+  }
+
+  public func generateDataKeyPair(_ request: GenerateDataKeyPairRequest) async throws
+    -> GenerateDataKeyPairResponse
+  {
+    try await kms("GenerateDataKeyPair", request)
+  }
+
+  public func generateDataKeyPairWithoutPlaintext(_ request: GenerateDataKeyPairWithoutPlaintextRequest)
+    async throws -> GenerateDataKeyPairWithoutPlaintextResponse
+  {
+    try await kms("GenerateDataKeyPairWithoutPlaintext", request)
+  }
+
   /// The latest polled snapshot; the first call waits for the first refresh (and throws if it fails).
   public func fleetSnapshot() async throws -> FleetSnapshot {
     try await poller.snapshot()

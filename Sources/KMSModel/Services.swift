@@ -36,6 +36,207 @@ public protocol KeyStoreService: Sendable {
     -> GenerateDataKeyWithoutPlaintextResponse
   func generateRandom(_ request: GenerateRandomRequest) async throws -> GenerateRandomResponse
 
+  // The rest of the KMS API (issue 14): tags, key policies, grants, rotation, aliases, imported
+  // key material, multi-Region keys, asymmetric and HMAC keys.
+  func tagResource(_ request: TagResourceRequest) async throws -> TagResourceResponse
+  func untagResource(_ request: UntagResourceRequest) async throws -> UntagResourceResponse
+  func listResourceTags(_ request: ListResourceTagsRequest) async throws -> ListResourceTagsResponse
+  func getKeyPolicy(_ request: GetKeyPolicyRequest) async throws -> GetKeyPolicyResponse
+  func putKeyPolicy(_ request: PutKeyPolicyRequest) async throws -> PutKeyPolicyResponse
+  func listKeyPolicies(_ request: ListKeyPoliciesRequest) async throws -> ListKeyPoliciesResponse
+  func createGrant(_ request: CreateGrantRequest) async throws -> CreateGrantResponse
+  func listGrants(_ request: ListGrantsRequest) async throws -> ListGrantsResponse
+  func listRetirableGrants(_ request: ListRetirableGrantsRequest) async throws -> ListRetirableGrantsResponse
+  func retireGrant(_ request: RetireGrantRequest) async throws -> RetireGrantResponse
+  func revokeGrant(_ request: RevokeGrantRequest) async throws -> RevokeGrantResponse
+  func enableKeyRotation(_ request: EnableKeyRotationRequest) async throws -> EnableKeyRotationResponse
+  func disableKeyRotation(_ request: DisableKeyRotationRequest) async throws -> DisableKeyRotationResponse
+  func getKeyRotationStatus(_ request: GetKeyRotationStatusRequest) async throws
+    -> GetKeyRotationStatusResponse
+  func rotateKeyOnDemand(_ request: RotateKeyOnDemandRequest) async throws -> RotateKeyOnDemandResponse
+  func listKeyRotations(_ request: ListKeyRotationsRequest) async throws -> ListKeyRotationsResponse
+  func updateAlias(_ request: UpdateAliasRequest) async throws -> UpdateAliasResponse
+  func updateKeyDescription(_ request: UpdateKeyDescriptionRequest) async throws
+    -> UpdateKeyDescriptionResponse
+  func getKeyLastUsage(_ request: GetKeyLastUsageRequest) async throws -> GetKeyLastUsageResponse
+  func getParametersForImport(_ request: GetParametersForImportRequest) async throws
+    -> GetParametersForImportResponse
+  func importKeyMaterial(_ request: ImportKeyMaterialRequest) async throws -> ImportKeyMaterialResponse
+  func deleteImportedKeyMaterial(_ request: DeleteImportedKeyMaterialRequest) async throws
+    -> DeleteImportedKeyMaterialResponse
+  func replicateKey(_ request: ReplicateKeyRequest) async throws -> ReplicateKeyResponse
+  func updatePrimaryRegion(_ request: UpdatePrimaryRegionRequest) async throws -> UpdatePrimaryRegionResponse
+  func getPublicKey(_ request: GetPublicKeyRequest) async throws -> GetPublicKeyResponse
+  func sign(_ request: SignRequest) async throws -> SignResponse
+  func verify(_ request: VerifyRequest) async throws -> VerifyResponse
+  func generateMac(_ request: GenerateMacRequest) async throws -> GenerateMacResponse
+  func verifyMac(_ request: VerifyMacRequest) async throws -> VerifyMacResponse
+  func deriveSharedSecret(_ request: DeriveSharedSecretRequest) async throws -> DeriveSharedSecretResponse
+  func generateDataKeyPair(_ request: GenerateDataKeyPairRequest) async throws -> GenerateDataKeyPairResponse
+  func generateDataKeyPairWithoutPlaintext(_ request: GenerateDataKeyPairWithoutPlaintextRequest) async throws
+    -> GenerateDataKeyPairWithoutPlaintextResponse
+}
+
+/// A test double that answers only some operations: adopting this gives every other operation
+/// an implementation that throws `UnsupportedOperationException`. Real conformers (the engine,
+/// the HTTP client) implement every operation and do not adopt it.
+public protocol PartialKeyStoreService: KeyStoreService {}
+
+extension PartialKeyStoreService {
+  static func unsupported(_ operation: String) -> KMSError {
+    KMSError(.unsupportedOperationException, "\(operation) is not implemented by this test double.")
+  }
+
+  public func tagResource(_ request: TagResourceRequest) async throws -> TagResourceResponse {
+    throw Self.unsupported("TagResource")
+  }
+
+  public func untagResource(_ request: UntagResourceRequest) async throws -> UntagResourceResponse {
+    throw Self.unsupported("UntagResource")
+  }
+
+  public func listResourceTags(_ request: ListResourceTagsRequest) async throws -> ListResourceTagsResponse {
+    throw Self.unsupported("ListResourceTags")
+  }
+
+  public func getKeyPolicy(_ request: GetKeyPolicyRequest) async throws -> GetKeyPolicyResponse {
+    throw Self.unsupported("GetKeyPolicy")
+  }
+
+  public func putKeyPolicy(_ request: PutKeyPolicyRequest) async throws -> PutKeyPolicyResponse {
+    throw Self.unsupported("PutKeyPolicy")
+  }
+
+  public func listKeyPolicies(_ request: ListKeyPoliciesRequest) async throws -> ListKeyPoliciesResponse {
+    throw Self.unsupported("ListKeyPolicies")
+  }
+
+  public func createGrant(_ request: CreateGrantRequest) async throws -> CreateGrantResponse {
+    throw Self.unsupported("CreateGrant")
+  }
+
+  public func listGrants(_ request: ListGrantsRequest) async throws -> ListGrantsResponse {
+    throw Self.unsupported("ListGrants")
+  }
+
+  public func listRetirableGrants(_ request: ListRetirableGrantsRequest) async throws
+    -> ListRetirableGrantsResponse
+  {
+    throw Self.unsupported("ListRetirableGrants")
+  }
+
+  public func retireGrant(_ request: RetireGrantRequest) async throws -> RetireGrantResponse {
+    throw Self.unsupported("RetireGrant")
+  }
+
+  public func revokeGrant(_ request: RevokeGrantRequest) async throws -> RevokeGrantResponse {
+    throw Self.unsupported("RevokeGrant")
+  }
+
+  public func enableKeyRotation(_ request: EnableKeyRotationRequest) async throws -> EnableKeyRotationResponse
+  {
+    throw Self.unsupported("EnableKeyRotation")
+  }
+
+  public func disableKeyRotation(_ request: DisableKeyRotationRequest) async throws
+    -> DisableKeyRotationResponse
+  {
+    throw Self.unsupported("DisableKeyRotation")
+  }
+
+  public func getKeyRotationStatus(_ request: GetKeyRotationStatusRequest) async throws
+    -> GetKeyRotationStatusResponse
+  {
+    throw Self.unsupported("GetKeyRotationStatus")
+  }
+
+  public func rotateKeyOnDemand(_ request: RotateKeyOnDemandRequest) async throws -> RotateKeyOnDemandResponse
+  {
+    throw Self.unsupported("RotateKeyOnDemand")
+  }
+
+  public func listKeyRotations(_ request: ListKeyRotationsRequest) async throws -> ListKeyRotationsResponse {
+    throw Self.unsupported("ListKeyRotations")
+  }
+
+  public func updateAlias(_ request: UpdateAliasRequest) async throws -> UpdateAliasResponse {
+    throw Self.unsupported("UpdateAlias")
+  }
+
+  public func updateKeyDescription(_ request: UpdateKeyDescriptionRequest) async throws
+    -> UpdateKeyDescriptionResponse
+  {
+    throw Self.unsupported("UpdateKeyDescription")
+  }
+
+  public func getKeyLastUsage(_ request: GetKeyLastUsageRequest) async throws -> GetKeyLastUsageResponse {
+    throw Self.unsupported("GetKeyLastUsage")
+  }
+
+  public func getParametersForImport(_ request: GetParametersForImportRequest) async throws
+    -> GetParametersForImportResponse
+  {
+    throw Self.unsupported("GetParametersForImport")
+  }
+
+  public func importKeyMaterial(_ request: ImportKeyMaterialRequest) async throws -> ImportKeyMaterialResponse
+  {
+    throw Self.unsupported("ImportKeyMaterial")
+  }
+
+  public func deleteImportedKeyMaterial(_ request: DeleteImportedKeyMaterialRequest) async throws
+    -> DeleteImportedKeyMaterialResponse
+  {
+    throw Self.unsupported("DeleteImportedKeyMaterial")
+  }
+
+  public func replicateKey(_ request: ReplicateKeyRequest) async throws -> ReplicateKeyResponse {
+    throw Self.unsupported("ReplicateKey")
+  }
+
+  public func updatePrimaryRegion(_ request: UpdatePrimaryRegionRequest) async throws
+    -> UpdatePrimaryRegionResponse
+  {
+    throw Self.unsupported("UpdatePrimaryRegion")
+  }
+
+  public func getPublicKey(_ request: GetPublicKeyRequest) async throws -> GetPublicKeyResponse {
+    throw Self.unsupported("GetPublicKey")
+  }
+
+  public func sign(_ request: SignRequest) async throws -> SignResponse {
+    throw Self.unsupported("Sign")
+  }
+
+  public func verify(_ request: VerifyRequest) async throws -> VerifyResponse {
+    throw Self.unsupported("Verify")
+  }
+
+  public func generateMac(_ request: GenerateMacRequest) async throws -> GenerateMacResponse {
+    throw Self.unsupported("GenerateMac")
+  }
+
+  public func verifyMac(_ request: VerifyMacRequest) async throws -> VerifyMacResponse {
+    throw Self.unsupported("VerifyMac")
+  }
+
+  public func deriveSharedSecret(_ request: DeriveSharedSecretRequest) async throws
+    -> DeriveSharedSecretResponse
+  {
+    throw Self.unsupported("DeriveSharedSecret")
+  }
+
+  public func generateDataKeyPair(_ request: GenerateDataKeyPairRequest) async throws
+    -> GenerateDataKeyPairResponse
+  {
+    throw Self.unsupported("GenerateDataKeyPair")
+  }
+
+  public func generateDataKeyPairWithoutPlaintext(_ request: GenerateDataKeyPairWithoutPlaintextRequest)
+    async throws -> GenerateDataKeyPairWithoutPlaintextResponse
+  {
+    throw Self.unsupported("GenerateDataKeyPairWithoutPlaintext")
+  }
 }
 
 /// The simulator's QA controls (the dashboard's QA panel, the wire's fault target). Only the

@@ -18,6 +18,18 @@ public protocol KMSBackendProvider: Sendable {
   func backend(forRegion region: String) async throws -> KMSBackend
 }
 
+extension KMSBackendProvider {
+  /// Puts every region back to its scenario (`KmsdashSimulator.Reset`, `POST /moto-api/reset`).
+  public func resetAll() async throws {
+    throw KMSError(.unsupportedOperationException, "This endpoint cannot be reset.")
+  }
+}
+
+/// A provider whose regions can be reset to their scenario (issue 14: fresh state per test).
+public protocol ResettableBackendProvider: KMSBackendProvider {
+  func resetAll() async throws
+}
+
 /// One backend for every region (its ARNs carry its own region).
 public struct SingleBackendProvider: KMSBackendProvider {
   public var backend: KMSBackend

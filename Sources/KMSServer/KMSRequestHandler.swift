@@ -22,6 +22,9 @@ public struct KMSServerOptions: Sendable {
   public var maxBodyBytes: Int
   /// The server's clock, for the SigV4 clock-skew check.
   public var now: @Sendable () -> Date
+  /// Principal ARN per access key ID, for key policies and grants (issue 14); a caller whose
+  /// access key is not here is the account root.
+  public var principals: [String: String] = [:]
 
   public init(
     authentication: KMSAuthentication, defaultRegion: String = "us-east-1", maxBodyBytes: Int = 256 * 1024,
@@ -128,6 +131,12 @@ public struct KMSRequestHandler: Sendable {
     method: String, path: String, query: String, authority: String?, headers: HTTPFields, body: ByteBuffer?,
     operationName: inout String, service: inout WireService
   ) async throws -> ByteBuffer {
+    if path == "/moto-api/reset" && method == "POST" {
+      // moto's server-mode reset, unsigned as moto's is, so suites written for moto run unchanged.
+      operationName = "moto-api/reset"
+      try await resetAll()
+      return ByteBuffer(string: "{}")
+    }
     guard method == "POST" else {
       var error = WireError(
         "MethodNotAllowedException",
@@ -166,6 +175,7 @@ public struct KMSRequestHandler: Sendable {
     if let knownService { service = knownService }
     operationName = target.isEmpty ? "-" : String(target.prefix(80))
 
+    let accessKeyId = headers[.authorization].flatMap { try? SigV4Authorization.parse($0) }?.accessKeyId
     let region = try authenticate(
       method: method, path: path, query: query, authority: authority, headers: headers, body: body,
       signingNames: knownService?.signingNames ?? ["kms", "cloudhsm"])
@@ -173,12 +183,27 @@ public struct KMSRequestHandler: Sendable {
     guard !target.isEmpty else {
       throw WireError.unknownOperation("The request has no X-Amz-Target header.")
     }
+    if target == "KmsdashSimulator.Reset" {
+      try await resetAll()
+      return ByteBuffer(string: "{}")
+    }
     guard let operation = operationTable[target] else {
       throw WireError.unknownOperation(
         "The operation '\(target.prefix(120))' is not supported by this endpoint.")
     }
     let backend = try await backends.backend(forRegion: region)
-    return try await operation.run(body, backend)
+    let principal = accessKeyId.flatMap { options.principals[$0] }
+    return try await CallerIdentity.$principal.withValue(principal) {
+      try await operation.run(body, backend)
+    }
+  }
+
+  private func resetAll() async throws {
+    if let resettable = backends as? any ResettableBackendProvider {
+      try await resettable.resetAll()
+    } else {
+      try await backends.resetAll()
+    }
   }
 
   /// Verifies the signature (when enabled) and returns the request's region.

@@ -126,6 +126,44 @@ let operationTable: [String: Operation] = {
       try await $0.generateDataKeyWithoutPlaintext($1 as GenerateDataKeyWithoutPlaintextRequest)
     },
     kms("GenerateRandom") { try await $0.generateRandom($1 as GenerateRandomRequest) },
+    kms("TagResource") { try await $0.tagResource($1 as TagResourceRequest) },
+    kms("UntagResource") { try await $0.untagResource($1 as UntagResourceRequest) },
+    kms("ListResourceTags") { try await $0.listResourceTags($1 as ListResourceTagsRequest) },
+    kms("GetKeyPolicy") { try await $0.getKeyPolicy($1 as GetKeyPolicyRequest) },
+    kms("PutKeyPolicy") { try await $0.putKeyPolicy($1 as PutKeyPolicyRequest) },
+    kms("ListKeyPolicies") { try await $0.listKeyPolicies($1 as ListKeyPoliciesRequest) },
+    kms("CreateGrant") { try await $0.createGrant($1 as CreateGrantRequest) },
+    kms("ListGrants") { try await $0.listGrants($1 as ListGrantsRequest) },
+    kms("ListRetirableGrants") { try await $0.listRetirableGrants($1 as ListRetirableGrantsRequest) },
+    kms("RetireGrant") { try await $0.retireGrant($1 as RetireGrantRequest) },
+    kms("RevokeGrant") { try await $0.revokeGrant($1 as RevokeGrantRequest) },
+    kms("EnableKeyRotation") { try await $0.enableKeyRotation($1 as EnableKeyRotationRequest) },
+    kms("DisableKeyRotation") { try await $0.disableKeyRotation($1 as DisableKeyRotationRequest) },
+    kms("GetKeyRotationStatus") { try await $0.getKeyRotationStatus($1 as GetKeyRotationStatusRequest) },
+    kms("RotateKeyOnDemand") { try await $0.rotateKeyOnDemand($1 as RotateKeyOnDemandRequest) },
+    kms("ListKeyRotations") { try await $0.listKeyRotations($1 as ListKeyRotationsRequest) },
+    kms("UpdateAlias") { try await $0.updateAlias($1 as UpdateAliasRequest) },
+    kms("UpdateKeyDescription") { try await $0.updateKeyDescription($1 as UpdateKeyDescriptionRequest) },
+    kms("GetKeyLastUsage") { try await $0.getKeyLastUsage($1 as GetKeyLastUsageRequest) },
+    kms("GetParametersForImport") {
+      try await $0.getParametersForImport($1 as GetParametersForImportRequest)
+    },
+    kms("ImportKeyMaterial") { try await $0.importKeyMaterial($1 as ImportKeyMaterialRequest) },
+    kms("DeleteImportedKeyMaterial") {
+      try await $0.deleteImportedKeyMaterial($1 as DeleteImportedKeyMaterialRequest)
+    },
+    kms("ReplicateKey") { try await $0.replicateKey($1 as ReplicateKeyRequest) },
+    kms("UpdatePrimaryRegion") { try await $0.updatePrimaryRegion($1 as UpdatePrimaryRegionRequest) },
+    kms("GetPublicKey") { try await $0.getPublicKey($1 as GetPublicKeyRequest) },
+    kms("Sign") { try await $0.sign($1 as SignRequest) },
+    kms("Verify") { try await $0.verify($1 as VerifyRequest) },
+    kms("GenerateMac") { try await $0.generateMac($1 as GenerateMacRequest) },
+    kms("VerifyMac") { try await $0.verifyMac($1 as VerifyMacRequest) },
+    kms("DeriveSharedSecret") { try await $0.deriveSharedSecret($1 as DeriveSharedSecretRequest) },
+    kms("GenerateDataKeyPair") { try await $0.generateDataKeyPair($1 as GenerateDataKeyPairRequest) },
+    kms("GenerateDataKeyPairWithoutPlaintext") {
+      try await $0.generateDataKeyPairWithoutPlaintext($1 as GenerateDataKeyPairWithoutPlaintextRequest)
+    },
 
     control(.cloudHSM, "DescribeClusters") { try await $0.describeClusters($1 as DescribeClustersRequest) },
     control(.cloudHSM, "CreateHsm") { try await $0.createHsm($1 as CreateHsmRequest) },

@@ -6,13 +6,8 @@ import KMSModel
 extension KeyStoreEngine {
   /// The checks every cryptographic operation makes, in the order of kms-spec §5.4/§5.5, and the
   /// key material to use.
-  func usableMaterial(_ key: KeyRecord) throws(KMSError) -> SymmetricKey {
-    switch effectiveState(key) {
-    case .pendingDeletion: throw KMSError.keyPendingDeletion(key.arn)
-    case .unavailable: throw KMSError.keyUnavailable(key.arn)
-    case .disabled: throw KMSError.keyDisabled(key.arn)
-    default: break
-    }
+  func usableMaterial(_ key: KeyRecord, version: MaterialVersion? = nil) throws(KMSError) -> SymmetricKey {
+    try checkUsable(key)
     let store = key.customKeyStoreId.flatMap { stores[$0] }
     if let clusterId = store?.clusterId {
       guard let cluster = fleet.cluster(clusterId), cluster.isReachable,
@@ -20,13 +15,19 @@ extension KeyStoreEngine {
       else { throw KMSError.clusterUnreachable() }
       return material
     }
-    guard let material = fleet.keyMaterial(keyId: key.keyId, clusterId: nil) else {
+    let storageId = version?.storageId ?? currentVersion(key)?.storageId ?? key.keyId
+    guard let material = fleet.keyMaterial(keyId: storageId, clusterId: nil) else {
       throw KMSError(.kmsInternalException, "The key material of \(key.arn) is missing.")
     }
     return material
   }
 
-  func checkAlgorithm(_ algorithm: String?, key: KeyRecord) throws(KMSError) {
+  func checkAlgorithm(_ algorithm: String?, key: KeyRecord, operation: String = "Encrypt") throws(KMSError) {
+    try requireUsage(key, .encryptDecrypt, operation: operation)
+    if !key.isSymmetricEncryption {
+      _ = try asymmetricAlgorithm(algorithm, key: key)
+      return
+    }
     if let algorithm, algorithm != EncryptionAlgorithmSpec.symmetricDefault.rawValue {
       throw KMSError(
         .invalidKeyUsageException, "\(key.arn) does not support the encryption algorithm \(algorithm).")
@@ -41,18 +42,33 @@ extension KeyStoreEngine {
   }
 
   func seal(_ plaintext: Data, key: KeyRecord, context: [String: String]?) throws(KMSError) -> Data {
+    try requireUsage(key, .encryptDecrypt, operation: "Encrypt")
+    guard key.isSymmetricEncryption else {
+      throw KMSError(
+        .invalidKeyUsageException,
+        "\(key.arn) key spec is \(key.spec.rawValue), which is not valid for this operation.")
+    }
     let material = try usableMaterial(key)
     do {
       return try CiphertextBlob.seal(
-        plaintext, keyId: key.keyId, material: material, encryptionContext: context)
+        plaintext, keyId: currentVersion(key)?.storageId ?? key.keyId, material: material,
+        encryptionContext: context)
     } catch {
       throw KMSError(.kmsInternalException, "Encryption failed.")
     }
   }
 
   /// Decrypts one of our blobs: the key comes from the blob; `keyId`, when given, must agree.
-  func open(_ blob: Data, keyId: String?, context: [String: String]?) throws(KMSError) -> (KeyRecord, Data) {
-    guard let parsed = CiphertextBlob.parse(blob), let key = keys[parsed.keyId] else {
+  func open(_ blob: Data, keyId: String?, context: [String: String]?, algorithm: String? = nil)
+    throws(KMSError)
+    -> (KeyRecord, Data)
+  {
+    guard let parsed = CiphertextBlob.parse(blob),
+      let (key, version) = keyAndVersion(fromHeader: parsed.keyId)
+    else {
+      if let keyId, let key = try? resolveKey(keyId), !key.isSymmetricEncryption {
+        return try openAsymmetric(blob, key: key, algorithm: algorithm)
+      }
       if let keyId { _ = try resolveKey(keyId) }  // an unknown KeyId is reported as such
       throw KMSError(
         .invalidCiphertextException, "The ciphertext is invalid or was not produced by this service.")
@@ -65,7 +81,7 @@ extension KeyStoreEngine {
           "The key ID in the request does not identify the KMS key that encrypted the ciphertext.")
       }
     }
-    let material = try usableMaterial(key)
+    let material = try usableMaterial(key, version: version)
     guard let plaintext = CiphertextBlob.open(parsed, material: material, encryptionContext: context) else {
       throw KMSError(
         .invalidCiphertextException,
@@ -80,7 +96,14 @@ extension KeyStoreEngine {
     try readOnly { () throws(KMSError) -> EncryptResponse in
       try request.validate()
       let key = try resolveKey(request.keyId)
+      try authorize(key, "Encrypt", grantTokens: request.grantTokens, context: request.encryptionContext)
       try checkAlgorithm(request.encryptionAlgorithm, key: key)
+      if !key.isSymmetricEncryption {
+        let (blob, algorithm) = try sealAsymmetric(
+          request.plaintext, key: key, algorithm: request.encryptionAlgorithm)
+        try dryRun(request.dryRun)
+        return EncryptResponse(ciphertextBlob: blob, keyId: key.arn, encryptionAlgorithm: algorithm)
+      }
       let blob = try seal(request.plaintext, key: key, context: request.encryptionContext)
       try dryRun(request.dryRun)
       return EncryptResponse(ciphertextBlob: blob, keyId: key.arn, encryptionAlgorithm: .symmetricDefault)
@@ -95,10 +118,16 @@ extension KeyStoreEngine {
         throw KMSError(
           .unsupportedOperationException, "Recipient (Nitro Enclaves attestation) is not supported.")
       }
-      let (key, plaintext) = try open(blob, keyId: request.keyId, context: request.encryptionContext)
-      try checkAlgorithm(request.encryptionAlgorithm, key: key)
+      let (key, plaintext) = try open(
+        blob, keyId: request.keyId, context: request.encryptionContext, algorithm: request.encryptionAlgorithm
+      )
+      try authorize(key, "Decrypt", grantTokens: request.grantTokens, context: request.encryptionContext)
+      try checkAlgorithm(request.encryptionAlgorithm, key: key, operation: "Decrypt")
       try dryRun(request.dryRun)
-      return DecryptResponse(keyId: key.arn, plaintext: plaintext, encryptionAlgorithm: .symmetricDefault)
+      return DecryptResponse(
+        keyId: key.arn, plaintext: plaintext,
+        encryptionAlgorithm: key.isSymmetricEncryption
+          ? .symmetricDefault : try asymmetricAlgorithm(request.encryptionAlgorithm, key: key))
     }
   }
 
@@ -107,15 +136,31 @@ extension KeyStoreEngine {
       try request.validate()
       guard let blob = request.ciphertextBlob else { throw KMSError.validation([.missing("ciphertextBlob")]) }
       let (source, plaintext) = try open(
-        blob, keyId: request.sourceKeyId, context: request.sourceEncryptionContext)
-      try checkAlgorithm(request.sourceEncryptionAlgorithm, key: source)
+        blob, keyId: request.sourceKeyId, context: request.sourceEncryptionContext,
+        algorithm: request.sourceEncryptionAlgorithm)
+      try authorize(
+        source, "ReEncryptFrom", grantTokens: request.grantTokens, context: request.sourceEncryptionContext)
+      try checkAlgorithm(request.sourceEncryptionAlgorithm, key: source, operation: "ReEncrypt")
       let destination = try resolveKey(request.destinationKeyId)
-      try checkAlgorithm(request.destinationEncryptionAlgorithm, key: destination)
-      let sealed = try seal(plaintext, key: destination, context: request.destinationEncryptionContext)
+      try authorize(
+        destination, "ReEncryptTo", grantTokens: request.grantTokens,
+        context: request.destinationEncryptionContext)
+      try checkAlgorithm(request.destinationEncryptionAlgorithm, key: destination, operation: "ReEncrypt")
+      let sealed: Data
+      let destinationAlgorithm: EncryptionAlgorithmSpec
+      if destination.isSymmetricEncryption {
+        sealed = try seal(plaintext, key: destination, context: request.destinationEncryptionContext)
+        destinationAlgorithm = .symmetricDefault
+      } else {
+        (sealed, destinationAlgorithm) = try sealAsymmetric(
+          plaintext, key: destination, algorithm: request.destinationEncryptionAlgorithm)
+      }
       try dryRun(request.dryRun)
       return ReEncryptResponse(
         ciphertextBlob: sealed, sourceKeyId: source.arn, keyId: destination.arn,
-        sourceEncryptionAlgorithm: .symmetricDefault, destinationEncryptionAlgorithm: .symmetricDefault)
+        sourceEncryptionAlgorithm: source.isSymmetricEncryption
+          ? .symmetricDefault : try asymmetricAlgorithm(request.sourceEncryptionAlgorithm, key: source),
+        destinationEncryptionAlgorithm: destinationAlgorithm)
     }
   }
 
@@ -139,6 +184,8 @@ extension KeyStoreEngine {
         keySpec: request.keySpecValue, numberOfBytes: request.numberOfBytes, specGiven: request.keySpec != nil
       )
       let key = try resolveKey(request.keyId)
+      try authorize(
+        key, "GenerateDataKey", grantTokens: request.grantTokens, context: request.encryptionContext)
       let plaintext = randomBytes(length)
       let blob = try seal(plaintext, key: key, context: request.encryptionContext)
       try dryRun(request.dryRun)
@@ -156,6 +203,9 @@ extension KeyStoreEngine {
         keySpec: request.keySpecValue, numberOfBytes: request.numberOfBytes, specGiven: request.keySpec != nil
       )
       let key = try resolveKey(request.keyId)
+      try authorize(
+        key, "GenerateDataKeyWithoutPlaintext", grantTokens: request.grantTokens,
+        context: request.encryptionContext)
       let blob = try seal(randomBytes(length), key: key, context: request.encryptionContext)
       try dryRun(request.dryRun)
       return GenerateDataKeyWithoutPlaintextResponse(ciphertextBlob: blob, keyId: key.arn)

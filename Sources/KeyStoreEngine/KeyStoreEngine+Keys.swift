@@ -28,7 +28,7 @@ extension KeyStoreEngine {
       return key
     }
     guard let key = keys[identifier] else {
-      if UUID(uuidString: identifier) == nil {
+      if UUID(uuidString: identifier) == nil && !Self.isMultiRegionKeyId(identifier) {
         throw KMSError(.notFoundException, "Invalid keyId '\(identifier.prefix(256))'")
       }
       throw KMSError.keyNotFound(keyArn(identifier))
@@ -60,6 +60,7 @@ extension KeyStoreEngine {
   func effectiveState(_ key: KeyRecord, _ context: KeyStoreContext?) -> KeyState {
     if key.deletionDate != nil { return .pendingDeletion }
     if key.customKeyStoreId != nil, context?.keysUsable != true { return .unavailable }
+    if key.origin == .external, isPendingImport(key) { return .pendingImport }
     return key.enabled ? .enabled : .disabled
   }
 
@@ -72,7 +73,7 @@ extension KeyStoreEngine {
 
   func metadata(_ key: KeyRecord, _ context: KeyStoreContext?) -> KeyMetadata {
     let state = effectiveState(key, context)
-    return KeyMetadata(
+    var metadata = KeyMetadata(
       awsAccountId: configuration.accountId, keyId: key.keyId, arn: key.arn, creationDate: key.creationDate,
       enabled: state == .enabled, description: key.description, keyUsage: .encryptDecrypt, keyState: state,
       deletionDate: key.deletionDate, origin: key.origin, customKeyStoreId: key.customKeyStoreId,
@@ -81,6 +82,8 @@ extension KeyStoreEngine {
       keySpec: .symmetricDefault, encryptionAlgorithms: Self.symmetricAlgorithms, multiRegion: false,
       pendingDeletionWindowInDays: key.deletionDate == nil ? nil : key.pendingWindowInDays,
       xksKeyConfiguration: key.xksKeyId.map { XksKeyConfigurationType(id: $0) })
+    specMetadata(key, into: &metadata)
+    return metadata
   }
 
   /// Keys in creation order; the order is sorted again only when a key was added or removed.
@@ -113,26 +116,9 @@ extension KeyStoreEngine {
         switch origin {
         case .awsCloudhsm, .externalKeyStore:
           throw unsupported("Origin \(origin.rawValue) requires a CustomKeyStoreId.")
-        case .external:
-          throw unsupported(
-            "Keys with imported key material (Origin EXTERNAL) are not supported by this simulator.")
-        case .awsKms:
-          break
+        case .awsKms, .external:
+          return try createKeyInKMS(request, origin: origin, spec: spec)
         }
-        if let spec, spec != .symmetricDefault {
-          throw unsupported(
-            "This simulator creates only SYMMETRIC_DEFAULT keys; \(spec.rawValue) is not supported.")
-        }
-        if let usage = request.keyUsageValue, usage != .encryptDecrypt {
-          throw KMSError(
-            .validationException, "KeyUsage \(usage.rawValue) is not valid for a SYMMETRIC_DEFAULT key.")
-        }
-        if request.xksKeyId != nil {
-          throw unsupported("XksKeyId is valid only with Origin EXTERNAL_KEY_STORE.")
-        }
-        let key = insertKey(origin: .awsKms, storeId: nil, xksKeyId: nil, description: request.description)
-        fleet.createLocalKeyMaterial(keyId: key.keyId)
-        return CreateKeyResponse(keyMetadata: metadata(key))
       }
       let store = try store(storeId)
       let expectedOrigin: OriginType = store.type == .awsCloudhsm ? .awsCloudhsm : .externalKeyStore
@@ -182,8 +168,15 @@ extension KeyStoreEngine {
           )
         }
       }
-      let key = insertKey(
+      let policy = try checkNewPolicy(request.policy, bypass: request.bypassPolicyLockoutSafetyCheck ?? false)
+      let tags = try checkedTags(adding: request.tags ?? [], to: [])
+      var key = insertKey(
         origin: origin, storeId: storeId, xksKeyId: request.xksKeyId, description: request.description)
+      if policy != nil || !tags.isEmpty {
+        key.policy = policy
+        key.tags = tags.isEmpty ? nil : tags
+        keys[key.keyId] = key
+      }
       if let clusterId = store.clusterId {
         fleet.createKeyMaterial(keyId: key.keyId, clusterId: clusterId)
       } else {
@@ -193,11 +186,11 @@ extension KeyStoreEngine {
     }
   }
 
-  private func insertKey(origin: OriginType, storeId: String?, xksKeyId: String?, description: String?)
-    -> KeyRecord
-  {
-    var keyId = random.uuid()
-    while keys[keyId] != nil { keyId = random.uuid() }
+  func insertKey(
+    origin: OriginType, storeId: String?, xksKeyId: String?, description: String?, keyId given: String? = nil
+  ) -> KeyRecord {
+    var keyId = given ?? random.uuid()
+    while given == nil && keys[keyId] != nil { keyId = random.uuid() }
     let key = KeyRecord(
       keyId: keyId, sequence: nextSequence(), arn: keyArn(keyId), origin: origin, customKeyStoreId: storeId,
       xksKeyId: xksKeyId, description: description ?? "", creationDate: clock.now(), enabled: true,
@@ -213,6 +206,10 @@ extension KeyStoreEngine {
     guard let key = keys.removeValue(forKey: keyId) else { return }
     for alias in aliases.values where alias.targetKeyId == keyId { aliases[alias.name] = nil }
     fleet.deleteKeyMaterial(keyId: keyId)
+    for version in key.materials ?? [] where version.storageId != keyId {
+      fleet.setLocalMaterial(id: version.storageId, bytes: nil)
+    }
+    fleet.setLocalMaterial(id: Self.wrappingKeyId(keyId), bytes: nil)
     if key.customKeyStoreId != nil {
       record(
         .keyDeleted, storeId: key.customKeyStoreId, summary: "Key \(keyId) deleted after its waiting period")
@@ -231,7 +228,9 @@ extension KeyStoreEngine {
   public func describeKey(_ request: DescribeKeyRequest) throws(KMSError) -> DescribeKeyResponse {
     try readOnly { () throws(KMSError) -> DescribeKeyResponse in
       try request.validate()
-      return DescribeKeyResponse(keyMetadata: metadata(try resolveKey(request.keyId)))
+      let key = try resolveKey(request.keyId)
+      try authorize(key, "DescribeKey", grantTokens: request.grantTokens)
+      return DescribeKeyResponse(keyMetadata: metadata(key))
     }
   }
 
@@ -253,6 +252,7 @@ extension KeyStoreEngine {
     try transaction { () throws(KMSError) -> EnableKeyResponse in
       try request.validate()
       var key = try resolveKey(request.keyId)
+      try authorize(key, "EnableKey")
       if key.deletionDate != nil { throw KMSError.keyPendingDeletion(key.arn) }
       key.enabled = true
       updateKey(key, summary: "Key \(key.keyId) enabled")
@@ -264,6 +264,7 @@ extension KeyStoreEngine {
     try transaction { () throws(KMSError) -> DisableKeyResponse in
       try request.validate()
       var key = try resolveKey(request.keyId)
+      try authorize(key, "DisableKey")
       if key.deletionDate != nil { throw KMSError.keyPendingDeletion(key.arn) }
       key.enabled = false
       updateKey(key, summary: "Key \(key.keyId) disabled")
@@ -284,7 +285,9 @@ extension KeyStoreEngine {
       }
       if !failures.isEmpty { throw KMSError.validation(failures) }
       var key = try resolveKey(request.keyId)
+      try authorize(key, "ScheduleKeyDeletion")
       if key.deletionDate != nil { throw KMSError.keyPendingDeletion(key.arn) }
+      try checkReplicasBeforeDeletion(key)
       let days = request.pendingWindowInDays ?? 30
       key.deletionDate = clock.now() + TimeInterval(days * 86_400)
       key.pendingWindowInDays = days
@@ -301,6 +304,7 @@ extension KeyStoreEngine {
     try transaction { () throws(KMSError) -> CancelKeyDeletionResponse in
       try request.validate()
       var key = try resolveKey(request.keyId)
+      try authorize(key, "CancelKeyDeletion")
       guard key.deletionDate != nil else { throw KMSError.keyNotPendingDeletion(key.arn) }
       key.deletionDate = nil
       key.pendingWindowInDays = nil
@@ -331,6 +335,7 @@ extension KeyStoreEngine {
         throw KMSError(.validationException, "TargetKeyId must be a key ID or key ARN, not an alias.")
       }
       let key = try resolveKey(request.targetKeyId)
+      try authorize(key, "CreateAlias")
       if key.deletionDate != nil { throw KMSError.keyPendingDeletion(key.arn) }
       if aliases[request.aliasName] != nil {
         throw KMSError(

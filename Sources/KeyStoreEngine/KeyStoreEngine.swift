@@ -42,6 +42,8 @@ public actor KeyStoreEngine {
   var inTransaction = false
   /// Authenticates paging markers so only markers we issued are accepted.
   var markerKey = KeyBytes.random()
+  /// The other Regions of a `kmsdash serve`, for multi-Region keys (nil: this engine is alone).
+  var regionPeers: (any RegionPeers)?
   /// True when the engine started from an empty state (the caller then seeds a scenario).
   public private(set) var startedEmpty = true
   /// The engine's own thread: saving blocks it, not the cooperative pool.
@@ -107,12 +109,13 @@ public actor KeyStoreEngine {
     for key in keys.values where (key.deletionDate ?? .distantFuture) <= now {
       deleteKeyNow(key.keyId)
     }
+    applyIssue14DueWork(now: now)
   }
 
   func recomputeNextDue() {
     let candidates =
       stores.values.compactMap(\.machine.dueAt) + keys.values.compactMap(\.deletionDate)
-      + [fleet.nextHsmReadyAt].compactMap { $0 }
+      + [fleet.nextHsmReadyAt].compactMap { $0 } + keys.values.compactMap { issue14DueDate($0) }
     nextDueAt = candidates.min()
     rescheduleDriver()
   }

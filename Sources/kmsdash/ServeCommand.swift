@@ -50,6 +50,26 @@ struct ServeCommand: AsyncParsableCommand {
   @Option(help: ArgumentHelp("Largest request body accepted, in bytes.", valueName: "bytes"))
   var maxBodyBytes = 256 * 1024
 
+  @Option(
+    help: ArgumentHelp(
+      "JSON file mapping access keys to IAM principals for key policies and grants: "
+        + #"[{"AccessKeyId": "...", "SecretAccessKey": "...", "Principal": "arn:aws:iam::111122223333:user/alice"}]. "#
+        + "Each pair may also sign requests. Without it every caller is the account root.",
+      valueName: "path"))
+  var principals: String?
+
+  struct PrincipalEntry: Decodable {
+    var AccessKeyId: String
+    var SecretAccessKey: String?
+    var Principal: String
+  }
+
+  func loadPrincipals() throws -> [PrincipalEntry] {
+    guard let principals else { return [] }
+    let data = try Data(contentsOf: URL(fileURLWithPath: principals))
+    return try JSONDecoder().decode([PrincipalEntry].self, from: data)
+  }
+
   func validate() throws {
     guard (0...65_535).contains(port) else { throw ValidationError("--port must be between 0 and 65535.") }
     guard Logger.Level(rawValue: logLevel) != nil else {
@@ -83,13 +103,23 @@ struct ServeCommand: AsyncParsableCommand {
   }
 
   func run() async throws {
+    let principalEntries: [PrincipalEntry]
+    do {
+      principalEntries = try loadPrincipals()
+    } catch {
+      FileHandle.standardError.write(Data("kmsdash serve: --principals \(principals ?? ""): \(error)\n".utf8))
+      throw ExitCode(2)
+    }
+    let extraCredentials = principalEntries.compactMap { entry in
+      entry.SecretAccessKey.map { AWSCredentials(accessKeyId: entry.AccessKeyId, secretAccessKey: $0) }
+    }
     let authentication: KMSAuthentication
     let authSummary: String
     if noAuth {
       authentication = .disabled
       authSummary = "off (--no-auth)"
     } else if let credentials = credentials(environment: ProcessInfo.processInfo.environment) {
-      authentication = .sigV4(SigV4Verifier(credentials: [credentials]))
+      authentication = .sigV4(SigV4Verifier(credentials: [credentials] + extraCredentials))
       authSummary = "SigV4, access key \(credentials.accessKeyId)"
     } else {
       FileHandle.standardError.write(Data((Self.missingCredentialsMessage + "\n").utf8))
@@ -115,10 +145,11 @@ struct ServeCommand: AsyncParsableCommand {
       FileHandle.standardError.write(Data("kmsdash serve: \(error)\n".utf8))
       throw ExitCode(1)
     }
-    let handler = KMSRequestHandler(
-      options: KMSServerOptions(
-        authentication: authentication, defaultRegion: engine.effectiveRegion, maxBodyBytes: maxBodyBytes),
-      backends: regions, logger: logger)
+    var serverOptions = KMSServerOptions(
+      authentication: authentication, defaultRegion: engine.effectiveRegion, maxBodyBytes: maxBodyBytes)
+    serverOptions.principals = Dictionary(
+      principalEntries.map { ($0.AccessKeyId, $0.Principal) }, uniquingKeysWith: { _, last in last })
+    let handler = KMSRequestHandler(options: serverOptions, backends: regions, logger: logger)
     if !["127.0.0.1", "::1", "localhost"].contains(host) {
       logger.warning("listening on a non-loopback address", metadata: ["host": "\(host)"])
     }
