@@ -154,9 +154,9 @@ extension KeyStoreEngine {
     }
   }
 
-  /// The next moment a key needs background work of issue 14: an automatic rotation or the
+  /// The next moment a key needs background work: an automatic rotation or the
   /// expiry of imported key material.
-  func issue14DueDate(_ key: KeyRecord) -> Date? {
+  func keyMaterialDueDate(_ key: KeyRecord) -> Date? {
     var candidates: [Date] = []
     if let next = key.rotation?.nextRotationDate { candidates.append(next) }
     if key.origin == .external, currentVersion(key) != nil, let validTo = key.imported?.validTo {
@@ -166,8 +166,8 @@ extension KeyStoreEngine {
   }
 
   /// Due automatic rotations and expiries of imported material (run by `applyDueWork`).
-  func applyIssue14DueWork(now: Date) {
-    for var key in keys.values where (issue14DueDate(key) ?? .distantFuture) <= now {
+  func applyKeyMaterialDueWork(now: Date) {
+    for var key in keys.values where (keyMaterialDueDate(key) ?? .distantFuture) <= now {
       if var rotation = key.rotation, rotation.enabled, let next = rotation.nextRotationDate, next <= now {
         if effectiveState(key) == .enabled { rotateMaterial(&key, type: .automatic, at: next) }
         rotation.nextRotationDate = next + TimeInterval(rotation.periodInDays) * 86_400

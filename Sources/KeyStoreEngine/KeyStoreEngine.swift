@@ -109,13 +109,13 @@ public actor KeyStoreEngine {
     for key in keys.values where (key.deletionDate ?? .distantFuture) <= now {
       deleteKeyNow(key.keyId)
     }
-    applyIssue14DueWork(now: now)
+    applyKeyMaterialDueWork(now: now)
   }
 
   func recomputeNextDue() {
     let candidates =
       stores.values.compactMap(\.machine.dueAt) + keys.values.compactMap(\.deletionDate)
-      + [fleet.nextHsmReadyAt].compactMap { $0 } + keys.values.compactMap { issue14DueDate($0) }
+      + [fleet.nextHsmReadyAt].compactMap { $0 } + keys.values.compactMap { keyMaterialDueDate($0) }
     nextDueAt = candidates.min()
     rescheduleDriver()
   }
