@@ -82,6 +82,8 @@ extension KeyStoreEngine {
       rollback(to: checkpoint)
       throw error
     }
+    // Committed: reads from any thread see it from now on, whole (O(changed)).
+    readView.apply(readViewChange())
     let delta = pendingDelta()
     drainTransaction()
     recomputeNextDue()
@@ -251,6 +253,7 @@ extension KeyStoreEngine {
     keys.restore(saved.keys)
     aliases.restore(saved.aliases)
     events = Array(saved.events.suffix(configuration.eventHistoryLimit))
+    readView.replaceAll(fullReadState())
     recomputeNextDue()
   }
 }
