@@ -65,6 +65,7 @@ let package = Package(
         "KMSModel", "KeyStoreEngine", "EngineStorage", "KMSServer", "KMSClient", "AWSSigV4", "Dashboard",
         "TerminalUI",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "Logging", package: "swift-log"),
       ]
     ),
@@ -86,6 +87,14 @@ let package = Package(
         "KMSModel", "KeyStoreEngine", "KMSServer", "Dashboard", "TerminalUI",
         .product(name: "Hummingbird", package: "hummingbird"),
         .product(name: "Logging", package: "swift-log"),
+      ]
+    ),
+    // The bare SwiftNIO baseline of scripts/bench-endpoint ("distance to the limit").
+    .executableTarget(
+      name: "bare-nio-bench",
+      dependencies: [
+        .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+        .product(name: "NIOHTTP1", package: "swift-nio"),
       ]
     ),
     .testTarget(name: "KMSModelTests", dependencies: ["KMSModel"]),

@@ -87,7 +87,7 @@ public struct SigV4Verifier: Sendable {
         "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: "
           + "'\(authorization.date)' != '\(day)', from '\(trimmedDate)'.")
     }
-    let minutes = "\(Int(clockSkew / 60)) min."
+    var minutes: String { "\(Int(clockSkew / 60)) min." }
     if requestDate < now.addingTimeInterval(-clockSkew) {
       throw .invalidSignature(
         "Signature expired: \(trimmedDate) is now earlier than "

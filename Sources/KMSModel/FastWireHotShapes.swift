@@ -231,7 +231,8 @@ extension DecryptResponse: FastWireEncodable {
 extension GenerateDataKeyResponse: FastWireEncodable {
   public func writeJSON(to writer: inout JSONBytesWriter) {
     writer.reserve(
-      160 + ((ciphertextBlob?.count ?? 0) + (plaintext?.count ?? 0) + (ciphertextForRecipient?.count ?? 0)) * 4
+      160 + ((ciphertextBlob?.count ?? 0) + (plaintext?.count ?? 0) + (ciphertextForRecipient?.count ?? 0))
+        * 4
         / 3)
     writer.beginObject()
     if let ciphertextBlob {

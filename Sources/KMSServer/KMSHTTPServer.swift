@@ -65,10 +65,12 @@ public struct KMSHTTPServer: Sendable {
     let stopped = group.next().makePromise(of: Void.self)
     let stopping = NIOLockedValueBox(false)
     let stop: @Sendable () -> Void = {
-      guard stopping.withLockedValue({ before in
-        defer { before = true }
-        return !before
-      }) else { return }
+      guard
+        stopping.withLockedValue({ before in
+          defer { before = true }
+          return !before
+        })
+      else { return }
       quiesce.initiateShutdown(promise: stopped)
     }
     let signalQueue = DispatchQueue(label: "kmsdash.serve.signals")
@@ -167,7 +169,8 @@ final class KMSChannelHandler: ChannelInboundHandler, RemovableChannelHandler {
     return (String(uri[..<mark]), String(uri[uri.index(after: mark)...]))
   }
 
-  private func write(context: ChannelHandlerContext, _ wire: WireResponse, version: HTTPVersion, close: Bool) {
+  private func write(context: ChannelHandlerContext, _ wire: WireResponse, version: HTTPVersion, close: Bool)
+  {
     var headers = HTTPHeaders()
     headers.reserveCapacity(wire.headers.count + 3)
     for field in wire.headers { headers.add(name: field.name.rawName, value: field.value) }
@@ -216,8 +219,10 @@ struct DateHeader {
     let t = CivilTime(secondsSince1970: seconds)
     let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
     let weekday = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"][((days % 7) + 7) % 7]
-    let month = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"][t.month - 1]
+    let month = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"][
+      t.month - 1]
     let pad = CivilTime.padded
-    return "\(weekday), \(pad(t.day, 2)) \(month) \(pad(t.year, 4)) \(pad(t.hour, 2)):\(pad(t.minute, 2)):\(pad(t.second, 2)) GMT"
+    return
+      "\(weekday), \(pad(t.day, 2)) \(month) \(pad(t.year, 4)) \(pad(t.hour, 2)):\(pad(t.minute, 2)):\(pad(t.second, 2)) GMT"
   }
 }

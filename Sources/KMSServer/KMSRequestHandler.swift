@@ -117,7 +117,8 @@ public struct KMSRequestHandler: Sendable {
   }
 
   /// One line per request at `info`, built only when that level is enabled.
-  private func logRequest(operation: String, status: Int, requestId: String, started: ContinuousClock.Instant) {
+  private func logRequest(operation: String, status: Int, requestId: String, started: ContinuousClock.Instant)
+  {
     guard logger.logLevel <= .info else { return }
     let elapsed = ContinuousClock.now - started
     let (seconds, attoseconds) = elapsed.components
@@ -174,7 +175,8 @@ public struct KMSRequestHandler: Sendable {
     fields[Self.requestIdField] = requestId
     fields[.contentLength] = String(responseBody.readableBytes)
     logRequest(operation: target, status: 200, requestId: requestId, started: started)
-    return WireResponse(status: 200, headers: fields, body: responseBody, operation: target, requestId: requestId)
+    return WireResponse(
+      status: 200, headers: fields, body: responseBody, operation: target, requestId: requestId)
   }
 
   static let requestIdField = HTTPField.Name("x-amzn-RequestId")!

@@ -126,7 +126,9 @@ let operationTable: [String: Operation] = {
     kms("UpdateCustomKeyStore") { try await $0.updateCustomKeyStore($1 as UpdateCustomKeyStoreRequest) },
     kms("DeleteCustomKeyStore") { try await $0.deleteCustomKeyStore($1 as DeleteCustomKeyStoreRequest) },
     kms("CreateKey") { try await $0.createKey($1 as CreateKeyRequest) },
-    kms("DescribeKey", now: { try $0.describeKeyNow($1 as DescribeKeyRequest) }) { try await $0.describeKey($1 as DescribeKeyRequest) },
+    kms("DescribeKey", now: { try $0.describeKeyNow($1 as DescribeKeyRequest) }) {
+      try await $0.describeKey($1 as DescribeKeyRequest)
+    },
     kms("ListKeys") { try await $0.listKeys($1 as ListKeysRequest) },
     kms("EnableKey") { try await $0.enableKey($1 as EnableKeyRequest) },
     kms("DisableKey") { try await $0.disableKey($1 as DisableKeyRequest) },
@@ -135,14 +137,22 @@ let operationTable: [String: Operation] = {
     kms("CreateAlias") { try await $0.createAlias($1 as CreateAliasRequest) },
     kms("DeleteAlias") { try await $0.deleteAlias($1 as DeleteAliasRequest) },
     kms("ListAliases") { try await $0.listAliases($1 as ListAliasesRequest) },
-    kms("Encrypt", now: { try $0.encryptNow($1 as EncryptRequest) }) { try await $0.encrypt($1 as EncryptRequest) },
-    kms("Decrypt", now: { try $0.decryptNow($1 as DecryptRequest) }) { try await $0.decrypt($1 as DecryptRequest) },
+    kms("Encrypt", now: { try $0.encryptNow($1 as EncryptRequest) }) {
+      try await $0.encrypt($1 as EncryptRequest)
+    },
+    kms("Decrypt", now: { try $0.decryptNow($1 as DecryptRequest) }) {
+      try await $0.decrypt($1 as DecryptRequest)
+    },
     kms("ReEncrypt") { try await $0.reEncrypt($1 as ReEncryptRequest) },
-    kms("GenerateDataKey", now: { try $0.generateDataKeyNow($1 as GenerateDataKeyRequest) }) { try await $0.generateDataKey($1 as GenerateDataKeyRequest) },
+    kms("GenerateDataKey", now: { try $0.generateDataKeyNow($1 as GenerateDataKeyRequest) }) {
+      try await $0.generateDataKey($1 as GenerateDataKeyRequest)
+    },
     kms("GenerateDataKeyWithoutPlaintext") {
       try await $0.generateDataKeyWithoutPlaintext($1 as GenerateDataKeyWithoutPlaintextRequest)
     },
-    kms("GenerateRandom", now: { try $0.generateRandomNow($1 as GenerateRandomRequest) }) { try await $0.generateRandom($1 as GenerateRandomRequest) },
+    kms("GenerateRandom", now: { try $0.generateRandomNow($1 as GenerateRandomRequest) }) {
+      try await $0.generateRandom($1 as GenerateRandomRequest)
+    },
 
     control(.cloudHSM, "DescribeClusters") { try await $0.describeClusters($1 as DescribeClustersRequest) },
     control(.cloudHSM, "CreateHsm") { try await $0.createHsm($1 as CreateHsmRequest) },

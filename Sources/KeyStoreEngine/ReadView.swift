@@ -206,7 +206,8 @@ public final class EngineReadView: ImmediateKeyReads, @unchecked Sendable {
       keysUsable: store.keysUsable, cloudHsmClusterId: store.type == .awsCloudhsm ? store.clusterId : nil)
   }
 
-  private static func effectiveState(_ key: KeyRecord, _ context: KeyStoreEngine.KeyStoreContext?) -> KeyState {
+  private static func effectiveState(_ key: KeyRecord, _ context: KeyStoreEngine.KeyStoreContext?) -> KeyState
+  {
     if key.deletionDate != nil { return .pendingDeletion }
     if key.customKeyStoreId != nil, context?.keysUsable != true { return .unavailable }
     return key.enabled ? .enabled : .disabled
@@ -307,7 +308,8 @@ public final class EngineReadView: ImmediateKeyReads, @unchecked Sendable {
     try request.validate()
     guard let blob = request.ciphertextBlob else { throw KMSError.validation([.missing("ciphertextBlob")]) }
     if request.recipient != nil {
-      throw KMSError(.unsupportedOperationException, "Recipient (Nitro Enclaves attestation) is not supported.")
+      throw KMSError(
+        .unsupportedOperationException, "Recipient (Nitro Enclaves attestation) is not supported.")
     }
     let parsed = CiphertextBlob.parse(blob)
     let (key, material) = try read { (state) throws(KMSError) -> (KeyRecord, SymmetricKey) in
@@ -327,7 +329,8 @@ public final class EngineReadView: ImmediateKeyReads, @unchecked Sendable {
       return (key, try usableMaterial(key, in: state))
     }
     guard let parsed,
-      let plaintext = CiphertextBlob.open(parsed, material: material, encryptionContext: request.encryptionContext)
+      let plaintext = CiphertextBlob.open(
+        parsed, material: material, encryptionContext: request.encryptionContext)
     else {
       throw KMSError(
         .invalidCiphertextException,
@@ -338,10 +341,13 @@ public final class EngineReadView: ImmediateKeyReads, @unchecked Sendable {
     return DecryptResponse(keyId: key.arn, plaintext: plaintext, encryptionAlgorithm: .symmetricDefault)
   }
 
-  public func generateDataKeyNow(_ request: GenerateDataKeyRequest) throws(KMSError) -> GenerateDataKeyResponse {
+  public func generateDataKeyNow(_ request: GenerateDataKeyRequest) throws(KMSError)
+    -> GenerateDataKeyResponse
+  {
     try request.validate()
     if request.recipient != nil {
-      throw KMSError(.unsupportedOperationException, "Recipient (Nitro Enclaves attestation) is not supported.")
+      throw KMSError(
+        .unsupportedOperationException, "Recipient (Nitro Enclaves attestation) is not supported.")
     }
     let length: Int
     switch (request.keySpec != nil, request.numberOfBytes) {
@@ -362,7 +368,8 @@ public final class EngineReadView: ImmediateKeyReads, @unchecked Sendable {
   public func generateRandomNow(_ request: GenerateRandomRequest) throws(KMSError) -> GenerateRandomResponse {
     try request.validate()
     if request.recipient != nil {
-      throw KMSError(.unsupportedOperationException, "Recipient (Nitro Enclaves attestation) is not supported.")
+      throw KMSError(
+        .unsupportedOperationException, "Recipient (Nitro Enclaves attestation) is not supported.")
     }
     guard let count = request.numberOfBytes else { throw KMSError.validation([.missing("numberOfBytes")]) }
     if let storeId = request.customKeyStoreId {
@@ -370,7 +377,8 @@ public final class EngineReadView: ImmediateKeyReads, @unchecked Sendable {
         guard let store = state.stores[storeId] else { throw KMSError.customKeyStoreNotFound(storeId) }
         guard store.type == .awsCloudhsm else {
           throw KMSError(
-            .unsupportedOperationException, "GenerateRandom is not supported for external key store \(storeId).")
+            .unsupportedOperationException,
+            "GenerateRandom is not supported for external key store \(storeId).")
         }
         guard store.connectionState == .connected else {
           throw KMSError(
@@ -379,7 +387,8 @@ public final class EngineReadView: ImmediateKeyReads, @unchecked Sendable {
         }
         guard let cluster = store.clusterId.flatMap({ state.clusters[$0] }), cluster.isReachable else {
           throw KMSError(
-            .customKeyStoreInvalidStateException, "KMS cannot communicate with the CloudHSM cluster of \(storeId).")
+            .customKeyStoreInvalidStateException,
+            "KMS cannot communicate with the CloudHSM cluster of \(storeId).")
         }
       }
     }
@@ -394,8 +403,12 @@ extension KeyStoreEngine {
     for id in keys.touched { change.keys.append((id, keys[id])) }
     for id in stores.touched { change.stores.append((id, stores[id].map(StoreReadEntry.init))) }
     for name in aliases.touched { change.aliases.append((name, aliases[name]?.targetKeyId)) }
-    for id in fleet.clusters.touched { change.clusters.append((id, fleet.clusters[id].map(ClusterReadEntry.init))) }
-    for id in fleet.material.touched { change.material.append((id, fleet.material[id].map(MaterialReadEntry.init))) }
+    for id in fleet.clusters.touched {
+      change.clusters.append((id, fleet.clusters[id].map(ClusterReadEntry.init)))
+    }
+    for id in fleet.material.touched {
+      change.material.append((id, fleet.material[id].map(MaterialReadEntry.init)))
+    }
     return change
   }
 
@@ -410,7 +423,9 @@ extension KeyStoreEngine {
 }
 
 extension KeyStoreEngine: ImmediateKeyReads {
-  public nonisolated func describeKeyNow(_ request: DescribeKeyRequest) throws(KMSError) -> DescribeKeyResponse {
+  public nonisolated func describeKeyNow(_ request: DescribeKeyRequest) throws(KMSError)
+    -> DescribeKeyResponse
+  {
     try readView.describeKeyNow(request)
   }
   public nonisolated func encryptNow(_ request: EncryptRequest) throws(KMSError) -> EncryptResponse {

@@ -4,7 +4,9 @@ import Testing
 
 /// The hot responses' hand-written JSON must be exactly what JSONEncoder writes.
 struct FastWireHotShapesTests {
-  static func same(_ value: some FastWireEncodable & Encodable, sourceLocation: SourceLocation = #_sourceLocation)
+  static func same(
+    _ value: some FastWireEncodable & Encodable, sourceLocation: SourceLocation = #_sourceLocation
+  )
     throws
   {
     let fast = String(decoding: FastWireJSONTests.bytes(value), as: UTF8.self)
@@ -23,12 +25,15 @@ struct FastWireHotShapesTests {
       awsAccountId: "111122223333", keyId: "1234abcd-12ab-34cd-56ef-1234567890ab",
       arn: "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
       creationDate: Date(timeIntervalSince1970: 1_790_000_000.25), enabled: false, description: Self.awkward,
-      keyUsage: .encryptDecrypt, keyState: .pendingDeletion, deletionDate: Date(timeIntervalSince1970: 1_790_604_800),
+      keyUsage: .encryptDecrypt, keyState: .pendingDeletion,
+      deletionDate: Date(timeIntervalSince1970: 1_790_604_800),
       validTo: Date(timeIntervalSince1970: 1_900_000_000.5), origin: .awsCloudhsm,
       customKeyStoreId: "cks-0de30000000000001", cloudHsmClusterId: "cluster-abcdefghijk",
-      expirationModel: .keyMaterialDoesNotExpire, keyManager: .customer, customerMasterKeySpec: .symmetricDefault,
+      expirationModel: .keyMaterialDoesNotExpire, keyManager: .customer,
+      customerMasterKeySpec: .symmetricDefault,
       keySpec: .symmetricDefault, encryptionAlgorithms: [.symmetricDefault],
-      signingAlgorithms: SigningAlgorithmSpec.allCases, keyAgreementAlgorithms: KeyAgreementAlgorithmSpec.allCases,
+      signingAlgorithms: SigningAlgorithmSpec.allCases,
+      keyAgreementAlgorithms: KeyAgreementAlgorithmSpec.allCases,
       multiRegion: true, multiRegionConfiguration: MultiRegionConfiguration(),
       pendingDeletionWindowInDays: 7, macAlgorithms: MacAlgorithmSpec.allCases,
       xksKeyConfiguration: XksKeyConfigurationType(id: "ext-key-1"), currentKeyMaterialId: "material-1")
@@ -45,14 +50,17 @@ struct FastWireHotShapesTests {
 
   @Test func blobsInEveryLengthAndEveryResponse() throws {
     for blob in Self.blobs() {
-      try Self.same(EncryptResponse(ciphertextBlob: blob, keyId: "arn:k", encryptionAlgorithm: .symmetricDefault))
+      try Self.same(
+        EncryptResponse(ciphertextBlob: blob, keyId: "arn:k", encryptionAlgorithm: .symmetricDefault))
       try Self.same(
         DecryptResponse(
-          keyId: "arn:k", plaintext: blob, encryptionAlgorithm: .symmetricDefault, ciphertextForRecipient: blob,
+          keyId: "arn:k", plaintext: blob, encryptionAlgorithm: .symmetricDefault,
+          ciphertextForRecipient: blob,
           keyMaterialId: "m"))
       try Self.same(
         GenerateDataKeyResponse(
-          ciphertextBlob: blob, plaintext: blob, keyId: "arn:k", ciphertextForRecipient: blob, keyMaterialId: "m"))
+          ciphertextBlob: blob, plaintext: blob, keyId: "arn:k", ciphertextForRecipient: blob,
+          keyMaterialId: "m"))
       try Self.same(GenerateRandomResponse(plaintext: blob, ciphertextForRecipient: blob))
       try Self.same(GenerateRandomResponse(plaintext: blob))
     }

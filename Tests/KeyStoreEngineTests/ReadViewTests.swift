@@ -45,7 +45,8 @@ import Testing
     for reference in try await references(engine) {
       await agree(
         { () throws(KMSError) in try await engine.describeKey(.init(keyId: reference)) },
-        { () throws(KMSError) in try view.describeKeyNow(.init(keyId: reference)) }, sourceLocation: sourceLocation)
+        { () throws(KMSError) in try view.describeKeyNow(.init(keyId: reference)) },
+        sourceLocation: sourceLocation)
       // Ciphertexts differ (random nonce): compare what is deterministic, then decrypt across.
       for context in [nil, ["purpose": "test"]] as [[String: String]?] {
         let request = EncryptRequest(keyId: reference, plaintext: plaintext, encryptionContext: context)
@@ -171,7 +172,9 @@ import Testing
       let engine = try await KeyStoreEngine(clock: ManualClock(), stateStore: saved)
       try await engine.load(.demo)
       _ = try await engine.createAlias(
-        .init(aliasName: "alias/kept", targetKeyId: try #require(try await engine.listKeys(.init()).keys?.first?.keyId)))
+        .init(
+          aliasName: "alias/kept",
+          targetKeyId: try #require(try await engine.listKeys(.init()).keys?.first?.keyId)))
     }
     let resumed = try await KeyStoreEngine(clock: ManualClock(), stateStore: saved)
     #expect(try resumed.readView.describeKeyNow(.init(keyId: "alias/kept")).keyMetadata != nil)
