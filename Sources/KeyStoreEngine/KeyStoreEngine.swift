@@ -49,11 +49,14 @@ public actor KeyStoreEngine {
   /// The engine's own thread: saving blocks it, not the cooperative pool.
   private let executor = DedicatedThreadExecutor(name: "kmsdash-engine")
   public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
+  /// Committed state for the hot reads, readable from any thread (updated after every commit).
+  public nonisolated let readView: EngineReadView
 
   /// An engine whose state lives only in memory.
   public init(configuration: EngineConfiguration = .init(), clock: any EngineClock = SystemClock()) {
     self.configuration = configuration
     self.clock = clock
+    readView = EngineReadView(configuration: configuration)
     fleet = HSMFleet(seed: configuration.seed)
     random = SeededRandom(seed: configuration.seed)
     stateStore = nil
@@ -68,6 +71,7 @@ public actor KeyStoreEngine {
     self.configuration = configuration
     self.clock = clock
     self.stateStore = stateStore
+    readView = EngineReadView(configuration: configuration)
     let saved = try stateStore.loadAll()
     let resumed = try SavedEngineState(records: saved)
     fleet = HSMFleet(seed: configuration.seed, pepper: resumed?.meta.pepper ?? .random())

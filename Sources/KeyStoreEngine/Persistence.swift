@@ -85,6 +85,8 @@ extension KeyStoreEngine {
       rollback(to: checkpoint)
       throw error
     }
+    // Committed: reads from any thread see it from now on, whole (O(changed)).
+    readView.apply(readViewChange())
     let delta = pendingDelta()
     drainTransaction()
     recomputeNextDue()
@@ -254,6 +256,7 @@ extension KeyStoreEngine {
     keys.restore(saved.keys)
     aliases.restore(saved.aliases)
     events = Array(saved.events.suffix(configuration.eventHistoryLimit))
+    readView.replaceAll(fullReadState())
     recomputeNextDue()
   }
 }
