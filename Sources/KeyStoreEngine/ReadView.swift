@@ -293,10 +293,13 @@ public final class EngineReadView: ImmediateKeyReads, @unchecked Sendable {
     guard var metadata = described, key.policy == nil, (request.grantTokens ?? []).isEmpty else {
       throw KMSError(.kmsInternalException, "Not answered from the read view.")
     }
-    let keyState = Self.effectiveState(key, storeContext)
-    metadata.keyState = keyState
-    metadata.enabled = keyState == .enabled
-    metadata.cloudHsmClusterId = storeContext?.cloudHsmClusterId
+    // Only a custom-store key's state follows something else (its store); the rest is as described.
+    if key.customKeyStoreId != nil {
+      let keyState = Self.effectiveState(key, storeContext)
+      metadata.keyState = keyState
+      metadata.enabled = keyState == .enabled
+      metadata.cloudHsmClusterId = storeContext?.cloudHsmClusterId
+    }
     return DescribeKeyResponse(keyMetadata: metadata)
   }
 

@@ -95,6 +95,46 @@ import Testing
     }
   }
 
+  /// Keys the view is not built for (asymmetric, HMAC, imported and pending import, rotated, a
+  /// custom key policy): it either answers exactly as the actor or declines (throws), so the
+  /// server takes the actor's path. It never answers differently.
+  @Test func otherKindsOfKeyAreAnsweredExactlyOrDeclined() async throws {
+    let engine = KeyStoreEngine(clock: ManualClock())
+    try await engine.load(.demo)
+    func create(_ request: CreateKeyRequest) async throws -> String {
+      try #require(try await engine.createKey(request).keyMetadata?.keyId)
+    }
+    let rsa = try await create(.init(keyUsage: "ENCRYPT_DECRYPT", keySpec: "RSA_2048"))
+    let hmac = try await create(.init(keyUsage: "GENERATE_VERIFY_MAC", keySpec: "HMAC_256"))
+    let pendingImport = try await create(.init(origin: "EXTERNAL"))
+    let rotated = try await create(.init())
+    _ = try await engine.rotateKeyOnDemand(.init(keyId: rotated))
+    let withPolicy = try await create(.init())
+    let policy = try await engine.getKeyPolicy(.init(keyId: withPolicy)).policy ?? ""
+    _ = try await engine.putKeyPolicy(.init(keyId: withPolicy, policyName: "default", policy: policy + " "))
+    let view = engine.readView
+    for key in [rsa, hmac, pendingImport, rotated, withPolicy] {
+      if let described = try? view.describeKeyNow(.init(keyId: key)) {
+        #expect(described == (try await engine.describeKey(.init(keyId: key))), "DescribeKey \(key)")
+      }
+      #expect(throws: KMSError.self, "Encrypt \(key) must be declined") {
+        _ = try view.encryptNow(.init(keyId: key, plaintext: Data("x".utf8)))
+      }
+      #expect(throws: KMSError.self, "GenerateDataKey \(key) must be declined") {
+        _ = try view.generateDataKeyNow(.init(keyId: key, keySpec: "AES_256"))
+      }
+    }
+    #expect(throws: KMSError.self, "a custom key policy is the actor's to evaluate") {
+      _ = try view.describeKeyNow(.init(keyId: withPolicy))
+    }
+    // Grant tokens are the actor's to check too.
+    let plain = try await create(.init())
+    #expect(throws: KMSError.self) {
+      _ = try view.encryptNow(.init(keyId: plain, plaintext: Data("x".utf8), grantTokens: ["token"]))
+    }
+    _ = try view.encryptNow(.init(keyId: plain, plaintext: Data("x".utf8)))
+  }
+
   @Test func agreesWithTheActorOnTheDemoFleetInEveryState() async throws {
     let clock = ManualClock(start: Date(timeIntervalSince1970: 1_800_000_000))
     let engine = KeyStoreEngine(configuration: .init(), clock: clock)
