@@ -69,7 +69,7 @@ struct ProcessCredentialSource: Sendable {
       )
     }
     let version = object["Version"]
-    guard (version as? Int) == 1, !(version is Bool) else {
+    guard (version as? NSNumber)?.doubleValue == 1 else {
       let shown = version.map { "\($0)" } ?? "<Version key not provided>"
       throw AWSCredentialError(
         source: sourceName,
@@ -235,6 +235,9 @@ enum ProcessRunner {
     let timedOut: Bool = await withCheckedContinuation { continuation in
       DispatchQueue.global().async {
         if exited.wait(timeout: .now() + seconds) == .timedOut {
+          // The whole process group (Foundation starts the child in its own), so a `sleep` the
+          // script started dies too; then the child itself in case it is not a group leader.
+          kill(-pid, SIGKILL)
           kill(pid, SIGKILL)
           exited.wait()
           continuation.resume(returning: true)
