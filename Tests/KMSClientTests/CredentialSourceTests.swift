@@ -764,3 +764,189 @@ import Testing
     #expect(sts.requests.first?.header("authorization")?.contains("/us-east-1/sts/aws4_request") == true)
   }
 }
+
+@Suite struct CredentialRefreshTests {
+  static func keys(_ n: Int) -> AWSCredentials {
+    AWSCredentials(accessKeyId: "ASIA\(n)", secretAccessKey: "s\(n)", sessionToken: "t\(n)")
+  }
+
+  /// A provider whose fetches hand out numbered keys valid for an hour; `fail` makes them throw.
+  final class Source: @unchecked Sendable {
+    let clock: ManualClock
+    let state = Locked((count: 0, fail: false, gate: false))
+    init(_ clock: ManualClock) { self.clock = clock }
+
+    func fetch() async throws -> ExpiringCredentials {
+      while state.withLock({ $0.gate }) { try await Task.sleep(for: .milliseconds(5)) }
+      let (n, fail) = state.withLock { value -> (Int, Bool) in
+        value.count += 1
+        return (value.count, value.fail)
+      }
+      if fail { throw AWSCredentialError(source: "test", message: "STS unreachable") }
+      return ExpiringCredentials(keys(n), expiration: clock.now.addingTimeInterval(3600))
+    }
+  }
+
+  @Test func advisoryWindowRefreshesInTheBackgroundWithoutWaiting() async throws {
+    let clock = ManualClock()
+    let source = Source(clock)
+    let provider = RefreshingCredentialProvider(source: "test", now: clock.function) {
+      try await source.fetch()
+    }
+    #expect(try await provider.credentials() == Self.keys(1))
+    clock.advance(3600 - 14 * 60)  // 14 minutes left: advisory
+    source.state.withLock { $0.gate = true }  // the refresh hangs…
+    #expect(try await provider.credentials() == Self.keys(1))  // …and the caller does not wait
+    source.state.withLock { $0.gate = false }
+    for _ in 0..<200 where try await provider.credentials() != Self.keys(2) {
+      try await Task.sleep(for: .milliseconds(5))
+    }
+    #expect(try await provider.credentials() == Self.keys(2))
+    #expect(await provider.fetchCount == 2)
+  }
+
+  @Test func failedRefreshKeepsValidCredentialsAndThrowsOnlyOnceExpired() async throws {
+    let clock = ManualClock()
+    let source = Source(clock)
+    let provider = RefreshingCredentialProvider(source: "test", now: clock.function) {
+      try await source.fetch()
+    }
+    _ = try await provider.credentials()
+    source.state.withLock { $0.fail = true }
+    clock.advance(3600 - 5 * 60)  // 5 minutes left: mandatory, but still valid
+    #expect(try await provider.credentials() == Self.keys(1))
+    #expect(await provider.lastRefreshError?.contains("STS unreachable") == true)
+    clock.advance(6 * 60)  // expired
+    await #expect(throws: AWSCredentialError.self) { _ = try await provider.credentials() }
+    source.state.withLock { $0.fail = false }
+    #expect(try await provider.credentials().accessKeyId.hasPrefix("ASIA"))
+  }
+
+  @Test func shortLivedCredentialsScaleTheWindows() async throws {
+    let clock = ManualClock()
+    let counter = Locked(0)
+    let provider = RefreshingCredentialProvider(source: "test", now: clock.function) {
+      let n = counter.withLock { value -> Int in
+        value += 1
+        return value
+      }
+      return ExpiringCredentials(Self.keys(n), expiration: clock.now.addingTimeInterval(900))
+    }
+    _ = try await provider.credentials()
+    clock.advance(60)
+    _ = try await provider.credentials()
+    _ = try await provider.credentials()
+    #expect(counter.withLock { $0 } == 1)  // a 15-minute session is not refreshed on every call
+  }
+
+  /// The KMS transport signs each request with the provider's current keys: after a refresh the
+  /// next request carries the new key and session token.
+  @Test func kmsRequestsAreSignedWithRefreshedCredentials() async throws {
+    let clock = ManualClock()
+    let source = Source(clock)
+    let provider = RefreshingCredentialProvider(source: "test", now: clock.function) {
+      try await source.fetch()
+    }
+    let kms = try await LoopbackServer.start { _ in FakeAnswer(200, #"{"Keys":[],"Truncated":false}"#) }
+    defer { kms.stop() }
+    let transport = HTTPTransport(
+      endpoints: [.kms: kms.url], signer: KMSRequestSigner(credentials: nil, region: "us-east-1"),
+      now: clock.function, credentialProvider: provider)
+    let request = KMSWireRequest(service: .kms, operation: "ListKeys", body: Data("{}".utf8))
+    _ = try await transport.send(request)
+    clock.advance(3600 - 60)
+    _ = try await transport.send(request)
+    #expect(kms.requests.count == 2)
+    #expect(kms.requests[0].header("authorization")?.contains("Credential=ASIA1/") == true)
+    #expect(kms.requests[0].header("x-amz-security-token") == "t1")
+    #expect(kms.requests[1].header("authorization")?.contains("Credential=ASIA2/") == true)
+    #expect(kms.requests[1].header("x-amz-security-token") == "t2")
+  }
+}
+
+@Suite struct EndpointResolutionTests {
+  @Test func precedenceAsTheCLI() {
+    let services = ["kms.endpoint_url": "http://services-kms", "sts.endpoint_url": "http://services-sts"]
+    let profile = ["endpoint_url": "http://profile-global"]
+    var resolver = AWSEndpointResolver(
+      environment: ["AWS_ENDPOINT_URL_KMS": "http://env-kms", "AWS_ENDPOINT_URL": "http://env-global"],
+      profileSettings: profile, servicesSection: services)
+    #expect(resolver.configured(.kms)?.url.absoluteString == "http://env-kms")
+    #expect(resolver.configured(.sts)?.url.absoluteString == "http://env-global")
+    resolver.environment = [:]
+    #expect(resolver.configured(.kms)?.url.absoluteString == "http://services-kms")
+    #expect(resolver.configured(.cloudHSMV2)?.url.absoluteString == "http://profile-global")
+    resolver.ignoreConfigured = true
+    #expect(resolver.configured(.kms) == nil)
+    #expect(resolver.url(.kms, region: "eu-west-1").absoluteString == "https://kms.eu-west-1.amazonaws.com")
+  }
+
+  @Test func defaultHostsWithFIPSAndDualStack() {
+    let plain = AWSEndpointResolver()
+    #expect(plain.defaultHost(.kms, region: "us-east-1") == "kms.us-east-1.amazonaws.com")
+    #expect(plain.defaultHost(.cloudHSMV2, region: "eu-west-1") == "cloudhsmv2.eu-west-1.amazonaws.com")
+    #expect(plain.defaultHost(.sts, region: "") == "sts.amazonaws.com")
+    #expect(plain.defaultHost(.sso, region: "eu-west-1") == "portal.sso.eu-west-1.amazonaws.com")
+    #expect(plain.defaultHost(.ssoOIDC, region: "eu-west-1") == "oidc.eu-west-1.amazonaws.com")
+    #expect(plain.defaultHost(.kms, region: "cn-north-1") == "kms.cn-north-1.amazonaws.com.cn")
+    let fips = AWSEndpointResolver(environment: ["AWS_USE_FIPS_ENDPOINT": "true"])
+    #expect(fips.defaultHost(.kms, region: "us-east-1") == "kms-fips.us-east-1.amazonaws.com")
+    #expect(fips.defaultHost(.sts, region: "us-west-2") == "sts-fips.us-west-2.amazonaws.com")
+    let dual = AWSEndpointResolver(profileSettings: ["use_dualstack_endpoint": "true"])
+    #expect(dual.defaultHost(.kms, region: "eu-west-1") == "kms.eu-west-1.api.aws")
+    #expect(dual.defaultHost(.cloudHSMV2, region: "us-east-1") == "cloudhsmv2.us-east-1.api.aws")
+    let both = AWSEndpointResolver(
+      environment: ["AWS_USE_FIPS_ENDPOINT": "true"], profileSettings: ["use_dualstack_endpoint": "true"])
+    #expect(both.defaultHost(.kms, region: "us-east-1") == "kms-fips.us-east-1.api.aws")
+  }
+
+  @Test func servicesSectionFromTheConfigFileAndAMissingOneIsAnError() throws {
+    let dir = try ScratchDirectory()
+    let config = try dir.write(
+      "config",
+      """
+      [profile local]
+      region = us-east-1
+      aws_access_key_id = AKIDLOCAL
+      aws_secret_access_key = secretLocal
+      services = local-stack
+      ca_bundle = /etc/ssl/local.pem
+
+      [profile broken]
+      services = nowhere
+      aws_access_key_id = A
+      aws_secret_access_key = S
+
+      [services local-stack]
+      kms =
+        endpoint_url = http://127.0.0.1:4599
+      cloudhsm_v2 =
+        endpoint_url = http://127.0.0.1:4600
+      """)
+    let chain = AWSCredentialChain(
+      environment: [
+        "AWS_CONFIG_FILE": config, "AWS_SHARED_CREDENTIALS_FILE": "/none",
+        "AWS_EC2_METADATA_DISABLED": "true",
+      ],
+      homeDirectory: dir.path)
+    let resolved = try chain.resolve(profile: "local")
+    #expect(resolved.endpointURL?.absoluteString == "http://127.0.0.1:4599")
+    #expect(resolved.endpoints.configured(.cloudHSMV2)?.url.absoluteString == "http://127.0.0.1:4600")
+    #expect(resolved.endpoints.configured(.sts) == nil)
+    #expect(resolved.caBundle == "/etc/ssl/local.pem")
+    var withEnv = chain
+    withEnv.environment["AWS_CA_BUNDLE"] = "/env.pem"
+    #expect(try withEnv.resolve(profile: "local").caBundle == "/env.pem")
+    let error = #expect(throws: AWSConfigurationError.self) {
+      _ = try chain.resolve(profile: "broken", region: "us-east-1")
+    }
+    #expect(error?.description.contains("\"nowhere\" services configuration does not exist") == true)
+  }
+
+  @Test func aMissingCABundleIsAClearError() {
+    let error = #expect(throws: AWSConfigurationError.self) {
+      _ = try HTTPClients.client(caBundle: "/nonexistent/ca.pem")
+    }
+    #expect(error?.description.contains("The CA bundle /nonexistent/ca.pem") == true)
+  }
+}
