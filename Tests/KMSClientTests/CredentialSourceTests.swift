@@ -950,3 +950,46 @@ import Testing
     #expect(error?.description.contains("The CA bundle /nonexistent/ca.pem") == true)
   }
 }
+
+@Suite struct RemoteConfigurationTests {
+  /// `kmsdash --endpoint URL --profile P`: the plan is fetched once up front, the identity looked up
+  /// on the configured STS, and the client signs with the provider.
+  @Test func resolveFetchesCredentialsAndTheIdentityBeforeTheDashboard() async throws {
+    let dir = try ScratchDirectory()
+    let clock = ManualClock()
+    let sts = try await CredentialSourceTests.sts(known: [CredentialSourceTests.baseKeys], clock: clock)
+    defer { sts.stop() }
+    let config = try dir.write(
+      "config",
+      """
+      [profile admin]
+      role_arn = arn:aws:iam::222233334444:role/KMSAdmin
+      source_profile = base
+      region = eu-west-1
+      [profile base]
+      aws_access_key_id = AKIDBASE
+      aws_secret_access_key = baseSecret/XYZ
+      """)
+    let chain = AWSCredentialChain(
+      environment: [
+        "AWS_CONFIG_FILE": config, "AWS_SHARED_CREDENTIALS_FILE": "/none",
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "AWS_ENDPOINT_URL_STS": sts.url.absoluteString,
+      ],
+      homeDirectory: dir.path)
+    let configuration = try await KMSHTTPClient.Configuration.resolve(
+      endpoint: URL(string: "http://127.0.0.1:4599"), profile: "admin", region: nil, chain: chain,
+      fetch: CredentialFetchContext(
+        http: AsyncHTTPSender(), now: clock.function, homeDirectory: dir.path, environment: chain.environment)
+    )
+    #expect(configuration.credentials?.accessKeyId == "ASIASTS1")
+    #expect(configuration.credentialProvider != nil)
+    #expect(configuration.region == "eu-west-1")
+    #expect(configuration.profile == "admin")
+    #expect(configuration.identity?.account == "111122223333")
+    #expect(configuration.credentialSource?.contains("role arn:aws:iam::222233334444:role/KMSAdmin") == true)
+    // AssumeRole once, then GetCallerIdentity signed with the role's keys.
+    #expect(sts.requests.map { $0.form["Action"] } == ["AssumeRole", "GetCallerIdentity"])
+    #expect(sts.requests[1].header("authorization")?.contains("Credential=ASIASTS1/") == true)
+  }
+}
