@@ -254,18 +254,10 @@ public struct AWSCredentialChain: Sendable {
     let files = context.files
     var searched: [String] = []
 
-    // 1. Environment (skipped when a profile was named explicitly, as botocore does).
-    if explicitProfile {
-      searched.append("environment variables: skipped because a profile was named explicitly")
-    } else if let credentials = try environmentCredentials() {
-      return (.fixed(credentials, source: "environment"), "environment")
-    } else {
-      searched.append("environment variables AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY: not set")
-    }
-
     let settings = files.profile(profile)
     if profile != "default" && settings == nil {
-      // botocore raises ProfileNotFound before trying anything else.
+      // botocore raises ProfileNotFound before trying anything else, even with keys in the
+      // environment.
       if files.credentials == nil {
         searched.append("shared credentials file \(files.credentialsPath): not found")
       } else {
@@ -277,6 +269,15 @@ public struct AWSCredentialChain: Sendable {
         searched.append("config file \(files.configPath): no section \(files.configSectionName(profile))")
       }
       throw .profileNotFound(profile: profile, searched: searched)
+    }
+
+    // 1. Environment (skipped when a profile was named explicitly, as botocore does).
+    if explicitProfile {
+      searched.append("environment variables: skipped because a profile was named explicitly")
+    } else if let credentials = try environmentCredentials() {
+      return (.fixed(credentials, source: "environment"), "environment")
+    } else {
+      searched.append("environment variables AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY: not set")
     }
 
     // 2. role_arn (without web_identity_token_file): AssumeRole.

@@ -209,7 +209,8 @@ import Testing
     let cases: [(profile: String, extra: [String: String])] = [
       ("", [:]), ("cfg", [:]), ("both", [:]), ("proc", [:]), ("procandkeys", [:]), ("credsfirst", [:]),
       ("", ["AWS_PROFILE": "cfg"]), ("", ["AWS_PROFILE": "cfg"].merging(envKeys) { $1 }),
-      ("cfg", envKeys), ("target", [:]), ("envsource", envKeys), ("sso", [:]), ("missing", [:]),
+      ("cfg", envKeys), ("", ["AWS_PROFILE": "missing"].merging(envKeys) { $1 }), ("target", [:]),
+      ("envsource", envKeys), ("sso", [:]), ("missing", [:]),
     ]
     for (profile, extra) in cases {
       let environment = base.merging(extra) { $1 }
