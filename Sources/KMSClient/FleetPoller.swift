@@ -297,11 +297,16 @@ actor FleetPoller {
 
   private func fetch(previous: FleetContent?) async throws -> FleetContent {
     var content = FleetContent()
-    content.stores = try await allPages { marker in
-      let page = try await self.caller.call(
-        .kms, "DescribeCustomKeyStores", DescribeCustomKeyStoresRequest(marker: marker),
-        as: DescribeCustomKeyStoresResponse.self)
-      return (page.customKeyStores ?? [], page.truncated == true ? page.nextMarker : nil)
+    do {
+      content.stores = try await allPages { marker in
+        let page = try await self.caller.call(
+          .kms, "DescribeCustomKeyStores", DescribeCustomKeyStoresRequest(marker: marker),
+          as: DescribeCustomKeyStoresResponse.self)
+        return (page.customKeyStores ?? [], page.truncated == true ? page.nextMarker : nil)
+      }
+    } catch let error as KMSError where KMSErrorDecoder.isUnsupportedOperation(error) {
+      // The endpoint answers, but not this operation (moto, LocalStack): not "lost", one note.
+      content.notes.append(Self.unsupportedNote("DescribeCustomKeyStores", error))
     }
 
     if !content.stores.isEmpty {
@@ -440,8 +445,16 @@ actor FleetPoller {
     case let error as KMSError:
       error.code == .throttlingException ? "Throttled by the endpoint; backing off" : error.description
     case let error as KMSTransportError: error.description
-    default: "\(error)"
+    // Credential errors carry a "Fix:" line; the header shows one line.
+    default: "\(error)".split(whereSeparator: \.isNewline).joined(separator: " ")
     }
+  }
+
+  /// One readable line: the operation, the status or code, and that it is not supported.
+  static func unsupportedNote(_ operation: String, _ error: KMSError) -> String {
+    var cause = error.code.rawValue
+    if Int(cause) != nil { cause = "HTTP \(cause)" }
+    return "\(operation) not supported by this endpoint (\(cause)): no custom key stores to show."
   }
 
   static func seconds(_ duration: Duration) -> TimeInterval {

@@ -305,3 +305,46 @@ func demoFake() -> FakeKMS {
     #expect(PollingOptions(interval: .milliseconds(500)).transientInterval == .milliseconds(500))
   }
 }
+
+@Suite struct UnsupportedEndpointTests {
+  /// moto_server: DescribeCustomKeyStores answers Flask's HTML 500 page. The header gets one
+  /// readable note, not "ENDPOINT LOST … <!doctype html>", and polling goes on normally.
+  @Test func anEndpointWithoutCustomKeyStoreOperationsIsANoteNotALostEndpoint() async throws {
+    let fake = demoFake()
+    fake.update {
+      $0.canned["TrentService.DescribeCustomKeyStores"] = KMSWireResponse(
+        status: 500, headers: ["Content-Type": "text/html; charset=utf-8"],
+        body: Data(
+          "<!doctype html>\n<html lang=en>\n<title>500 Internal Server Error</title>\n<h1>Internal Server Error</h1>"
+            .utf8))
+    }
+    let client = makeClient(fake)
+    let snapshot = try await client.fleetSnapshot()
+    #expect(snapshot.stores.isEmpty)
+    let backend = try #require(snapshot.backend)
+    #expect(backend.lastError == nil)
+    #expect(backend.isLost == false)
+    #expect(
+      backend.notes == [
+        "DescribeCustomKeyStores not supported by this endpoint (HTTP 500): no custom key stores to show."
+      ])
+    #expect(!backend.notes.joined().contains("<"))
+    await client.shutdown()
+  }
+
+  /// A real outage (an HTML 502 from a proxy on every call) is still "lost", in one line.
+  @Test func aNonAWSAnswerOnEveryOperationStaysReadable() async throws {
+    let fake = demoFake()
+    fake.update {
+      $0.failures = [
+        .success(KMSWireResponse(status: 403, body: Data("<html><title>Forbidden</title></html>".utf8)))
+      ]
+    }
+    let client = makeClient(fake)
+    let error = await #expect(throws: KMSError.self) { _ = try await client.fleetSnapshot() }
+    #expect(
+      error?.description
+        == "403: HTTP 403 with an HTML page titled \"Forbidden\", not an AWS answer")
+    await client.shutdown()
+  }
+}
