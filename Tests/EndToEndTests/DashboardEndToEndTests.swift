@@ -13,7 +13,9 @@ import Testing
       Issue.record("kmsdash binary not found next to the tests; run swift build first")
       return nil
     }
-    var environment = ["SWIFT_BACKTRACE": "enable=no", "TERM": "xterm-256color"]
+    var environment = [
+      "SWIFT_BACKTRACE": "enable=no", "TERM": "xterm-256color", "AWS_EC2_METADATA_DISABLED": "true",
+    ]
     environment.merge(env) { $1 }
     return try TmuxSession(
       command: "\(prefix)\(bin) \(args)",
