@@ -43,6 +43,8 @@ struct StoreOrder: Sendable, Equatable {
   private var storesByCluster: [String: Set<String>] = [:]
   /// Stores `CONNECTING` or `DISCONNECTING` (the spinner animates while there are any).
   private(set) var transientCount = 0
+  /// Rows moved by `update` since the last rebuild (tests check a delta moves only what changed).
+  private(set) var rowsMoved = 0
 
   /// The rows the table shows.
   var visible: [Row] { needle.isEmpty ? sorted : filtered }
@@ -60,6 +62,7 @@ struct StoreOrder: Sendable, Equatable {
     entries = [:]
     storesByCluster = [:]
     transientCount = 0
+    rowsMoved = 0
     guard let snapshot else {
       sorted = []
       filtered = []
@@ -126,14 +129,19 @@ struct StoreOrder: Sendable, Equatable {
       let oldRow = old.map { Row(key: $0.key, id: id) }
       let newRow = new.map { Row(key: $0.key, id: id) }
       if oldRow != newRow {
-        if let oldRow { removeRow(oldRow, from: &sorted) }
-        if let newRow { insertRow(newRow, into: &sorted) }
+        rowsMoved += 1
+        if let oldRow { Self.removeRow(oldRow, from: &sorted, ascending: ascending) }
+        if let newRow { Self.insertRow(newRow, into: &sorted, ascending: ascending) }
       }
       guard !needle.isEmpty else { continue }
       let wasIn = old.map { Self.contains($0.search, needle) } ?? false
       let isIn = new.map { Self.contains($0.search, needle) } ?? false
-      if wasIn, let oldRow, !isIn || oldRow != newRow { removeRow(oldRow, from: &filtered) }
-      if isIn, let newRow, !wasIn || oldRow != newRow { insertRow(newRow, into: &filtered) }
+      if wasIn, let oldRow, !isIn || oldRow != newRow {
+        Self.removeRow(oldRow, from: &filtered, ascending: ascending)
+      }
+      if isIn, let newRow, !wasIn || oldRow != newRow {
+        Self.insertRow(newRow, into: &filtered, ascending: ascending)
+      }
     }
   }
 
@@ -145,7 +153,7 @@ struct StoreOrder: Sendable, Equatable {
     guard let entry = entries[id] else { return nil }
     let rows = visible
     let row = Row(key: entry.key, id: id)
-    let at = lowerBound(row, in: rows)
+    let at = Self.lowerBound(row, in: rows, ascending: ascending)
     return at < rows.count && rows[at].id == id ? at : nil
   }
 
@@ -164,18 +172,19 @@ struct StoreOrder: Sendable, Equatable {
     }
   }
 
-  private func lowerBound(_ row: Row, in rows: [Row]) -> Int {
-    let ascending = self.ascending
-    return rows.partitioningIndex { !Self.precedes($0, row, ascending: ascending) }
+  // Static, taking the array inout: a method on `self` that mutated `self.sorted` would make
+  // Swift copy `self` for the call, and with it the whole array (O(n) per row).
+  private static func lowerBound(_ row: Row, in rows: [Row], ascending: Bool) -> Int {
+    rows.partitioningIndex { !precedes($0, row, ascending: ascending) }
   }
 
-  private func removeRow(_ row: Row, from rows: inout [Row]) {
-    let at = lowerBound(row, in: rows)
+  private static func removeRow(_ row: Row, from rows: inout [Row], ascending: Bool) {
+    let at = lowerBound(row, in: rows, ascending: ascending)
     if at < rows.count, rows[at] == row { rows.remove(at: at) }
   }
 
-  private func insertRow(_ row: Row, into rows: inout [Row]) {
-    rows.insert(row, at: lowerBound(row, in: rows))
+  private static func insertRow(_ row: Row, into rows: inout [Row], ascending: Bool) {
+    rows.insert(row, at: lowerBound(row, in: rows, ascending: ascending))
   }
 
   // MARK: Keys and matching

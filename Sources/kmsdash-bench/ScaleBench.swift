@@ -158,7 +158,8 @@ struct ScaleBench {
   /// sample runs from just before the engine call to the finished frame. Measured twice: sorted by
   /// name (a state change moves no row) and sorted by state (every change moves its row).
   private func deltaPath(
-    _ engine: KeyStoreEngine, _ clock: ManualClock, _ deltas: inout AsyncStream<FleetDelta>.Iterator, _ state: inout DashboardState,
+    _ engine: KeyStoreEngine, _ clock: ManualClock, _ deltas: inout AsyncStream<FleetDelta>.Iterator,
+    _ state: inout DashboardState,
     _ report: Report
   ) async throws {
     let ids = state.stores.compactMap(\.customKeyStoreId)
@@ -210,7 +211,8 @@ struct ScaleBench {
       try await engine.completePendingTransitions()
       let (u, v, delta) = try await nextFrame()
       let batch = ContinuousClock.now - started
-      report.line("  engine change → frame (\(label), \(total.count) changes, ≤ \(keysPerDelta) keys per delta):")
+      report.line(
+        "  engine change → frame (\(label), \(total.count) changes, ≤ \(keysPerDelta) keys per delta):")
       report.line("    total:  \(total.summary)")
       report.line("    update(.delta): \(updates.summary)")
       report.line("    view:   \(frames.summary)")
