@@ -128,7 +128,12 @@ let package = Package(
       resources: [.copy("Fixtures")]
     ),
     .testTarget(name: "TerminalUITests", dependencies: ["TerminalUI"]),
-    .testTarget(name: "DashboardTests", dependencies: ["Dashboard", "TerminalUI", "KMSModel"]),
+    .testTarget(
+      name: "DashboardTests",
+      dependencies: [
+        "Dashboard", "TerminalUI", "KMSModel", .product(name: "PropertyBased", package: "swift-property-based"),
+      ]
+    ),
     .testTarget(name: "EndToEndTests", dependencies: ["KMSModel"]),
   ]
 )

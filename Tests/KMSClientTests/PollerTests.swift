@@ -292,6 +292,40 @@ func demoFake() -> FakeKMS {
     await client.shutdown()
   }
 
+  /// The loop waits on the injected clock: the interval after a success, the backoff after each
+  /// failure, and it refreshes only once the clock has been advanced that far.
+  @Test func theLoopWaitsOnTheClockAndBacksOff() async throws {
+    let fake = demoFake()
+    let clock = TestClock()
+    let client = makeClient(fake, clock: clock)
+    var deltas = await client.changes().makeAsyncIterator()
+    _ = try #require(await deltas.next())  // the loop's first refresh
+    await clock.sleeper()
+    #expect(clock.sleeps == [.seconds(2)])
+    #expect(await client.poller.loopState == .sleeping(.seconds(2)))
+
+    let throttled = Result<KMSWireResponse, KMSTransportError>.success(
+      FakeKMS.error("ThrottlingException", "Rate exceeded"))
+    fake.update { $0.failures = [throttled, throttled, throttled] }
+    var expected: [Duration] = [.seconds(2)]
+    var wait: TimeInterval = 2
+    for next in [4, 8, 16, 2] {  // three failures, then a success
+      let requests = fake.requests.count
+      clock.advance(by: wait - 0.1)
+      #expect(clock.sleeperCount == 1, "woke before its time")
+      #expect(fake.requests.count == requests)
+      clock.advance(by: 0.1)
+      await clock.sleeper()
+      expected.append(.seconds(next))
+      #expect(clock.sleeps == expected)
+      #expect(fake.requests.count > requests)
+      wait = TimeInterval(next)
+    }
+    #expect(try await client.fleetSnapshot().backend?.consecutiveFailures == 0)
+    await client.shutdown()
+    #expect(await client.poller.loopState == .stopped)
+  }
+
   @Test func backoffSchedule() {
     let options = PollingOptions(
       interval: .seconds(2), transientInterval: .seconds(1), maxBackoff: .seconds(30))
