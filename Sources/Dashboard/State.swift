@@ -141,9 +141,11 @@ public struct DashboardState: Sendable, Equatable {
   public var size: Size
   /// The clock value of the latest message; views use it for elapsed times and the spinner.
   public var now: Date
-  /// The fleet as last loaded and patched by deltas. Set through `load(_:)` and `apply(_:)`, which
-  /// keep the table's order in step.
+  /// The fleet as last loaded and patched by deltas, without its keys (they are in `keyBook`).
+  /// Set through `load(_:)` and `apply(_:)`, which keep the table's order in step.
   public private(set) var snapshot: FleetSnapshot?
+  /// The fleet's keys, compact, per store.
+  private(set) var keyBook = KeyBook()
   /// When the dashboard last saw the fleet change.
   public var lastChange: Date?
   public var loadError: String?
@@ -153,9 +155,11 @@ public struct DashboardState: Sendable, Equatable {
   public var storeTable = TableState()
   public var keyTable = TableState()
   public var sortColumn: StoreColumn = .name {
-    didSet { order.setSort(sortColumn, ascending: sortAscending, snapshot) }
+    didSet { order.setSort(sortColumn, ascending: sortAscending, snapshot, keyBook) }
   }
-  public var sortAscending = true { didSet { order.setSort(sortColumn, ascending: sortAscending, snapshot) } }
+  public var sortAscending = true {
+    didSet { order.setSort(sortColumn, ascending: sortAscending, snapshot, keyBook) }
+  }
   public var filter = "" { didSet { order.setFilter(filter) } }
   /// Stores after the filter and the sort, in the order the table shows them. Kept up to date when
   /// the snapshot, the filter or the sort changes, and patched per changed store by deltas, so a
@@ -183,8 +187,11 @@ public struct DashboardState: Sendable, Equatable {
 
   /// Replaces the fleet with a whole snapshot and rebuilds the table's order (O(n log n)).
   public mutating func load(_ snapshot: FleetSnapshot) {
-    self.snapshot = snapshot
-    order.rebuild(snapshot, column: sortColumn, ascending: sortAscending, filter: filter)
+    keyBook = KeyBook(snapshot.keys)
+    var snap = snapshot
+    snap.keys = []  // kept compact in `keyBook`: the full `KeyMetadata` of every key is not held
+    self.snapshot = snap
+    order.rebuild(snap, keyBook, column: sortColumn, ascending: sortAscending, filter: filter)
   }
 
   /// Applies the next delta in place and moves only the rows whose sort key or filter text
@@ -198,10 +205,10 @@ public struct DashboardState: Sendable, Equatable {
     touched.formUnion(delta.removedStoreIds)
     for key in delta.keys {
       if let store = key.customKeyStoreId { touched.insert(store) }
-      if let store = snap.key(id: key.keyId)?.customKeyStoreId { touched.insert(store) }
+      if let store = keyBook.store(ofKey: key.keyId) { touched.insert(store) }
     }
     for id in delta.removedKeyIds {
-      if let store = snap.key(id: id)?.customKeyStoreId { touched.insert(store) }
+      if let store = keyBook.store(ofKey: id) { touched.insert(store) }
     }
     for cluster in delta.clusters {
       if let id = cluster.clusterId { touched.formUnion(order.stores(ofCluster: id)) }
@@ -209,9 +216,14 @@ public struct DashboardState: Sendable, Equatable {
     for id in delta.removedClusterIds { touched.formUnion(order.stores(ofCluster: id)) }
     // Patched in place: the state lets go of its reference first, so the lists are not copied.
     snapshot = nil
-    snap.apply(delta)
+    var stores = delta
+    stores.keys = []
+    stores.removedKeyIds = []
+    snap.apply(stores)
     snapshot = snap
-    order.update(touched, in: snap)
+    for key in delta.keys { keyBook.upsert(key) }
+    for id in delta.removedKeyIds { keyBook.remove(id) }
+    order.update(touched, in: snap, keyBook)
     return true
   }
 
@@ -232,6 +244,11 @@ public struct DashboardState: Sendable, Equatable {
   }
 
   public func store(id: String) -> CustomKeyStoresListEntry? { snapshot?.store(id: id) }
+
+  /// The keys of one store, in the backend's order.
+  public func keys(inStore id: String?) -> [KeyRow] { keyBook.keys(inStore: id) }
+
+  public func keyCount(inStore id: String?) -> Int { keyBook.count(inStore: id) }
 
   /// True while something on screen animates (a transient store, or a highlight).
   public var needsAnimation: Bool {

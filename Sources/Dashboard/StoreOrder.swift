@@ -55,7 +55,9 @@ struct StoreOrder: Sendable, Equatable {
   // MARK: Whole rebuilds
 
   /// Everything from one snapshot: O(n log n).
-  mutating func rebuild(_ snapshot: FleetSnapshot?, column: StoreColumn, ascending: Bool, filter: String) {
+  mutating func rebuild(
+    _ snapshot: FleetSnapshot?, _ keys: KeyBook, column: StoreColumn, ascending: Bool, filter: String
+  ) {
     self.column = column
     self.ascending = ascending
     needle = Array(filter.lowercased().utf8)
@@ -71,20 +73,22 @@ struct StoreOrder: Sendable, Equatable {
     entries.reserveCapacity(snapshot.stores.count)
     for store in snapshot.stores {
       guard let id = store.customKeyStoreId, entries[id] == nil else { continue }
-      insertEntry(Self.entry(store, column, snapshot), id: id)
+      insertEntry(Self.entry(store, column, snapshot, keys), id: id)
     }
     resort()
   }
 
   /// A new sort: every key is recomputed (the column changed) and the rows sorted once.
-  mutating func setSort(_ column: StoreColumn, ascending: Bool, _ snapshot: FleetSnapshot?) {
+  mutating func setSort(_ column: StoreColumn, ascending: Bool, _ snapshot: FleetSnapshot?, _ keys: KeyBook) {
     guard column != self.column || ascending != self.ascending else { return }
     let columnChanged = column != self.column
     self.column = column
     self.ascending = ascending
     if columnChanged, let snapshot {
       for id in entries.keys {
-        if let store = snapshot.store(id: id) { entries[id]?.key = Self.sortKey(store, column, snapshot) }
+        if let store = snapshot.store(id: id) {
+          entries[id]?.key = Self.sortKey(store, column, snapshot, keys)
+        }
       }
     }
     resort()
@@ -119,10 +123,10 @@ struct StoreOrder: Sendable, Equatable {
   /// Brings the rows of these stores up to date with `snapshot`: a store that is gone is removed,
   /// a new one inserted, a changed one moved only if its sort key or filter text changed.
   /// O(log n) searches per store plus the shift of the array tail.
-  mutating func update<S: Sequence<String>>(_ ids: S, in snapshot: FleetSnapshot) {
+  mutating func update<S: Sequence<String>>(_ ids: S, in snapshot: FleetSnapshot, _ keys: KeyBook) {
     for id in ids {
       let old = entries[id]
-      let new = snapshot.store(id: id).map { Self.entry($0, column, snapshot) }
+      let new = snapshot.store(id: id).map { Self.entry($0, column, snapshot, keys) }
       if old == new { continue }
       if let old { removeEntry(old, id: id) }
       if let new { insertEntry(new, id: id) }
@@ -195,11 +199,11 @@ struct StoreOrder: Sendable, Equatable {
     return a.id < b.id
   }
 
-  static func entry(_ s: CustomKeyStoresListEntry, _ column: StoreColumn, _ snapshot: FleetSnapshot)
-    -> Entry
-  {
+  static func entry(
+    _ s: CustomKeyStoresListEntry, _ column: StoreColumn, _ snapshot: FleetSnapshot, _ keys: KeyBook
+  ) -> Entry {
     Entry(
-      key: sortKey(s, column, snapshot), search: searchText(s),
+      key: sortKey(s, column, snapshot, keys), search: searchText(s),
       transient: s.connectionState?.isTransient == true,
       cluster: s.cloudHsmClusterId)
   }
@@ -213,14 +217,16 @@ struct StoreOrder: Sendable, Equatable {
       .compactMap { $0?.lowercased() }.joined(separator: "\u{0}").utf8)
   }
 
-  static func sortKey(_ s: CustomKeyStoresListEntry, _ c: StoreColumn, _ snapshot: FleetSnapshot) -> SortKey {
+  static func sortKey(
+    _ s: CustomKeyStoresListEntry, _ c: StoreColumn, _ snapshot: FleetSnapshot, _ keys: KeyBook
+  ) -> SortKey {
     switch c {
     case .name: SortKey(text: (s.customKeyStoreName ?? "").lowercased())
     case .id: SortKey(text: s.customKeyStoreId ?? "")
     case .type: SortKey(text: s.customKeyStoreType?.rawValue ?? "")
     case .cluster: SortKey(text: s.cloudHsmClusterId ?? "")
     case .hsms: SortKey(number: Double(snapshot.cluster(s.cloudHsmClusterId)?.activeHsmCount ?? 0))
-    case .keys: SortKey(number: Double(snapshot.keyCount(inStore: s.customKeyStoreId)))
+    case .keys: SortKey(number: Double(keys.count(inStore: s.customKeyStoreId)))
     case .state: SortKey(text: (s.connectionState?.rawValue ?? "") + (s.connectionErrorCode?.rawValue ?? ""))
     case .created: SortKey(number: s.creationDate?.timeIntervalSince1970 ?? 0)
     }

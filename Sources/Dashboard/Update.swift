@@ -232,7 +232,7 @@ private func clampTables(_ state: inout DashboardState) {
   }
   state.storeTable.clamp(rowCount: count, visibleRows: storeTableRows(state))
   if case .keys(let id) = state.screen {
-    let n = state.snapshot?.keyCount(inStore: id) ?? 0
+    let n = state.keyCount(inStore: id)
     state.keyTable.clamp(rowCount: n, visibleRows: max(1, Layout(state).table.height - 1))
   }
 }
@@ -335,7 +335,7 @@ private func setSort(_ state: inout DashboardState, _ column: StoreColumn) {
 }
 
 private func handleKeysScreenKey(_ state: inout DashboardState, _ key: Key, storeId: String) -> [Effect] {
-  let count = state.snapshot?.keyCount(inStore: storeId) ?? 0
+  let count = state.keyCount(inStore: storeId)
   let page = max(1, Layout(state).table.height - 1)
   switch key {
   case .char("q"):
@@ -407,7 +407,7 @@ func makeConfirmDialog(_ action: StoreAction, store s: CustomKeyStoresListEntry,
   var body: [String]
   switch action {
   case .disconnect:
-    let keys = state.snapshot?.keys(inStore: id) ?? []
+    let keys = state.keys(inStore: id)
     let affected = keys.filter { $0.keyState != .pendingDeletion }
     let aliases = affected.flatMap { state.snapshot?.aliases(forKey: $0.keyId) ?? [] }
     let aliasText: String

@@ -184,6 +184,8 @@ struct ScaleBench {
       _ = update(&state, .key(.char(Character(String(column.rawValue + 1)))))
       precondition(state.sortColumn == column)
       var total = Distribution()
+      var calls = Distribution()
+      var toFrame = Distribution()
       var updates = Distribution()
       var frames = Distribution()
       var keysPerDelta = 0
@@ -198,8 +200,11 @@ struct ScaleBench {
         } else {
           _ = try await engine.connectCustomKeyStore(ConnectCustomKeyStoreRequest(customKeyStoreId: id))
         }
+        let answered = ContinuousClock.now
         let (u, v, delta) = try await nextFrame()
         total.add(ContinuousClock.now - started)
+        calls.add(answered - started)
+        toFrame.add(ContinuousClock.now - answered)
         updates.add(u)
         frames.add(v)
         keysPerDelta = Swift.max(keysPerDelta, delta.keys.count)
@@ -213,7 +218,9 @@ struct ScaleBench {
       let batch = ContinuousClock.now - started
       report.line(
         "  engine change → frame (\(label), \(total.count) changes, ≤ \(keysPerDelta) keys per delta):")
-      report.line("    total:  \(total.summary)")
+      report.line("    total (call → frame): \(total.summary)")
+      report.line("    engine call (commit, publish, answer): \(calls.summary)")
+      report.line("    delta → frame (receive, update, view): \(toFrame.summary)")
       report.line("    update(.delta): \(updates.summary)")
       report.line("    view:   \(frames.summary)")
       report.line(
@@ -222,6 +229,9 @@ struct ScaleBench {
       let tag = column == .name ? "name" : "state"
       report.figure("scale_change_to_frame_\(tag)_p50_ms", total.percentile(50))
       report.figure("scale_change_to_frame_\(tag)_p99_ms", total.percentile(99))
+      report.figure("scale_engine_call_\(tag)_p99_ms", calls.percentile(99))
+      report.figure("scale_delta_to_frame_\(tag)_p50_ms", toFrame.percentile(50))
+      report.figure("scale_delta_to_frame_\(tag)_p99_ms", toFrame.percentile(99))
       report.figure("scale_delta_update_\(tag)_p99_ms", updates.percentile(99))
       report.figure("scale_batch_delta_to_frame_\(tag)_ms", milliseconds(batch))
     }
