@@ -7,6 +7,15 @@ extension KeyStoreEngine {
 
   /// Resolves a key ID, key ARN, alias name or alias ARN (kms-spec §5) to a key.
   func resolveKey(_ reference: String) throws(KMSError) -> KeyRecord {
+    try Self.resolveKey(
+      reference, arnPrefix: arnPrefix, key: { keys[$0] }, aliasTarget: { aliases[$0]?.targetKeyId })
+  }
+
+  /// The resolution rules themselves, over any committed or working state (the engine's records
+  /// and the read view share them).
+  static func resolveKey(
+    _ reference: String, arnPrefix: String, key: (String) -> KeyRecord?, aliasTarget: (String) -> String?
+  ) throws(KMSError) -> KeyRecord {
     var identifier = reference
     if identifier.hasPrefix("arn:") {
       let prefix = arnPrefix + ":"
@@ -14,26 +23,26 @@ extension KeyStoreEngine {
       identifier.removeFirst(prefix.count)
       if identifier.hasPrefix("key/") {
         identifier.removeFirst(4)
-        guard let key = keys[identifier] else { throw KMSError.keyNotFound(reference) }
-        return key
+        guard let found = key(identifier) else { throw KMSError.keyNotFound(reference) }
+        return found
       }
       guard identifier.hasPrefix("alias/") else {
         throw KMSError(.invalidArnException, "'\(reference.prefix(256))' is not a valid key or alias ARN.")
       }
     }
     if identifier.hasPrefix("alias/") {
-      guard let alias = aliases[identifier], let key = keys[alias.targetKeyId] else {
-        throw KMSError(.notFoundException, "Alias \(aliasArn(identifier)) is not found.")
+      guard let target = aliasTarget(identifier), let found = key(target) else {
+        throw KMSError(.notFoundException, "Alias \(arnPrefix):\(identifier) is not found.")
       }
-      return key
+      return found
     }
-    guard let key = keys[identifier] else {
-      if UUID(uuidString: identifier) == nil && !Self.isMultiRegionKeyId(identifier) {
+    guard let found = key(identifier) else {
+      if UUID(uuidString: identifier) == nil && !isMultiRegionKeyId(identifier) {
         throw KMSError(.notFoundException, "Invalid keyId '\(identifier.prefix(256))'")
       }
-      throw KMSError.keyNotFound(keyArn(identifier))
+      throw KMSError.keyNotFound("\(arnPrefix):key/\(identifier)")
     }
-    return key
+    return found
   }
 
   /// What a key's metadata needs from its custom key store.

@@ -171,35 +171,10 @@ public final class EngineReadView: ImmediateKeyReads, @unchecked Sendable {
   func keyArn(_ keyId: String) -> String { "\(arnPrefix):key/\(keyId)" }
   func aliasArn(_ name: String) -> String { "\(arnPrefix):\(name)" }
 
-  /// kms-spec §5: a key ID, key ARN, alias name or alias ARN (the engine's `resolveKey`).
+  /// kms-spec §5: a key ID, key ARN, alias name or alias ARN, by the engine's own rules.
   private func resolveKey(_ reference: String, in state: ReadState) throws(KMSError) -> KeyRecord {
-    var identifier = reference
-    if identifier.hasPrefix("arn:") {
-      let prefix = arnPrefix + ":"
-      guard identifier.hasPrefix(prefix) else { throw KMSError.keyNotFound(reference) }
-      identifier.removeFirst(prefix.count)
-      if identifier.hasPrefix("key/") {
-        identifier.removeFirst(4)
-        guard let key = state.keys[identifier] else { throw KMSError.keyNotFound(reference) }
-        return key
-      }
-      guard identifier.hasPrefix("alias/") else {
-        throw KMSError(.invalidArnException, "'\(reference.prefix(256))' is not a valid key or alias ARN.")
-      }
-    }
-    if identifier.hasPrefix("alias/") {
-      guard let target = state.aliases[identifier], let key = state.keys[target] else {
-        throw KMSError(.notFoundException, "Alias \(aliasArn(identifier)) is not found.")
-      }
-      return key
-    }
-    guard let key = state.keys[identifier] else {
-      if UUID(uuidString: identifier) == nil {
-        throw KMSError(.notFoundException, "Invalid keyId '\(identifier.prefix(256))'")
-      }
-      throw KMSError.keyNotFound(keyArn(identifier))
-    }
-    return key
+    try KeyStoreEngine.resolveKey(
+      reference, arnPrefix: arnPrefix, key: { state.keys[$0] }, aliasTarget: { state.aliases[$0] })
   }
 
   /// The view answers only what it answers exactly as the engine would: a plain symmetric key
