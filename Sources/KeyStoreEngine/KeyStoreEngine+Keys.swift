@@ -67,9 +67,14 @@ extension KeyStoreEngine {
   }
 
   func effectiveState(_ key: KeyRecord, _ context: KeyStoreContext?) -> KeyState {
+    Self.effectiveState(key, context, pendingImport: key.origin == .external && isPendingImport(key))
+  }
+
+  /// The rules of kms-spec §5.4, shared with the read view.
+  static func effectiveState(_ key: KeyRecord, _ context: KeyStoreContext?, pendingImport: Bool) -> KeyState {
     if key.deletionDate != nil { return .pendingDeletion }
     if key.customKeyStoreId != nil, context?.keysUsable != true { return .unavailable }
-    if key.origin == .external, isPendingImport(key) { return .pendingImport }
+    if pendingImport { return .pendingImport }
     return key.enabled ? .enabled : .disabled
   }
 

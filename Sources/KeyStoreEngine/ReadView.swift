@@ -200,20 +200,12 @@ public final class EngineReadView: ImmediateKeyReads, @unchecked Sendable {
 
   private static func effectiveState(_ key: KeyRecord, _ context: KeyStoreEngine.KeyStoreContext?) -> KeyState
   {
-    if key.deletionDate != nil { return .pendingDeletion }
-    if key.customKeyStoreId != nil, context?.keysUsable != true { return .unavailable }
-    return key.enabled ? .enabled : .disabled
+    KeyStoreEngine.effectiveState(key, context, pendingImport: false)  // plain keys are never imported
   }
 
   /// The engine's `usableMaterial`: the checks of kms-spec §5.4/§5.5 in order, then the material.
   private func usableMaterial(_ key: KeyRecord, in state: ReadState) throws(KMSError) -> SymmetricKey {
-    let context = context(key, in: state)
-    switch Self.effectiveState(key, context) {
-    case .pendingDeletion: throw KMSError.keyPendingDeletion(key.arn)
-    case .unavailable: throw KMSError.keyUnavailable(key.arn)
-    case .disabled: throw KMSError.keyDisabled(key.arn)
-    default: break
-    }
+    try KeyStoreEngine.requireUsable(Self.effectiveState(key, context(key, in: state)), arn: key.arn)
     let store = key.customKeyStoreId.flatMap { state.stores[$0] }
     if let clusterId = store?.clusterId {
       guard let cluster = state.clusters[clusterId], cluster.isReachable,
@@ -227,33 +219,10 @@ public final class EngineReadView: ImmediateKeyReads, @unchecked Sendable {
     return material.key
   }
 
-  private func checkAlgorithm(_ algorithm: String?, key: KeyRecord) throws(KMSError) {
-    if let algorithm, algorithm != EncryptionAlgorithmSpec.symmetricDefault.rawValue {
-      throw KMSError(
-        .invalidKeyUsageException, "\(key.arn) does not support the encryption algorithm \(algorithm).")
-    }
-  }
-
-  private func dryRun(_ flag: Bool?) throws(KMSError) {
-    if flag == true {
-      throw KMSError(
-        .dryRunOperationException, "The request would have succeeded, but the DryRun option is set.")
-    }
-  }
-
   private func seal(_ plaintext: Data, key: KeyRecord, material: SymmetricKey, context: [String: String]?)
     throws(KMSError) -> Data
   {
-    do {
-      return try CiphertextBlob.seal(
-        plaintext, keyId: key.keyId, material: material, encryptionContext: context)
-    } catch {
-      throw KMSError(.kmsInternalException, "Encryption failed.")
-    }
-  }
-
-  private static func randomBytes(_ count: Int) -> Data {
-    SymmetricKey(size: SymmetricKeySize(bitCount: count * 8)).withUnsafeBytes { Data($0) }
+    try KeyStoreEngine.sealSymmetric(plaintext, reference: key.keyId, material: material, context: context)
   }
 
   // MARK: ImmediateKeyReads
@@ -284,7 +253,7 @@ public final class EngineReadView: ImmediateKeyReads, @unchecked Sendable {
     let (key, material) = try read { (state) throws(KMSError) -> (KeyRecord, SymmetricKey) in
       let key = try resolveKey(request.keyId, in: state)
       try requirePlain(key, grantTokens: request.grantTokens)
-      try checkAlgorithm(request.encryptionAlgorithm, key: key)
+      try KeyStoreEngine.requireSymmetricDefault(request.encryptionAlgorithm, arn: key.arn)
       return (key, try usableMaterial(key, in: state))
     }
     let blob = try seal(request.plaintext, key: key, material: material, context: request.encryptionContext)
@@ -325,7 +294,7 @@ public final class EngineReadView: ImmediateKeyReads, @unchecked Sendable {
         .invalidCiphertextException,
         "The ciphertext is invalid, was altered, or the encryption context does not match.")
     }
-    try checkAlgorithm(request.encryptionAlgorithm, key: key)
+    try KeyStoreEngine.requireSymmetricDefault(request.encryptionAlgorithm, arn: key.arn)
     try dryRun(request.dryRun)
     return DecryptResponse(keyId: key.arn, plaintext: plaintext, encryptionAlgorithm: .symmetricDefault)
   }
@@ -349,7 +318,7 @@ public final class EngineReadView: ImmediateKeyReads, @unchecked Sendable {
       try requirePlain(key, grantTokens: request.grantTokens)
       return (key, try usableMaterial(key, in: state))
     }
-    let plaintext = Self.randomBytes(length)
+    let plaintext = KeyCrypto.randomBytes(length)
     let blob = try seal(plaintext, key: key, material: material, context: request.encryptionContext)
     try dryRun(request.dryRun)
     return GenerateDataKeyResponse(ciphertextBlob: blob, plaintext: plaintext, keyId: key.arn)
@@ -382,7 +351,7 @@ public final class EngineReadView: ImmediateKeyReads, @unchecked Sendable {
         }
       }
     }
-    return GenerateRandomResponse(plaintext: Self.randomBytes(count))
+    return GenerateRandomResponse(plaintext: KeyCrypto.randomBytes(count))
   }
 }
 
