@@ -306,7 +306,6 @@ extension KeyStoreEngine {
       key.deletionDate = clock.now() + TimeInterval(days * 86_400)
       key.pendingWindowInDays = days
       updateKey(key, summary: "Key \(key.keyId) scheduled for deletion in \(days) days")
-      recomputeNextDue()
       return ScheduleKeyDeletionResponse(
         keyId: key.arn, deletionDate: key.deletionDate, keyState: .pendingDeletion, pendingWindowInDays: days)
     }
@@ -324,7 +323,6 @@ extension KeyStoreEngine {
       key.pendingWindowInDays = nil
       key.enabled = false  // as in KMS: a cancelled key comes back Disabled
       updateKey(key, summary: "Key \(key.keyId) deletion cancelled")
-      recomputeNextDue()
       return CancelKeyDeletionResponse(keyId: key.arn)
     }
   }

@@ -88,13 +88,17 @@ extension KeyStoreEngine {
     // Committed: reads from any thread see it from now on, whole (O(changed)).
     readView.apply(readViewChange())
     let delta = pendingDelta()
+    let (touchedStores, touchedKeys) = (stores.touched, keys.touched)
+    updateKeysByStore(touchedKeys)
     drainTransaction()
+    updateDueDates(stores: touchedStores, keys: touchedKeys)
     recomputeNextDue()
     if !delta.isEmpty { publish(delta) }
     return result
   }
 
   private func rollback(to checkpoint: EngineCheckpoint) {
+    let (touchedStores, touchedKeys) = (stores.touched, keys.touched)
     stores.rollback()
     keys.rollback()
     aliases.rollback()
@@ -104,7 +108,17 @@ extension KeyStoreEngine {
     events = checkpoint.events
     unsavedEvents = []
     droppedEvents = []
+    updateDueDates(stores: touchedStores, keys: touchedKeys)
     recomputeNextDue()
+  }
+
+  /// Files the touched keys under their stores (after a commit; keys never move between stores,
+  /// but a key deleted or created moves in or out).
+  private func updateKeysByStore(_ keyIds: Set<String>) {
+    for id in keyIds {
+      if let before = keys.original(id)??.customKeyStoreId { keyIdsByStore[before]?.remove(id) }
+      if let after = keys[id]?.customKeyStoreId { keyIdsByStore[after, default: []].insert(id) }
+    }
   }
 
   private func drainTransaction() {
@@ -142,11 +156,7 @@ extension KeyStoreEngine {
       }
     }
     var keyIds = keys.touched
-    if !storesWithNewKeyState.isEmpty {
-      for key in keys.values where key.customKeyStoreId.map(storesWithNewKeyState.contains) == true {
-        keyIds.insert(key.keyId)
-      }
-    }
+    for store in storesWithNewKeyState { keyIds.formUnion(keyIdsByStore[store] ?? []) }
     for id in keyIds {
       if let key = keys[id] {
         if key.customKeyStoreId != nil { delta.keys.append(metadata(key)) }
@@ -257,6 +267,10 @@ extension KeyStoreEngine {
     aliases.restore(saved.aliases)
     events = Array(saved.events.suffix(configuration.eventHistoryLimit))
     readView.replaceAll(fullReadState())
+    updateDueDates(stores: stores.keys, keys: keys.keys)
+    for key in keys.values {
+      if let store = key.customKeyStoreId { keyIdsByStore[store, default: []].insert(key.keyId) }
+    }
     recomputeNextDue()
   }
 }

@@ -207,6 +207,32 @@ func nextDelta(_ iterator: inout AsyncStream<FleetDelta>.Iterator) async -> Flee
     #expect(state.customKeyStores?.first?.connectionState == .disconnected)
   }
 
+  @Test func dueMomentsFollowCommitsAndRollbacksWithoutAScan() async throws {
+    let clock = ManualClock()
+    let saved = MemoryStateStore()
+    let engine = try await KeyStoreEngine(clock: clock, stateStore: saved)
+    try await engine.load(.demo)
+    let before = await engine.nextDueAt
+    // A connect whose save fails leaves no due moment behind.
+    saved.failNext.withLock { $0 = true }
+    await #expect(throws: KMSError.self) {
+      _ = try await engine.connectCustomKeyStore(.init(customKeyStoreId: "cks-0de30000000000002"))
+    }
+    #expect(await engine.nextDueAt == before)
+    // A committed one adds its own; a scheduled deletion adds the key's.
+    _ = try await engine.connectCustomKeyStore(.init(customKeyStoreId: "cks-0de30000000000002"))
+    let connecting = try #require(await engine.storeDueDates["cks-0de30000000000002"])
+    #expect(await engine.nextDueAt == min(before ?? .distantFuture, connecting))
+    let key = try #require(try await engine.fleetSnapshot().keys(inStore: Self.store).first?.keyId)
+    _ = try await engine.scheduleKeyDeletion(.init(keyId: key, pendingWindowInDays: 7))
+    #expect(await engine.keyDueDates[key] == clock.now() + 7 * 86_400)
+    // After a restart the same moments are found from the saved records.
+    let reopened = try await KeyStoreEngine(clock: clock, stateStore: saved)
+    #expect(await reopened.storeDueDates == engine.storeDueDates)
+    #expect(await reopened.keyDueDates == engine.keyDueDates)
+    #expect(await reopened.keyIdsByStore == engine.keyIdsByStore)
+  }
+
   @Test func aManualClockRunsDueWorkOnlyWhenAsked() async throws {
     let f = Fixture()
     let (store, _) = try await f.newStore()
