@@ -22,7 +22,7 @@ public actor KeyStoreEngine {
   var events: [FleetEvent] = []
   /// Events recorded, and sequences dropped from the history, in the running transaction.
   var unsavedEvents: [FleetEvent] = []
-  var droppedEvents: [UInt64] = []
+  var droppedEvents: [FleetEvent] = []
   let stateStore: (any StateStore)?
   let recordEncoder = JSONEncoder()
   var lastSavedAt = Date.distantPast
@@ -258,7 +258,7 @@ public actor KeyStoreEngine {
     unsavedEvents.append(event)
     if events.count > configuration.eventHistoryLimit {
       let dropped = events.prefix(events.count - configuration.eventHistoryLimit)
-      droppedEvents += dropped.map(\.sequence)
+      droppedEvents += dropped
       events.removeFirst(dropped.count)
     }
   }

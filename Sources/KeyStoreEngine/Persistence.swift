@@ -62,7 +62,6 @@ struct SavedEngineState {
 struct EngineCheckpoint {
   var sequence: UInt64
   var random: SeededRandom
-  var events: [FleetEvent]
   var fleet: HSMFleet.Checkpoint
 }
 
@@ -76,7 +75,7 @@ extension KeyStoreEngine {
     inTransaction = true
     defer { inTransaction = false }
     let checkpoint = EngineCheckpoint(
-      sequence: sequence, random: random, events: events, fleet: fleet.checkpoint)
+      sequence: sequence, random: random, fleet: fleet.checkpoint)
     let result: T
     do {
       result = try body()
@@ -105,7 +104,9 @@ extension KeyStoreEngine {
     fleet.rollback(to: checkpoint.fleet)
     sequence = checkpoint.sequence
     random = checkpoint.random
-    events = checkpoint.events
+    // The history without a copy per transaction: what was dropped comes back, what was added goes.
+    let added = Set(unsavedEvents.map(\.sequence))
+    events = (droppedEvents + events).filter { !added.contains($0.sequence) }
     unsavedEvents = []
     droppedEvents = []
     updateDueDates(stores: touchedStores, keys: touchedKeys)
@@ -179,7 +180,8 @@ extension KeyStoreEngine {
         delta.removedClusterIds.append(id)
       }
     }
-    delta.events = unsavedEvents.filter { event in !droppedEvents.contains(event.sequence) }
+    let dropped = Set(droppedEvents.map(\.sequence))
+    delta.events = unsavedEvents.filter { !dropped.contains($0.sequence) }
     return delta
   }
 
@@ -214,7 +216,7 @@ extension KeyStoreEngine {
         change.upserts.append(
           .init(kind: .event, id: eventId(event.sequence), payload: try recordEncoder.encode(event)))
       }
-      change.deletions += droppedEvents.map { .init(kind: .event, id: eventId($0)) }
+      change.deletions += droppedEvents.map { .init(kind: .event, id: eventId($0.sequence)) }
       let meta = EngineMeta(
         sequence: sequence, random: random, fleetRandom: fleet.random, clusterOrder: fleet.clusterOrder,
         pepper: fleet.pepper, markerKey: markerKey, savedAt: savedAt)

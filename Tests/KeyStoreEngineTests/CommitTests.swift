@@ -55,11 +55,6 @@ final class DrivenClock: EngineClock {
   }
 }
 
-/// The next delta on the stream.
-func nextDelta(_ iterator: inout AsyncStream<FleetDelta>.Iterator) async -> FleetDelta? {
-  await iterator.next()
-}
-
 /// Commit, then publish, then answer (issue: "nothing is acknowledged that was not saved").
 @Suite struct CommitTests {
   static let store = "cks-0de30000000000001"
@@ -185,7 +180,7 @@ func nextDelta(_ iterator: inout AsyncStream<FleetDelta>.Iterator) async -> Flee
     let stream = await engine.changes()
     var iterator = stream.makeAsyncIterator()
     _ = try await engine.disconnectCustomKeyStore(.init(customKeyStoreId: Self.store))
-    let accepted = try #require(await nextDelta(&iterator))
+    let accepted = try #require(await iterator.next())
     #expect(accepted.stores.first?.connectionState == .disconnecting)
 
     // The disconnect falls due, but saving it fails: nothing is published or kept.
@@ -198,7 +193,7 @@ func nextDelta(_ iterator: inout AsyncStream<FleetDelta>.Iterator) async -> Flee
 
     // A second later the driver tries again, by itself, and this time it is saved and published.
     clock.advance(by: 1)
-    let finished = try #require(await nextDelta(&iterator))
+    let finished = try #require(await iterator.next())
     #expect(finished.version == accepted.version + 1)
     #expect(finished.stores.first?.connectionState == .disconnected)
     #expect(finished.events.map(\.connectionState) == [.disconnected])
@@ -231,6 +226,23 @@ func nextDelta(_ iterator: inout AsyncStream<FleetDelta>.Iterator) async -> Flee
     #expect(await reopened.storeDueDates == engine.storeDueDates)
     #expect(await reopened.keyDueDates == engine.keyDueDates)
     #expect(await reopened.keyIdsByStore == engine.keyIdsByStore)
+  }
+
+  @Test func aRolledBackChangeGivesBackTheEventsItPushedOutOfTheHistory() async throws {
+    let saved = MemoryStateStore()
+    let engine = try await KeyStoreEngine(
+      configuration: .init(eventHistoryLimit: 3), clock: ManualClock(), stateStore: saved)
+    try await engine.load(.demo)
+    let before = try await engine.fleetSnapshot()
+    #expect(before.events.count == 3)
+    saved.failNext.withLock { $0 = true }
+    await #expect(throws: KMSError.self) {
+      _ = try await engine.disconnectCustomKeyStore(.init(customKeyStoreId: Self.store))
+    }
+    #expect(try await engine.fleetSnapshot().events == before.events)
+    let reopened = try await KeyStoreEngine(
+      configuration: .init(eventHistoryLimit: 3), clock: ManualClock(), stateStore: saved)
+    #expect(try await reopened.fleetSnapshot().events == before.events)
   }
 
   @Test func aManualClockRunsDueWorkOnlyWhenAsked() async throws {
