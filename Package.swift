@@ -12,10 +12,11 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+    .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
+    .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.0"),
     .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
     .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
-    .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
     .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
     .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
@@ -30,7 +31,10 @@ let package = Package(
     ),
     .target(
       name: "KeyStoreEngine",
-      dependencies: ["KMSModel", "HSMSimulator", .product(name: "Crypto", package: "swift-crypto")]
+      dependencies: [
+        "KMSModel", "HSMSimulator", .product(name: "Crypto", package: "swift-crypto"),
+        .product(name: "_CryptoExtras", package: "swift-crypto"),
+      ]
     ),
     .target(
       name: "EngineStorage",
@@ -46,12 +50,18 @@ let package = Package(
         "KMSModel", "KeyStoreEngine", "AWSSigV4",
         .product(name: "Hummingbird", package: "hummingbird"),
         .product(name: "Logging", package: "swift-log"),
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOPosix", package: "swift-nio"),
+        .product(name: "NIOHTTP1", package: "swift-nio"),
+        .product(name: "NIOExtras", package: "swift-nio-extras"),
       ]
     ),
     .target(
       name: "KMSClient",
       dependencies: [
         "KMSModel", "AWSSigV4", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        .product(name: "Crypto", package: "swift-crypto"),
+        .product(name: "NIOSSL", package: "swift-nio-ssl"),
       ]
     ),
     // The simulated external key manager behind an XKS Proxy API v1 server (`kmsdash xks-proxy`).
@@ -90,6 +100,7 @@ let package = Package(
         "KMSModel", "KeyStoreEngine", "EngineStorage", "KMSServer", "KMSClient", "AWSSigV4", "Dashboard",
         "TerminalUI", "XKSProxy", "XKSClient", .product(name: "NIOSSL", package: "swift-nio-ssl"),
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "Logging", package: "swift-log"),
       ]
     ),
@@ -108,9 +119,17 @@ let package = Package(
     .executableTarget(
       name: "kmsdash-bench",
       dependencies: [
-        "KMSModel", "KeyStoreEngine", "KMSServer", "Dashboard", "TerminalUI",
+        "KMSModel", "KeyStoreEngine", "EngineStorage", "KMSServer", "Dashboard", "TerminalUI",
         .product(name: "Hummingbird", package: "hummingbird"),
         .product(name: "Logging", package: "swift-log"),
+      ]
+    ),
+    // The bare SwiftNIO baseline of scripts/bench-endpoint ("distance to the limit").
+    .executableTarget(
+      name: "bare-nio-bench",
+      dependencies: [
+        .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+        .product(name: "NIOHTTP1", package: "swift-nio"),
       ]
     ),
     .testTarget(name: "KMSModelTests", dependencies: ["KMSModel"]),
@@ -133,11 +152,17 @@ let package = Package(
       dependencies: [
         "KMSClient", "KMSModel", "AWSSigV4", "KMSServer", "KeyStoreEngine",
         .product(name: "Logging", package: "swift-log"),
+        .product(name: "Hummingbird", package: "hummingbird"),
       ],
       resources: [.copy("Fixtures")]
     ),
     .testTarget(name: "TerminalUITests", dependencies: ["TerminalUI"]),
-    .testTarget(name: "DashboardTests", dependencies: ["Dashboard", "TerminalUI", "KMSModel"]),
+    .testTarget(
+      name: "DashboardTests",
+      dependencies: [
+        "Dashboard", "TerminalUI", "KMSModel", .product(name: "PropertyBased", package: "swift-property-based"),
+      ]
+    ),
     .testTarget(name: "EndToEndTests", dependencies: ["KMSModel"]),
     .testTarget(
       name: "XKSTests",

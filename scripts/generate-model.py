@@ -18,6 +18,15 @@ KMS_OPS = [
     "DescribeKey", "ListKeys", "EnableKey", "DisableKey", "ScheduleKeyDeletion",
     "CancelKeyDeletion", "CreateAlias", "DeleteAlias", "ListAliases", "Encrypt", "Decrypt",
     "ReEncrypt", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext", "GenerateRandom",
+    # The rest of the KMS API (issue 14): tags, policies, grants, rotation, aliases, imported key
+    # material, multi-Region keys, asymmetric and HMAC keys.
+    "TagResource", "UntagResource", "ListResourceTags", "GetKeyPolicy", "PutKeyPolicy",
+    "ListKeyPolicies", "CreateGrant", "ListGrants", "ListRetirableGrants", "RetireGrant",
+    "RevokeGrant", "EnableKeyRotation", "DisableKeyRotation", "GetKeyRotationStatus",
+    "RotateKeyOnDemand", "ListKeyRotations", "UpdateAlias", "UpdateKeyDescription",
+    "GetKeyLastUsage", "GetParametersForImport", "ImportKeyMaterial", "DeleteImportedKeyMaterial",
+    "ReplicateKey", "UpdatePrimaryRegion", "GetPublicKey", "Sign", "Verify", "GenerateMac",
+    "VerifyMac", "DeriveSharedSecret", "GenerateDataKeyPair", "GenerateDataKeyPairWithoutPlaintext",
 ]
 HSM_OPS = ["DescribeClusters", "CreateHsm", "DeleteHsm"]
 # Enums the rest of the code switches over; emitted as Swift enums even if not reached.
@@ -196,6 +205,8 @@ class Gen:
             for c in checks:
                 out.append("      " + c)
             out.append("    }")
+        if out[-1] == "    var failures: [ValidationFailure] = []":
+            out[-1] = "    let failures: [ValidationFailure] = []"
         out.append("    return failures")
         out.append("  }")
         out.append("}")
@@ -216,6 +227,7 @@ def generate(service, ops, filename):
     model = s.get_service_model(service)
     g = Gen(model, service)
     renames = {}
+    aliases = []
     ops_info = []
     for op_name in ops:
         op = model.operation_model(op_name)
@@ -224,7 +236,11 @@ def generate(service, ops, filename):
         renames[inp.name] = op_name + "Request"
         if op.output_shape is not None:
             g.add_struct(op.output_shape, False)
-            renames[op.output_shape.name] = op_name + "Response"
+            if op.output_shape.name in renames:
+                # Shared output shape (ListGrants and ListRetirableGrants): one struct, two names.
+                aliases.append((op_name + "Response", renames[op.output_shape.name]))
+            else:
+                renames[op.output_shape.name] = op_name + "Response"
             ops_info.append((op_name, op_name + "Request", op_name + "Response", [e.name for e in op.error_shapes]))
         else:
             ops_info.append((op_name, op_name + "Request", None, [e.name for e in op.error_shapes]))
@@ -237,6 +253,8 @@ def generate(service, ops, filename):
         parts.append(g.emit_struct(name, shape, is_input, renames.get(name) or g.struct_name(shape, is_input)))
     for name in sorted(g.enums):
         parts.append(g.emit_enum(g.enums[name]))
+    for alias, target in aliases:
+        parts.append("/// `%s` has the same AWS shape as `%s`.\npublic typealias %s = %s\n" % (alias, target, alias, target))
     # output-only ops: empty responses
     for op_name, req, resp, errs in ops_info:
         if resp is None:

@@ -326,6 +326,27 @@ public struct HSMFleet: Sendable {
 
   public mutating func deleteKeyMaterial(keyId: String) { material[keyId] = nil }
 
+  /// Removes every cluster and all key material, and restarts the ID sequence from `seed`
+  /// (a reset to the scenario; tracked, so a failed save puts everything back).
+  public mutating func removeEverything(seed: UInt64) {
+    for id in Array(clusters.keys) { clusters[id] = nil }
+    for id in Array(material.keys) { material[id] = nil }
+    clusterOrder = []
+    random = HSMFleet(seed: seed, pepper: pepper).random
+  }
+
+  /// Stores KMS-managed secret bytes of any length (a private key, HMAC key, a rotated or imported
+  /// version) under `id`; nil removes them.
+  public mutating func setLocalMaterial(id: String, bytes: Data?) {
+    material[id] = bytes.map { MaterialEntry(lineage: MaterialEntry.kmsManaged, key: KeyBytes(bytes: $0)) }
+  }
+
+  /// KMS-managed secret bytes stored under `id`.
+  public func localMaterial(id: String) -> Data? {
+    guard let entry = material[id], entry.lineage == MaterialEntry.kmsManaged else { return nil }
+    return entry.key.bytes
+  }
+
   /// The AES-256 key for a KMS key as seen through a cluster (nil if that cluster's lineage
   /// does not hold it), or for a KMS-managed key when `clusterId` is nil.
   public func keyMaterial(keyId: String, clusterId: String?) -> SymmetricKey? {

@@ -22,15 +22,25 @@ public final class KMSHTTPClient: KeyStoreService, SimulatorControl, FleetObserv
     public var region: String
     /// nil sends unsigned requests (only a `kmsdash serve --no-auth` accepts them).
     public var credentials: AWSCredentials?
+    /// When set, requests are signed with its current credentials (temporary credentials are
+    /// refreshed before they expire); `credentials` is then ignored.
+    public var credentialProvider: (any AWSCredentialProvider)?
     /// Shown in the dashboard's header.
     public var profile: String?
+    /// Who the credentials are (`sts:GetCallerIdentity`), when it was looked up.
+    public var identity: AWSCallerIdentity?
+    /// Where the credentials come from, for the header. Never a secret.
+    public var credentialSource: String?
     /// Per-request deadline.
     public var timeout: Duration
     public var polling: PollingOptions
+    /// A PEM file of trusted roots (`AWS_CA_BUNDLE` / `ca_bundle`); nil: the system's.
+    public var caBundle: String?
 
     public init(
       endpoint: URL, region: String, credentials: AWSCredentials?, profile: String? = nil,
-      cloudHSMEndpoint: URL? = nil, timeout: Duration = .seconds(10), polling: PollingOptions = .init()
+      cloudHSMEndpoint: URL? = nil, timeout: Duration = .seconds(10), polling: PollingOptions = .init(),
+      credentialProvider: (any AWSCredentialProvider)? = nil, caBundle: String? = nil
     ) {
       self.endpoint = endpoint
       self.region = region
@@ -39,24 +49,62 @@ public final class KMSHTTPClient: KeyStoreService, SimulatorControl, FleetObserv
       self.cloudHSMEndpoint = cloudHSMEndpoint
       self.timeout = timeout
       self.polling = polling
+      self.credentialProvider = credentialProvider
+      self.caBundle = caBundle
     }
 
-    /// Resolves `--endpoint URL --profile NAME --region R` through the AWS credential chain.
-    /// Without an endpoint: `AWS_ENDPOINT_URL_KMS`, `AWS_ENDPOINT_URL`, the profile's
-    /// `endpoint_url`, else `https://kms.<region>.amazonaws.com`.
+    /// Resolves `--endpoint URL --profile NAME --region R` through the AWS credential chain, as the
+    /// AWS CLI v2 does, and fetches the first credentials (so an MFA prompt, a `credential_process`
+    /// or an expired SSO login happens before the dashboard takes the screen).
+    ///
+    /// KMS endpoint: `endpoint`, else `AWS_ENDPOINT_URL_KMS`, `AWS_ENDPOINT_URL`, the `kms`
+    /// entry of the profile's services section, the profile's `endpoint_url`, else AWS's KMS host
+    /// for the region (FIPS / dual-stack as configured). CloudHSM v2 likewise
+    /// (`AWS_ENDPOINT_URL_CLOUDHSM_V2`, `cloudhsm_v2`), defaulting to the KMS endpoint when that is
+    /// not AWS's (a kmsdash server serves both).
+    ///
+    /// The identity (`sts:GetCallerIdentity`) is looked up when `lookUpIdentity` is set and STS
+    /// is either configured or the KMS endpoint is AWS's own; failures leave it nil.
     public static func resolve(
       endpoint: URL?, profile: String?, region: String?, chain: AWSCredentialChain = AWSCredentialChain(),
-      polling: PollingOptions = .init()
-    ) throws(AWSConfigurationError) -> Configuration {
+      polling: PollingOptions = .init(), fetch: CredentialFetchContext? = nil, lookUpIdentity: Bool = true
+    ) async throws -> Configuration {
       let resolved = try chain.resolve(profile: profile, region: region)
-      let url =
-        endpoint ?? resolved.endpointURL
-        ?? URL(string: "https://\(Self.awsHost("kms", region: resolved.region))")!
-      return Configuration(
-        endpoint: url, region: resolved.region, credentials: resolved.credentials,
+      let endpoints = resolved.endpoints
+      let url = endpoint ?? endpoints.url(.kms, region: resolved.region)
+      let httpClient = try HTTPClients.client(caBundle: resolved.caBundle)
+      let http: any AWSHTTPSending = fetch?.http ?? AsyncHTTPSender(client: httpClient)
+      let context =
+        fetch
+        ?? CredentialFetchContext(
+          http: http, homeDirectory: chain.homeDirectory, environment: chain.environment,
+          mfaCode: TerminalPrompt.mfaCode)
+      let provider = resolved.plan.makeProvider(context)
+      let first = try await provider.credentials()
+      var configuration = Configuration(
+        endpoint: url, region: resolved.region, credentials: first,
         // Credentials from the environment use no profile; do not claim one in the header.
         profile: resolved.credentialSource == "environment" ? nil : resolved.profile,
-        polling: polling)
+        cloudHSMEndpoint: endpoints.configured(.cloudHSMV2)?.url
+          ?? (isAWSHost(url) ? endpoints.url(.cloudHSMV2, region: resolved.region) : nil),
+        polling: polling, credentialProvider: provider, caBundle: resolved.caBundle)
+      configuration.credentialSource = resolved.credentialSource
+      if lookUpIdentity && (endpoints.configured(.sts) != nil || isAWSHost(url)) {
+        let sts = STSClient(
+          endpoint: endpoints.url(.sts, region: resolved.region),
+          region: AWSEndpointResolver.stsSigningRegion(resolved.region), http: context.http,
+          timeout: .seconds(5), now: context.now)
+        configuration.identity = try? await sts.getCallerIdentity(
+          credentials: try await provider.credentials())
+      }
+      return configuration
+    }
+
+    static func isAWSHost(_ url: URL) -> Bool {
+      guard let host = url.host?.lowercased() else { return false }
+      return host.hasSuffix(".amazonaws.com") || host.hasSuffix(".amazonaws.com.cn")
+        || host.hasSuffix(".api.aws")
+        || host.hasSuffix(".api.amazonwebservices.com.cn")
     }
 
     /// The CloudHSM v2 endpoint in effect.
@@ -85,7 +133,7 @@ public final class KMSHTTPClient: KeyStoreService, SimulatorControl, FleetObserv
   let probe: SimulatorProbe
   let poller: FleetPoller
 
-  /// A client over AsyncHTTPClient (`HTTPClient.shared`: nothing to shut down).
+  /// A client over AsyncHTTPClient (`HTTPClient.shared`, or one trusting `caBundle`).
   public convenience init(configuration: Configuration) {
     let transport = HTTPTransport(
       endpoints: [
@@ -93,18 +141,21 @@ public final class KMSHTTPClient: KeyStoreService, SimulatorControl, FleetObserv
         .cloudHSM: configuration.effectiveCloudHSMEndpoint,
       ],
       signer: KMSRequestSigner(credentials: configuration.credentials, region: configuration.region),
-      timeout: configuration.timeout)
+      // `resolve` already loaded the bundle (and reported a bad one); this finds it cached.
+      timeout: configuration.timeout,
+      client: (try? HTTPClients.client(caBundle: configuration.caBundle)) ?? .shared,
+      credentialProvider: configuration.credentialProvider)
     self.init(configuration: configuration, transport: transport)
   }
 
   /// `kmsdash --endpoint URL [--profile NAME] [--region R]`: credentials and region from the AWS
-  /// chain (environment, shared files), then the HTTP client.
+  /// chain (environment, shared files, roles, SSO, processes, metadata), then the HTTP client.
   public convenience init(
     endpoint: URL?, profile: String?, region: String?, chain: AWSCredentialChain = AWSCredentialChain(),
     polling: PollingOptions = .init()
-  ) throws(AWSConfigurationError) {
+  ) async throws {
     self.init(
-      configuration: try Configuration.resolve(
+      configuration: try await Configuration.resolve(
         endpoint: endpoint, profile: profile, region: region, chain: chain, polling: polling))
   }
 
@@ -233,6 +284,157 @@ public final class KMSHTTPClient: KeyStoreService, SimulatorControl, FleetObserv
 
   public func generateRandom(_ request: GenerateRandomRequest) async throws -> GenerateRandomResponse {
     try await kms("GenerateRandom", request)
+  }
+
+  public func tagResource(_ request: TagResourceRequest) async throws -> TagResourceResponse {
+    try await change("TagResource", request)
+  }
+
+  public func untagResource(_ request: UntagResourceRequest) async throws -> UntagResourceResponse {
+    try await change("UntagResource", request)
+  }
+
+  public func listResourceTags(_ request: ListResourceTagsRequest) async throws -> ListResourceTagsResponse {
+    try await kms("ListResourceTags", request)
+  }
+
+  public func getKeyPolicy(_ request: GetKeyPolicyRequest) async throws -> GetKeyPolicyResponse {
+    try await kms("GetKeyPolicy", request)
+  }
+
+  public func putKeyPolicy(_ request: PutKeyPolicyRequest) async throws -> PutKeyPolicyResponse {
+    try await change("PutKeyPolicy", request)
+  }
+
+  public func listKeyPolicies(_ request: ListKeyPoliciesRequest) async throws -> ListKeyPoliciesResponse {
+    try await kms("ListKeyPolicies", request)
+  }
+
+  public func createGrant(_ request: CreateGrantRequest) async throws -> CreateGrantResponse {
+    try await change("CreateGrant", request)
+  }
+
+  public func listGrants(_ request: ListGrantsRequest) async throws -> ListGrantsResponse {
+    try await kms("ListGrants", request)
+  }
+
+  public func listRetirableGrants(_ request: ListRetirableGrantsRequest) async throws
+    -> ListRetirableGrantsResponse
+  {
+    try await kms("ListRetirableGrants", request)
+  }
+
+  public func retireGrant(_ request: RetireGrantRequest) async throws -> RetireGrantResponse {
+    try await change("RetireGrant", request)
+  }
+
+  public func revokeGrant(_ request: RevokeGrantRequest) async throws -> RevokeGrantResponse {
+    try await change("RevokeGrant", request)
+  }
+
+  public func enableKeyRotation(_ request: EnableKeyRotationRequest) async throws -> EnableKeyRotationResponse
+  {
+    try await change("EnableKeyRotation", request)
+  }
+
+  public func disableKeyRotation(_ request: DisableKeyRotationRequest) async throws
+    -> DisableKeyRotationResponse
+  {
+    try await change("DisableKeyRotation", request)
+  }
+
+  public func getKeyRotationStatus(_ request: GetKeyRotationStatusRequest) async throws
+    -> GetKeyRotationStatusResponse
+  {
+    try await kms("GetKeyRotationStatus", request)
+  }
+
+  public func rotateKeyOnDemand(_ request: RotateKeyOnDemandRequest) async throws -> RotateKeyOnDemandResponse
+  {
+    try await change("RotateKeyOnDemand", request)
+  }
+
+  public func listKeyRotations(_ request: ListKeyRotationsRequest) async throws -> ListKeyRotationsResponse {
+    try await kms("ListKeyRotations", request)
+  }
+
+  public func updateAlias(_ request: UpdateAliasRequest) async throws -> UpdateAliasResponse {
+    try await change("UpdateAlias", request)
+  }
+
+  public func updateKeyDescription(_ request: UpdateKeyDescriptionRequest) async throws
+    -> UpdateKeyDescriptionResponse
+  {
+    try await change("UpdateKeyDescription", request)
+  }
+
+  public func getKeyLastUsage(_ request: GetKeyLastUsageRequest) async throws -> GetKeyLastUsageResponse {
+    try await kms("GetKeyLastUsage", request)
+  }
+
+  public func getParametersForImport(_ request: GetParametersForImportRequest) async throws
+    -> GetParametersForImportResponse
+  {
+    try await change("GetParametersForImport", request)
+  }
+
+  public func importKeyMaterial(_ request: ImportKeyMaterialRequest) async throws -> ImportKeyMaterialResponse
+  {
+    try await change("ImportKeyMaterial", request)
+  }
+
+  public func deleteImportedKeyMaterial(_ request: DeleteImportedKeyMaterialRequest) async throws
+    -> DeleteImportedKeyMaterialResponse
+  {
+    try await change("DeleteImportedKeyMaterial", request)
+  }
+
+  public func replicateKey(_ request: ReplicateKeyRequest) async throws -> ReplicateKeyResponse {
+    try await change("ReplicateKey", request)
+  }
+
+  public func updatePrimaryRegion(_ request: UpdatePrimaryRegionRequest) async throws
+    -> UpdatePrimaryRegionResponse
+  {
+    try await change("UpdatePrimaryRegion", request)
+  }
+
+  public func getPublicKey(_ request: GetPublicKeyRequest) async throws -> GetPublicKeyResponse {
+    try await kms("GetPublicKey", request)
+  }
+
+  public func sign(_ request: SignRequest) async throws -> SignResponse {
+    try await kms("Sign", request)
+  }
+
+  public func verify(_ request: VerifyRequest) async throws -> VerifyResponse {
+    try await kms("Verify", request)
+  }
+
+  public func generateMac(_ request: GenerateMacRequest) async throws -> GenerateMacResponse {
+    try await kms("GenerateMac", request)
+  }
+
+  public func verifyMac(_ request: VerifyMacRequest) async throws -> VerifyMacResponse {
+    try await kms("VerifyMac", request)
+  }
+
+  public func deriveSharedSecret(_ request: DeriveSharedSecretRequest) async throws
+    -> DeriveSharedSecretResponse
+  {
+    try await kms("DeriveSharedSecret", request)
+  }
+
+  public func generateDataKeyPair(_ request: GenerateDataKeyPairRequest) async throws
+    -> GenerateDataKeyPairResponse
+  {
+    try await kms("GenerateDataKeyPair", request)
+  }
+
+  public func generateDataKeyPairWithoutPlaintext(_ request: GenerateDataKeyPairWithoutPlaintextRequest)
+    async throws -> GenerateDataKeyPairWithoutPlaintextResponse
+  {
+    try await kms("GenerateDataKeyPairWithoutPlaintext", request)
   }
 
   /// The latest polled snapshot; the first call waits for the first refresh (and throws if it fails).

@@ -6,13 +6,8 @@ import KMSModel
 extension KeyStoreEngine {
   /// The checks every cryptographic operation makes, in the order of kms-spec §5.4/§5.5, and the
   /// key material to use.
-  func usableMaterial(_ key: KeyRecord) throws(KMSError) -> SymmetricKey {
-    switch effectiveState(key) {
-    case .pendingDeletion: throw KMSError.keyPendingDeletion(key.arn)
-    case .unavailable: throw KMSError.keyUnavailable(key.arn)
-    case .disabled: throw KMSError.keyDisabled(key.arn)
-    default: break
-    }
+  func usableMaterial(_ key: KeyRecord, version: MaterialVersion? = nil) throws(KMSError) -> SymmetricKey {
+    try checkUsable(key)
     let store = key.customKeyStoreId.flatMap { stores[$0] }
     if let clusterId = store?.clusterId {
       guard let cluster = fleet.cluster(clusterId), cluster.isReachable,
@@ -20,39 +15,65 @@ extension KeyStoreEngine {
       else { throw KMSError.clusterUnreachable() }
       return material
     }
-    guard let material = fleet.keyMaterial(keyId: key.keyId, clusterId: nil) else {
+    let storageId = version?.storageId ?? currentVersion(key)?.storageId ?? key.keyId
+    guard let material = fleet.keyMaterial(keyId: storageId, clusterId: nil) else {
       throw KMSError(.kmsInternalException, "The key material of \(key.arn) is missing.")
     }
     return material
   }
 
-  func checkAlgorithm(_ algorithm: String?, key: KeyRecord) throws(KMSError) {
+  func checkAlgorithm(_ algorithm: String?, key: KeyRecord, operation: String = "Encrypt") throws(KMSError) {
+    try requireUsage(key, .encryptDecrypt, operation: operation)
+    if !key.isSymmetricEncryption {
+      _ = try asymmetricAlgorithm(algorithm, key: key)
+      return
+    }
+    try Self.requireSymmetricDefault(algorithm, arn: key.arn)
+  }
+
+  /// A symmetric key encrypts only with SYMMETRIC_DEFAULT.
+  static func requireSymmetricDefault(_ algorithm: String?, arn: String) throws(KMSError) {
     if let algorithm, algorithm != EncryptionAlgorithmSpec.symmetricDefault.rawValue {
       throw KMSError(
-        .invalidKeyUsageException, "\(key.arn) does not support the encryption algorithm \(algorithm).")
+        .invalidKeyUsageException, "\(arn) does not support the encryption algorithm \(algorithm).")
     }
   }
 
-  func dryRun(_ flag: Bool?) throws(KMSError) {
-    if flag == true {
-      throw KMSError(
-        .dryRunOperationException, "The request would have succeeded, but the DryRun option is set.")
-    }
-  }
-
-  func seal(_ plaintext: Data, key: KeyRecord, context: [String: String]?) throws(KMSError) -> Data {
-    let material = try usableMaterial(key)
+  /// AES-256-GCM under `material`, with the key (or key version) reference in the header.
+  static func sealSymmetric(
+    _ plaintext: Data, reference: String, material: SymmetricKey, context: [String: String]?
+  ) throws(KMSError) -> Data {
     do {
       return try CiphertextBlob.seal(
-        plaintext, keyId: key.keyId, material: material, encryptionContext: context)
+        plaintext, keyId: reference, material: material, encryptionContext: context)
     } catch {
       throw KMSError(.kmsInternalException, "Encryption failed.")
     }
   }
 
+  func seal(_ plaintext: Data, key: KeyRecord, context: [String: String]?) throws(KMSError) -> Data {
+    try requireUsage(key, .encryptDecrypt, operation: "Encrypt")
+    guard key.isSymmetricEncryption else {
+      throw KMSError(
+        .invalidKeyUsageException,
+        "\(key.arn) key spec is \(key.spec.rawValue), which is not valid for this operation.")
+    }
+    let material = try usableMaterial(key)
+    return try Self.sealSymmetric(
+      plaintext, reference: currentVersion(key)?.storageId ?? key.keyId, material: material, context: context)
+  }
+
   /// Decrypts one of our blobs: the key comes from the blob; `keyId`, when given, must agree.
-  func open(_ blob: Data, keyId: String?, context: [String: String]?) throws(KMSError) -> (KeyRecord, Data) {
-    guard let parsed = CiphertextBlob.parse(blob), let key = keys[parsed.keyId] else {
+  func open(_ blob: Data, keyId: String?, context: [String: String]?, algorithm: String? = nil)
+    throws(KMSError)
+    -> (KeyRecord, Data)
+  {
+    guard let parsed = CiphertextBlob.parse(blob),
+      let (key, version) = keyAndVersion(fromHeader: parsed.keyId)
+    else {
+      if let keyId, let key = try? resolveKey(keyId), !key.isSymmetricEncryption {
+        return try openAsymmetric(blob, key: key, algorithm: algorithm)
+      }
       if let keyId { _ = try resolveKey(keyId) }  // an unknown KeyId is reported as such
       throw KMSError(
         .invalidCiphertextException, "The ciphertext is invalid or was not produced by this service.")
@@ -65,7 +86,7 @@ extension KeyStoreEngine {
           "The key ID in the request does not identify the KMS key that encrypted the ciphertext.")
       }
     }
-    let material = try usableMaterial(key)
+    let material = try usableMaterial(key, version: version)
     guard let plaintext = CiphertextBlob.open(parsed, material: material, encryptionContext: context) else {
       throw KMSError(
         .invalidCiphertextException,
@@ -81,7 +102,14 @@ extension KeyStoreEngine {
     return try readOnly { () throws(KMSError) -> EncryptResponse in
       try request.validate()
       let key = try resolveKey(request.keyId)
+      try authorize(key, "Encrypt", grantTokens: request.grantTokens, context: request.encryptionContext)
       try checkAlgorithm(request.encryptionAlgorithm, key: key)
+      if !key.isSymmetricEncryption {
+        let (blob, algorithm) = try sealAsymmetric(
+          request.plaintext, key: key, algorithm: request.encryptionAlgorithm)
+        try dryRun(request.dryRun)
+        return EncryptResponse(ciphertextBlob: blob, keyId: key.arn, encryptionAlgorithm: algorithm)
+      }
       let blob = try seal(request.plaintext, key: key, context: request.encryptionContext)
       try dryRun(request.dryRun)
       return EncryptResponse(ciphertextBlob: blob, keyId: key.arn, encryptionAlgorithm: .symmetricDefault)
@@ -97,10 +125,16 @@ extension KeyStoreEngine {
         throw KMSError(
           .unsupportedOperationException, "Recipient (Nitro Enclaves attestation) is not supported.")
       }
-      let (key, plaintext) = try open(blob, keyId: request.keyId, context: request.encryptionContext)
-      try checkAlgorithm(request.encryptionAlgorithm, key: key)
+      let (key, plaintext) = try open(
+        blob, keyId: request.keyId, context: request.encryptionContext, algorithm: request.encryptionAlgorithm
+      )
+      try authorize(key, "Decrypt", grantTokens: request.grantTokens, context: request.encryptionContext)
+      try checkAlgorithm(request.encryptionAlgorithm, key: key, operation: "Decrypt")
       try dryRun(request.dryRun)
-      return DecryptResponse(keyId: key.arn, plaintext: plaintext, encryptionAlgorithm: .symmetricDefault)
+      return DecryptResponse(
+        keyId: key.arn, plaintext: plaintext,
+        encryptionAlgorithm: key.isSymmetricEncryption
+          ? .symmetricDefault : try asymmetricAlgorithm(request.encryptionAlgorithm, key: key))
     }
   }
 
@@ -110,15 +144,31 @@ extension KeyStoreEngine {
       try request.validate()
       guard let blob = request.ciphertextBlob else { throw KMSError.validation([.missing("ciphertextBlob")]) }
       let (source, plaintext) = try open(
-        blob, keyId: request.sourceKeyId, context: request.sourceEncryptionContext)
-      try checkAlgorithm(request.sourceEncryptionAlgorithm, key: source)
+        blob, keyId: request.sourceKeyId, context: request.sourceEncryptionContext,
+        algorithm: request.sourceEncryptionAlgorithm)
+      try authorize(
+        source, "ReEncryptFrom", grantTokens: request.grantTokens, context: request.sourceEncryptionContext)
+      try checkAlgorithm(request.sourceEncryptionAlgorithm, key: source, operation: "ReEncrypt")
       let destination = try resolveKey(request.destinationKeyId)
-      try checkAlgorithm(request.destinationEncryptionAlgorithm, key: destination)
-      let sealed = try seal(plaintext, key: destination, context: request.destinationEncryptionContext)
+      try authorize(
+        destination, "ReEncryptTo", grantTokens: request.grantTokens,
+        context: request.destinationEncryptionContext)
+      try checkAlgorithm(request.destinationEncryptionAlgorithm, key: destination, operation: "ReEncrypt")
+      let sealed: Data
+      let destinationAlgorithm: EncryptionAlgorithmSpec
+      if destination.isSymmetricEncryption {
+        sealed = try seal(plaintext, key: destination, context: request.destinationEncryptionContext)
+        destinationAlgorithm = .symmetricDefault
+      } else {
+        (sealed, destinationAlgorithm) = try sealAsymmetric(
+          plaintext, key: destination, algorithm: request.destinationEncryptionAlgorithm)
+      }
       try dryRun(request.dryRun)
       return ReEncryptResponse(
         ciphertextBlob: sealed, sourceKeyId: source.arn, keyId: destination.arn,
-        sourceEncryptionAlgorithm: .symmetricDefault, destinationEncryptionAlgorithm: .symmetricDefault)
+        sourceEncryptionAlgorithm: source.isSymmetricEncryption
+          ? .symmetricDefault : try asymmetricAlgorithm(request.sourceEncryptionAlgorithm, key: source),
+        destinationEncryptionAlgorithm: destinationAlgorithm)
     }
   }
 
@@ -145,7 +195,9 @@ extension KeyStoreEngine {
         keySpec: request.keySpecValue, numberOfBytes: request.numberOfBytes, specGiven: request.keySpec != nil
       )
       let key = try resolveKey(request.keyId)
-      let plaintext = randomBytes(length)
+      try authorize(
+        key, "GenerateDataKey", grantTokens: request.grantTokens, context: request.encryptionContext)
+      let plaintext = KeyCrypto.randomBytes(length)
       let blob = try seal(plaintext, key: key, context: request.encryptionContext)
       try dryRun(request.dryRun)
       return GenerateDataKeyResponse(ciphertextBlob: blob, plaintext: plaintext, keyId: key.arn)
@@ -165,7 +217,10 @@ extension KeyStoreEngine {
         keySpec: request.keySpecValue, numberOfBytes: request.numberOfBytes, specGiven: request.keySpec != nil
       )
       let key = try resolveKey(request.keyId)
-      let blob = try seal(randomBytes(length), key: key, context: request.encryptionContext)
+      try authorize(
+        key, "GenerateDataKeyWithoutPlaintext", grantTokens: request.grantTokens,
+        context: request.encryptionContext)
+      let blob = try seal(KeyCrypto.randomBytes(length), key: key, context: request.encryptionContext)
       try dryRun(request.dryRun)
       return GenerateDataKeyWithoutPlaintextResponse(ciphertextBlob: blob, keyId: key.arn)
     }
@@ -199,11 +254,16 @@ extension KeyStoreEngine {
             "KMS cannot communicate with the CloudHSM cluster of \(storeId).")
         }
       }
-      return GenerateRandomResponse(plaintext: randomBytes(count))
+      return GenerateRandomResponse(plaintext: KeyCrypto.randomBytes(count))
     }
   }
 
-  func randomBytes(_ count: Int) -> Data {
-    SymmetricKey(size: SymmetricKeySize(bitCount: count * 8)).withUnsafeBytes { Data($0) }
+}
+
+/// DryRun: the checks passed, but nothing is done (the engine and its read view answer alike).
+func dryRun(_ flag: Bool?) throws(KMSError) {
+  if flag == true {
+    throw KMSError(
+      .dryRunOperationException, "The request would have succeeded, but the DryRun option is set.")
   }
 }

@@ -90,9 +90,7 @@ extension KeyStoreEngine {
         credential: request.xksProxyAuthenticationCredential, connectivity: request.xksProxyConnectivityValue,
         existing: nil)
     }
-    return try transaction { () throws(KMSError) -> CreateCustomKeyStoreResponse in
-      try createCustomKeyStore(request, assigningId: nil)
-    }
+    return try createCustomKeyStore(request, assigningId: nil)
   }
 
   /// CreateCustomKeyStore with a chosen store ID (scenario files document fixed IDs).

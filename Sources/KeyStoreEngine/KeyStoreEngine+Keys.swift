@@ -7,6 +7,15 @@ extension KeyStoreEngine {
 
   /// Resolves a key ID, key ARN, alias name or alias ARN (kms-spec §5) to a key.
   func resolveKey(_ reference: String) throws(KMSError) -> KeyRecord {
+    try Self.resolveKey(
+      reference, arnPrefix: arnPrefix, key: { keys[$0] }, aliasTarget: { aliases[$0]?.targetKeyId })
+  }
+
+  /// The resolution rules themselves, over any committed or working state (the engine's records
+  /// and the read view share them).
+  static func resolveKey(
+    _ reference: String, arnPrefix: String, key: (String) -> KeyRecord?, aliasTarget: (String) -> String?
+  ) throws(KMSError) -> KeyRecord {
     var identifier = reference
     if identifier.hasPrefix("arn:") {
       let prefix = arnPrefix + ":"
@@ -14,26 +23,26 @@ extension KeyStoreEngine {
       identifier.removeFirst(prefix.count)
       if identifier.hasPrefix("key/") {
         identifier.removeFirst(4)
-        guard let key = keys[identifier] else { throw KMSError.keyNotFound(reference) }
-        return key
+        guard let found = key(identifier) else { throw KMSError.keyNotFound(reference) }
+        return found
       }
       guard identifier.hasPrefix("alias/") else {
         throw KMSError(.invalidArnException, "'\(reference.prefix(256))' is not a valid key or alias ARN.")
       }
     }
     if identifier.hasPrefix("alias/") {
-      guard let alias = aliases[identifier], let key = keys[alias.targetKeyId] else {
-        throw KMSError(.notFoundException, "Alias \(aliasArn(identifier)) is not found.")
+      guard let target = aliasTarget(identifier), let found = key(target) else {
+        throw KMSError(.notFoundException, "Alias \(arnPrefix):\(identifier) is not found.")
       }
-      return key
+      return found
     }
-    guard let key = keys[identifier] else {
-      if UUID(uuidString: identifier) == nil {
+    guard let found = key(identifier) else {
+      if UUID(uuidString: identifier) == nil && !isMultiRegionKeyId(identifier) {
         throw KMSError(.notFoundException, "Invalid keyId '\(identifier.prefix(256))'")
       }
-      throw KMSError.keyNotFound(keyArn(identifier))
+      throw KMSError.keyNotFound("\(arnPrefix):key/\(identifier)")
     }
-    return key
+    return found
   }
 
   /// What a key's metadata needs from its custom key store.
@@ -58,8 +67,14 @@ extension KeyStoreEngine {
   }
 
   func effectiveState(_ key: KeyRecord, _ context: KeyStoreContext?) -> KeyState {
+    Self.effectiveState(key, context, pendingImport: key.origin == .external && isPendingImport(key))
+  }
+
+  /// The rules of kms-spec §5.4, shared with the read view.
+  static func effectiveState(_ key: KeyRecord, _ context: KeyStoreContext?, pendingImport: Bool) -> KeyState {
     if key.deletionDate != nil { return .pendingDeletion }
     if key.customKeyStoreId != nil, context?.keysUsable != true { return .unavailable }
+    if pendingImport { return .pendingImport }
     return key.enabled ? .enabled : .disabled
   }
 
@@ -72,7 +87,7 @@ extension KeyStoreEngine {
 
   func metadata(_ key: KeyRecord, _ context: KeyStoreContext?) -> KeyMetadata {
     let state = effectiveState(key, context)
-    return KeyMetadata(
+    var metadata = KeyMetadata(
       awsAccountId: configuration.accountId, keyId: key.keyId, arn: key.arn, creationDate: key.creationDate,
       enabled: state == .enabled, description: key.description, keyUsage: .encryptDecrypt, keyState: state,
       deletionDate: key.deletionDate, origin: key.origin, customKeyStoreId: key.customKeyStoreId,
@@ -81,6 +96,8 @@ extension KeyStoreEngine {
       keySpec: .symmetricDefault, encryptionAlgorithms: Self.symmetricAlgorithms, multiRegion: false,
       pendingDeletionWindowInDays: key.deletionDate == nil ? nil : key.pendingWindowInDays,
       xksKeyConfiguration: key.xksKeyId.map { XksKeyConfigurationType(id: $0) })
+    specMetadata(key, into: &metadata)
+    return metadata
   }
 
   /// Keys in creation order; the order is sorted again only when a key was added or removed.
@@ -90,8 +107,8 @@ extension KeyStoreEngine {
 
   // MARK: CreateKey (§5.1)
 
-  /// CreateKey; for an external store the proxy's GetKeyMetadata answer comes first
-  /// (`KeyStoreEngine+XKS.swift`), and is checked in the transaction.
+  /// CreateKey; for an external store the proxy's GetKeyMetadata answer comes first, outside any
+  /// transaction (`KeyStoreEngine+XKS.swift`), and is checked in the transaction.
   public func createKey(_ request: CreateKeyRequest) async throws(KMSError) -> CreateKeyResponse {
     let verdict = try await verifyExternalKey(request)
     return try createKey(request, verified: verdict)
@@ -110,7 +127,6 @@ extension KeyStoreEngine {
   func createKeyChanges(_ request: CreateKeyRequest, verified: ExternalKeyVerdict?) throws(KMSError)
     -> CreateKeyResponse
   {
-
     try request.validate()
     let origin = request.originValue ?? .awsKms
     let spec =
@@ -132,26 +148,9 @@ extension KeyStoreEngine {
       switch origin {
       case .awsCloudhsm, .externalKeyStore:
         throw unsupported("Origin \(origin.rawValue) requires a CustomKeyStoreId.")
-      case .external:
-        throw unsupported(
-          "Keys with imported key material (Origin EXTERNAL) are not supported by this simulator.")
-      case .awsKms:
-        break
+      case .awsKms, .external:
+        return try createKeyInKMS(request, origin: origin, spec: spec)
       }
-      if let spec, spec != .symmetricDefault {
-        throw unsupported(
-          "This simulator creates only SYMMETRIC_DEFAULT keys; \(spec.rawValue) is not supported.")
-      }
-      if let usage = request.keyUsageValue, usage != .encryptDecrypt {
-        throw KMSError(
-          .validationException, "KeyUsage \(usage.rawValue) is not valid for a SYMMETRIC_DEFAULT key.")
-      }
-      if request.xksKeyId != nil {
-        throw unsupported("XksKeyId is valid only with Origin EXTERNAL_KEY_STORE.")
-      }
-      let key = insertKey(origin: .awsKms, storeId: nil, xksKeyId: nil, description: request.description)
-      fleet.createLocalKeyMaterial(keyId: key.keyId)
-      return CreateKeyResponse(keyMetadata: metadata(key))
     }
     let store = try store(storeId)
     let expectedOrigin: OriginType = store.type == .awsCloudhsm ? .awsCloudhsm : .externalKeyStore
@@ -171,7 +170,9 @@ extension KeyStoreEngine {
     }
     if store.type == .externalKeyStore {
       guard let xksKeyId = request.xksKeyId else { throw KMSError.validation([.missing("xksKeyId")]) }
-      if let other = keys.values.first(where: { $0.customKeyStoreId == storeId && $0.xksKeyId == xksKeyId }) {
+      if let other = keyIdsByStore[storeId, default: []].lazy.compactMap({ self.keys[$0] })
+        .first(where: { $0.xksKeyId == xksKeyId })
+      {
         throw KMSError(
           .xksKeyAlreadyInUseException,
           "The external key \(xksKeyId) is already used by KMS key \(other.keyId).")
@@ -184,9 +185,6 @@ extension KeyStoreEngine {
         .customKeyStoreInvalidStateException,
         "Custom key store \(storeId) is \(store.machine.connectionState.rawValue). It must be CONNECTED to create KMS keys."
       )
-    }
-    if store.type == .externalKeyStore, let xksKeyId = request.xksKeyId {
-      try checkExternalKey(verified, storeId: storeId, xksKeyId: xksKeyId)
     }
     if store.type == .awsCloudhsm, let clusterId = store.clusterId {
       // A deleted cluster has no HSMs: the configuration check answers for it (kms-spec §5.5).
@@ -203,8 +201,19 @@ extension KeyStoreEngine {
         )
       }
     }
-    let key = insertKey(
+    let policy = try checkNewPolicy(request.policy, bypass: request.bypassPolicyLockoutSafetyCheck ?? false)
+    let tags = try checkedTags(adding: request.tags ?? [], to: [])
+    if store.type == .externalKeyStore, let xksKeyId = request.xksKeyId {
+      // Last: the proxy's answer is checked only for a request that passes everything else.
+      try checkExternalKey(verified, storeId: storeId, xksKeyId: xksKeyId)
+    }
+    var key = insertKey(
       origin: origin, storeId: storeId, xksKeyId: request.xksKeyId, description: request.description)
+    if policy != nil || !tags.isEmpty {
+      key.policy = policy
+      key.tags = tags.isEmpty ? nil : tags
+      keys[key.keyId] = key
+    }
     if let clusterId = store.clusterId {
       fleet.createKeyMaterial(keyId: key.keyId, clusterId: clusterId)
     } else {
@@ -213,11 +222,11 @@ extension KeyStoreEngine {
     return CreateKeyResponse(keyMetadata: metadata(key))
   }
 
-  private func insertKey(origin: OriginType, storeId: String?, xksKeyId: String?, description: String?)
-    -> KeyRecord
-  {
-    var keyId = random.uuid()
-    while keys[keyId] != nil { keyId = random.uuid() }
+  func insertKey(
+    origin: OriginType, storeId: String?, xksKeyId: String?, description: String?, keyId given: String? = nil
+  ) -> KeyRecord {
+    var keyId = given ?? random.uuid()
+    while given == nil && keys[keyId] != nil { keyId = random.uuid() }
     let key = KeyRecord(
       keyId: keyId, sequence: nextSequence(), arn: keyArn(keyId), origin: origin, customKeyStoreId: storeId,
       xksKeyId: xksKeyId, description: description ?? "", creationDate: clock.now(), enabled: true,
@@ -233,6 +242,10 @@ extension KeyStoreEngine {
     guard let key = keys.removeValue(forKey: keyId) else { return }
     for alias in aliases.values where alias.targetKeyId == keyId { aliases[alias.name] = nil }
     fleet.deleteKeyMaterial(keyId: keyId)
+    for version in key.materials ?? [] where version.storageId != keyId {
+      fleet.setLocalMaterial(id: version.storageId, bytes: nil)
+    }
+    fleet.setLocalMaterial(id: Self.wrappingKeyId(keyId), bytes: nil)
     if key.customKeyStoreId != nil {
       record(
         .keyDeleted, storeId: key.customKeyStoreId, summary: "Key \(keyId) deleted after its waiting period")
@@ -251,7 +264,9 @@ extension KeyStoreEngine {
   public func describeKey(_ request: DescribeKeyRequest) throws(KMSError) -> DescribeKeyResponse {
     try readOnly { () throws(KMSError) -> DescribeKeyResponse in
       try request.validate()
-      return DescribeKeyResponse(keyMetadata: metadata(try resolveKey(request.keyId)))
+      let key = try resolveKey(request.keyId)
+      try authorize(key, "DescribeKey", grantTokens: request.grantTokens)
+      return DescribeKeyResponse(keyMetadata: metadata(key))
     }
   }
 
@@ -273,6 +288,7 @@ extension KeyStoreEngine {
     try transaction { () throws(KMSError) -> EnableKeyResponse in
       try request.validate()
       var key = try resolveKey(request.keyId)
+      try authorize(key, "EnableKey")
       if key.deletionDate != nil { throw KMSError.keyPendingDeletion(key.arn) }
       key.enabled = true
       updateKey(key, summary: "Key \(key.keyId) enabled")
@@ -284,6 +300,7 @@ extension KeyStoreEngine {
     try transaction { () throws(KMSError) -> DisableKeyResponse in
       try request.validate()
       var key = try resolveKey(request.keyId)
+      try authorize(key, "DisableKey")
       if key.deletionDate != nil { throw KMSError.keyPendingDeletion(key.arn) }
       key.enabled = false
       updateKey(key, summary: "Key \(key.keyId) disabled")
@@ -304,12 +321,13 @@ extension KeyStoreEngine {
       }
       if !failures.isEmpty { throw KMSError.validation(failures) }
       var key = try resolveKey(request.keyId)
+      try authorize(key, "ScheduleKeyDeletion")
       if key.deletionDate != nil { throw KMSError.keyPendingDeletion(key.arn) }
+      try checkReplicasBeforeDeletion(key)
       let days = request.pendingWindowInDays ?? 30
       key.deletionDate = clock.now() + TimeInterval(days * 86_400)
       key.pendingWindowInDays = days
       updateKey(key, summary: "Key \(key.keyId) scheduled for deletion in \(days) days")
-      recomputeNextDue()
       return ScheduleKeyDeletionResponse(
         keyId: key.arn, deletionDate: key.deletionDate, keyState: .pendingDeletion, pendingWindowInDays: days)
     }
@@ -321,12 +339,12 @@ extension KeyStoreEngine {
     try transaction { () throws(KMSError) -> CancelKeyDeletionResponse in
       try request.validate()
       var key = try resolveKey(request.keyId)
+      try authorize(key, "CancelKeyDeletion")
       guard key.deletionDate != nil else { throw KMSError.keyNotPendingDeletion(key.arn) }
       key.deletionDate = nil
       key.pendingWindowInDays = nil
       key.enabled = false  // as in KMS: a cancelled key comes back Disabled
       updateKey(key, summary: "Key \(key.keyId) deletion cancelled")
-      recomputeNextDue()
       return CancelKeyDeletionResponse(keyId: key.arn)
     }
   }
@@ -351,6 +369,7 @@ extension KeyStoreEngine {
         throw KMSError(.validationException, "TargetKeyId must be a key ID or key ARN, not an alias.")
       }
       let key = try resolveKey(request.targetKeyId)
+      try authorize(key, "CreateAlias")
       if key.deletionDate != nil { throw KMSError.keyPendingDeletion(key.arn) }
       if aliases[request.aliasName] != nil {
         throw KMSError(

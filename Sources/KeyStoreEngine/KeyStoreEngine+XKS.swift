@@ -16,6 +16,8 @@ struct XKSEngineState {
   var tasks: [UInt64: Task<Void, Never>] = [:]
   /// The next periodic `KmsHealthCheck` round (while some XKS store is CONNECTED).
   var nextHealthCheckAt: Date?
+  /// The CONNECTED external key stores, kept from what each commit touched (no fleet scan).
+  var connectedStores: Set<String> = []
   /// The last periodic health check of each store.
   var health: [String: XKSHealthRecord] = [:]
 
@@ -59,13 +61,21 @@ extension KeyStoreEngine {
 
   // MARK: Periodic KmsHealthCheck (background work, from the driver only)
 
+  /// Files a touched store in or out of the CONNECTED external stores (after a commit or rollback);
+  /// a store that left CONNECTING forgets its probe in flight, whose answer is then ignored.
+  func updateXKSConnected(_ storeId: String) {
+    if stores[storeId]?.machine.connectionState != .connecting { xks.probes[storeId] = nil }
+    if let store = stores[storeId], store.type == .externalKeyStore, store.machine.connectionState == .connected
+    {
+      xks.connectedStores.insert(storeId)
+    } else {
+      xks.connectedStores.remove(storeId)
+    }
+  }
+
   /// When the next round is due; set while some XKS store is CONNECTED and a client exists.
   func xksHealthCheckDue() -> Date? {
-    guard xks.client != nil,
-      stores.values.contains(where: {
-        $0.type == .externalKeyStore && $0.machine.connectionState == .connected
-      })
-    else {
+    guard xks.client != nil, !xks.connectedStores.isEmpty else {
       xks.nextHealthCheckAt = nil
       return nil
     }
@@ -75,17 +85,32 @@ extension KeyStoreEngine {
     return xks.nextHealthCheckAt
   }
 
+  /// The proxy calls of the background work that fell due: the GetHealthStatus of each XKS
+  /// connect attempt and the periodic `KmsHealthCheck` round. Called by the driver after its
+  /// transaction committed, never inside one: the calls run outside the actor, and each answer
+  /// commits (or is recorded) when it comes back.
+  func startDueXKSCalls(now: Date) {
+    precondition(!inTransaction, "proxy calls never start inside a transaction")
+    guard xks.client != nil else { return }
+    let due = storeDueDates.compactMap { id, due in
+      due <= now && xks.probes[id] == nil ? stores[id].map { ($0, due) } : nil
+    }.sorted { ($0.1, $0.0.sequence) < ($1.1, $1.0.sequence) }
+    for (store, _) in due where runsXKSProbe(store) && store.machine.connectionState == .connecting {
+      startXKSConnectProbe(store)
+    }
+    runXKSHealthChecksIfDue(now: now)
+    recomputeNextDue()
+  }
+
   /// Starts a `KmsHealthCheck` GetHealthStatus for every CONNECTED external store when a round
   /// is due. The answers are recorded, never change a state: a dead proxy leaves a store CONNECTED.
   func runXKSHealthChecksIfDue(now: Date) {
     guard let due = xks.nextHealthCheckAt, due <= now, let client = xks.client else { return }
     xks.nextHealthCheckAt = now + XKSEngineState.healthCheckInterval / configuration.timeScale
-    for store in stores.values
-    where store.type == .externalKeyStore && store.machine.connectionState == .connected {
-      guard let target = xksTarget(store) else { continue }
+    for storeId in xks.connectedStores.sorted() {
+      guard let store = stores[storeId], let target = xksTarget(store) else { continue }
       xks.nextToken &+= 1
       let token = xks.nextToken
-      let storeId = store.id
       let date = now
       let metadata = XKSRequestMetadata(
         kmsOperation: "KmsHealthCheck", kmsRequestId: UUID().uuidString.lowercased())
@@ -166,6 +191,7 @@ extension KeyStoreEngine {
   /// Starts the GetHealthStatus call of a due connect attempt. Until it answers, the store stays
   /// CONNECTING and its deadline is left out of the due work.
   func startXKSConnectProbe(_ store: StoreRecord) {
+    precondition(!inTransaction, "proxy calls never start inside a transaction")
     guard xks.probes[store.id] == nil, let client = xks.client else { return }
     xks.nextToken &+= 1
     let token = xks.nextToken

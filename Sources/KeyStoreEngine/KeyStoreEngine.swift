@@ -22,7 +22,7 @@ public actor KeyStoreEngine {
   var events: [FleetEvent] = []
   /// Events recorded, and sequences dropped from the history, in the running transaction.
   var unsavedEvents: [FleetEvent] = []
-  var droppedEvents: [UInt64] = []
+  var droppedEvents: [FleetEvent] = []
   let stateStore: (any StateStore)?
   let recordEncoder = JSONEncoder()
   var lastSavedAt = Date.distantPast
@@ -33,6 +33,13 @@ public actor KeyStoreEngine {
   /// Durable saves so far (the write benchmark reports saves per mutation).
   public internal(set) var savesCommitted = 0
   var subscribers: [UUID: AsyncStream<FleetDelta>.Continuation] = [:]
+  /// Due moments of the stores in transition and of the keys with background work ahead, by ID:
+  /// kept from what each transaction touched, so a commit never scans the fleet.
+  var storeDueDates: [String: Date] = [:]
+  var keyDueDates: [String: Date] = [:]
+  /// The keys of each custom key store, kept the same way (a store's state change re-describes
+  /// its keys without scanning all of them).
+  var keyIdsByStore: [String: Set<String>] = [:]
   /// Earliest moment some background work is due (transition, HSM creation, key deletion).
   var nextDueAt: Date?
   var driver: Task<Void, Never>?
@@ -40,18 +47,25 @@ public actor KeyStoreEngine {
   var driverGeneration: UInt64 = 0
   /// The XKS proxy client and the calls in flight (`KeyStoreEngine+XKS.swift`).
   var xks = XKSEngineState()
+  /// True while a transaction's body runs (they never nest).
+  var inTransaction = false
   /// Authenticates paging markers so only markers we issued are accepted.
   var markerKey = KeyBytes.random()
+  /// The other Regions of a `kmsdash serve`, for multi-Region keys (nil: this engine is alone).
+  var regionPeers: (any RegionPeers)?
   /// True when the engine started from an empty state (the caller then seeds a scenario).
   public private(set) var startedEmpty = true
   /// The engine's own thread: saving blocks it, not the cooperative pool.
   private let executor = DedicatedThreadExecutor(name: "kmsdash-engine")
   public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
+  /// Committed state for the hot reads, readable from any thread (updated after every commit).
+  public nonisolated let readView: EngineReadView
 
   /// An engine whose state lives only in memory.
   public init(configuration: EngineConfiguration = .init(), clock: any EngineClock = SystemClock()) {
     self.configuration = configuration
     self.clock = clock
+    readView = EngineReadView(configuration: configuration)
     fleet = HSMFleet(seed: configuration.seed)
     random = SeededRandom(seed: configuration.seed)
     stateStore = nil
@@ -66,6 +80,7 @@ public actor KeyStoreEngine {
     self.configuration = configuration
     self.clock = clock
     self.stateStore = stateStore
+    readView = EngineReadView(configuration: configuration)
     let saved = try stateStore.loadAll()
     let resumed = try SavedEngineState(records: saved)
     fleet = HSMFleet(seed: configuration.seed, pepper: resumed?.meta.pepper ?? .random())
@@ -97,25 +112,44 @@ public actor KeyStoreEngine {
     let now = clock.now()
     guard let due = nextDueAt, due <= now else { return }
     // Store transitions in due order, so an observer sees them in the order they happened.
-    let dueStores = stores.values.filter { xks.probes[$0.id] == nil }.compactMap { store in
-      store.machine.dueAt.flatMap { $0 <= now ? (store.id, $0, store.sequence) : nil }
+    let dueStores = storeDueDates.compactMap { id, due in
+      due <= now && xks.probes[id] == nil ? stores[id].map { (id, due, $0.sequence) } : nil
     }.sorted { ($0.1, $0.2) < ($1.1, $1.2) }
     for (storeId, _, _) in dueStores { deadlineReached(storeId: storeId, now: now) }
     for (clusterId, hsmId) in fleet.finishHsmCreations(now: now) {
       record(.hsmStateChanged, clusterId: clusterId, summary: "HSM \(hsmId) in \(clusterId) is ACTIVE")
     }
-    for key in keys.values where (key.deletionDate ?? .distantFuture) <= now {
-      deleteKeyNow(key.keyId)
+    let dueKeys = keyDueDates.compactMap { id, due in due <= now ? id : nil }.sorted()
+    for id in dueKeys where (keys[id]?.deletionDate ?? .distantFuture) <= now {
+      deleteKeyNow(id)
     }
-    runXKSHealthChecksIfDue(now: now)
+    applyKeyMaterialDueWork(now: now, keyIds: dueKeys)
   }
 
+  /// When a key next needs background work: its deletion, an automatic rotation, or the expiry
+  /// of imported key material.
+  func dueDate(ofKey key: KeyRecord) -> Date? {
+    switch (key.deletionDate, keyMaterialDueDate(key)) {
+    case (let deletion?, let material?): min(deletion, material)
+    case (let deletion, let material): deletion ?? material
+    }
+  }
+
+  /// Brings the due moments of these stores and keys up to date (after a commit or a rollback).
+  func updateDueDates(stores storeIds: some Sequence<String>, keys keyIds: some Sequence<String>) {
+    for id in storeIds {
+      storeDueDates[id] = stores[id]?.machine.dueAt
+      updateXKSConnected(id)
+    }
+    for id in keyIds { keyDueDates[id] = keys[id].flatMap { dueDate(ofKey: $0) } }
+  }
+
+  /// The next due moment, from the records that have one (never a scan of the fleet).
   func recomputeNextDue() {
-    let candidates =
-      stores.values.filter { xks.probes[$0.id] == nil }.compactMap(\.machine.dueAt)
-      + keys.values.compactMap(\.deletionDate)
-      + [fleet.nextHsmReadyAt, xksHealthCheckDue()].compactMap { $0 }
-    nextDueAt = candidates.min()
+    // A store whose XKS connect probe is in flight waits for the proxy's answer, not the clock.
+    let storeDue = storeDueDates.lazy.filter { self.xks.probes[$0.key] == nil }.map(\.value).min()
+    nextDueAt = [storeDue, keyDueDates.values.min(), fleet.nextHsmReadyAt, xksHealthCheckDue()]
+      .compactMap { $0 }.min()
     rescheduleDriver()
   }
 
@@ -131,7 +165,7 @@ public actor KeyStoreEngine {
 
   /// Relative work in flight (connects, disconnects, HSM creations); key deletion dates are
   /// absolute and need no heartbeat.
-  var inFlightWork: Bool { stores.values.contains { $0.machine.isTransient } || fleet.nextHsmReadyAt != nil }
+  var inFlightWork: Bool { !storeDueDates.isEmpty || fleet.nextHsmReadyAt != nil }
 
   /// With a live clock, one task sleeps until the next wake-up; none exists when idle.
   func rescheduleDriver() {
@@ -177,6 +211,7 @@ public actor KeyStoreEngine {
     }
     do {
       try transaction(forceSave: heartbeat) { () throws(KMSError) in applyDueWork() }
+      startDueXKSCalls(now: now)
       return nil
     } catch {
       retryDueWorkAt = now + 1
@@ -192,9 +227,10 @@ public actor KeyStoreEngine {
     let before = store.machine.connectionState
     switch store.machine.deadlineReached(now: now) {
     case .runConnectAttempt:
-      // An XKS store's attempt is a GetHealthStatus call: it runs outside the actor and its
-      // answer comes back as `xksConnectProbeFinished`, which the machine decides.
-      if runsXKSProbe(store) { return startXKSConnectProbe(store) }
+      // An XKS store's attempt is a GetHealthStatus call: it is started after the transaction
+      // (`startDueXKSCalls`), runs outside the actor, and its answer commits in a transaction of
+      // its own (`xksConnectProbeFinished`), which the machine decides.
+      if runsXKSProbe(store) { return }
       let due = store.machine.dueAt ?? now
       let outcome: ConnectionErrorCodeType?
       if store.type == .awsCloudhsm, let clusterId = store.clusterId {
@@ -234,7 +270,7 @@ public actor KeyStoreEngine {
     unsavedEvents.append(event)
     if events.count > configuration.eventHistoryLimit {
       let dropped = events.prefix(events.count - configuration.eventHistoryLimit)
-      droppedEvents += dropped.map(\.sequence)
+      droppedEvents += dropped
       events.removeFirst(dropped.count)
     }
   }
@@ -290,5 +326,6 @@ public actor KeyStoreEngine {
         deadlineReached(storeId: store.id, now: now)
       }
     }
+    startDueXKSCalls(now: clock.now())
   }
 }

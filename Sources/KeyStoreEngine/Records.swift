@@ -122,6 +122,81 @@ struct KeyRecord: Sendable, Equatable, Codable {
   var enabled: Bool
   var deletionDate: Date?
   var pendingWindowInDays: Int?
+  // Issue 14: every field below is optional, so state files written before it still load; nil
+  // means what a key created then had (a SYMMETRIC_DEFAULT ENCRYPT_DECRYPT key, default policy,
+  // no tags, grants or rotation).
+  /// nil: SYMMETRIC_DEFAULT.
+  var keySpec: KeySpec? = nil
+  /// nil: ENCRYPT_DECRYPT.
+  var keyUsage: KeyUsageType? = nil
+  var tags: [Tag]? = nil
+  /// The key policy document as given; nil: the default key policy.
+  var policy: String? = nil
+  var grants: [GrantRecord]? = nil
+  var rotation: RotationSettings? = nil
+  /// Every version of the key material, oldest first (symmetric keys that were rotated or had
+  /// material imported); nil: one version stored under the key ID.
+  var materials: [MaterialVersion]? = nil
+  /// Origin EXTERNAL: what was imported and the pending import parameters.
+  var imported: ImportRecord? = nil
+  var multiRegion: MultiRegionRecord? = nil
+}
+
+/// A grant on a key (kms CreateGrant).
+struct GrantRecord: Sendable, Equatable, Codable {
+  var grantId: String
+  var name: String?
+  var granteePrincipal: String
+  var retiringPrincipal: String?
+  var issuingAccount: String
+  var operations: [GrantOperation]
+  var constraints: GrantConstraints?
+  var creationDate: Date
+  /// The grant token handed back by CreateGrant (valid with this key only).
+  var token: String
+}
+
+struct RotationSettings: Sendable, Equatable, Codable {
+  var enabled: Bool
+  var periodInDays: Int
+  /// When automatic rotation is next due (nil while disabled).
+  var nextRotationDate: Date?
+  /// An on-demand rotation not yet finished (KMS runs it in the background).
+  var onDemandStartDate: Date?
+}
+
+/// One version of a key's material. `storageId` names the secret record in the fleet's material
+/// and goes into ciphertext headers, so Decrypt finds the version that encrypted.
+struct MaterialVersion: Sendable, Equatable, Codable {
+  var materialId: String
+  var storageId: String
+  /// nil for the first version.
+  var rotationDate: Date?
+  var rotationType: RotationType?
+  var description: String?
+  /// Imported material: when it expires.
+  var validTo: Date?
+  /// Imported material deleted (DeleteImportedKeyMaterial or expiry): the version is kept, its
+  /// bytes are gone until the same material is imported again.
+  var deleted: Bool?
+}
+
+/// Origin EXTERNAL: the outstanding import parameters and what the imported material is.
+struct ImportRecord: Sendable, Equatable, Codable {
+  /// Digest of the import token from the last GetParametersForImport.
+  var tokenDigest: String?
+  var parametersValidTo: Date?
+  var wrappingAlgorithm: String?
+  /// SHA-256 of the first material imported: a later import must be the same material.
+  var materialDigest: String?
+  var expirationModel: ExpirationModelType?
+  var validTo: Date?
+}
+
+struct MultiRegionRecord: Sendable, Equatable, Codable {
+  var primaryRegion: String
+  /// Every Region holding a replica (sorted).
+  var replicaRegions: [String]
 }
 
 struct AliasRecord: Sendable, Equatable, Codable {

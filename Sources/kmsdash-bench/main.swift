@@ -6,10 +6,13 @@ import Foundation
 let usage = """
   usage: kmsdash-bench pty [--cycles N] [--time-scale F] [--json PATH]
          kmsdash-bench scale [--stores N] [--keys-per-store N] [--width W] [--height H] [--json PATH]
+         kmsdash-bench writes [--mutations N] [--reads N] [--phase writes|reads|all] [--json PATH]
   """
 
 func parse(_ arguments: [String]) throws -> (String, [String: String]) {
-  guard let mode = arguments.first, ["pty", "scale"].contains(mode) else { throw BenchError.usage(usage) }
+  guard let mode = arguments.first, ["pty", "scale", "writes"].contains(mode) else {
+    throw BenchError.usage(usage)
+  }
   var options: [String: String] = [:]
   var rest = arguments.dropFirst()
   while let flag = rest.popFirst() {
@@ -31,12 +34,22 @@ let report = Report(output: FileHandle(fileDescriptor: dup(1), closeOnDealloc: t
 do {
   let (mode, options) = try parse(Array(CommandLine.arguments.dropFirst()))
   let known: Set<String> =
-    mode == "pty"
-    ? ["cycles", "time-scale", "json"] : ["stores", "keys-per-store", "width", "height", "json"]
+    switch mode {
+    case "pty": ["cycles", "time-scale", "json"]
+    case "writes": ["mutations", "reads", "phase", "json"]
+    default: ["stores", "keys-per-store", "width", "height", "json"]
+    }
   if let unknown = options.keys.first(where: { !known.contains($0) }) {
     throw BenchError.usage("unknown option --\(unknown)\n\(usage)")
   }
-  if mode == "pty" {
+  if mode == "writes" {
+    let phase = options["phase"] ?? "all"
+    guard ["writes", "reads", "all"].contains(phase) else { throw BenchError.usage(usage) }
+    try await WritesBench(
+      mutations: try number(options, "mutations", 500), reads: try number(options, "reads", 20_000),
+      phase: phase
+    ).run(report)
+  } else if mode == "pty" {
     try await PtyBench(
       cycles: try number(options, "cycles", 25), timeScale: try number(options, "time-scale", 10.0)
     ).run(report)

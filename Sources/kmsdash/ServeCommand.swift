@@ -5,6 +5,7 @@ import Foundation
 import KMSServer
 import KeyStoreEngine
 import Logging
+import NIOCore
 
 /// `kmsdash serve`: the engine behind an AWS-KMS-compatible endpoint (AWS JSON 1.1).
 struct ServeCommand: AsyncParsableCommand {
@@ -50,7 +51,34 @@ struct ServeCommand: AsyncParsableCommand {
   @Option(help: ArgumentHelp("Largest request body accepted, in bytes.", valueName: "bytes"))
   var maxBodyBytes = 256 * 1024
 
+  @Option(
+    help: ArgumentHelp(
+      "JSON file mapping access keys to IAM principals for key policies and grants: "
+        + #"[{"AccessKeyId": "...", "SecretAccessKey": "...", "Principal": "arn:aws:iam::111122223333:user/alice"}]. "#
+        + "Each pair may also sign requests. Without it every caller is the account root.",
+      valueName: "path"))
+  var principals: String?
+
+  struct PrincipalEntry: Decodable {
+    var AccessKeyId: String
+    var SecretAccessKey: String?
+    var Principal: String
+  }
+
+  func loadPrincipals() throws -> [PrincipalEntry] {
+    guard let principals else { return [] }
+    let data = try Data(contentsOf: URL(fileURLWithPath: principals))
+    return try JSONDecoder().decode([PrincipalEntry].self, from: data)
+  }
+
+  @Option(
+    help: ArgumentHelp("Event-loop threads serving connections (default: one per core).", valueName: "n"))
+  var eventLoops: Int?
+
   func validate() throws {
+    if let eventLoops, !(1...256).contains(eventLoops) {
+      throw ValidationError("--event-loops must be between 1 and 256.")
+    }
     guard (0...65_535).contains(port) else { throw ValidationError("--port must be between 0 and 65535.") }
     guard Logger.Level(rawValue: logLevel) != nil else {
       throw ValidationError(
@@ -83,13 +111,23 @@ struct ServeCommand: AsyncParsableCommand {
   }
 
   func run() async throws {
+    let principalEntries: [PrincipalEntry]
+    do {
+      principalEntries = try loadPrincipals()
+    } catch {
+      FileHandle.standardError.write(Data("kmsdash serve: --principals \(principals ?? ""): \(error)\n".utf8))
+      throw ExitCode(2)
+    }
+    let extraCredentials = principalEntries.compactMap { entry in
+      entry.SecretAccessKey.map { AWSCredentials(accessKeyId: entry.AccessKeyId, secretAccessKey: $0) }
+    }
     let authentication: KMSAuthentication
     let authSummary: String
     if noAuth {
       authentication = .disabled
       authSummary = "off (--no-auth)"
     } else if let credentials = credentials(environment: ProcessInfo.processInfo.environment) {
-      authentication = .sigV4(SigV4Verifier(credentials: [credentials]))
+      authentication = .sigV4(SigV4Verifier(credentials: [credentials] + extraCredentials))
       authSummary = "SigV4, access key \(credentials.accessKeyId)"
     } else {
       FileHandle.standardError.write(Data((Self.missingCredentialsMessage + "\n").utf8))
@@ -115,14 +153,16 @@ struct ServeCommand: AsyncParsableCommand {
       FileHandle.standardError.write(Data("kmsdash serve: \(error)\n".utf8))
       throw ExitCode(1)
     }
-    let handler = KMSRequestHandler(
-      options: KMSServerOptions(
-        authentication: authentication, defaultRegion: engine.effectiveRegion, maxBodyBytes: maxBodyBytes),
-      backends: regions, logger: logger)
+    var serverOptions = KMSServerOptions(
+      authentication: authentication, defaultRegion: engine.effectiveRegion, maxBodyBytes: maxBodyBytes)
+    serverOptions.principals = Dictionary(
+      principalEntries.map { ($0.AccessKeyId, $0.Principal) }, uniquingKeysWith: { _, last in last })
+    let handler = KMSRequestHandler(options: serverOptions, backends: regions, logger: logger)
     if !["127.0.0.1", "::1", "localhost"].contains(host) {
       logger.warning("listening on a non-loopback address", metadata: ["host": "\(host)"])
     }
-    let server = KMSHTTPServer(host: host, port: port, handler: handler, logger: logger)
+    let server = KMSHTTPServer(
+      host: host, port: port, handler: handler, logger: logger, eventLoops: eventLoops ?? System.coreCount)
     try await server.run { boundHost, boundPort in
       let display = boundHost.contains(":") ? "[\(boundHost)]" : boundHost
       let line = "kmsdash serve: listening on http://\(display):\(boundPort) (auth: \(authSummary))\n"

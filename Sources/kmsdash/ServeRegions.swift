@@ -4,7 +4,7 @@ import KeyStoreEngine
 
 /// One engine per region, created on the first request signed for that region and seeded with
 /// the same scenario, so the region of a request's credential scope is the region in its ARNs.
-final class ServeRegions: KMSBackendProvider, @unchecked Sendable {
+final class ServeRegions: ResettableBackendProvider, RegionPeers, @unchecked Sendable {
   let options: EngineOptions
   let stateStore: (any StateStore)?
   let maxRegions: Int
@@ -24,6 +24,10 @@ final class ServeRegions: KMSBackendProvider, @unchecked Sendable {
     return KMSBackend(service: engine, control: engine)
   }
 
+  func readyBackend(forRegion region: String) -> KMSBackend? {
+    lock.withLock { ready[region] }.map { KMSBackend(service: $0, control: $0) }
+  }
+
   func engine(forRegion region: String) async throws -> KeyStoreEngine {
     if let engine = lock.withLock({ ready[region] }) { return engine }
     let task: Task<KeyStoreEngine, any Error> = try lock.withLock {
@@ -38,8 +42,10 @@ final class ServeRegions: KMSBackendProvider, @unchecked Sendable {
       }
       let options = self.options
       let stateStore = self.stateStore
-      let task = Task { () throws -> KeyStoreEngine in
-        try await options.makeEngine(region: region, store: stateStore)
+      let task = Task { [unowned self] () throws -> KeyStoreEngine in
+        let engine = try await options.makeEngine(region: region, store: stateStore)
+        await engine.setRegionPeers(self)
+        return engine
       }
       engines[region] = task
       return task
@@ -47,5 +53,13 @@ final class ServeRegions: KMSBackendProvider, @unchecked Sendable {
     let engine = try await task.value
     lock.withLock { ready[region] = engine }
     return engine
+  }
+
+  /// Every region back to the scenario, without a restart (issue 14: fresh state per test).
+  func resetAll() async throws {
+    let scenario = try options.loadScenario()
+    for engine in lock.withLock({ Array(ready.values) }) {
+      try await engine.reset(to: scenario)
+    }
   }
 }

@@ -19,7 +19,7 @@ import Testing
     let credentials = [
       "AWS_ACCESS_KEY_ID": "AKIDKMSDASHE2E000001", "AWS_SECRET_ACCESS_KEY": "kmsdash-e2e-secret",
       "AWS_DEFAULT_REGION": "us-east-1", "AWS_CONFIG_FILE": "/dev/null",
-      "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+      "AWS_SHARED_CREDENTIALS_FILE": "/dev/null", "AWS_EC2_METADATA_DISABLED": "true",
     ]
 
     // The server: auth on (credentials from its environment), slow enough transitions to watch.
@@ -29,7 +29,7 @@ import Testing
     defer { try? FileManager.default.removeItem(at: log) }
     let server = Process()
     server.executableURL = URL(fileURLWithPath: bin)
-    server.arguments = ["serve", "--port", "0", "--ephemeral", "--time-scale", "0.4"]
+    server.arguments = ["serve", "--port", "0", "--ephemeral", "--time-scale", "0.2"]
     server.environment = ProcessInfo.processInfo.environment.merging(credentials) { $1 }
       .merging(["SWIFT_BACKTRACE": "enable=no"]) { $1 }
     let logHandle = try FileHandle(forWritingTo: log)
@@ -54,8 +54,7 @@ import Testing
     let t = try TmuxSession(
       command: "\(bin) --endpoint \(url) --refresh 0.3",
       env: credentials.merging(["SWIFT_BACKTRACE": "enable=no", "TERM": "xterm-256color"]) { $1 })
-    let first = t.waitFor("hr-records", timeout: 20)
-    #expect(first.contains("endpoint \(url)"))
+    t.waitFor(shows: ["hr-records", "endpoint \(url)"], timeout: 20)
     t.waitFor("hr-records CONNECTED") { _ in
       t.line(containing: "hr-records")?.contains("● CONNECTED") ?? false
     }

@@ -8,6 +8,12 @@ let tmuxPath: String? = ["/usr/bin/tmux", "/usr/local/bin/tmux", "/bin/tmux"].fi
 let isCI = ProcessInfo.processInfo.environment["CI"].map { !$0.isEmpty } ?? false
 let tmuxMissingMessage = "tmux is not installed: apt-get install -y tmux"
 
+/// Why an end-to-end test cannot run; thrown, so the test fails.
+struct E2EError: Error, CustomStringConvertible {
+  var description: String
+  init(_ description: String) { self.description = description }
+}
+
 /// Skips (locally) or fails (with CI set) when tmux is missing.
 func requireTmux() -> Bool {
   if tmuxPath != nil { return true }
@@ -114,6 +120,20 @@ final class TmuxSession {
       s = screen()
     }
     return s
+  }
+
+  /// Waits until the screen shows every text in `shows` and none in `lacks`: a test asserts only
+  /// on a screen it waited for (tmux can capture a frame half-written).
+  @discardableResult
+  func waitFor(
+    shows: [String], lacks: [String] = [], timeout: TimeInterval = 10,
+    sourceLocation: SourceLocation = #_sourceLocation
+  ) -> String {
+    waitFor(
+      "\(shows)\(lacks.isEmpty ? "" : " without \(lacks)")", timeout: timeout, sourceLocation: sourceLocation
+    ) {
+      screen in shows.allSatisfy(screen.contains) && !lacks.contains(where: screen.contains)
+    }
   }
 
   @discardableResult

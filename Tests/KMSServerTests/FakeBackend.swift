@@ -4,7 +4,7 @@ import KMSServer
 
 /// A scripted backend: records what it was called with, answers a few operations, and throws
 /// `nextError` when set.
-actor FakeBackend: KeyStoreService, SimulatorControl {
+actor FakeBackend: PartialKeyStoreService, SimulatorControl {
   var calls: [String] = []
   var nextError: (any Error)?
   var faultsByCluster: [String: Set<SimulatorFault>] = [:]

@@ -1687,6 +1687,1989 @@ public struct GenerateRandomResponse: Codable, Sendable, Equatable {
   }
 }
 
+/// AWS shape `TagResourceRequest` (kms).
+public struct TagResourceRequest: Codable, Sendable, Equatable {
+  public var keyId: String
+  public var tags: [Tag]
+
+  enum CodingKeys: String, CodingKey {
+    case keyId = "KeyId"
+    case tags = "Tags"
+  }
+
+  public init(keyId: String, tags: [Tag]) {
+    self.keyId = keyId
+    self.tags = tags
+  }
+}
+
+extension TagResourceRequest: AWSValidatable {
+  public func validationFailures(at path: String) -> [ValidationFailure] {
+    var failures: [ValidationFailure] = []
+    do {
+      let v = keyId
+      failures.checkLength(v, min: 1, at: path + "keyId", sensitive: false)
+      failures.checkLength(v, max: 2048, at: path + "keyId", sensitive: false)
+    }
+    do {
+      let v = tags
+      for (i, e) in v.enumerated() { failures += e.validationFailures(at: path + "tags" + ".\(i + 1).member.") }
+    }
+    return failures
+  }
+}
+
+/// AWS shape `UntagResourceRequest` (kms).
+public struct UntagResourceRequest: Codable, Sendable, Equatable {
+  public var keyId: String
+  public var tagKeys: [String]
+
+  enum CodingKeys: String, CodingKey {
+    case keyId = "KeyId"
+    case tagKeys = "TagKeys"
+  }
+
+  public init(keyId: String, tagKeys: [String]) {
+    self.keyId = keyId
+    self.tagKeys = tagKeys
+  }
+}
+
+extension UntagResourceRequest: AWSValidatable {
+  public func validationFailures(at path: String) -> [ValidationFailure] {
+    var failures: [ValidationFailure] = []
+    do {
+      let v = keyId
+      failures.checkLength(v, min: 1, at: path + "keyId", sensitive: false)
+      failures.checkLength(v, max: 2048, at: path + "keyId", sensitive: false)
+    }
+    do {
+      let v = tagKeys
+      for e in v { failures.checkLength(e, min: 1, at: path + "tagKeys" + ".member", sensitive: false); failures.checkLength(e, max: 128, at: path + "tagKeys" + ".member", sensitive: false) }
+    }
+    return failures
+  }
+}
+
+/// AWS shape `ListResourceTagsRequest` (kms).
+public struct ListResourceTagsRequest: Codable, Sendable, Equatable {
+  public var keyId: String
+  public var limit: Int?
+  public var marker: String?
+
+  enum CodingKeys: String, CodingKey {
+    case keyId = "KeyId"
+    case limit = "Limit"
+    case marker = "Marker"
+  }
+
+  public init(keyId: String, limit: Int? = nil, marker: String? = nil) {
+    self.keyId = keyId
+    self.limit = limit
+    self.marker = marker
+  }
+}
+
+extension ListResourceTagsRequest: AWSValidatable {
+  public func validationFailures(at path: String) -> [ValidationFailure] {
+    var failures: [ValidationFailure] = []
+    do {
+      let v = keyId
+      failures.checkLength(v, min: 1, at: path + "keyId", sensitive: false)
+      failures.checkLength(v, max: 2048, at: path + "keyId", sensitive: false)
+    }
+    if let v = limit {
+      failures.checkRange(v, min: 1, at: path + "limit")
+      failures.checkRange(v, max: 1000, at: path + "limit")
+    }
+    if let v = marker {
+      failures.checkLength(v, min: 1, at: path + "marker", sensitive: false)
+      failures.checkLength(v, max: 1024, at: path + "marker", sensitive: false)
+      failures.checkPattern(v, "[\\u0020-\\u00FF]*", at: path + "marker", sensitive: false)
+    }
+    return failures
+  }
+}
+
+/// AWS shape `ListResourceTagsResponse` (kms).
+public struct ListResourceTagsResponse: Codable, Sendable, Equatable {
+  public var tags: [Tag]?
+  public var nextMarker: String?
+  public var truncated: Bool?
+
+  enum CodingKeys: String, CodingKey {
+    case tags = "Tags"
+    case nextMarker = "NextMarker"
+    case truncated = "Truncated"
+  }
+
+  public init(tags: [Tag]? = nil, nextMarker: String? = nil, truncated: Bool? = nil) {
+    self.tags = tags
+    self.nextMarker = nextMarker
+    self.truncated = truncated
+  }
+}
+
+/// AWS shape `GetKeyPolicyRequest` (kms).
+public struct GetKeyPolicyRequest: Codable, Sendable, Equatable {
+  public var keyId: String
+  public var policyName: String?
+
+  enum CodingKeys: String, CodingKey {
+    case keyId = "KeyId"
+    case policyName = "PolicyName"
+  }
+
+  public init(keyId: String, policyName: String? = nil) {
+    self.keyId = keyId
+    self.policyName = policyName
+  }
+}
+
+extension GetKeyPolicyRequest: AWSValidatable {
+  public func validationFailures(at path: String) -> [ValidationFailure] {
+    var failures: [ValidationFailure] = []
+    do {
+      let v = keyId
+      failures.checkLength(v, min: 1, at: path + "keyId", sensitive: false)
+      failures.checkLength(v, max: 2048, at: path + "keyId", sensitive: false)
+    }
+    if let v = policyName {
+      failures.checkLength(v, min: 1, at: path + "policyName", sensitive: false)
+      failures.checkLength(v, max: 128, at: path + "policyName", sensitive: false)
+      failures.checkPattern(v, "[\\w]+", at: path + "policyName", sensitive: false)
+    }
+    return failures
+  }
+}
+
+/// AWS shape `GetKeyPolicyResponse` (kms).
+public struct GetKeyPolicyResponse: Codable, Sendable, Equatable {
+  public var policy: String?
+  public var policyName: String?
+
+  enum CodingKeys: String, CodingKey {
+    case policy = "Policy"
+    case policyName = "PolicyName"
+  }
+
+  public init(policy: String? = nil, policyName: String? = nil) {
+    self.policy = policy
+    self.policyName = policyName
+  }
+}
+
+/// AWS shape `PutKeyPolicyRequest` (kms).
+public struct PutKeyPolicyRequest: Codable, Sendable, Equatable {
+  public var keyId: String
+  public var policyName: String?
+  public var policy: String
+  public var bypassPolicyLockoutSafetyCheck: Bool?
+
+  enum CodingKeys: String, CodingKey {
+    case keyId = "KeyId"
+    case policyName = "PolicyName"
+    case policy = "Policy"
+    case bypassPolicyLockoutSafetyCheck = "BypassPolicyLockoutSafetyCheck"
+  }
+
+  public init(keyId: String, policyName: String? = nil, policy: String, bypassPolicyLockoutSafetyCheck: Bool? = nil) {
+    self.keyId = keyId
+    self.policyName = policyName
+    self.policy = policy
+    self.bypassPolicyLockoutSafetyCheck = bypassPolicyLockoutSafetyCheck
+  }
+}
+
+extension PutKeyPolicyRequest: AWSValidatable {
+  public func validationFailures(at path: String) -> [ValidationFailure] {
+    var failures: [ValidationFailure] = []
+    do {
+      let v = keyId
+      failures.checkLength(v, min: 1, at: path + "keyId", sensitive: false)
+      failures.checkLength(v, max: 2048, at: path + "keyId", sensitive: false)
+    }
+    if let v = policyName {
+      failures.checkLength(v, min: 1, at: path + "policyName", sensitive: false)
+      failures.checkLength(v, max: 128, at: path + "policyName", sensitive: false)
+      failures.checkPattern(v, "[\\w]+", at: path + "policyName", sensitive: false)
+    }
+    do {
+      let v = policy
+      failures.checkLength(v, min: 1, at: path + "policy", sensitive: false)
+      failures.checkLength(v, max: 131072, at: path + "policy", sensitive: false)
+      failures.checkPattern(v, "[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+", at: path + "policy", sensitive: false)
+    }
+    return failures
+  }
+}
+
+/// AWS shape `ListKeyPoliciesRequest` (kms).
+public struct ListKeyPoliciesRequest: Codable, Sendable, Equatable {
+  public var keyId: String
+  public var limit: Int?
+  public var marker: String?
+
+  enum CodingKeys: String, CodingKey {
+    case keyId = "KeyId"
+    case limit = "Limit"
+    case marker = "Marker"
+  }
+
+  public init(keyId: String, limit: Int? = nil, marker: String? = nil) {
+    self.keyId = keyId
+    self.limit = limit
+    self.marker = marker
+  }
+}
+
+extension ListKeyPoliciesRequest: AWSValidatable {
+  public func validationFailures(at path: String) -> [ValidationFailure] {
+    var failures: [ValidationFailure] = []
+    do {
+      let v = keyId
+      failures.checkLength(v, min: 1, at: path + "keyId", sensitive: false)
+      failures.checkLength(v, max: 2048, at: path + "keyId", sensitive: false)
+    }
+    if let v = limit {
+      failures.checkRange(v, min: 1, at: path + "limit")
+      failures.checkRange(v, max: 1000, at: path + "limit")
+    }
+    if let v = marker {
+      failures.checkLength(v, min: 1, at: path + "marker", sensitive: false)
+      failures.checkLength(v, max: 1024, at: path + "marker", sensitive: false)
+      failures.checkPattern(v, "[\\u0020-\\u00FF]*", at: path + "marker", sensitive: false)
+    }
+    return failures
+  }
+}
+
+/// AWS shape `ListKeyPoliciesResponse` (kms).
+public struct ListKeyPoliciesResponse: Codable, Sendable, Equatable {
+  public var policyNames: [String]?
+  public var nextMarker: String?
+  public var truncated: Bool?
+
+  enum CodingKeys: String, CodingKey {
+    case policyNames = "PolicyNames"
+    case nextMarker = "NextMarker"
+    case truncated = "Truncated"
+  }
+
+  public init(policyNames: [String]? = nil, nextMarker: String? = nil, truncated: Bool? = nil) {
+    self.policyNames = policyNames
+    self.nextMarker = nextMarker
+    self.truncated = truncated
+  }
+}
+
+/// AWS shape `CreateGrantRequest` (kms).
+public struct CreateGrantRequest: Codable, Sendable, Equatable {
+  public var keyId: String
+  public var granteePrincipal: String
+  public var retiringPrincipal: String?
+  public var operations: [String]
+  public var constraints: GrantConstraints?
+  public var grantTokens: [String]?
+  public var name: String?
+  public var dryRun: Bool?
+
+  enum CodingKeys: String, CodingKey {
+    case keyId = "KeyId"
+    case granteePrincipal = "GranteePrincipal"
+    case retiringPrincipal = "RetiringPrincipal"
+    case operations = "Operations"
+    case constraints = "Constraints"
+    case grantTokens = "GrantTokens"
+    case name = "Name"
+    case dryRun = "DryRun"
+  }
+
+  public init(keyId: String, granteePrincipal: String, retiringPrincipal: String? = nil, operations: [String], constraints: GrantConstraints? = nil, grantTokens: [String]? = nil, name: String? = nil, dryRun: Bool? = nil) {
+    self.keyId = keyId
+    self.granteePrincipal = granteePrincipal
+    self.retiringPrincipal = retiringPrincipal
+    self.operations = operations
+    self.constraints = constraints
+    self.grantTokens = grantTokens
+    self.name = name
+    self.dryRun = dryRun
+  }
+}
+
+extension CreateGrantRequest: AWSValidatable {
+  public func validationFailures(at path: String) -> [ValidationFailure] {
+    var failures: [ValidationFailure] = []
+    do {
+      let v = keyId
+      failures.checkLength(v, min: 1, at: path + "keyId", sensitive: false)
+      failures.checkLength(v, max: 2048, at: path + "keyId", sensitive: false)
+    }
+    do {
+      let v = granteePrincipal
+      failures.checkLength(v, min: 1, at: path + "granteePrincipal", sensitive: false)
+      failures.checkLength(v, max: 256, at: path + "granteePrincipal", sensitive: false)
+      failures.checkPattern(v, "^[\\w+=,.@:/-]+$", at: path + "granteePrincipal", sensitive: false)
+    }
+    if let v = retiringPrincipal {
+      failures.checkLength(v, min: 1, at: path + "retiringPrincipal", sensitive: false)
+      failures.checkLength(v, max: 256, at: path + "retiringPrincipal", sensitive: false)
+      failures.checkPattern(v, "^[\\w+=,.@:/-]+$", at: path + "retiringPrincipal", sensitive: false)
+    }
+    if let v = constraints {
+      failures += v.validationFailures(at: path + "constraints" + ".")
+    }
+    if let v = grantTokens {
+      failures.checkLength(v, min: 0, at: path + "grantTokens", sensitive: false)
+      failures.checkLength(v, max: 10, at: path + "grantTokens", sensitive: false)
+      for e in v { failures.checkLength(e, min: 1, at: path + "grantTokens" + ".member", sensitive: false); failures.checkLength(e, max: 8192, at: path + "grantTokens" + ".member", sensitive: false) }
+    }
+    if let v = name {
+      failures.checkLength(v, min: 1, at: path + "name", sensitive: false)
+      failures.checkLength(v, max: 256, at: path + "name", sensitive: false)
+      failures.checkPattern(v, "^[a-zA-Z0-9:/_-]+$", at: path + "name", sensitive: false)
+    }
+    return failures
+  }
+}
+
+/// AWS shape `GrantConstraints` (kms).
+public struct GrantConstraints: Codable, Sendable, Equatable {
+  public var encryptionContextSubset: [String: String]?
+  public var encryptionContextEquals: [String: String]?
+
+  enum CodingKeys: String, CodingKey {
+    case encryptionContextSubset = "EncryptionContextSubset"
+    case encryptionContextEquals = "EncryptionContextEquals"
+  }
+
+  public init(encryptionContextSubset: [String: String]? = nil, encryptionContextEquals: [String: String]? = nil) {
+    self.encryptionContextSubset = encryptionContextSubset
+    self.encryptionContextEquals = encryptionContextEquals
+  }
+}
+
+extension GrantConstraints: AWSValidatable {
+  public func validationFailures(at path: String) -> [ValidationFailure] {
+    let failures: [ValidationFailure] = []
+    return failures
+  }
+}
+
+/// AWS shape `CreateGrantResponse` (kms).
+public struct CreateGrantResponse: Codable, Sendable, Equatable {
+  public var grantToken: String?
+  public var grantId: String?
+
+  enum CodingKeys: String, CodingKey {
+    case grantToken = "GrantToken"
+    case grantId = "GrantId"
+  }
+
+  public init(grantToken: String? = nil, grantId: String? = nil) {
+    self.grantToken = grantToken
+    self.grantId = grantId
+  }
+}
+
+/// AWS shape `ListGrantsRequest` (kms).
+public struct ListGrantsRequest: Codable, Sendable, Equatable {
+  public var limit: Int?
+  public var marker: String?
+  public var keyId: String
+  public var grantId: String?
+  public var granteePrincipal: String?
+
+  enum CodingKeys: String, CodingKey {
+    case limit = "Limit"
+    case marker = "Marker"
+    case keyId = "KeyId"
+    case grantId = "GrantId"
+    case granteePrincipal = "GranteePrincipal"
+  }
+
+  public init(limit: Int? = nil, marker: String? = nil, keyId: String, grantId: String? = nil, granteePrincipal: String? = nil) {
+    self.limit = limit
+    self.marker = marker
+    self.keyId = keyId
+    self.grantId = grantId
+    self.granteePrincipal = granteePrincipal
+  }
+}
+
+extension ListGrantsRequest: AWSValidatable {
+  public func validationFailures(at path: String) -> [ValidationFailure] {
+    var failures: [ValidationFailure] = []
+    if let v = limit {
+      failures.checkRange(v, min: 1, at: path + "limit")
+      failures.checkRange(v, max: 1000, at: path + "limit")
+    }
+    if let v = marker {
+      failures.checkLength(v, min: 1, at: path + "marker", sensitive: false)
+      failures.checkLength(v, max: 1024, at: path + "marker", sensitive: false)
+      failures.checkPattern(v, "[\\u0020-\\u00FF]*", at: path + "marker", sensitive: false)
+    }
+    do {
+      let v = keyId
+      failures.checkLength(v, min: 1, at: path + "keyId", sensitive: false)
+      failures.checkLength(v, max: 2048, at: path + "keyId", sensitive: false)
+    }
+    if let v = grantId {
+      failures.checkLength(v, min: 1, at: path + "grantId", sensitive: false)
+      failures.checkLength(v, max: 128, at: path + "grantId", sensitive: false)
+    }
+    if let v = granteePrincipal {
+      failures.checkLength(v, min: 1, at: path + "granteePrincipal", sensitive: false)
+      failures.checkLength(v, max: 256, at: path + "granteePrincipal", sensitive: false)
+      failures.checkPattern(v, "^[\\w+=,.@:/-]+$", at: path + "granteePrincipal", sensitive: false)
+    }
+    return failures
+  }
+}
+
+/// AWS shape `ListGrantsResponse` (kms).
+public struct ListGrantsResponse: Codable, Sendable, Equatable {
+  public var grants: [GrantListEntry]?
+  public var nextMarker: String?
+  public var truncated: Bool?
+
+  enum CodingKeys: String, CodingKey {
+    case grants = "Grants"
+    case nextMarker = "NextMarker"
+    case truncated = "Truncated"
+  }
+
+  public init(grants: [GrantListEntry]? = nil, nextMarker: String? = nil, truncated: Bool? = nil) {
+    self.grants = grants
+    self.nextMarker = nextMarker
+    self.truncated = truncated
+  }
+}
+
+/// AWS shape `GrantListEntry` (kms).
+public struct GrantListEntry: Codable, Sendable, Equatable {
+  public var keyId: String?
+  public var grantId: String?
+  public var name: String?
+  public var creationDate: Date?
+  public var granteePrincipal: String?
+  public var retiringPrincipal: String?
+  public var issuingAccount: String?
+  public var operations: [GrantOperation]?
+  public var constraints: GrantConstraints?
+
+  enum CodingKeys: String, CodingKey {
+    case keyId = "KeyId"
+    case grantId = "GrantId"
+    case name = "Name"
+    case creationDate = "CreationDate"
+    case granteePrincipal = "GranteePrincipal"
+    case retiringPrincipal = "RetiringPrincipal"
+    case issuingAccount = "IssuingAccount"
+    case operations = "Operations"
+    case constraints = "Constraints"
+  }
+
+  public init(keyId: String? = nil, grantId: String? = nil, name: String? = nil, creationDate: Date? = nil, granteePrincipal: String? = nil, retiringPrincipal: String? = nil, issuingAccount: String? = nil, operations: [GrantOperation]? = nil, constraints: GrantConstraints? = nil) {
+    self.keyId = keyId
+    self.grantId = grantId
+    self.name = name
+    self.creationDate = creationDate
+    self.granteePrincipal = granteePrincipal
+    self.retiringPrincipal = retiringPrincipal
+    self.issuingAccount = issuingAccount
+    self.operations = operations
+    self.constraints = constraints
+  }
+}
+
+/// AWS shape `ListRetirableGrantsRequest` (kms).
+public struct ListRetirableGrantsRequest: Codable, Sendable, Equatable {
+  public var limit: Int?
+  public var marker: String?
+  public var retiringPrincipal: String
+
+  enum CodingKeys: String, CodingKey {
+    case limit = "Limit"
+    case marker = "Marker"
+    case retiringPrincipal = "RetiringPrincipal"
+  }
+
+  public init(limit: Int? = nil, marker: String? = nil, retiringPrincipal: String) {
+    self.limit = limit
+    self.marker = marker
+    self.retiringPrincipal = retiringPrincipal
+  }
+}
+
+extension ListRetirableGrantsRequest: AWSValidatable {
+  public func validationFailures(at path: String) -> [ValidationFailure] {
+    var failures: [ValidationFailure] = []
+    if let v = limit {
+      failures.checkRange(v, min: 1, at: path + "limit")
+      failures.checkRange(v, max: 1000, at: path + "limit")
+    }
+    if let v = marker {
+      failures.checkLength(v, min: 1, at: path + "marker", sensitive: false)
+      failures.checkLength(v, max: 1024, at: path + "marker", sensitive: false)
+      failures.checkPattern(v, "[\\u0020-\\u00FF]*", at: path + "marker", sensitive: false)
+    }
+    do {
+      let v = retiringPrincipal
+      failures.checkLength(v, min: 1, at: path + "retiringPrincipal", sensitive: false)
+      failures.checkLength(v, max: 256, at: path + "retiringPrincipal", sensitive: false)
+      failures.checkPattern(v, "^[\\w+=,.@:/-]+$", at: path + "retiringPrincipal", sensitive: false)
+    }
+    return failures
+  }
+}
+
+/// AWS shape `RetireGrantRequest` (kms).
+public struct RetireGrantRequest: Codable, Sendable, Equatable {
+  public var grantToken: String?
+  public var keyId: String?
+  public var grantId: String?
+  public var dryRun: Bool?
+
+  enum CodingKeys: String, CodingKey {
+    case grantToken = "GrantToken"
+    case keyId = "KeyId"
+    case grantId = "GrantId"
+    case dryRun = "DryRun"
+  }
+
+  public init(grantToken: String? = nil, keyId: String? = nil, grantId: String? = nil, dryRun: Bool? = nil) {
+    self.grantToken = grantToken
+    self.keyId = keyId
+    self.grantId = grantId
+    self.dryRun = dryRun
+  }
+}
+
+extension RetireGrantRequest: AWSValidatable {
+  public func validationFailures(at path: String) -> [ValidationFailure] {
+    var failures: [ValidationFailure] = []
+    if let v = grantToken {
+      failures.checkLength(v, min: 1, at: path + "grantToken", sensitive: false)
+      failures.checkLength(v, max: 8192, at: path + "grantToken", sensitive: false)
+    }
+    if let v = keyId {
+      failures.checkLength(v, min: 1, at: path + "keyId", sensitive: false)
+      failures.checkLength(v, max: 2048, at: path + "keyId", sensitive: false)
+    }
+    if let v = grantId {
+      failures.checkLength(v, min: 1, at: path + "grantId", sensitive: false)
+      failures.checkLength(v, max: 128, at: path + "grantId", sensitive: false)
+    }
+    return failures
+  }
+}
+
+/// AWS shape `RevokeGrantRequest` (kms).
+public struct RevokeGrantRequest: Codable, Sendable, Equatable {
+  public var keyId: String
+  public var grantId: String
+  public var dryRun: Bool?
+
+  enum CodingKeys: String, CodingKey {
+    case keyId = "KeyId"
+    case grantId = "GrantId"
+    case dryRun = "DryRun"
+  }
+
+  public init(keyId: String, grantId: String, dryRun: Bool? = nil) {
+    self.keyId = keyId
+    self.grantId = grantId
+    self.dryRun = dryRun
+  }
+}
+
+extension RevokeGrantRequest: AWSValidatable {
+  public func validationFailures(at path: String) -> [ValidationFailure] {
+    var failures: [ValidationFailure] = []
+    do {
+      let v = keyId
+      failures.checkLength(v, min: 1, at: path + "keyId", sensitive: false)
+      failures.checkLength(v, max: 2048, at: path + "keyId", sensitive: false)
+    }
+    do {
+      let v = grantId
+      failures.checkLength(v, min: 1, at: path + "grantId", sensitive: false)
+      failures.checkLength(v, max: 128, at: path + "grantId", sensitive: false)
+    }
+    return failures
+  }
+}
+
+/// AWS shape `EnableKeyRotationRequest` (kms).
+public struct EnableKeyRotationRequest: Codable, Sendable, Equatable {
+  public var keyId: String
+  public var rotationPeriodInDays: Int?
+
+  enum CodingKeys: String, CodingKey {
+    case keyId = "KeyId"
+    case rotationPeriodInDays = "RotationPeriodInDays"
+  }
+
+  public init(keyId: String, rotationPeriodInDays: Int? = nil) {
+    self.keyId = keyId
+    self.rotationPeriodInDays = rotationPeriodInDays
+  }
+}
+
+extension EnableKeyRotationRequest: AWSValidatable {
+  public func validationFailures(at path: String) -> [ValidationFailure] {
+    var failures: [ValidationFailure] = []
+    do {
+      let v = keyId
+      failures.checkLength(v, min: 1, at: path + "keyId", sensitive: false)
+      failures.checkLength(v, max: 2048, at: path + "keyId", sensitive: false)
+    }
+    if let v = rotationPeriodInDays {
+      failures.checkRange(v, min: 90, at: path + "rotationPeriodInDays")
+      failures.checkRange(v, max: 2560, at: path + "rotationPeriodInDays")
+    }
+    return failures
+  }
+}
+
+/// AWS shape `DisableKeyRotationRequest` (kms).
+public struct DisableKeyRotationRequest: Codable, Sendable, Equatable {
+  public var keyId: String
+
+  enum CodingKeys: String, CodingKey {
+    case keyId = "KeyId"
+  }
+
+  public init(keyId: String) {
+    self.keyId = keyId
+  }
+}
+
+extension DisableKeyRotationRequest: AWSValidatable {
+  public func validationFailures(at path: String) -> [ValidationFailure] {
+    var failures: [ValidationFailure] = []
+    do {
+      let v = keyId
+      failures.checkLength(v, min: 1, at: path + "keyId", sensitive: false)
+      failures.checkLength(v, max: 2048, at: path + "keyId", sensitive: false)
+    }
+    return failures
+  }
+}
+
+/// AWS shape `GetKeyRotationStatusRequest` (kms).
+public struct GetKeyRotationStatusRequest: Codable, Sendable, Equatable {
+  public var keyId: String
+
+  enum CodingKeys: String, CodingKey {
+    case keyId = "KeyId"
+  }
+
+  public init(keyId: String) {
+    self.keyId = keyId
+  }
+}
+
+extension GetKeyRotationStatusRequest: AWSValidatable {
+  public func validationFailures(at path: String) -> [ValidationFailure] {
+    var failures: [ValidationFailure] = []
+    do {
+      let v = keyId
+      failures.checkLength(v, min: 1, at: path + "keyId", sensitive: false)
+      failures.checkLength(v, max: 2048, at: path + "keyId", sensitive: false)
+    }
+    return failures
+  }
+}
+
+/// AWS shape `GetKeyRotationStatusResponse` (kms).
+public struct GetKeyRotationStatusResponse: Codable, Sendable, Equatable {
+  public var keyRotationEnabled: Bool?
+  public var keyId: String?
+  public var rotationPeriodInDays: Int?
+  public var nextRotationDate: Date?
+  public var onDemandRotationStartDate: Date?
+
+  enum CodingKeys: String, CodingKey {
+    case keyRotationEnabled = "KeyRotationEnabled"
+    case keyId = "KeyId"
+    case rotationPeriodInDays = "RotationPeriodInDays"
+    case nextRotationDate = "NextRotationDate"
+    case onDemandRotationStartDate = "OnDemandRotationStartDate"
+  }
+
+  public init(keyRotationEnabled: Bool? = nil, keyId: String? = nil, rotationPeriodInDays: Int? = nil, nextRotationDate: Date? = nil, onDemandRotationStartDate: Date? = nil) {
+    self.keyRotationEnabled = keyRotationEnabled
+    self.keyId = keyId
+    self.rotationPeriodInDays = rotationPeriodInDays
+    self.nextRotationDate = nextRotationDate
+    self.onDemandRotationStartDate = onDemandRotationStartDate
+  }
+}
+
+/// AWS shape `RotateKeyOnDemandRequest` (kms).
+public struct RotateKeyOnDemandRequest: Codable, Sendable, Equatable {
+  public var keyId: String
+
+  enum CodingKeys: String, CodingKey {
+    case keyId = "KeyId"
+  }
+
+  public init(keyId: String) {
+    self.keyId = keyId
+  }
+}
+
+extension RotateKeyOnDemandRequest: AWSValidatable {
+  public func validationFailures(at path: String) -> [ValidationFailure] {
+    var failures: [ValidationFailure] = []
+    do {
+      let v = keyId
+      failures.checkLength(v, min: 1, at: path + "keyId", sensitive: false)
+      failures.checkLength(v, max: 2048, at: path + "keyId", sensitive: false)
+    }
+    return failures
+  }
+}
+
+/// AWS shape `RotateKeyOnDemandResponse` (kms).
+public struct RotateKeyOnDemandResponse: Codable, Sendable, Equatable {
+  public var keyId: String?
+
+  enum CodingKeys: String, CodingKey {
+    case keyId = "KeyId"
+  }
+
+  public init(keyId: String? = nil) {
+    self.keyId = keyId
+  }
+}
+
+/// AWS shape `ListKeyRotationsRequest` (kms).
+public struct ListKeyRotationsRequest: Codable, Sendable, Equatable {
+  public var keyId: String
+  /// One of `IncludeKeyMaterial` (raw value, checked by `validationFailures`).
+  public var includeKeyMaterial: String?
+  public var limit: Int?
+  public var marker: String?
+
+  enum CodingKeys: String, CodingKey {
+    case keyId = "KeyId"
+    case includeKeyMaterial = "IncludeKeyMaterial"
+    case limit = "Limit"
+    case marker = "Marker"
+  }
+
+  public init(keyId: String, includeKeyMaterial: String? = nil, limit: Int? = nil, marker: String? = nil) {
+    self.keyId = keyId
+    self.includeKeyMaterial = includeKeyMaterial
+    self.limit = limit
+    self.marker = marker
+  }
+
+  /// `includeKeyMaterial` as its enum, or nil when absent or not a valid value.
+  public var includeKeyMaterialValue: IncludeKeyMaterial? { includeKeyMaterial.flatMap(IncludeKeyMaterial.init(rawValue:)) }
+}
+
+extension ListKeyRotationsRequest: AWSValidatable {
+  public func validationFailures(at path: String) -> [ValidationFailure] {
+    var failures: [ValidationFailure] = []
+    do {
+      let v = keyId
+      failures.checkLength(v, min: 1, at: path + "keyId", sensitive: false)
+      failures.checkLength(v, max: 2048, at: path + "keyId", sensitive: false)
+    }
+    if let v = includeKeyMaterial {
+      failures.checkEnum(v, IncludeKeyMaterial.self, at: path + "includeKeyMaterial")
+    }
+    if let v = limit {
+      failures.checkRange(v, min: 1, at: path + "limit")
+      failures.checkRange(v, max: 1000, at: path + "limit")
+    }
+    if let v = marker {
+      failures.checkLength(v, min: 1, at: path + "marker", sensitive: false)
+      failures.checkLength(v, max: 1024, at: path + "marker", sensitive: false)
+      failures.checkPattern(v, "[\\u0020-\\u00FF]*", at: path + "marker", sensitive: false)
+    }
+    return failures
+  }
+}
+
+/// AWS shape `ListKeyRotationsResponse` (kms).
+public struct ListKeyRotationsResponse: Codable, Sendable, Equatable {
+  public var rotations: [RotationsListEntry]?
+  public var nextMarker: String?
+  public var truncated: Bool?
+
+  enum CodingKeys: String, CodingKey {
+    case rotations = "Rotations"
+    case nextMarker = "NextMarker"
+    case truncated = "Truncated"
+  }
+
+  public init(rotations: [RotationsListEntry]? = nil, nextMarker: String? = nil, truncated: Bool? = nil) {
+    self.rotations = rotations
+    self.nextMarker = nextMarker
+    self.truncated = truncated
+  }
+}
+
+/// AWS shape `RotationsListEntry` (kms).
+public struct RotationsListEntry: Codable, Sendable, Equatable {
+  public var keyId: String?
+  public var keyMaterialId: String?
+  public var keyMaterialDescription: String?
+  public var importState: ImportState?
+  public var keyMaterialState: KeyMaterialState?
+  public var expirationModel: ExpirationModelType?
+  public var validTo: Date?
+  public var rotationDate: Date?
+  public var rotationType: RotationType?
+
+  enum CodingKeys: String, CodingKey {
+    case keyId = "KeyId"
+    case keyMaterialId = "KeyMaterialId"
+    case keyMaterialDescription = "KeyMaterialDescription"
+    case importState = "ImportState"
+    case keyMaterialState = "KeyMaterialState"
+    case expirationModel = "ExpirationModel"
+    case validTo = "ValidTo"
+    case rotationDate = "RotationDate"
+    case rotationType = "RotationType"
+  }
+
+  public init(keyId: String? = nil, keyMaterialId: String? = nil, keyMaterialDescription: String? = nil, importState: ImportState? = nil, keyMaterialState: KeyMaterialState? = nil, expirationModel: ExpirationModelType? = nil, validTo: Date? = nil, rotationDate: Date? = nil, rotationType: RotationType? = nil) {
+    self.keyId = keyId
+    self.keyMaterialId = keyMaterialId
+    self.keyMaterialDescription = keyMaterialDescription
+    self.importState = importState
+    self.keyMaterialState = keyMaterialState
+    self.expirationModel = expirationModel
+    self.validTo = validTo
+    self.rotationDate = rotationDate
+    self.rotationType = rotationType
+  }
+}
+
+/// AWS shape `UpdateAliasRequest` (kms).
+public struct UpdateAliasRequest: Codable, Sendable, Equatable {
+  public var aliasName: String
+  public var targetKeyId: String
+
+  enum CodingKeys: String, CodingKey {
+    case aliasName = "AliasName"
+    case targetKeyId = "TargetKeyId"
+  }
+
+  public init(aliasName: String, targetKeyId: String) {
+    self.aliasName = aliasName
+    self.targetKeyId = targetKeyId
+  }
+}
+
+extension UpdateAliasRequest: AWSValidatable {
+  public func validationFailures(at path: String) -> [ValidationFailure] {
+    var failures: [ValidationFailure] = []
+    do {
+      let v = aliasName
+      failures.checkLength(v, min: 1, at: path + "aliasName", sensitive: false)
+      failures.checkLength(v, max: 256, at: path + "aliasName", sensitive: false)
+      failures.checkPattern(v, "^[a-zA-Z0-9:/_-]+$", at: path + "aliasName", sensitive: false)
+    }
+    do {
+      let v = targetKeyId
+      failures.checkLength(v, min: 1, at: path + "targetKeyId", sensitive: false)
+      failures.checkLength(v, max: 2048, at: path + "targetKeyId", sensitive: false)
+    }
+    return failures
+  }
+}
+
+/// AWS shape `UpdateKeyDescriptionRequest` (kms).
+public struct UpdateKeyDescriptionRequest: Codable, Sendable, Equatable {
+  public var keyId: String
+  public var description: String
+
+  enum CodingKeys: String, CodingKey {
+    case keyId = "KeyId"
+    case description = "Description"
+  }
+
+  public init(keyId: String, description: String) {
+    self.keyId = keyId
+    self.description = description
+  }
+}
+
+extension UpdateKeyDescriptionRequest: AWSValidatable {
+  public func validationFailures(at path: String) -> [ValidationFailure] {
+    var failures: [ValidationFailure] = []
+    do {
+      let v = keyId
+      failures.checkLength(v, min: 1, at: path + "keyId", sensitive: false)
+      failures.checkLength(v, max: 2048, at: path + "keyId", sensitive: false)
+    }
+    do {
+      let v = description
+      failures.checkLength(v, min: 0, at: path + "description", sensitive: false)
+      failures.checkLength(v, max: 8192, at: path + "description", sensitive: false)
+    }
+    return failures
+  }
+}
+
+/// AWS shape `GetKeyLastUsageRequest` (kms).
+public struct GetKeyLastUsageRequest: Codable, Sendable, Equatable {
+  public var keyId: String
+
+  enum CodingKeys: String, CodingKey {
+    case keyId = "KeyId"
+  }
+
+  public init(keyId: String) {
+    self.keyId = keyId
+  }
+}
+
+extension GetKeyLastUsageRequest: AWSValidatable {
+  public func validationFailures(at path: String) -> [ValidationFailure] {
+    var failures: [ValidationFailure] = []
+    do {
+      let v = keyId
+      failures.checkLength(v, min: 1, at: path + "keyId", sensitive: false)
+      failures.checkLength(v, max: 2048, at: path + "keyId", sensitive: false)
+    }
+    return failures
+  }
+}
+
+/// AWS shape `GetKeyLastUsageResponse` (kms).
+public struct GetKeyLastUsageResponse: Codable, Sendable, Equatable {
+  public var keyId: String?
+  public var keyLastUsage: KeyLastUsageData?
+  public var trackingStartDate: Date?
+  public var keyCreationDate: Date?
+
+  enum CodingKeys: String, CodingKey {
+    case keyId = "KeyId"
+    case keyLastUsage = "KeyLastUsage"
+    case trackingStartDate = "TrackingStartDate"
+    case keyCreationDate = "KeyCreationDate"
+  }
+
+  public init(keyId: String? = nil, keyLastUsage: KeyLastUsageData? = nil, trackingStartDate: Date? = nil, keyCreationDate: Date? = nil) {
+    self.keyId = keyId
+    self.keyLastUsage = keyLastUsage
+    self.trackingStartDate = trackingStartDate
+    self.keyCreationDate = keyCreationDate
+  }
+}
+
+/// AWS shape `KeyLastUsageData` (kms).
+public struct KeyLastUsageData: Codable, Sendable, Equatable {
+  public var operation: KeyLastUsageTrackingOperation?
+  public var timestamp: Date?
+  public var cloudTrailEventId: String?
+  public var kmsRequestId: String?
+
+  enum CodingKeys: String, CodingKey {
+    case operation = "Operation"
+    case timestamp = "Timestamp"
+    case cloudTrailEventId = "CloudTrailEventId"
+    case kmsRequestId = "KmsRequestId"
+  }
+
+  public init(operation: KeyLastUsageTrackingOperation? = nil, timestamp: Date? = nil, cloudTrailEventId: String? = nil, kmsRequestId: String? = nil) {
+    self.operation = operation
+    self.timestamp = timestamp
+    self.cloudTrailEventId = cloudTrailEventId
+    self.kmsRequestId = kmsRequestId
+  }
+}
+
+/// AWS shape `GetParametersForImportRequest` (kms).
+public struct GetParametersForImportRequest: Codable, Sendable, Equatable {
+  public var keyId: String
+  /// One of `AlgorithmSpec` (raw value, checked by `validationFailures`).
+  public var wrappingAlgorithm: String
+  /// One of `WrappingKeySpec` (raw value, checked by `validationFailures`).
+  public var wrappingKeySpec: String
+
+  enum CodingKeys: String, CodingKey {
+    case keyId = "KeyId"
+    case wrappingAlgorithm = "WrappingAlgorithm"
+    case wrappingKeySpec = "WrappingKeySpec"
+  }
+
+  public init(keyId: String, wrappingAlgorithm: String, wrappingKeySpec: String) {
+    self.keyId = keyId
+    self.wrappingAlgorithm = wrappingAlgorithm
+    self.wrappingKeySpec = wrappingKeySpec
+  }
+
+  /// `wrappingAlgorithm` as its enum, or nil when absent or not a valid value.
+  public var wrappingAlgorithmValue: AlgorithmSpec? { AlgorithmSpec(rawValue: wrappingAlgorithm) }
+
+  /// `wrappingKeySpec` as its enum, or nil when absent or not a valid value.
+  public var wrappingKeySpecValue: WrappingKeySpec? { WrappingKeySpec(rawValue: wrappingKeySpec) }
+}
+
+extension GetParametersForImportRequest: AWSValidatable {
+  public func validationFailures(at path: String) -> [ValidationFailure] {
+    var failures: [ValidationFailure] = []
+    do {
+      let v = keyId
+      failures.checkLength(v, min: 1, at: path + "keyId", sensitive: false)
+      failures.checkLength(v, max: 2048, at: path + "keyId", sensitive: false)
+    }
+    do {
+      let v = wrappingAlgorithm
+      failures.checkEnum(v, AlgorithmSpec.self, at: path + "wrappingAlgorithm")
+    }
+    do {
+      let v = wrappingKeySpec
+      failures.checkEnum(v, WrappingKeySpec.self, at: path + "wrappingKeySpec")
+    }
+    return failures
+  }
+}
+
+/// AWS shape `GetParametersForImportResponse` (kms).
+public struct GetParametersForImportResponse: Codable, Sendable, Equatable {
+  public var keyId: String?
+  public var importToken: Data?
+  public var publicKey: Data?
+  public var parametersValidTo: Date?
+
+  enum CodingKeys: String, CodingKey {
+    case keyId = "KeyId"
+    case importToken = "ImportToken"
+    case publicKey = "PublicKey"
+    case parametersValidTo = "ParametersValidTo"
+  }
+
+  public init(keyId: String? = nil, importToken: Data? = nil, publicKey: Data? = nil, parametersValidTo: Date? = nil) {
+    self.keyId = keyId
+    self.importToken = importToken
+    self.publicKey = publicKey
+    self.parametersValidTo = parametersValidTo
+  }
+}
+
+/// AWS shape `ImportKeyMaterialRequest` (kms).
+public struct ImportKeyMaterialRequest: Codable, Sendable, Equatable {
+  public var keyId: String
+  public var importToken: Data
+  public var encryptedKeyMaterial: Data
+  public var validTo: Date?
+  /// One of `ExpirationModelType` (raw value, checked by `validationFailures`).
+  public var expirationModel: String?
+  /// One of `ImportType` (raw value, checked by `validationFailures`).
+  public var importType: String?
+  public var keyMaterialDescription: String?
+  public var keyMaterialId: String?
+
+  enum CodingKeys: String, CodingKey {
+    case keyId = "KeyId"
+    case importToken = "ImportToken"
+    case encryptedKeyMaterial = "EncryptedKeyMaterial"
+    case validTo = "ValidTo"
+    case expirationModel = "ExpirationModel"
+    case importType = "ImportType"
+    case keyMaterialDescription = "KeyMaterialDescription"
+    case keyMaterialId = "KeyMaterialId"
+  }
+
+  public init(keyId: String, importToken: Data, encryptedKeyMaterial: Data, validTo: Date? = nil, expirationModel: String? = nil, importType: String? = nil, keyMaterialDescription: String? = nil, keyMaterialId: String? = nil) {
+    self.keyId = keyId
+    self.importToken = importToken
+    self.encryptedKeyMaterial = encryptedKeyMaterial
+    self.validTo = validTo
+    self.expirationModel = expirationModel
+    self.importType = importType
+    self.keyMaterialDescription = keyMaterialDescription
+    self.keyMaterialId = keyMaterialId
+  }
+
+  /// `expirationModel` as its enum, or nil when absent or not a valid value.
+  public var expirationModelValue: ExpirationModelType? { expirationModel.flatMap(ExpirationModelType.init(rawValue:)) }
+
+  /// `importType` as its enum, or nil when absent or not a valid value.
+  public var importTypeValue: ImportType? { importType.flatMap(ImportType.init(rawValue:)) }
+}
+
+extension ImportKeyMaterialRequest: AWSValidatable {
+  public func validationFailures(at path: String) -> [ValidationFailure] {
+    var failures: [ValidationFailure] = []
+    do {
+      let v = keyId
+      failures.checkLength(v, min: 1, at: path + "keyId", sensitive: false)
+      failures.checkLength(v, max: 2048, at: path + "keyId", sensitive: false)
+    }
+    do {
+      let v = importToken
+      failures.checkLength(v, min: 1, at: path + "importToken", sensitive: true)
+      failures.checkLength(v, max: 6144, at: path + "importToken", sensitive: true)
+    }
+    do {
+      let v = encryptedKeyMaterial
+      failures.checkLength(v, min: 1, at: path + "encryptedKeyMaterial", sensitive: true)
+      failures.checkLength(v, max: 6144, at: path + "encryptedKeyMaterial", sensitive: true)
+    }
+    if let v = expirationModel {
+      failures.checkEnum(v, ExpirationModelType.self, at: path + "expirationModel")
+    }
+    if let v = importType {
+      failures.checkEnum(v, ImportType.self, at: path + "importType")
+    }
+    if let v = keyMaterialDescription {
+      failures.checkLength(v, min: 0, at: path + "keyMaterialDescription", sensitive: false)
+      failures.checkLength(v, max: 256, at: path + "keyMaterialDescription", sensitive: false)
+      failures.checkPattern(v, "^[a-zA-Z0-9:/_\\s.-]+$", at: path + "keyMaterialDescription", sensitive: false)
+    }
+    if let v = keyMaterialId {
+      failures.checkLength(v, min: 64, at: path + "keyMaterialId", sensitive: false)
+      failures.checkLength(v, max: 64, at: path + "keyMaterialId", sensitive: false)
+      failures.checkPattern(v, "^[a-f0-9]+$", at: path + "keyMaterialId", sensitive: false)
+    }
+    return failures
+  }
+}
+
+/// AWS shape `ImportKeyMaterialResponse` (kms).
+public struct ImportKeyMaterialResponse: Codable, Sendable, Equatable {
+  public var keyId: String?
+  public var keyMaterialId: String?
+
+  enum CodingKeys: String, CodingKey {
+    case keyId = "KeyId"
+    case keyMaterialId = "KeyMaterialId"
+  }
+
+  public init(keyId: String? = nil, keyMaterialId: String? = nil) {
+    self.keyId = keyId
+    self.keyMaterialId = keyMaterialId
+  }
+}
+
+/// AWS shape `DeleteImportedKeyMaterialRequest` (kms).
+public struct DeleteImportedKeyMaterialRequest: Codable, Sendable, Equatable {
+  public var keyId: String
+  public var keyMaterialId: String?
+
+  enum CodingKeys: String, CodingKey {
+    case keyId = "KeyId"
+    case keyMaterialId = "KeyMaterialId"
+  }
+
+  public init(keyId: String, keyMaterialId: String? = nil) {
+    self.keyId = keyId
+    self.keyMaterialId = keyMaterialId
+  }
+}
+
+extension DeleteImportedKeyMaterialRequest: AWSValidatable {
+  public func validationFailures(at path: String) -> [ValidationFailure] {
+    var failures: [ValidationFailure] = []
+    do {
+      let v = keyId
+      failures.checkLength(v, min: 1, at: path + "keyId", sensitive: false)
+      failures.checkLength(v, max: 2048, at: path + "keyId", sensitive: false)
+    }
+    if let v = keyMaterialId {
+      failures.checkLength(v, min: 64, at: path + "keyMaterialId", sensitive: false)
+      failures.checkLength(v, max: 64, at: path + "keyMaterialId", sensitive: false)
+      failures.checkPattern(v, "^[a-f0-9]+$", at: path + "keyMaterialId", sensitive: false)
+    }
+    return failures
+  }
+}
+
+/// AWS shape `DeleteImportedKeyMaterialResponse` (kms).
+public struct DeleteImportedKeyMaterialResponse: Codable, Sendable, Equatable {
+  public var keyId: String?
+  public var keyMaterialId: String?
+
+  enum CodingKeys: String, CodingKey {
+    case keyId = "KeyId"
+    case keyMaterialId = "KeyMaterialId"
+  }
+
+  public init(keyId: String? = nil, keyMaterialId: String? = nil) {
+    self.keyId = keyId
+    self.keyMaterialId = keyMaterialId
+  }
+}
+
+/// AWS shape `ReplicateKeyRequest` (kms).
+public struct ReplicateKeyRequest: Codable, Sendable, Equatable {
+  public var keyId: String
+  public var replicaRegion: String
+  public var policy: String?
+  public var bypassPolicyLockoutSafetyCheck: Bool?
+  public var description: String?
+  public var tags: [Tag]?
+
+  enum CodingKeys: String, CodingKey {
+    case keyId = "KeyId"
+    case replicaRegion = "ReplicaRegion"
+    case policy = "Policy"
+    case bypassPolicyLockoutSafetyCheck = "BypassPolicyLockoutSafetyCheck"
+    case description = "Description"
+    case tags = "Tags"
+  }
+
+  public init(keyId: String, replicaRegion: String, policy: String? = nil, bypassPolicyLockoutSafetyCheck: Bool? = nil, description: String? = nil, tags: [Tag]? = nil) {
+    self.keyId = keyId
+    self.replicaRegion = replicaRegion
+    self.policy = policy
+    self.bypassPolicyLockoutSafetyCheck = bypassPolicyLockoutSafetyCheck
+    self.description = description
+    self.tags = tags
+  }
+}
+
+extension ReplicateKeyRequest: AWSValidatable {
+  public func validationFailures(at path: String) -> [ValidationFailure] {
+    var failures: [ValidationFailure] = []
+    do {
+      let v = keyId
+      failures.checkLength(v, min: 1, at: path + "keyId", sensitive: false)
+      failures.checkLength(v, max: 2048, at: path + "keyId", sensitive: false)
+    }
+    do {
+      let v = replicaRegion
+      failures.checkLength(v, min: 1, at: path + "replicaRegion", sensitive: false)
+      failures.checkLength(v, max: 32, at: path + "replicaRegion", sensitive: false)
+      failures.checkPattern(v, "^([a-z]+-){2,3}\\d+$", at: path + "replicaRegion", sensitive: false)
+    }
+    if let v = policy {
+      failures.checkLength(v, min: 1, at: path + "policy", sensitive: false)
+      failures.checkLength(v, max: 131072, at: path + "policy", sensitive: false)
+      failures.checkPattern(v, "[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+", at: path + "policy", sensitive: false)
+    }
+    if let v = description {
+      failures.checkLength(v, min: 0, at: path + "description", sensitive: false)
+      failures.checkLength(v, max: 8192, at: path + "description", sensitive: false)
+    }
+    if let v = tags {
+      for (i, e) in v.enumerated() { failures += e.validationFailures(at: path + "tags" + ".\(i + 1).member.") }
+    }
+    return failures
+  }
+}
+
+/// AWS shape `ReplicateKeyResponse` (kms).
+public struct ReplicateKeyResponse: Codable, Sendable, Equatable {
+  public var replicaKeyMetadata: KeyMetadata?
+  public var replicaPolicy: String?
+  public var replicaTags: [Tag]?
+
+  enum CodingKeys: String, CodingKey {
+    case replicaKeyMetadata = "ReplicaKeyMetadata"
+    case replicaPolicy = "ReplicaPolicy"
+    case replicaTags = "ReplicaTags"
+  }
+
+  public init(replicaKeyMetadata: KeyMetadata? = nil, replicaPolicy: String? = nil, replicaTags: [Tag]? = nil) {
+    self.replicaKeyMetadata = replicaKeyMetadata
+    self.replicaPolicy = replicaPolicy
+    self.replicaTags = replicaTags
+  }
+}
+
+/// AWS shape `UpdatePrimaryRegionRequest` (kms).
+public struct UpdatePrimaryRegionRequest: Codable, Sendable, Equatable {
+  public var keyId: String
+  public var primaryRegion: String
+
+  enum CodingKeys: String, CodingKey {
+    case keyId = "KeyId"
+    case primaryRegion = "PrimaryRegion"
+  }
+
+  public init(keyId: String, primaryRegion: String) {
+    self.keyId = keyId
+    self.primaryRegion = primaryRegion
+  }
+}
+
+extension UpdatePrimaryRegionRequest: AWSValidatable {
+  public func validationFailures(at path: String) -> [ValidationFailure] {
+    var failures: [ValidationFailure] = []
+    do {
+      let v = keyId
+      failures.checkLength(v, min: 1, at: path + "keyId", sensitive: false)
+      failures.checkLength(v, max: 2048, at: path + "keyId", sensitive: false)
+    }
+    do {
+      let v = primaryRegion
+      failures.checkLength(v, min: 1, at: path + "primaryRegion", sensitive: false)
+      failures.checkLength(v, max: 32, at: path + "primaryRegion", sensitive: false)
+      failures.checkPattern(v, "^([a-z]+-){2,3}\\d+$", at: path + "primaryRegion", sensitive: false)
+    }
+    return failures
+  }
+}
+
+/// AWS shape `GetPublicKeyRequest` (kms).
+public struct GetPublicKeyRequest: Codable, Sendable, Equatable {
+  public var keyId: String
+  public var grantTokens: [String]?
+
+  enum CodingKeys: String, CodingKey {
+    case keyId = "KeyId"
+    case grantTokens = "GrantTokens"
+  }
+
+  public init(keyId: String, grantTokens: [String]? = nil) {
+    self.keyId = keyId
+    self.grantTokens = grantTokens
+  }
+}
+
+extension GetPublicKeyRequest: AWSValidatable {
+  public func validationFailures(at path: String) -> [ValidationFailure] {
+    var failures: [ValidationFailure] = []
+    do {
+      let v = keyId
+      failures.checkLength(v, min: 1, at: path + "keyId", sensitive: false)
+      failures.checkLength(v, max: 2048, at: path + "keyId", sensitive: false)
+    }
+    if let v = grantTokens {
+      failures.checkLength(v, min: 0, at: path + "grantTokens", sensitive: false)
+      failures.checkLength(v, max: 10, at: path + "grantTokens", sensitive: false)
+      for e in v { failures.checkLength(e, min: 1, at: path + "grantTokens" + ".member", sensitive: false); failures.checkLength(e, max: 8192, at: path + "grantTokens" + ".member", sensitive: false) }
+    }
+    return failures
+  }
+}
+
+/// AWS shape `GetPublicKeyResponse` (kms).
+public struct GetPublicKeyResponse: Codable, Sendable, Equatable {
+  public var keyId: String?
+  public var publicKey: Data?
+  public var customerMasterKeySpec: CustomerMasterKeySpec?
+  public var keySpec: KeySpec?
+  public var keyUsage: KeyUsageType?
+  public var encryptionAlgorithms: [EncryptionAlgorithmSpec]?
+  public var signingAlgorithms: [SigningAlgorithmSpec]?
+  public var keyAgreementAlgorithms: [KeyAgreementAlgorithmSpec]?
+
+  enum CodingKeys: String, CodingKey {
+    case keyId = "KeyId"
+    case publicKey = "PublicKey"
+    case customerMasterKeySpec = "CustomerMasterKeySpec"
+    case keySpec = "KeySpec"
+    case keyUsage = "KeyUsage"
+    case encryptionAlgorithms = "EncryptionAlgorithms"
+    case signingAlgorithms = "SigningAlgorithms"
+    case keyAgreementAlgorithms = "KeyAgreementAlgorithms"
+  }
+
+  public init(keyId: String? = nil, publicKey: Data? = nil, customerMasterKeySpec: CustomerMasterKeySpec? = nil, keySpec: KeySpec? = nil, keyUsage: KeyUsageType? = nil, encryptionAlgorithms: [EncryptionAlgorithmSpec]? = nil, signingAlgorithms: [SigningAlgorithmSpec]? = nil, keyAgreementAlgorithms: [KeyAgreementAlgorithmSpec]? = nil) {
+    self.keyId = keyId
+    self.publicKey = publicKey
+    self.customerMasterKeySpec = customerMasterKeySpec
+    self.keySpec = keySpec
+    self.keyUsage = keyUsage
+    self.encryptionAlgorithms = encryptionAlgorithms
+    self.signingAlgorithms = signingAlgorithms
+    self.keyAgreementAlgorithms = keyAgreementAlgorithms
+  }
+}
+
+/// AWS shape `SignRequest` (kms).
+public struct SignRequest: Codable, Sendable, Equatable {
+  public var keyId: String
+  public var message: Data
+  /// One of `MessageType` (raw value, checked by `validationFailures`).
+  public var messageType: String?
+  public var grantTokens: [String]?
+  /// One of `SigningAlgorithmSpec` (raw value, checked by `validationFailures`).
+  public var signingAlgorithm: String
+  public var dryRun: Bool?
+
+  enum CodingKeys: String, CodingKey {
+    case keyId = "KeyId"
+    case message = "Message"
+    case messageType = "MessageType"
+    case grantTokens = "GrantTokens"
+    case signingAlgorithm = "SigningAlgorithm"
+    case dryRun = "DryRun"
+  }
+
+  public init(keyId: String, message: Data, messageType: String? = nil, grantTokens: [String]? = nil, signingAlgorithm: String, dryRun: Bool? = nil) {
+    self.keyId = keyId
+    self.message = message
+    self.messageType = messageType
+    self.grantTokens = grantTokens
+    self.signingAlgorithm = signingAlgorithm
+    self.dryRun = dryRun
+  }
+
+  /// `messageType` as its enum, or nil when absent or not a valid value.
+  public var messageTypeValue: MessageType? { messageType.flatMap(MessageType.init(rawValue:)) }
+
+  /// `signingAlgorithm` as its enum, or nil when absent or not a valid value.
+  public var signingAlgorithmValue: SigningAlgorithmSpec? { SigningAlgorithmSpec(rawValue: signingAlgorithm) }
+}
+
+extension SignRequest: AWSValidatable {
+  public func validationFailures(at path: String) -> [ValidationFailure] {
+    var failures: [ValidationFailure] = []
+    do {
+      let v = keyId
+      failures.checkLength(v, min: 1, at: path + "keyId", sensitive: false)
+      failures.checkLength(v, max: 2048, at: path + "keyId", sensitive: false)
+    }
+    do {
+      let v = message
+      failures.checkLength(v, min: 1, at: path + "message", sensitive: true)
+      failures.checkLength(v, max: 4096, at: path + "message", sensitive: true)
+    }
+    if let v = messageType {
+      failures.checkEnum(v, MessageType.self, at: path + "messageType")
+    }
+    if let v = grantTokens {
+      failures.checkLength(v, min: 0, at: path + "grantTokens", sensitive: false)
+      failures.checkLength(v, max: 10, at: path + "grantTokens", sensitive: false)
+      for e in v { failures.checkLength(e, min: 1, at: path + "grantTokens" + ".member", sensitive: false); failures.checkLength(e, max: 8192, at: path + "grantTokens" + ".member", sensitive: false) }
+    }
+    do {
+      let v = signingAlgorithm
+      failures.checkEnum(v, SigningAlgorithmSpec.self, at: path + "signingAlgorithm")
+    }
+    return failures
+  }
+}
+
+/// AWS shape `SignResponse` (kms).
+public struct SignResponse: Codable, Sendable, Equatable {
+  public var keyId: String?
+  public var signature: Data?
+  public var signingAlgorithm: SigningAlgorithmSpec?
+
+  enum CodingKeys: String, CodingKey {
+    case keyId = "KeyId"
+    case signature = "Signature"
+    case signingAlgorithm = "SigningAlgorithm"
+  }
+
+  public init(keyId: String? = nil, signature: Data? = nil, signingAlgorithm: SigningAlgorithmSpec? = nil) {
+    self.keyId = keyId
+    self.signature = signature
+    self.signingAlgorithm = signingAlgorithm
+  }
+}
+
+/// AWS shape `VerifyRequest` (kms).
+public struct VerifyRequest: Codable, Sendable, Equatable {
+  public var keyId: String
+  public var message: Data
+  /// One of `MessageType` (raw value, checked by `validationFailures`).
+  public var messageType: String?
+  public var signature: Data
+  /// One of `SigningAlgorithmSpec` (raw value, checked by `validationFailures`).
+  public var signingAlgorithm: String
+  public var grantTokens: [String]?
+  public var dryRun: Bool?
+
+  enum CodingKeys: String, CodingKey {
+    case keyId = "KeyId"
+    case message = "Message"
+    case messageType = "MessageType"
+    case signature = "Signature"
+    case signingAlgorithm = "SigningAlgorithm"
+    case grantTokens = "GrantTokens"
+    case dryRun = "DryRun"
+  }
+
+  public init(keyId: String, message: Data, messageType: String? = nil, signature: Data, signingAlgorithm: String, grantTokens: [String]? = nil, dryRun: Bool? = nil) {
+    self.keyId = keyId
+    self.message = message
+    self.messageType = messageType
+    self.signature = signature
+    self.signingAlgorithm = signingAlgorithm
+    self.grantTokens = grantTokens
+    self.dryRun = dryRun
+  }
+
+  /// `messageType` as its enum, or nil when absent or not a valid value.
+  public var messageTypeValue: MessageType? { messageType.flatMap(MessageType.init(rawValue:)) }
+
+  /// `signingAlgorithm` as its enum, or nil when absent or not a valid value.
+  public var signingAlgorithmValue: SigningAlgorithmSpec? { SigningAlgorithmSpec(rawValue: signingAlgorithm) }
+}
+
+extension VerifyRequest: AWSValidatable {
+  public func validationFailures(at path: String) -> [ValidationFailure] {
+    var failures: [ValidationFailure] = []
+    do {
+      let v = keyId
+      failures.checkLength(v, min: 1, at: path + "keyId", sensitive: false)
+      failures.checkLength(v, max: 2048, at: path + "keyId", sensitive: false)
+    }
+    do {
+      let v = message
+      failures.checkLength(v, min: 1, at: path + "message", sensitive: true)
+      failures.checkLength(v, max: 4096, at: path + "message", sensitive: true)
+    }
+    if let v = messageType {
+      failures.checkEnum(v, MessageType.self, at: path + "messageType")
+    }
+    do {
+      let v = signature
+      failures.checkLength(v, min: 1, at: path + "signature", sensitive: true)
+      failures.checkLength(v, max: 6144, at: path + "signature", sensitive: true)
+    }
+    do {
+      let v = signingAlgorithm
+      failures.checkEnum(v, SigningAlgorithmSpec.self, at: path + "signingAlgorithm")
+    }
+    if let v = grantTokens {
+      failures.checkLength(v, min: 0, at: path + "grantTokens", sensitive: false)
+      failures.checkLength(v, max: 10, at: path + "grantTokens", sensitive: false)
+      for e in v { failures.checkLength(e, min: 1, at: path + "grantTokens" + ".member", sensitive: false); failures.checkLength(e, max: 8192, at: path + "grantTokens" + ".member", sensitive: false) }
+    }
+    return failures
+  }
+}
+
+/// AWS shape `VerifyResponse` (kms).
+public struct VerifyResponse: Codable, Sendable, Equatable {
+  public var keyId: String?
+  public var signatureValid: Bool?
+  public var signingAlgorithm: SigningAlgorithmSpec?
+
+  enum CodingKeys: String, CodingKey {
+    case keyId = "KeyId"
+    case signatureValid = "SignatureValid"
+    case signingAlgorithm = "SigningAlgorithm"
+  }
+
+  public init(keyId: String? = nil, signatureValid: Bool? = nil, signingAlgorithm: SigningAlgorithmSpec? = nil) {
+    self.keyId = keyId
+    self.signatureValid = signatureValid
+    self.signingAlgorithm = signingAlgorithm
+  }
+}
+
+/// AWS shape `GenerateMacRequest` (kms).
+public struct GenerateMacRequest: Codable, Sendable, Equatable {
+  public var message: Data
+  public var keyId: String
+  /// One of `MacAlgorithmSpec` (raw value, checked by `validationFailures`).
+  public var macAlgorithm: String
+  public var grantTokens: [String]?
+  public var dryRun: Bool?
+
+  enum CodingKeys: String, CodingKey {
+    case message = "Message"
+    case keyId = "KeyId"
+    case macAlgorithm = "MacAlgorithm"
+    case grantTokens = "GrantTokens"
+    case dryRun = "DryRun"
+  }
+
+  public init(message: Data, keyId: String, macAlgorithm: String, grantTokens: [String]? = nil, dryRun: Bool? = nil) {
+    self.message = message
+    self.keyId = keyId
+    self.macAlgorithm = macAlgorithm
+    self.grantTokens = grantTokens
+    self.dryRun = dryRun
+  }
+
+  /// `macAlgorithm` as its enum, or nil when absent or not a valid value.
+  public var macAlgorithmValue: MacAlgorithmSpec? { MacAlgorithmSpec(rawValue: macAlgorithm) }
+}
+
+extension GenerateMacRequest: AWSValidatable {
+  public func validationFailures(at path: String) -> [ValidationFailure] {
+    var failures: [ValidationFailure] = []
+    do {
+      let v = message
+      failures.checkLength(v, min: 1, at: path + "message", sensitive: true)
+      failures.checkLength(v, max: 4096, at: path + "message", sensitive: true)
+    }
+    do {
+      let v = keyId
+      failures.checkLength(v, min: 1, at: path + "keyId", sensitive: false)
+      failures.checkLength(v, max: 2048, at: path + "keyId", sensitive: false)
+    }
+    do {
+      let v = macAlgorithm
+      failures.checkEnum(v, MacAlgorithmSpec.self, at: path + "macAlgorithm")
+    }
+    if let v = grantTokens {
+      failures.checkLength(v, min: 0, at: path + "grantTokens", sensitive: false)
+      failures.checkLength(v, max: 10, at: path + "grantTokens", sensitive: false)
+      for e in v { failures.checkLength(e, min: 1, at: path + "grantTokens" + ".member", sensitive: false); failures.checkLength(e, max: 8192, at: path + "grantTokens" + ".member", sensitive: false) }
+    }
+    return failures
+  }
+}
+
+/// AWS shape `GenerateMacResponse` (kms).
+public struct GenerateMacResponse: Codable, Sendable, Equatable {
+  public var mac: Data?
+  public var macAlgorithm: MacAlgorithmSpec?
+  public var keyId: String?
+
+  enum CodingKeys: String, CodingKey {
+    case mac = "Mac"
+    case macAlgorithm = "MacAlgorithm"
+    case keyId = "KeyId"
+  }
+
+  public init(mac: Data? = nil, macAlgorithm: MacAlgorithmSpec? = nil, keyId: String? = nil) {
+    self.mac = mac
+    self.macAlgorithm = macAlgorithm
+    self.keyId = keyId
+  }
+}
+
+/// AWS shape `VerifyMacRequest` (kms).
+public struct VerifyMacRequest: Codable, Sendable, Equatable {
+  public var message: Data
+  public var keyId: String
+  /// One of `MacAlgorithmSpec` (raw value, checked by `validationFailures`).
+  public var macAlgorithm: String
+  public var mac: Data
+  public var grantTokens: [String]?
+  public var dryRun: Bool?
+
+  enum CodingKeys: String, CodingKey {
+    case message = "Message"
+    case keyId = "KeyId"
+    case macAlgorithm = "MacAlgorithm"
+    case mac = "Mac"
+    case grantTokens = "GrantTokens"
+    case dryRun = "DryRun"
+  }
+
+  public init(message: Data, keyId: String, macAlgorithm: String, mac: Data, grantTokens: [String]? = nil, dryRun: Bool? = nil) {
+    self.message = message
+    self.keyId = keyId
+    self.macAlgorithm = macAlgorithm
+    self.mac = mac
+    self.grantTokens = grantTokens
+    self.dryRun = dryRun
+  }
+
+  /// `macAlgorithm` as its enum, or nil when absent or not a valid value.
+  public var macAlgorithmValue: MacAlgorithmSpec? { MacAlgorithmSpec(rawValue: macAlgorithm) }
+}
+
+extension VerifyMacRequest: AWSValidatable {
+  public func validationFailures(at path: String) -> [ValidationFailure] {
+    var failures: [ValidationFailure] = []
+    do {
+      let v = message
+      failures.checkLength(v, min: 1, at: path + "message", sensitive: true)
+      failures.checkLength(v, max: 4096, at: path + "message", sensitive: true)
+    }
+    do {
+      let v = keyId
+      failures.checkLength(v, min: 1, at: path + "keyId", sensitive: false)
+      failures.checkLength(v, max: 2048, at: path + "keyId", sensitive: false)
+    }
+    do {
+      let v = macAlgorithm
+      failures.checkEnum(v, MacAlgorithmSpec.self, at: path + "macAlgorithm")
+    }
+    do {
+      let v = mac
+      failures.checkLength(v, min: 1, at: path + "mac", sensitive: true)
+      failures.checkLength(v, max: 6144, at: path + "mac", sensitive: true)
+    }
+    if let v = grantTokens {
+      failures.checkLength(v, min: 0, at: path + "grantTokens", sensitive: false)
+      failures.checkLength(v, max: 10, at: path + "grantTokens", sensitive: false)
+      for e in v { failures.checkLength(e, min: 1, at: path + "grantTokens" + ".member", sensitive: false); failures.checkLength(e, max: 8192, at: path + "grantTokens" + ".member", sensitive: false) }
+    }
+    return failures
+  }
+}
+
+/// AWS shape `VerifyMacResponse` (kms).
+public struct VerifyMacResponse: Codable, Sendable, Equatable {
+  public var keyId: String?
+  public var macValid: Bool?
+  public var macAlgorithm: MacAlgorithmSpec?
+
+  enum CodingKeys: String, CodingKey {
+    case keyId = "KeyId"
+    case macValid = "MacValid"
+    case macAlgorithm = "MacAlgorithm"
+  }
+
+  public init(keyId: String? = nil, macValid: Bool? = nil, macAlgorithm: MacAlgorithmSpec? = nil) {
+    self.keyId = keyId
+    self.macValid = macValid
+    self.macAlgorithm = macAlgorithm
+  }
+}
+
+/// AWS shape `DeriveSharedSecretRequest` (kms).
+public struct DeriveSharedSecretRequest: Codable, Sendable, Equatable {
+  public var keyId: String
+  /// One of `KeyAgreementAlgorithmSpec` (raw value, checked by `validationFailures`).
+  public var keyAgreementAlgorithm: String
+  public var publicKey: Data
+  public var grantTokens: [String]?
+  public var dryRun: Bool?
+  public var recipient: RecipientInfo?
+
+  enum CodingKeys: String, CodingKey {
+    case keyId = "KeyId"
+    case keyAgreementAlgorithm = "KeyAgreementAlgorithm"
+    case publicKey = "PublicKey"
+    case grantTokens = "GrantTokens"
+    case dryRun = "DryRun"
+    case recipient = "Recipient"
+  }
+
+  public init(keyId: String, keyAgreementAlgorithm: String, publicKey: Data, grantTokens: [String]? = nil, dryRun: Bool? = nil, recipient: RecipientInfo? = nil) {
+    self.keyId = keyId
+    self.keyAgreementAlgorithm = keyAgreementAlgorithm
+    self.publicKey = publicKey
+    self.grantTokens = grantTokens
+    self.dryRun = dryRun
+    self.recipient = recipient
+  }
+
+  /// `keyAgreementAlgorithm` as its enum, or nil when absent or not a valid value.
+  public var keyAgreementAlgorithmValue: KeyAgreementAlgorithmSpec? { KeyAgreementAlgorithmSpec(rawValue: keyAgreementAlgorithm) }
+}
+
+extension DeriveSharedSecretRequest: AWSValidatable {
+  public func validationFailures(at path: String) -> [ValidationFailure] {
+    var failures: [ValidationFailure] = []
+    do {
+      let v = keyId
+      failures.checkLength(v, min: 1, at: path + "keyId", sensitive: false)
+      failures.checkLength(v, max: 2048, at: path + "keyId", sensitive: false)
+    }
+    do {
+      let v = keyAgreementAlgorithm
+      failures.checkEnum(v, KeyAgreementAlgorithmSpec.self, at: path + "keyAgreementAlgorithm")
+    }
+    do {
+      let v = publicKey
+      failures.checkLength(v, min: 1, at: path + "publicKey", sensitive: true)
+      failures.checkLength(v, max: 8192, at: path + "publicKey", sensitive: true)
+    }
+    if let v = grantTokens {
+      failures.checkLength(v, min: 0, at: path + "grantTokens", sensitive: false)
+      failures.checkLength(v, max: 10, at: path + "grantTokens", sensitive: false)
+      for e in v { failures.checkLength(e, min: 1, at: path + "grantTokens" + ".member", sensitive: false); failures.checkLength(e, max: 8192, at: path + "grantTokens" + ".member", sensitive: false) }
+    }
+    if let v = recipient {
+      failures += v.validationFailures(at: path + "recipient" + ".")
+    }
+    return failures
+  }
+}
+
+/// AWS shape `DeriveSharedSecretResponse` (kms).
+public struct DeriveSharedSecretResponse: Codable, Sendable, Equatable {
+  public var keyId: String?
+  public var sharedSecret: Data?
+  public var ciphertextForRecipient: Data?
+  public var keyAgreementAlgorithm: KeyAgreementAlgorithmSpec?
+  public var keyOrigin: OriginType?
+
+  enum CodingKeys: String, CodingKey {
+    case keyId = "KeyId"
+    case sharedSecret = "SharedSecret"
+    case ciphertextForRecipient = "CiphertextForRecipient"
+    case keyAgreementAlgorithm = "KeyAgreementAlgorithm"
+    case keyOrigin = "KeyOrigin"
+  }
+
+  public init(keyId: String? = nil, sharedSecret: Data? = nil, ciphertextForRecipient: Data? = nil, keyAgreementAlgorithm: KeyAgreementAlgorithmSpec? = nil, keyOrigin: OriginType? = nil) {
+    self.keyId = keyId
+    self.sharedSecret = sharedSecret
+    self.ciphertextForRecipient = ciphertextForRecipient
+    self.keyAgreementAlgorithm = keyAgreementAlgorithm
+    self.keyOrigin = keyOrigin
+  }
+}
+
+/// AWS shape `GenerateDataKeyPairRequest` (kms).
+public struct GenerateDataKeyPairRequest: Codable, Sendable, Equatable {
+  public var encryptionContext: [String: String]?
+  public var keyId: String
+  /// One of `DataKeyPairSpec` (raw value, checked by `validationFailures`).
+  public var keyPairSpec: String
+  public var grantTokens: [String]?
+  public var recipient: RecipientInfo?
+  public var dryRun: Bool?
+
+  enum CodingKeys: String, CodingKey {
+    case encryptionContext = "EncryptionContext"
+    case keyId = "KeyId"
+    case keyPairSpec = "KeyPairSpec"
+    case grantTokens = "GrantTokens"
+    case recipient = "Recipient"
+    case dryRun = "DryRun"
+  }
+
+  public init(encryptionContext: [String: String]? = nil, keyId: String, keyPairSpec: String, grantTokens: [String]? = nil, recipient: RecipientInfo? = nil, dryRun: Bool? = nil) {
+    self.encryptionContext = encryptionContext
+    self.keyId = keyId
+    self.keyPairSpec = keyPairSpec
+    self.grantTokens = grantTokens
+    self.recipient = recipient
+    self.dryRun = dryRun
+  }
+
+  /// `keyPairSpec` as its enum, or nil when absent or not a valid value.
+  public var keyPairSpecValue: DataKeyPairSpec? { DataKeyPairSpec(rawValue: keyPairSpec) }
+}
+
+extension GenerateDataKeyPairRequest: AWSValidatable {
+  public func validationFailures(at path: String) -> [ValidationFailure] {
+    var failures: [ValidationFailure] = []
+    do {
+      let v = keyId
+      failures.checkLength(v, min: 1, at: path + "keyId", sensitive: false)
+      failures.checkLength(v, max: 2048, at: path + "keyId", sensitive: false)
+    }
+    do {
+      let v = keyPairSpec
+      failures.checkEnum(v, DataKeyPairSpec.self, at: path + "keyPairSpec")
+    }
+    if let v = grantTokens {
+      failures.checkLength(v, min: 0, at: path + "grantTokens", sensitive: false)
+      failures.checkLength(v, max: 10, at: path + "grantTokens", sensitive: false)
+      for e in v { failures.checkLength(e, min: 1, at: path + "grantTokens" + ".member", sensitive: false); failures.checkLength(e, max: 8192, at: path + "grantTokens" + ".member", sensitive: false) }
+    }
+    if let v = recipient {
+      failures += v.validationFailures(at: path + "recipient" + ".")
+    }
+    return failures
+  }
+}
+
+/// AWS shape `GenerateDataKeyPairResponse` (kms).
+public struct GenerateDataKeyPairResponse: Codable, Sendable, Equatable {
+  public var privateKeyCiphertextBlob: Data?
+  public var privateKeyPlaintext: Data?
+  public var publicKey: Data?
+  public var keyId: String?
+  public var keyPairSpec: DataKeyPairSpec?
+  public var ciphertextForRecipient: Data?
+  public var keyMaterialId: String?
+
+  enum CodingKeys: String, CodingKey {
+    case privateKeyCiphertextBlob = "PrivateKeyCiphertextBlob"
+    case privateKeyPlaintext = "PrivateKeyPlaintext"
+    case publicKey = "PublicKey"
+    case keyId = "KeyId"
+    case keyPairSpec = "KeyPairSpec"
+    case ciphertextForRecipient = "CiphertextForRecipient"
+    case keyMaterialId = "KeyMaterialId"
+  }
+
+  public init(privateKeyCiphertextBlob: Data? = nil, privateKeyPlaintext: Data? = nil, publicKey: Data? = nil, keyId: String? = nil, keyPairSpec: DataKeyPairSpec? = nil, ciphertextForRecipient: Data? = nil, keyMaterialId: String? = nil) {
+    self.privateKeyCiphertextBlob = privateKeyCiphertextBlob
+    self.privateKeyPlaintext = privateKeyPlaintext
+    self.publicKey = publicKey
+    self.keyId = keyId
+    self.keyPairSpec = keyPairSpec
+    self.ciphertextForRecipient = ciphertextForRecipient
+    self.keyMaterialId = keyMaterialId
+  }
+}
+
+/// AWS shape `GenerateDataKeyPairWithoutPlaintextRequest` (kms).
+public struct GenerateDataKeyPairWithoutPlaintextRequest: Codable, Sendable, Equatable {
+  public var encryptionContext: [String: String]?
+  public var keyId: String
+  /// One of `DataKeyPairSpec` (raw value, checked by `validationFailures`).
+  public var keyPairSpec: String
+  public var grantTokens: [String]?
+  public var dryRun: Bool?
+
+  enum CodingKeys: String, CodingKey {
+    case encryptionContext = "EncryptionContext"
+    case keyId = "KeyId"
+    case keyPairSpec = "KeyPairSpec"
+    case grantTokens = "GrantTokens"
+    case dryRun = "DryRun"
+  }
+
+  public init(encryptionContext: [String: String]? = nil, keyId: String, keyPairSpec: String, grantTokens: [String]? = nil, dryRun: Bool? = nil) {
+    self.encryptionContext = encryptionContext
+    self.keyId = keyId
+    self.keyPairSpec = keyPairSpec
+    self.grantTokens = grantTokens
+    self.dryRun = dryRun
+  }
+
+  /// `keyPairSpec` as its enum, or nil when absent or not a valid value.
+  public var keyPairSpecValue: DataKeyPairSpec? { DataKeyPairSpec(rawValue: keyPairSpec) }
+}
+
+extension GenerateDataKeyPairWithoutPlaintextRequest: AWSValidatable {
+  public func validationFailures(at path: String) -> [ValidationFailure] {
+    var failures: [ValidationFailure] = []
+    do {
+      let v = keyId
+      failures.checkLength(v, min: 1, at: path + "keyId", sensitive: false)
+      failures.checkLength(v, max: 2048, at: path + "keyId", sensitive: false)
+    }
+    do {
+      let v = keyPairSpec
+      failures.checkEnum(v, DataKeyPairSpec.self, at: path + "keyPairSpec")
+    }
+    if let v = grantTokens {
+      failures.checkLength(v, min: 0, at: path + "grantTokens", sensitive: false)
+      failures.checkLength(v, max: 10, at: path + "grantTokens", sensitive: false)
+      for e in v { failures.checkLength(e, min: 1, at: path + "grantTokens" + ".member", sensitive: false); failures.checkLength(e, max: 8192, at: path + "grantTokens" + ".member", sensitive: false) }
+    }
+    return failures
+  }
+}
+
+/// AWS shape `GenerateDataKeyPairWithoutPlaintextResponse` (kms).
+public struct GenerateDataKeyPairWithoutPlaintextResponse: Codable, Sendable, Equatable {
+  public var privateKeyCiphertextBlob: Data?
+  public var publicKey: Data?
+  public var keyId: String?
+  public var keyPairSpec: DataKeyPairSpec?
+  public var keyMaterialId: String?
+
+  enum CodingKeys: String, CodingKey {
+    case privateKeyCiphertextBlob = "PrivateKeyCiphertextBlob"
+    case publicKey = "PublicKey"
+    case keyId = "KeyId"
+    case keyPairSpec = "KeyPairSpec"
+    case keyMaterialId = "KeyMaterialId"
+  }
+
+  public init(privateKeyCiphertextBlob: Data? = nil, publicKey: Data? = nil, keyId: String? = nil, keyPairSpec: DataKeyPairSpec? = nil, keyMaterialId: String? = nil) {
+    self.privateKeyCiphertextBlob = privateKeyCiphertextBlob
+    self.publicKey = publicKey
+    self.keyId = keyId
+    self.keyPairSpec = keyPairSpec
+    self.keyMaterialId = keyMaterialId
+  }
+}
+
+/// AWS enum `AlgorithmSpec` (kms): exactly the values of the service model.
+public enum AlgorithmSpec: String, Codable, Sendable, CaseIterable, Hashable {
+  case rsaesPkcs1V15 = "RSAES_PKCS1_V1_5"
+  case rsaesOaepSha1 = "RSAES_OAEP_SHA_1"
+  case rsaesOaepSha256 = "RSAES_OAEP_SHA_256"
+  case rsaAesKeyWrapSha1 = "RSA_AES_KEY_WRAP_SHA_1"
+  case rsaAesKeyWrapSha256 = "RSA_AES_KEY_WRAP_SHA_256"
+  case sm2pke = "SM2PKE"
+}
+
 /// AWS enum `ConnectionErrorCodeType` (kms): exactly the values of the service model.
 public enum ConnectionErrorCodeType: String, Codable, Sendable, CaseIterable, Hashable {
   case invalidCredentials = "INVALID_CREDENTIALS"
@@ -1741,6 +3724,19 @@ public enum CustomerMasterKeySpec: String, Codable, Sendable, CaseIterable, Hash
   case sm2 = "SM2"
 }
 
+/// AWS enum `DataKeyPairSpec` (kms): exactly the values of the service model.
+public enum DataKeyPairSpec: String, Codable, Sendable, CaseIterable, Hashable {
+  case rsa2048 = "RSA_2048"
+  case rsa3072 = "RSA_3072"
+  case rsa4096 = "RSA_4096"
+  case eccNistP256 = "ECC_NIST_P256"
+  case eccNistP384 = "ECC_NIST_P384"
+  case eccNistP521 = "ECC_NIST_P521"
+  case eccSecgP256k1 = "ECC_SECG_P256K1"
+  case sm2 = "SM2"
+  case eccNistEdwards25519 = "ECC_NIST_EDWARDS25519"
+}
+
 /// AWS enum `DataKeySpec` (kms): exactly the values of the service model.
 public enum DataKeySpec: String, Codable, Sendable, CaseIterable, Hashable {
   case aes256 = "AES_256"
@@ -1766,6 +3762,45 @@ public enum ExpirationModelType: String, Codable, Sendable, CaseIterable, Hashab
   case keyMaterialDoesNotExpire = "KEY_MATERIAL_DOES_NOT_EXPIRE"
 }
 
+/// AWS enum `GrantOperation` (kms): exactly the values of the service model.
+public enum GrantOperation: String, Codable, Sendable, CaseIterable, Hashable {
+  case decrypt = "Decrypt"
+  case encrypt = "Encrypt"
+  case generateDataKey = "GenerateDataKey"
+  case generateDataKeyWithoutPlaintext = "GenerateDataKeyWithoutPlaintext"
+  case reEncryptFrom = "ReEncryptFrom"
+  case reEncryptTo = "ReEncryptTo"
+  case sign = "Sign"
+  case verify = "Verify"
+  case getPublicKey = "GetPublicKey"
+  case createGrant = "CreateGrant"
+  case retireGrant = "RetireGrant"
+  case describeKey = "DescribeKey"
+  case generateDataKeyPair = "GenerateDataKeyPair"
+  case generateDataKeyPairWithoutPlaintext = "GenerateDataKeyPairWithoutPlaintext"
+  case generateMac = "GenerateMac"
+  case verifyMac = "VerifyMac"
+  case deriveSharedSecret = "DeriveSharedSecret"
+}
+
+/// AWS enum `ImportState` (kms): exactly the values of the service model.
+public enum ImportState: String, Codable, Sendable, CaseIterable, Hashable {
+  case imported = "IMPORTED"
+  case pendingImport = "PENDING_IMPORT"
+}
+
+/// AWS enum `ImportType` (kms): exactly the values of the service model.
+public enum ImportType: String, Codable, Sendable, CaseIterable, Hashable {
+  case newKeyMaterial = "NEW_KEY_MATERIAL"
+  case existingKeyMaterial = "EXISTING_KEY_MATERIAL"
+}
+
+/// AWS enum `IncludeKeyMaterial` (kms): exactly the values of the service model.
+public enum IncludeKeyMaterial: String, Codable, Sendable, CaseIterable, Hashable {
+  case allKeyMaterial = "ALL_KEY_MATERIAL"
+  case rotationsOnly = "ROTATIONS_ONLY"
+}
+
 /// AWS enum `KeyAgreementAlgorithmSpec` (kms): exactly the values of the service model.
 public enum KeyAgreementAlgorithmSpec: String, Codable, Sendable, CaseIterable, Hashable {
   case ecdh = "ECDH"
@@ -1776,10 +3811,34 @@ public enum KeyEncryptionMechanism: String, Codable, Sendable, CaseIterable, Has
   case rsaesOaepSha256 = "RSAES_OAEP_SHA_256"
 }
 
+/// AWS enum `KeyLastUsageTrackingOperation` (kms): exactly the values of the service model.
+public enum KeyLastUsageTrackingOperation: String, Codable, Sendable, CaseIterable, Hashable {
+  case decrypt = "Decrypt"
+  case deriveSharedSecret = "DeriveSharedSecret"
+  case encrypt = "Encrypt"
+  case generateDataKey = "GenerateDataKey"
+  case generateDataKeyPair = "GenerateDataKeyPair"
+  case generateDataKeyPairWithoutPlaintext = "GenerateDataKeyPairWithoutPlaintext"
+  case generateDataKeyWithoutPlaintext = "GenerateDataKeyWithoutPlaintext"
+  case generateMac = "GenerateMac"
+  case reEncrypt = "ReEncrypt"
+  case sign = "Sign"
+  case verify = "Verify"
+  case verifyMac = "VerifyMac"
+}
+
 /// AWS enum `KeyManagerType` (kms): exactly the values of the service model.
 public enum KeyManagerType: String, Codable, Sendable, CaseIterable, Hashable {
   case aws = "AWS"
   case customer = "CUSTOMER"
+}
+
+/// AWS enum `KeyMaterialState` (kms): exactly the values of the service model.
+public enum KeyMaterialState: String, Codable, Sendable, CaseIterable, Hashable {
+  case nonCurrent = "NON_CURRENT"
+  case current = "CURRENT"
+  case pendingRotation = "PENDING_ROTATION"
+  case pendingMultiRegionImportAndRotation = "PENDING_MULTI_REGION_IMPORT_AND_ROTATION"
 }
 
 /// AWS enum `KeySpec` (kms): exactly the values of the service model.
@@ -1831,6 +3890,13 @@ public enum MacAlgorithmSpec: String, Codable, Sendable, CaseIterable, Hashable 
   case hmacSha512 = "HMAC_SHA_512"
 }
 
+/// AWS enum `MessageType` (kms): exactly the values of the service model.
+public enum MessageType: String, Codable, Sendable, CaseIterable, Hashable {
+  case raw = "RAW"
+  case digest = "DIGEST"
+  case externalMu = "EXTERNAL_MU"
+}
+
 /// AWS enum `MultiRegionKeyType` (kms): exactly the values of the service model.
 public enum MultiRegionKeyType: String, Codable, Sendable, CaseIterable, Hashable {
   case primary = "PRIMARY"
@@ -1843,6 +3909,12 @@ public enum OriginType: String, Codable, Sendable, CaseIterable, Hashable {
   case external = "EXTERNAL"
   case awsCloudhsm = "AWS_CLOUDHSM"
   case externalKeyStore = "EXTERNAL_KEY_STORE"
+}
+
+/// AWS enum `RotationType` (kms): exactly the values of the service model.
+public enum RotationType: String, Codable, Sendable, CaseIterable, Hashable {
+  case automatic = "AUTOMATIC"
+  case onDemand = "ON_DEMAND"
 }
 
 /// AWS enum `SigningAlgorithmSpec` (kms): exactly the values of the service model.
@@ -1862,11 +3934,22 @@ public enum SigningAlgorithmSpec: String, Codable, Sendable, CaseIterable, Hasha
   case ed25519PhSha512 = "ED25519_PH_SHA_512"
 }
 
+/// AWS enum `WrappingKeySpec` (kms): exactly the values of the service model.
+public enum WrappingKeySpec: String, Codable, Sendable, CaseIterable, Hashable {
+  case rsa2048 = "RSA_2048"
+  case rsa3072 = "RSA_3072"
+  case rsa4096 = "RSA_4096"
+  case sm2 = "SM2"
+}
+
 /// AWS enum `XksProxyConnectivityType` (kms): exactly the values of the service model.
 public enum XksProxyConnectivityType: String, Codable, Sendable, CaseIterable, Hashable {
   case publicEndpoint = "PUBLIC_ENDPOINT"
   case vpcEndpointService = "VPC_ENDPOINT_SERVICE"
 }
+
+/// `ListRetirableGrantsResponse` has the same AWS shape as `ListGrantsResponse`.
+public typealias ListRetirableGrantsResponse = ListGrantsResponse
 
 /// `EnableKey` returns an empty JSON object.
 public struct EnableKeyResponse: Codable, Sendable, Equatable {
@@ -1885,6 +3968,56 @@ public struct CreateAliasResponse: Codable, Sendable, Equatable {
 
 /// `DeleteAlias` returns an empty JSON object.
 public struct DeleteAliasResponse: Codable, Sendable, Equatable {
+  public init() {}
+}
+
+/// `TagResource` returns an empty JSON object.
+public struct TagResourceResponse: Codable, Sendable, Equatable {
+  public init() {}
+}
+
+/// `UntagResource` returns an empty JSON object.
+public struct UntagResourceResponse: Codable, Sendable, Equatable {
+  public init() {}
+}
+
+/// `PutKeyPolicy` returns an empty JSON object.
+public struct PutKeyPolicyResponse: Codable, Sendable, Equatable {
+  public init() {}
+}
+
+/// `RetireGrant` returns an empty JSON object.
+public struct RetireGrantResponse: Codable, Sendable, Equatable {
+  public init() {}
+}
+
+/// `RevokeGrant` returns an empty JSON object.
+public struct RevokeGrantResponse: Codable, Sendable, Equatable {
+  public init() {}
+}
+
+/// `EnableKeyRotation` returns an empty JSON object.
+public struct EnableKeyRotationResponse: Codable, Sendable, Equatable {
+  public init() {}
+}
+
+/// `DisableKeyRotation` returns an empty JSON object.
+public struct DisableKeyRotationResponse: Codable, Sendable, Equatable {
+  public init() {}
+}
+
+/// `UpdateAlias` returns an empty JSON object.
+public struct UpdateAliasResponse: Codable, Sendable, Equatable {
+  public init() {}
+}
+
+/// `UpdateKeyDescription` returns an empty JSON object.
+public struct UpdateKeyDescriptionResponse: Codable, Sendable, Equatable {
+  public init() {}
+}
+
+/// `UpdatePrimaryRegion` returns an empty JSON object.
+public struct UpdatePrimaryRegionResponse: Codable, Sendable, Equatable {
   public init() {}
 }
 
@@ -1912,6 +4045,38 @@ public enum KMSOperation: String, Sendable, CaseIterable {
   case generateDataKey = "GenerateDataKey"
   case generateDataKeyWithoutPlaintext = "GenerateDataKeyWithoutPlaintext"
   case generateRandom = "GenerateRandom"
+  case tagResource = "TagResource"
+  case untagResource = "UntagResource"
+  case listResourceTags = "ListResourceTags"
+  case getKeyPolicy = "GetKeyPolicy"
+  case putKeyPolicy = "PutKeyPolicy"
+  case listKeyPolicies = "ListKeyPolicies"
+  case createGrant = "CreateGrant"
+  case listGrants = "ListGrants"
+  case listRetirableGrants = "ListRetirableGrants"
+  case retireGrant = "RetireGrant"
+  case revokeGrant = "RevokeGrant"
+  case enableKeyRotation = "EnableKeyRotation"
+  case disableKeyRotation = "DisableKeyRotation"
+  case getKeyRotationStatus = "GetKeyRotationStatus"
+  case rotateKeyOnDemand = "RotateKeyOnDemand"
+  case listKeyRotations = "ListKeyRotations"
+  case updateAlias = "UpdateAlias"
+  case updateKeyDescription = "UpdateKeyDescription"
+  case getKeyLastUsage = "GetKeyLastUsage"
+  case getParametersForImport = "GetParametersForImport"
+  case importKeyMaterial = "ImportKeyMaterial"
+  case deleteImportedKeyMaterial = "DeleteImportedKeyMaterial"
+  case replicateKey = "ReplicateKey"
+  case updatePrimaryRegion = "UpdatePrimaryRegion"
+  case getPublicKey = "GetPublicKey"
+  case sign = "Sign"
+  case verify = "Verify"
+  case generateMac = "GenerateMac"
+  case verifyMac = "VerifyMac"
+  case deriveSharedSecret = "DeriveSharedSecret"
+  case generateDataKeyPair = "GenerateDataKeyPair"
+  case generateDataKeyPairWithoutPlaintext = "GenerateDataKeyPairWithoutPlaintext"
 
   /// Exception names the service model lists for this operation.
   public var modeledErrors: [String] {
@@ -1938,6 +4103,38 @@ public enum KMSOperation: String, Sendable, CaseIterable {
     case .generateDataKey: ["NotFoundException", "DisabledException", "KeyUnavailableException", "DependencyTimeoutException", "InvalidKeyUsageException", "InvalidGrantTokenException", "KMSInternalException", "KMSInvalidStateException", "DryRunOperationException"]
     case .generateDataKeyWithoutPlaintext: ["NotFoundException", "DisabledException", "KeyUnavailableException", "DependencyTimeoutException", "InvalidKeyUsageException", "InvalidGrantTokenException", "KMSInternalException", "KMSInvalidStateException", "DryRunOperationException"]
     case .generateRandom: ["DependencyTimeoutException", "KMSInternalException", "UnsupportedOperationException", "CustomKeyStoreNotFoundException", "CustomKeyStoreInvalidStateException"]
+    case .tagResource: ["KMSInternalException", "NotFoundException", "InvalidArnException", "KMSInvalidStateException", "LimitExceededException", "TagException"]
+    case .untagResource: ["KMSInternalException", "NotFoundException", "InvalidArnException", "KMSInvalidStateException", "TagException"]
+    case .listResourceTags: ["KMSInternalException", "NotFoundException", "InvalidArnException", "InvalidMarkerException"]
+    case .getKeyPolicy: ["NotFoundException", "InvalidArnException", "DependencyTimeoutException", "KMSInternalException", "KMSInvalidStateException"]
+    case .putKeyPolicy: ["NotFoundException", "InvalidArnException", "MalformedPolicyDocumentException", "DependencyTimeoutException", "UnsupportedOperationException", "KMSInternalException", "LimitExceededException", "KMSInvalidStateException"]
+    case .listKeyPolicies: ["NotFoundException", "InvalidArnException", "DependencyTimeoutException", "KMSInternalException", "KMSInvalidStateException"]
+    case .createGrant: ["NotFoundException", "DisabledException", "DependencyTimeoutException", "InvalidArnException", "KMSInternalException", "InvalidGrantTokenException", "LimitExceededException", "KMSInvalidStateException", "DryRunOperationException"]
+    case .listGrants: ["NotFoundException", "DependencyTimeoutException", "InvalidMarkerException", "InvalidGrantIdException", "InvalidArnException", "KMSInternalException", "KMSInvalidStateException"]
+    case .listRetirableGrants: ["DependencyTimeoutException", "InvalidMarkerException", "InvalidArnException", "NotFoundException", "KMSInternalException"]
+    case .retireGrant: ["InvalidArnException", "InvalidGrantTokenException", "InvalidGrantIdException", "NotFoundException", "DependencyTimeoutException", "KMSInternalException", "KMSInvalidStateException", "DryRunOperationException"]
+    case .revokeGrant: ["NotFoundException", "DependencyTimeoutException", "InvalidArnException", "InvalidGrantIdException", "KMSInternalException", "KMSInvalidStateException", "DryRunOperationException"]
+    case .enableKeyRotation: ["NotFoundException", "DisabledException", "InvalidArnException", "DependencyTimeoutException", "KMSInternalException", "KMSInvalidStateException", "UnsupportedOperationException"]
+    case .disableKeyRotation: ["NotFoundException", "DisabledException", "InvalidArnException", "DependencyTimeoutException", "KMSInternalException", "KMSInvalidStateException", "UnsupportedOperationException"]
+    case .getKeyRotationStatus: ["NotFoundException", "InvalidArnException", "DependencyTimeoutException", "KMSInternalException", "KMSInvalidStateException", "UnsupportedOperationException"]
+    case .rotateKeyOnDemand: ["NotFoundException", "DisabledException", "InvalidArnException", "DependencyTimeoutException", "KMSInternalException", "KMSInvalidStateException", "UnsupportedOperationException", "LimitExceededException", "ConflictException"]
+    case .listKeyRotations: ["NotFoundException", "InvalidArnException", "InvalidMarkerException", "KMSInternalException", "KMSInvalidStateException", "UnsupportedOperationException"]
+    case .updateAlias: ["DependencyTimeoutException", "NotFoundException", "KMSInternalException", "LimitExceededException", "KMSInvalidStateException"]
+    case .updateKeyDescription: ["NotFoundException", "InvalidArnException", "DependencyTimeoutException", "KMSInternalException", "KMSInvalidStateException"]
+    case .getKeyLastUsage: ["NotFoundException", "InvalidArnException", "DependencyTimeoutException", "KMSInternalException"]
+    case .getParametersForImport: ["InvalidArnException", "UnsupportedOperationException", "DependencyTimeoutException", "NotFoundException", "KMSInternalException", "KMSInvalidStateException"]
+    case .importKeyMaterial: ["InvalidArnException", "UnsupportedOperationException", "DependencyTimeoutException", "NotFoundException", "KMSInternalException", "KMSInvalidStateException", "InvalidCiphertextException", "IncorrectKeyMaterialException", "ExpiredImportTokenException", "InvalidImportTokenException"]
+    case .deleteImportedKeyMaterial: ["InvalidArnException", "UnsupportedOperationException", "DependencyTimeoutException", "NotFoundException", "KMSInternalException", "KMSInvalidStateException"]
+    case .replicateKey: ["AlreadyExistsException", "DisabledException", "InvalidArnException", "KMSInvalidStateException", "KMSInternalException", "LimitExceededException", "MalformedPolicyDocumentException", "NotFoundException", "TagException", "UnsupportedOperationException"]
+    case .updatePrimaryRegion: ["DisabledException", "InvalidArnException", "KMSInvalidStateException", "KMSInternalException", "NotFoundException", "UnsupportedOperationException"]
+    case .getPublicKey: ["NotFoundException", "DisabledException", "KeyUnavailableException", "DependencyTimeoutException", "UnsupportedOperationException", "InvalidArnException", "InvalidGrantTokenException", "InvalidKeyUsageException", "KMSInternalException", "KMSInvalidStateException"]
+    case .sign: ["NotFoundException", "DisabledException", "KeyUnavailableException", "DependencyTimeoutException", "InvalidKeyUsageException", "InvalidGrantTokenException", "KMSInternalException", "KMSInvalidStateException", "DryRunOperationException"]
+    case .verify: ["NotFoundException", "DisabledException", "KeyUnavailableException", "DependencyTimeoutException", "InvalidKeyUsageException", "InvalidGrantTokenException", "KMSInternalException", "KMSInvalidStateException", "KMSInvalidSignatureException", "DryRunOperationException"]
+    case .generateMac: ["NotFoundException", "DisabledException", "KeyUnavailableException", "InvalidKeyUsageException", "InvalidGrantTokenException", "KMSInternalException", "KMSInvalidStateException", "DryRunOperationException"]
+    case .verifyMac: ["NotFoundException", "DisabledException", "KeyUnavailableException", "InvalidKeyUsageException", "InvalidGrantTokenException", "KMSInternalException", "KMSInvalidMacException", "KMSInvalidStateException", "DryRunOperationException"]
+    case .deriveSharedSecret: ["NotFoundException", "DisabledException", "KeyUnavailableException", "DependencyTimeoutException", "InvalidGrantTokenException", "InvalidKeyUsageException", "KMSInternalException", "KMSInvalidStateException", "DryRunOperationException"]
+    case .generateDataKeyPair: ["NotFoundException", "DisabledException", "KeyUnavailableException", "DependencyTimeoutException", "InvalidKeyUsageException", "InvalidGrantTokenException", "KMSInternalException", "KMSInvalidStateException", "UnsupportedOperationException", "DryRunOperationException"]
+    case .generateDataKeyPairWithoutPlaintext: ["NotFoundException", "DisabledException", "KeyUnavailableException", "DependencyTimeoutException", "InvalidKeyUsageException", "InvalidGrantTokenException", "KMSInternalException", "KMSInvalidStateException", "UnsupportedOperationException", "DryRunOperationException"]
     }
   }
 }
