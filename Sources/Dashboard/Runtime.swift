@@ -26,6 +26,7 @@ public final class DashboardRuntime {
   private let terminal: any Terminal
   private let service: any DashboardBackend
   private let control: (any SimulatorControl)?
+  private let xksControl: (any XKSProxyFaultControl)?
   private let clock: @Sendable () -> Date
   private let timer: RuntimeTimer
   private var lastFrame: Buffer?
@@ -45,11 +46,13 @@ public final class DashboardRuntime {
   /// waits on (frame pacing, the animation tick).
   public init(
     terminal: any Terminal, service: any DashboardBackend, control: (any SimulatorControl)?,
-    config: DashboardConfig, clock: @escaping @Sendable () -> Date = { Date() },
+    xksControl: (any XKSProxyFaultControl)? = nil, config: DashboardConfig, clock: @escaping @Sendable () -> Date = { Date() },
     timer: any Clock<Duration> = ContinuousClock()
   ) {
     var cfg = config
     cfg.simulator = cfg.simulator && control != nil
+    cfg.xksControl = cfg.simulator && xksControl != nil
+    self.xksControl = xksControl
     self.terminal = terminal
     self.service = service
     self.control = control
@@ -276,6 +279,20 @@ public final class DashboardRuntime {
           text = "unknown"
         }
         self?.dispatch(.prediction(storeId: id, text))
+      }
+    case .loadXKSFaults(let id):
+      guard let xksControl else { return }
+      call("XKSProxyFaults", target: id, success: nil) { [weak self] in
+        let faults = try await xksControl.xksFaults(customKeyStoreId: id)
+        await self?.dispatch(.xksFaults(storeId: id, faults))
+      }
+    case .setXKSFault(let fault, let enabled, let id):
+      guard let xksControl else { return }
+      call("SetXKSProxyFault", target: id, success: nil) { [weak self] in
+        try await xksControl.setXKSFault(fault, enabled: enabled, customKeyStoreId: id)
+        let faults = try await xksControl.xksFaults(customKeyStoreId: id)
+        await self?.dispatch(.xksFaults(storeId: id, faults))
+        await self?.perform(.predictConnect(storeId: id))
       }
     }
   }

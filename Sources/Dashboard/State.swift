@@ -22,6 +22,8 @@ public struct DashboardConfig: Sendable, Equatable {
   public var simulator: Bool
   /// Time zone used for every timestamp on screen.
   public var timeZone: TimeZone
+  /// True when an embedded XKS proxy's faults can be toggled (the XKS QA panel).
+  public var xksControl = false
 
   public init(
     backend: String = "embedded engine", readOnly: Bool = false, confirm: ConfirmMode = .plain,
@@ -110,6 +112,7 @@ public enum Overlay: Sendable, Equatable {
   case command(TextInput)
   case filter(TextInput)
   case qa(QAPanel)
+  case xksQA(XKSQAPanel)
 }
 
 /// Which main screen is shown.

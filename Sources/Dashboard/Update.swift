@@ -16,6 +16,8 @@ public enum Msg: Sendable, Equatable {
   case actionSucceeded(StoreAction, storeId: String)
   case actionFailed(operation: String, target: String, code: String, message: String)
   case prediction(storeId: String, String)
+  /// The faults of the embedded XKS proxy behind a store.
+  case xksFaults(storeId: String, Set<XKSQAFault>)
   /// SIGINT, SIGTERM, SIGHUP (or a closed pty).
   case signal(Int32)
 }
@@ -30,6 +32,8 @@ public enum Effect: Sendable, Equatable {
   case createHsm(clusterId: String, availabilityZone: String)
   case deleteHsm(clusterId: String, hsmId: String)
   case predictConnect(storeId: String)
+  case loadXKSFaults(storeId: String)
+  case setXKSFault(XKSQAFault, enabled: Bool, storeId: String)
   /// Forget the previous frame and repaint everything (Ctrl-L).
   case redraw
   case quit(Int32)
@@ -37,8 +41,8 @@ public enum Effect: Sendable, Equatable {
   /// True for every effect that changes the engine or the simulator.
   public var isMutating: Bool {
     switch self {
-    case .connect, .disconnect, .setFault, .setHsmFailed, .createHsm, .deleteHsm: true
-    case .loadSnapshot, .predictConnect, .redraw, .quit: false
+    case .connect, .disconnect, .setFault, .setHsmFailed, .createHsm, .deleteHsm, .setXKSFault: true
+    case .loadSnapshot, .predictConnect, .loadXKSFaults, .redraw, .quit: false
     }
   }
 }
@@ -145,8 +149,13 @@ private func reduce(_ state: inout DashboardState, _ msg: Msg) -> [Effect] {
     if case .qa(var panel) = state.overlay, panel.storeId == id {
       panel.prediction = text
       state.overlay = .qa(panel)
+    } else if case .xksQA(var panel) = state.overlay, panel.storeId == id {
+      panel.prediction = text
+      state.overlay = .xksQA(panel)
     }
     return []
+  case .xksFaults(let id, let faults):
+    return receiveXKSFaults(&state, storeId: id, faults)
   case .signal(let signo):
     state.quitRequested = true
     state.exitCode = 128 + signo
@@ -214,6 +223,7 @@ private func fleetChanged(_ state: inout DashboardState) -> [Effect] {
   clampTables(&state)
   // A QA panel shows the predicted outcome of the next connect: refresh it with the fleet.
   if case .qa(let panel) = state.overlay { return [.predictConnect(storeId: panel.storeId)] }
+  if case .xksQA(let panel) = state.overlay { return [.predictConnect(storeId: panel.storeId)] }
   return []
 }
 
@@ -265,6 +275,7 @@ private func handleKey(_ state: inout DashboardState, _ key: Key) -> [Effect] {
   case .command(let input): return handleCommandKey(&state, key, input)
   case .filter(let input): return handleFilterKey(&state, key, input)
   case .qa(let panel): return handleQAKey(&state, key, panel)
+  case .xksQA(let panel): return handleXKSQAKey(&state, key, panel)
   case nil: break
   }
   if case .keys(let id) = state.screen { return handleKeysScreenKey(&state, key, storeId: id) }
@@ -655,12 +666,7 @@ private func openQA(_ state: inout DashboardState) -> [Effect] {
     return []
   }
   guard let s = state.selectedStore, let id = s.customKeyStoreId else { return [] }
-  guard let cluster = s.cloudHsmClusterId else {
-    state.status = StatusMessage(
-      "\(s.customKeyStoreName ?? id) is an external key store: faults apply to CloudHSM clusters",
-      kind: .error)
-    return []
-  }
+  guard let cluster = s.cloudHsmClusterId else { return openXKSQA(&state, s) }
   state.overlay = .qa(QAPanel(storeId: id, clusterId: cluster))
   return [.predictConnect(storeId: id)]
 }

@@ -128,6 +128,8 @@ public func view(_ state: DashboardState) -> Buffer {
     renderDialog(d, state, area, &buf)
   case .qa(let panel):
     renderQA(state, panel, area, &buf)
+  case .xksQA(let panel):
+    renderXKSQA(state, panel, area, &buf)
   case .command, .filter, nil:
     break
   }
@@ -286,6 +288,7 @@ func detailLines(_ s: CustomKeyStoresListEntry, _ state: DashboardState) -> [(St
     if let v = x.vpcEndpointServiceName { lines.append(("XksProxy VpcEndpointSvc", v, .plain)) }
     if let o = x.vpcEndpointServiceOwner { lines.append(("XksProxy VpcSvcOwner", o, .plain)) }
   }
+  lines += xksDetailLines(s, state)
   let keys = state.keys(inStore: id)
   var counts: [String: Int] = [:]
   for k in keys { counts[k.keyState?.rawValue ?? "?", default: 0] += 1 }
@@ -404,6 +407,8 @@ private func renderFooter(_ state: DashboardState, _ rect: Rect, _ buf: inout Bu
       : ["y confirm", "n/Esc cancel", "Tab focus", "Enter press focused"]
   } else if case .qa = state.overlay {
     hints = ["Space toggle", "x delete HSM", "c connect", "d disconnect", "Esc close"]
+  } else if case .xksQA = state.overlay {
+    hints = ["Space toggle a proxy fault", "c connect", "d disconnect", "Esc close"]
   } else if case .keys = state.screen {
     hints = ["Esc back", "j/k move", "d disconnect", "c connect", "? help", "q quit"]
   } else {

@@ -28,6 +28,8 @@ public struct FleetDelta: Sendable, Equatable {
   public var events: [FleetEvent]
   /// A remote backend's status after this refresh; nil when it did not change (or embedded).
   public var backend: BackendStatus?
+  /// The XKS health of every external key store this change touched (kmsdash engines only).
+  public var xksHealth: [String: XKSStoreHealth] = [:]
 
   public init(
     version: UInt64, stores: [CustomKeyStoresListEntry] = [], stateSince: [String: Date] = [:],
@@ -55,7 +57,7 @@ public struct FleetDelta: Sendable, Equatable {
   public var isEmpty: Bool {
     stores.isEmpty && removedStoreIds.isEmpty && keys.isEmpty && removedKeyIds.isEmpty && aliases.isEmpty
       && removedAliasNames.isEmpty && clusters.isEmpty && removedClusterIds.isEmpty && faults.isEmpty
-      && events.isEmpty && backend == nil
+      && events.isEmpty && backend == nil && xksHealth.isEmpty
   }
 }
 
@@ -116,6 +118,8 @@ extension FleetSnapshot {
     remove(stores: delta.removedStoreIds)
     for (id, date) in delta.stateSince { stateSince[id] = date }
     for id in delta.removedStoreIds { stateSince[id] = nil }
+    for (id, health) in delta.xksHealth { xksHealth[id] = health }
+    for id in delta.removedStoreIds { xksHealth[id] = nil }
     for key in delta.keys { upsert(key: key) }
     remove(keys: delta.removedKeyIds)
     for alias in delta.aliases { upsert(alias: alias) }

@@ -397,6 +397,9 @@ public struct FleetSnapshot: Sendable, Equatable {
   /// How a remote endpoint is doing (refresh time, latency, errors, degraded views); nil for the
   /// embedded engine.
   public var backend: BackendStatus?
+  /// What the engine last saw of each external key store's proxy, by store ID (kmsdash engines
+  /// only; empty elsewhere).
+  public var xksHealth: [String: XKSStoreHealth] = [:]
 
   private var storeList: [CustomKeyStoresListEntry]
   private var clusterList: [Cluster]

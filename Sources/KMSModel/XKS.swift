@@ -207,6 +207,18 @@ public enum XKSCallFailure: Error, Sendable, Equatable, CustomStringConvertible 
   /// The decrypted or encrypted value the proxy returned does not check out (tag length, CDIV).
   case invalidCiphertextReturned
 
+  /// The name the dashboard counts the failure under (XksProxyErrors by errorName).
+  public var errorLabel: String {
+    switch self {
+    case .proxyError(let name): name.rawValue
+    case .malformedResponse: "MalformedResponse"
+    case .timedOut: "Timeout"
+    case .notReachable: "ConnectionFailure"
+    case .tlsFailure: "TlsFailure"
+    case .invalidCiphertextReturned: "InvalidCiphertextReturned"
+    }
+  }
+
   public var description: String {
     switch self {
     case .proxyError(let name): "proxy error \(name.rawValue)"
@@ -244,6 +256,16 @@ public struct XKSProxyTarget: Sendable, Equatable {
 /// The engine's view of an XKS proxy client: the app injects one (`XKSClient` over real
 /// HTTP(S)); tests inject fakes. Every call is bounded (KMS: 250 ms) and never throws anything
 /// but `XKSCallFailure`.
+/// A proxy reached in the same process (the dashboard's embedded demo proxy): the same signed
+/// request and the same answer bytes as over a socket, without one. The client still bounds the
+/// exchange by KMS's 250 ms and reads the answer with the same codec.
+public protocol XKSInProcessExchange: Sendable {
+  /// Answers one request as the proxy's server would: status and body, or how the connection
+  /// failed (refused, reset, TLS). Waits as long as the proxy's latency says.
+  func exchange(method: String, path: String, headers: [(name: String, value: String)], body: Data) async
+    -> Result<(status: Int, body: Data), XKSCallFailure>
+}
+
 public protocol XKSProxyCalling: Sendable {
   func getHealthStatus(_ target: XKSProxyTarget, metadata: XKSRequestMetadata) async throws(XKSCallFailure)
     -> XKSHealthResponse

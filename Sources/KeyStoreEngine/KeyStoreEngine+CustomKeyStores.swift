@@ -214,7 +214,8 @@ extension KeyStoreEngine {
       uriPath: request.xksProxyUriPath!, vpcEndpointServiceName: request.xksProxyVpcEndpointServiceName,
       vpcEndpointServiceOwner: request.xksProxyVpcEndpointServiceName == nil
         ? nil : (request.xksProxyVpcEndpointServiceOwner ?? configuration.accountId),
-      sealedSecret: sealXksSecret(credential.rawSecretAccessKey, accessKeyId: credential.accessKeyId))
+      sealedSecret: sealXksSecret(credential.rawSecretAccessKey, accessKeyId: credential.accessKeyId),
+      health: XKSStoreHealth(credentialSetAt: clock.now()))
     try checkXksUniqueness(settings, excluding: nil)
     return CreateCustomKeyStoreResponse(
       customKeyStoreId: insertStore(
@@ -457,6 +458,8 @@ extension KeyStoreEngine {
         xks.accessKeyId = credential.accessKeyId
         xks.secretDigest = fleet.digest(credential.rawSecretAccessKey)
         xks.sealedSecret = sealXksSecret(credential.rawSecretAccessKey, accessKeyId: credential.accessKeyId)
+        xks.health = xks.health ?? XKSStoreHealth()
+        xks.health?.credentialSetAt = clock.now()
       }
       try checkXksUniqueness(xks, excluding: store.id)
       store.xks = xks

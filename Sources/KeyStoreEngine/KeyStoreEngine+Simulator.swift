@@ -5,7 +5,7 @@ import KMSModel
 extension KeyStoreEngine: KeyStoreService, SimulatorControl, FleetObserving, FleetActions {
   public func fleetSnapshot() throws(KMSError) -> FleetSnapshot {
     try readOnly { () throws(KMSError) -> FleetSnapshot in
-      return FleetSnapshot(
+      var snapshot = FleetSnapshot(
         version: version, region: configuration.region, accountId: configuration.accountId,
         stores: storesInOrder.map(entry),
         stateSince: stores.mapValues(\.machine.since),
@@ -15,6 +15,8 @@ extension KeyStoreEngine: KeyStoreService, SimulatorControl, FleetObserving, Fle
           .sorted { $0.sequence < $1.sequence }.map(aliasEntry),
         events: events,
         faults: fleet.clusters.mapValues(\.faults).filter { !$0.value.isEmpty })
+      for id in xks.externalStores { snapshot.xksHealth[id] = xksHealth(customKeyStoreId: id) }
+      return snapshot
     }
   }
 
@@ -122,7 +124,17 @@ extension KeyStoreEngine: KeyStoreService, SimulatorControl, FleetObserving, Fle
     }
   }
 
-  public func predictConnectOutcome(customKeyStoreId: String) throws(KMSError) -> ConnectPrediction {
+  /// For an external key store whose connect would start, the proxy is asked now (a
+  /// GetHealthStatus outside any transaction, recording nothing) and its answer decides, as the
+  /// connect's own health check would.
+  public func predictConnectOutcome(customKeyStoreId: String) async throws(KMSError) -> ConnectPrediction {
+    let prediction = try predictWithoutProxy(customKeyStoreId: customKeyStoreId)
+    guard prediction == .connects, let code = await predictXKSConnect(customKeyStoreId: customKeyStoreId)
+    else { return prediction }
+    return .fails(code)
+  }
+
+  private func predictWithoutProxy(customKeyStoreId: String) throws(KMSError) -> ConnectPrediction {
     try readOnly { () throws(KMSError) -> ConnectPrediction in
       var store = try store(customKeyStoreId)
       let quick = store.clusterId.flatMap { fleet.quickConnectFailure(clusterId: $0) }

@@ -16,29 +16,16 @@ struct XKSEngineState {
   var tasks: [UInt64: Task<Void, Never>] = [:]
   /// The next periodic `KmsHealthCheck` round (while some XKS store is CONNECTED).
   var nextHealthCheckAt: Date?
-  /// The CONNECTED external key stores, kept from what each commit touched (no fleet scan).
+  /// The external key stores, and those CONNECTED, kept from what each commit touched (no
+  /// fleet scan).
+  var externalStores: Set<String> = []
   var connectedStores: Set<String> = []
-  /// The last periodic health check of each store.
-  var health: [String: XKSHealthRecord] = [:]
+  /// Proxy errors of crypto calls (reads, which never write) by store and name, folded into the
+  /// store's saved health by its next health check.
+  var unsavedErrors: [String: [String: Int]] = [:]
 
   /// KMS checks every few minutes; divided by `--time-scale`.
   static let healthCheckInterval: TimeInterval = 300
-}
-
-/// What the last periodic `KmsHealthCheck` of an external key store found (CloudWatch's
-/// XksProxyLatency, XksProxyErrors and XksExternalKeyManagerStates, in memory).
-public struct XKSHealthRecord: Sendable, Equatable {
-  public var date: Date
-  /// Wall-clock round trip of the call, against KMS's 250 ms.
-  public var latencyMilliseconds: Double
-  /// nil when the proxy answered; else what went wrong (an errorName, a timeout, …).
-  public var failure: String?
-  /// The connect outcome this answer would give (nil: it would connect).
-  public var connectionErrorCode: ConnectionErrorCodeType?
-  /// `healthStatus` of each EKM fleet member, by ID.
-  public var ekmFleet: [String: String]
-  public var proxyVendor: String?
-  public var proxyModel: String?
 }
 
 extension KeyStoreEngine {
@@ -56,8 +43,60 @@ extension KeyStoreEngine {
     }
   }
 
-  /// The last periodic health check of a store, if any.
-  public func xksHealth(customKeyStoreId: String) -> XKSHealthRecord? { xks.health[customKeyStoreId] }
+  /// What the engine last saw of a store's proxy (saved with the store), with the crypto errors
+  /// counted since.
+  public func xksHealth(customKeyStoreId: String) -> XKSStoreHealth? {
+    guard var health = stores[customKeyStoreId]?.xks?.health else { return nil }
+    for (name, count) in xks.unsavedErrors[customKeyStoreId] ?? [:] { health.errorCounts[name, default: 0] += count }
+    return health
+  }
+
+  /// Counts a failed proxy call of a crypto operation (in memory until the next health check).
+  func noteXKSFailure(storeId: String?, _ failure: XKSCallFailure) {
+    guard let storeId else { return }
+    xks.unsavedErrors[storeId, default: [:]][failure.errorLabel, default: 0] += 1
+  }
+
+  /// The store's health after a GetHealthStatus answer, with the errors counted since the last one.
+  func healthAfter(
+    _ store: StoreRecord, operation: String, date: Date, milliseconds: Double?,
+    _ result: Result<XKSHealthResponse, XKSCallFailure>
+  ) -> XKSStoreHealth {
+    var health = store.xks?.health ?? XKSStoreHealth()
+    health.checkedAt = date
+    health.checkOperation = operation
+    health.latencyMilliseconds = milliseconds
+    health.connectOutcome = Self.connectionErrorCode(for: result)
+    for (name, count) in xks.unsavedErrors[store.id] ?? [:] { health.errorCounts[name, default: 0] += count }
+    switch result {
+    case .success(let answer):
+      health.failure = nil
+      health.proxyVendor = answer.xksProxyVendor
+      health.proxyModel = answer.xksProxyModel
+      health.ekmVendor = answer.ekmVendor
+      health.ekmFleet = (answer.ekmFleetDetails ?? []).map {
+        XKSStoreHealth.EKMMember(id: $0.id ?? "?", model: $0.model, healthStatus: $0.healthStatus ?? "?")
+      }
+    case .failure(let failure):
+      health.failure = failure.description
+      health.errorCounts[failure.errorLabel, default: 0] += 1
+    }
+    return health
+  }
+
+  /// Measures one proxy call on the wall clock (the 250 ms bound is real time, not demo time).
+  static func timed<T>(_ body: () async throws(XKSCallFailure) -> T) async -> (Result<T, XKSCallFailure>, Double)
+  {
+    let started = ContinuousClock.now
+    let result: Result<T, XKSCallFailure>
+    do throws(XKSCallFailure) {
+      result = .success(try await body())
+    } catch {
+      result = .failure(error)
+    }
+    let elapsed = ContinuousClock.now - started
+    return (result, Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15)
+  }
 
   // MARK: Periodic KmsHealthCheck (background work, from the driver only)
 
@@ -65,8 +104,9 @@ extension KeyStoreEngine {
   /// a store that left CONNECTING forgets its probe in flight, whose answer is then ignored.
   func updateXKSConnected(_ storeId: String) {
     if stores[storeId]?.machine.connectionState != .connecting { xks.probes[storeId] = nil }
-    if let store = stores[storeId], store.type == .externalKeyStore, store.machine.connectionState == .connected
-    {
+    let store = stores[storeId].flatMap { $0.type == .externalKeyStore ? $0 : nil }
+    if store != nil { xks.externalStores.insert(storeId) } else { xks.externalStores.remove(storeId) }
+    if store?.machine.connectionState == .connected {
       xks.connectedStores.insert(storeId)
     } else {
       xks.connectedStores.remove(storeId)
@@ -115,40 +155,31 @@ extension KeyStoreEngine {
       let metadata = XKSRequestMetadata(
         kmsOperation: "KmsHealthCheck", kmsRequestId: UUID().uuidString.lowercased())
       startTask(token) { [weak self] in
-        let started = ContinuousClock.now
-        let result: Result<XKSHealthResponse, XKSCallFailure>
-        do throws(XKSCallFailure) {
-          result = .success(try await client.getHealthStatus(target, metadata: metadata))
-        } catch {
-          result = .failure(error)
+        let (result, milliseconds) = await Self.timed { () async throws(XKSCallFailure) in
+          try await client.getHealthStatus(target, metadata: metadata)
         }
-        let elapsed = ContinuousClock.now - started
-        let milliseconds =
-          Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
         await self?.xksHealthChecked(storeId, token, date: date, milliseconds: milliseconds, result)
       }
     }
   }
 
+  /// A periodic check answered: its record commits in a transaction of its own (published as a
+  /// delta), and never changes the connection state. A failed save drops this record; the next
+  /// round records again.
   func xksHealthChecked(
     _ storeId: String, _ token: UInt64, date: Date, milliseconds: Double,
     _ result: Result<XKSHealthResponse, XKSCallFailure>
   ) {
     xks.tasks[token] = nil
-    var record = XKSHealthRecord(
-      date: date, latencyMilliseconds: milliseconds, failure: nil,
-      connectionErrorCode: Self.connectionErrorCode(for: result), ekmFleet: [:])
-    switch result {
-    case .success(let health):
-      for member in health.ekmFleetDetails ?? [] {
-        if let id = member.id { record.ekmFleet[id] = member.healthStatus ?? "" }
-      }
-      record.proxyVendor = health.xksProxyVendor
-      record.proxyModel = health.xksProxyModel
-    case .failure(let failure):
-      record.failure = failure.description
+    guard var store = stores[storeId], store.xks != nil else { return }
+    let health = healthAfter(store, operation: "KmsHealthCheck", date: date, milliseconds: milliseconds, result)
+    store.xks?.health = health
+    do {
+      try transaction { () throws(KMSError) in stores[storeId] = store }
+      xks.unsavedErrors[storeId] = nil
+    } catch {
+      return
     }
-    xks.health[storeId] = record
   }
 
   // MARK: The store's secret
@@ -208,13 +239,10 @@ extension KeyStoreEngine {
     let metadata = XKSRequestMetadata(
       kmsOperation: "ConnectCustomKeyStore", kmsRequestId: UUID().uuidString.lowercased())
     startTask(token) { [weak self] in
-      let result: Result<XKSHealthResponse, XKSCallFailure>
-      do throws(XKSCallFailure) {
-        result = .success(try await client.getHealthStatus(target, metadata: metadata))
-      } catch {
-        result = .failure(error)
+      let (result, milliseconds) = await Self.timed { () async throws(XKSCallFailure) in
+        try await client.getHealthStatus(target, metadata: metadata)
       }
-      await self?.xksConnectProbeFinished(storeId, token, result)
+      await self?.xksConnectProbeFinished(storeId, token, result, milliseconds: milliseconds)
     }
   }
 
@@ -224,7 +252,8 @@ extension KeyStoreEngine {
 
   /// The health check answered: the machine turns it into CONNECTED or FAILED with a code.
   func xksConnectProbeFinished(
-    _ storeId: String, _ token: UInt64, _ result: Result<XKSHealthResponse, XKSCallFailure>
+    _ storeId: String, _ token: UInt64, _ result: Result<XKSHealthResponse, XKSCallFailure>,
+    milliseconds: Double? = nil
   ) {
     xks.tasks[token] = nil
     guard xks.probes[storeId] == token else { return }
@@ -237,6 +266,9 @@ extension KeyStoreEngine {
         let now = clock.now()
         switch store.machine.attemptFinished(outcome, at: now) {
         case .connected, .failed:
+          let health = healthAfter(
+            store, operation: "ConnectCustomKeyStore", date: now, milliseconds: milliseconds, result)
+          store.xks?.health = health
           stores[storeId] = store
           recordTransition(store, from: before, at: now)
           if let outcome {
@@ -248,6 +280,7 @@ extension KeyStoreEngine {
           return
         }
       }
+      xks.unsavedErrors[storeId] = nil
     } catch {
       // Not saved: the store is still CONNECTING with its attempt due, so the driver runs it again.
       recomputeNextDue()
@@ -289,6 +322,19 @@ extension KeyStoreEngine {
       case .tlsFailure: return .xksProxyInvalidTlsConfiguration
       }
     }
+  }
+
+  /// The code a connect of this XKS store would fail with if its proxy answered as it does now
+  /// (nil: it would connect, or the store is not an XKS store with a client). Records nothing.
+  func predictXKSConnect(customKeyStoreId: String) async -> ConnectionErrorCodeType? {
+    guard let store = stores[customKeyStoreId], runsXKSProbe(store), let client = xks.client else { return nil }
+    guard let target = xksTarget(store) else { return .invalidCredentials }
+    let metadata = XKSRequestMetadata(
+      kmsOperation: "ConnectCustomKeyStore", kmsRequestId: UUID().uuidString.lowercased())
+    let (result, _) = await Self.timed { () async throws(XKSCallFailure) in
+      try await client.getHealthStatus(target, metadata: metadata)
+    }
+    return Self.connectionErrorCode(for: result)
   }
 
   // MARK: Create and UpdateCustomKeyStore: GetHealthStatus with the new values
@@ -434,7 +480,7 @@ extension KeyStoreEngine {
   /// Encrypts `plaintext` for an XKS key: KMS's own layer first, then the proxy's AES-GCM with
   /// the blob header and the encryption context as AAD. Returns the blob.
   func xksSeal(
-    _ plaintext: Data, key: KeyRecord, context: [String: String]?, operation: String, dryRun: Bool?
+    _ plaintext: Data, key: KeyRecord, context: [String: String]?, operation: String, dryRun flag: Bool?
   )
     async throws(KMSError) -> Data
   {
@@ -447,7 +493,7 @@ extension KeyStoreEngine {
     } catch {
       throw KMSError(.kmsInternalException, "Encryption failed.")
     }
-    try self.dryRun(dryRun)
+    try dryRun(flag)
     let header = XKSBlob.header(keyId: key.keyId)
     let aad = header + XKSBlob.canonical(context)
     let request = XKSEncryptRequest(
@@ -460,6 +506,7 @@ extension KeyStoreEngine {
     do {
       answer = try await client.encrypt(target, keyId: xksKeyId, request: request)
     } catch {
+      noteXKSFailure(storeId: key.customKeyStoreId, error)
       throw KMSError(.kmsInvalidStateException, XKSMessages.message(for: error))
     }
     guard let ciphertext = answer.ciphertext.flatMap({ Data(base64Encoded: $0) }),
@@ -499,6 +546,7 @@ extension KeyStoreEngine {
     do {
       answer = try await client.decrypt(target, keyId: key.xksKeyId ?? "", request: request)
     } catch {
+      noteXKSFailure(storeId: key.customKeyStoreId, error)
       throw KMSError(.kmsInvalidStateException, XKSMessages.message(for: error))
     }
     guard let inner = answer.plaintext.flatMap({ Data(base64Encoded: $0) }),
@@ -513,6 +561,7 @@ extension KeyStoreEngine {
 
   func xksEncrypt(_ request: EncryptRequest, key: KeyRecord) async throws(KMSError) -> EncryptResponse {
     try request.validate()
+    try authorize(key, "Encrypt", grantTokens: request.grantTokens, context: request.encryptionContext)
     try checkAlgorithm(request.encryptionAlgorithm, key: key)
     let blob = try await xksSeal(
       request.plaintext, key: key, context: request.encryptionContext, operation: "Encrypt",
@@ -532,7 +581,8 @@ extension KeyStoreEngine {
       let (key, plaintext) = try await xksOpen(
         blob, keyId: request.keyId, context: request.encryptionContext, operation: "Decrypt")
     else { return nil }
-    try checkAlgorithm(request.encryptionAlgorithm, key: key)
+    try authorize(key, "Decrypt", grantTokens: request.grantTokens, context: request.encryptionContext)
+    try checkAlgorithm(request.encryptionAlgorithm, key: key, operation: "Decrypt")
     return DecryptResponse(keyId: key.arn, plaintext: plaintext, encryptionAlgorithm: .symmetricDefault)
   }
 
@@ -552,23 +602,35 @@ extension KeyStoreEngine {
       (source, plaintext) = opened
     } else {
       (source, plaintext) = try open(
-        blob, keyId: request.sourceKeyId, context: request.sourceEncryptionContext)
+        blob, keyId: request.sourceKeyId, context: request.sourceEncryptionContext,
+        algorithm: request.sourceEncryptionAlgorithm)
     }
-    try checkAlgorithm(request.sourceEncryptionAlgorithm, key: source)
+    try authorize(
+      source, "ReEncryptFrom", grantTokens: request.grantTokens, context: request.sourceEncryptionContext)
+    try checkAlgorithm(request.sourceEncryptionAlgorithm, key: source, operation: "ReEncrypt")
     let target = try resolveKey(request.destinationKeyId)
-    try checkAlgorithm(request.destinationEncryptionAlgorithm, key: target)
+    try authorize(
+      target, "ReEncryptTo", grantTokens: request.grantTokens, context: request.destinationEncryptionContext)
+    try checkAlgorithm(request.destinationEncryptionAlgorithm, key: target, operation: "ReEncrypt")
     let sealed: Data
+    var destinationAlgorithm = EncryptionAlgorithmSpec.symmetricDefault
     if destination != nil {
       sealed = try await xksSeal(
         plaintext, key: target, context: request.destinationEncryptionContext, operation: "ReEncrypt",
         dryRun: request.dryRun)
-    } else {
+    } else if target.isSymmetricEncryption {
       sealed = try seal(plaintext, key: target, context: request.destinationEncryptionContext)
+      try dryRun(request.dryRun)
+    } else {
+      (sealed, destinationAlgorithm) = try sealAsymmetric(
+        plaintext, key: target, algorithm: request.destinationEncryptionAlgorithm)
       try dryRun(request.dryRun)
     }
     return ReEncryptResponse(
       ciphertextBlob: sealed, sourceKeyId: source.arn, keyId: target.arn,
-      sourceEncryptionAlgorithm: .symmetricDefault, destinationEncryptionAlgorithm: .symmetricDefault)
+      sourceEncryptionAlgorithm: source.isSymmetricEncryption
+        ? .symmetricDefault : try asymmetricAlgorithm(request.sourceEncryptionAlgorithm, key: source),
+      destinationEncryptionAlgorithm: destinationAlgorithm)
   }
 
   func xksGenerateDataKey(_ request: GenerateDataKeyRequest, key: KeyRecord) async throws(KMSError)
@@ -581,7 +643,9 @@ extension KeyStoreEngine {
     }
     let length = try dataKeyLength(
       keySpec: request.keySpecValue, numberOfBytes: request.numberOfBytes, specGiven: request.keySpec != nil)
-    let plaintext = randomBytes(length)
+    try authorize(
+      key, "GenerateDataKey", grantTokens: request.grantTokens, context: request.encryptionContext)
+    let plaintext = KeyCrypto.randomBytes(length)
     let blob = try await xksSeal(
       plaintext, key: key, context: request.encryptionContext, operation: "GenerateDataKey",
       dryRun: request.dryRun)
@@ -594,8 +658,11 @@ extension KeyStoreEngine {
     try request.validate()
     let length = try dataKeyLength(
       keySpec: request.keySpecValue, numberOfBytes: request.numberOfBytes, specGiven: request.keySpec != nil)
+    try authorize(
+      key, "GenerateDataKeyWithoutPlaintext", grantTokens: request.grantTokens,
+      context: request.encryptionContext)
     let blob = try await xksSeal(
-      randomBytes(length), key: key, context: request.encryptionContext,
+      KeyCrypto.randomBytes(length), key: key, context: request.encryptionContext,
       operation: "GenerateDataKeyWithoutPlaintext", dryRun: request.dryRun)
     return GenerateDataKeyWithoutPlaintextResponse(ciphertextBlob: blob, keyId: key.arn)
   }
@@ -651,6 +718,12 @@ enum XKSBlob {
     var iv: Data
     var tag: Data
     var ciphertext: Data
+  }
+
+  /// A cheap test of the magic and version (the hot path's read view declines such blobs).
+  static func looksLikeOne(_ blob: Data) -> Bool {
+    blob.count > magic.count + 1 && blob.prefix(magic.count).elementsEqual(magic)
+      && blob[blob.startIndex + magic.count] == version
   }
 
   static func header(keyId: String) -> Data {

@@ -43,6 +43,8 @@ struct XksSettings: Sendable, Equatable, Codable {
   var vpcEndpointServiceOwner: String?
   /// The secret access key sealed for signing proxy calls (`KeyStoreEngine+XKS.swift`).
   var sealedSecret: Data?
+  /// What the last proxy calls found, and when the credential was set (the dashboard's XKS view).
+  var health: XKSStoreHealth?
 }
 
 /// Stored state of a custom key store. Key states are never stored here: they are derived.

@@ -21,6 +21,8 @@ public final class XKSHTTPClient: XKSProxyCalling {
   private let http: HTTPClient
   /// Host of an `XksProxyUriEndpoint` → where its proxy really listens (`--xks-route`).
   public let routes: [String: URL]
+  /// Host of an `XksProxyUriEndpoint` → a proxy in this process (the dashboard's embedded proxy).
+  public let inProcess: [String: any XKSInProcessExchange]
   public let timeout: Duration
   private let now: @Sendable () -> Date
 
@@ -29,8 +31,8 @@ public final class XKSHTTPClient: XKSProxyCalling {
   ///     (`http://` allowed there, for local work).
   ///   - caFile: a PEM file of extra trusted CAs (a private proxy CA).
   public init(
-    routes: [String: URL] = [:], caFile: String? = nil, timeout: Duration = XKSHTTPClient.kmsTimeout,
-    now: @escaping @Sendable () -> Date = { Date() }
+    routes: [String: URL] = [:], inProcess: [String: any XKSInProcessExchange] = [:], caFile: String? = nil,
+    timeout: Duration = XKSHTTPClient.kmsTimeout, now: @escaping @Sendable () -> Date = { Date() }
   ) throws {
     var tls = TLSConfiguration.makeClientConfiguration()
     tls.minimumTLSVersion = .tlsv12
@@ -47,6 +49,7 @@ public final class XKSHTTPClient: XKSProxyCalling {
     http = HTTPClient(
       eventLoopGroupProvider: .shared(MultiThreadedEventLoopGroup.singleton), configuration: configuration)
     self.routes = routes
+    self.inProcess = inProcess.reduce(into: [:]) { $0[$1.key.lowercased()] = $1.value }
     self.timeout = timeout
     self.now = now
   }
@@ -138,6 +141,7 @@ public final class XKSHTTPClient: XKSProxyCalling {
   /// The base URL calls for `target` go to, after `routes`.
   public func baseURL(for target: XKSProxyTarget) -> URL? {
     guard let endpoint = URL(string: target.uriEndpoint), let host = endpoint.host else { return nil }
+    if inProcess[host.lowercased()] != nil { return endpoint }
     if let route = routes[host.lowercased()] { return route }
     return endpoint
   }
@@ -167,6 +171,8 @@ public final class XKSHTTPClient: XKSProxyCalling {
     let url = "\(scheme)://\(authority)\(path)"
     let headers = signed.headers.filter { $0.name.lowercased() != "host" }.map { [$0.name, $0.value] }
     let http = self.http
+    let local = inProcess[host.lowercased()]
+    let signedHeaders = signed.headers.map { (name: $0.name, value: $0.value) }
     let hostHeader = authority
     let timeout = self.timeout
     // The answer or the bound, whichever comes first. AsyncHTTPClient's own deadline covers
@@ -177,6 +183,13 @@ public final class XKSHTTPClient: XKSProxyCalling {
       let once = ResumeOnce(continuation)
       let headReceived = Flag()
       let work = Task {
+        if let local {
+          // No connection to classify: the bound is strict from the start.
+          headReceived.set()
+          let answer = await local.exchange(method: "POST", path: path, headers: signedHeaders, body: payload)
+          once.resume(answer.map { ($0.status, $0.body) })
+          return
+        }
         var request = HTTPClientRequest(url: url)
         request.method = .POST
         for header in headers { request.headers.add(name: header[0], value: header[1]) }

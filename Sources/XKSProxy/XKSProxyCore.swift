@@ -526,3 +526,27 @@ public final class XKSProxyCore: Sendable {
         text.unicodeScalars.prefix(200).map { (0x20...0x7E).contains($0.value) ? $0 : "?" }))
   }
 }
+
+extension XKSProxyCore: XKSInProcessExchange {
+  /// The proxy without sockets, as `XKSProxyServer` delivers `handle`'s answers: the latency
+  /// fault waits, a refused connection or a reset is a connection failure, and a certificate
+  /// fault fails as its TLS handshake would.
+  public func exchange(method: String, path: String, headers: [(name: String, value: String)], body: Data)
+    async -> Result<(status: Int, body: Data), XKSCallFailure>
+  {
+    switch faults.certificate {
+    case .expired?: return .failure(.tlsFailure("the proxy's certificate has expired"))
+    case .wrongName?: return .failure(.tlsFailure("the proxy's certificate is for another host name"))
+    case .valid?, nil: break
+    }
+    let response = handle(XKSHTTPRequest(method: method, path: path, headers: headers, body: body))
+    if response.delayMilliseconds > 0 {
+      try? await Task.sleep(for: .milliseconds(response.delayMilliseconds))
+    }
+    switch response.delivery {
+    case .normal: return .success((response.status, response.body))
+    case .resetBeforeResponse: return .failure(.notReachable("the proxy reset the connection"))
+    case .resetMidResponse: return .failure(.notReachable("the proxy reset the connection mid-answer"))
+    }
+  }
+}

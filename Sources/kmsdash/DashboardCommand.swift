@@ -69,7 +69,7 @@ struct DashboardCommand: AsyncParsableCommand {
     // `--profile` alone watches that profile's KMS (its configured endpoint, else AWS's).
     if endpoint != nil || profile != nil { return try await runRemote(endpoint) }
     let stateStore = try engineOptions.openStateStore()
-    let engine = try await engineOptions.makeEngine(store: stateStore)
+    let (engine, xksProxy) = try await engineOptions.makeDashboardEngine(store: stateStore)
     let backend =
       stateStore.map { "embedded engine, state \(abbreviatingHome($0.path))" }
       ?? "embedded engine (in memory)"
@@ -77,7 +77,8 @@ struct DashboardCommand: AsyncParsableCommand {
     let config = DashboardConfig(
       backend: backend, readOnly: readOnly, confirm: confirm, color: !(noColor || noColorEnv),
       simulator: true)
-    let code = await runTerminalDashboard(service: engine, control: engine, config: config)
+    let code = await runTerminalDashboard(
+      service: engine, control: engine, xksControl: xksProxy, config: config)
     if code != 0 { throw ExitCode(code) }
   }
 
@@ -124,7 +125,8 @@ struct DashboardCommand: AsyncParsableCommand {
 /// exit status (130 after Ctrl-C, 128+n after a signal; 1 when the terminal cannot be opened).
 @TerminalActor
 func runTerminalDashboard(
-  service: any DashboardBackend, control: (any SimulatorControl)?, config: DashboardConfig
+  service: any DashboardBackend, control: (any SimulatorControl)?,
+  xksControl: (any XKSProxyFaultControl)? = nil, config: DashboardConfig
 ) async -> Int32 {
   let terminal: NcursesTerminal
   do {
@@ -134,7 +136,8 @@ func runTerminalDashboard(
     _ = message.withCString { write(2, $0, strlen($0)) }
     return 1
   }
-  let runtime = DashboardRuntime(terminal: terminal, service: service, control: control, config: config)
+  let runtime = DashboardRuntime(
+    terminal: terminal, service: service, control: control, xksControl: xksControl, config: config)
   return await runtime.run()
 }
 

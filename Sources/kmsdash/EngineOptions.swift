@@ -142,6 +142,29 @@ struct EngineOptions: ParsableArguments {
   /// An engine for `region` on `store` (resumed if the store holds its state, else seeded from
   /// the scenario), or in memory when `store` is nil.
   func makeEngine(region: String? = nil, store: (any StateStore)?) async throws -> KeyStoreEngine {
+    let engine = try await openEngine(region: region, store: store)
+    if await engine.startedEmpty { try await engine.load(loadScenario()) }
+    // External key stores talk to their proxies over real HTTP(S) with KMS's 250 ms bound.
+    await engine.useXKSProxy(try XKSHTTPClient(routes: parsedXKSRoutes(), caFile: xksCaFile))
+    return engine
+  }
+
+  /// The dashboard's engine: as `makeEngine`, with the embedded XKS proxy reached in-process
+  /// (no port needed); a new demo fleet also gets the proxy's three external key stores.
+  func makeDashboardEngine(store: SQLiteStateStore?) async throws -> (KeyStoreEngine, EmbeddedXKSProxy) {
+    let engine = try await openEngine(store: store)
+    let proxy = try EmbeddedXKSProxy(engine: engine, statePath: store.map { $0.path + ".xks-ekm.json" })
+    await engine.useXKSProxy(
+      try XKSHTTPClient(routes: parsedXKSRoutes(), inProcess: proxy.exchanges, caFile: xksCaFile))
+    if await engine.startedEmpty {
+      try await engine.load(loadScenario())
+      if scenario == nil { try await EmbeddedXKSProxy.seed(engine, proxy: proxy) }
+    }
+    return (engine, proxy)
+  }
+
+  /// The engine, resumed from `store` or empty, without a scenario or an XKS client yet.
+  private func openEngine(region: String? = nil, store: (any StateStore)?) async throws -> KeyStoreEngine {
     var configuration = self.configuration
     if let region { configuration.region = region }
     let engine: KeyStoreEngine
@@ -152,9 +175,6 @@ struct EngineOptions: ParsableArguments {
     } else {
       engine = KeyStoreEngine(configuration: configuration)
     }
-    if await engine.startedEmpty { try await engine.load(loadScenario()) }
-    // External key stores talk to their proxies over real HTTP(S) with KMS's 250 ms bound.
-    await engine.useXKSProxy(try XKSHTTPClient(routes: parsedXKSRoutes(), caFile: xksCaFile))
     return engine
   }
 }

@@ -244,17 +244,37 @@ import XKSProxy
     await world.engine.xksCallsSettled()
     let healthy = try #require(await world.engine.xksHealth(customKeyStoreId: id))
     #expect(healthy.failure == nil)
-    #expect(healthy.connectionErrorCode == nil)
-    #expect(healthy.ekmFleet == ["ekm-1": "ACTIVE", "ekm-2": "ACTIVE"])
-    #expect(healthy.latencyMilliseconds < 250)
+    #expect(healthy.connectOutcome == nil)
+    #expect(healthy.checkOperation == "KmsHealthCheck")
+    #expect(healthy.ekmFleet.map(\.id) == ["ekm-1", "ekm-2"])
+    #expect(healthy.ekmFleet.map(\.healthStatus) == ["ACTIVE", "ACTIVE"])
+    #expect(try #require(healthy.latencyMilliseconds) < 250)
+    #expect(healthy.credentialSetAt == Date(timeIntervalSince1970: 1_800_000_000))
+    let key = try await world.createKey(id, "demo-aes-1")
     try world.fault { $0.ekmHealth = .unavailable }
     world.clock.advance(by: 301)
     try await world.engine.runDueWork()
     await world.engine.xksCallsSettled()
     let down = try #require(await world.engine.xksHealth(customKeyStoreId: id))
-    #expect(down.connectionErrorCode == .xksProxyNotReachable)
-    #expect(down.date > healthy.date)
+    #expect(down.connectOutcome == .xksProxyNotReachable)
+    #expect(try #require(down.checkedAt) > #require(healthy.checkedAt))
     #expect(try await world.entry(id).connectionState == .connected)
+    // The record is the store's: published in a delta, in the snapshot, and kept over a restart.
+    #expect(try await world.engine.fleetSnapshot().xksHealth[id] == down)
+    // Failed crypto calls are counted by errorName and reach the record with the next round.
+    try world.fault {
+      $0.errorName = "ThrottlingException"
+      $0.ekmHealth = .active
+    }
+    await expectKMSError(.kmsInvalidStateException) {
+      try await world.engine.encrypt(EncryptRequest(keyId: key.keyId, plaintext: Data("x".utf8)))
+    }
+    try world.fault { $0.errorName = "" }
+    world.clock.advance(by: 301)
+    try await world.engine.runDueWork()
+    await world.engine.xksCallsSettled()
+    let counted = try #require(await world.engine.xksHealth(customKeyStoreId: id))
+    #expect(counted.errorCounts["ThrottlingException"] == 1)
   }
 
   // MARK: Create and Update

@@ -8,11 +8,20 @@ import Testing
 import XKSClient
 import XKSProxy
 
-/// A state store in memory, to restart an engine on the same records.
+/// A state store in memory, to restart an engine on the same records; it can be told to refuse
+/// the next save.
 final class RecordingStateStore: StateStore, Sendable {
   let records = Mutex<[StateRecordKind: [String: Data]]>([:])
+  let failNext = Mutex(false)
+  struct Injected: Error {}
   func loadAll() throws -> [StateRecordKind: [String: Data]] { records.withLock { $0 } }
   func apply(_ change: StateChange) throws {
+    if failNext.withLock({ flag in
+      defer { flag = false }
+      return flag
+    }) {
+      throw Injected()
+    }
     records.withLock { records in
       for deletion in change.deletions { records[deletion.kind]?[deletion.id] = nil }
       for upsert in change.upserts { records[upsert.kind, default: [:]][upsert.id] = upsert.payload }

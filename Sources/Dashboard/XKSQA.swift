@@ -1,0 +1,105 @@
+import Foundation
+import KMSModel
+import TerminalUI
+
+/// The QA panel of an external key store (issue 10 §3): the embedded proxy's faults as toggles,
+/// and the next connect as the proxy answers now.
+public struct XKSQAPanel: Sendable, Equatable {
+  public var storeId: String
+  /// The faults in force; nil until the proxy told.
+  public var faults: Set<XKSQAFault>?
+  public var selected: Int = 0
+  public var prediction: String?
+
+  public init(storeId: String) { self.storeId = storeId }
+}
+
+/// Opens the XKS QA panel on an external key store (the `f` key).
+func openXKSQA(_ state: inout DashboardState, _ store: CustomKeyStoresListEntry) -> [Effect] {
+  guard let id = store.customKeyStoreId else { return [] }
+  guard state.config.xksControl else {
+    state.status = StatusMessage(
+      "\(store.customKeyStoreName ?? id) is an external key store: its faults are those of its XKS proxy (kmsdash fault --xks-proxy URL …)",
+      kind: .error)
+    return []
+  }
+  state.overlay = .xksQA(XKSQAPanel(storeId: id))
+  return [.loadXKSFaults(storeId: id), .predictConnect(storeId: id)]
+}
+
+/// The panel's answers: the proxy's faults, or why they cannot be read.
+func receiveXKSFaults(_ state: inout DashboardState, storeId: String, _ faults: Set<XKSQAFault>) -> [Effect] {
+  if case .xksQA(var panel) = state.overlay, panel.storeId == storeId {
+    panel.faults = faults
+    state.overlay = .xksQA(panel)
+  }
+  return []
+}
+
+func handleXKSQAKey(_ state: inout DashboardState, _ key: Key, _ panel: XKSQAPanel) -> [Effect] {
+  var p = panel
+  let items = XKSQAFault.allCases
+  switch key {
+  case .escape, .char("q"), .char("f"):
+    state.overlay = nil
+    return []
+  case .char("j"), .down: p.selected = min(p.selected + 1, items.count - 1)
+  case .char("k"), .up: p.selected = max(0, p.selected - 1)
+  case .home, .char("g"): p.selected = 0
+  case .end, .char("G"): p.selected = items.count - 1
+  case .char(" "), .enter:
+    if state.config.readOnly {
+      state.status = StatusMessage("Read-only mode: fault injection is disabled", kind: .error)
+      break
+    }
+    guard let faults = p.faults else { break }
+    let fault = items[p.selected]
+    let enabled = !faults.contains(fault)
+    let name = state.store(id: p.storeId)?.customKeyStoreName ?? p.storeId
+    state.status = StatusMessage("\(enabled ? "Setting" : "Clearing") \(fault.rawValue) on the proxy of \(name)…")
+    p.prediction = nil
+    state.overlay = .xksQA(p)
+    return [.setXKSFault(fault, enabled: enabled, storeId: p.storeId)]
+  case .char("c"), .char("d"):
+    if let s = state.store(id: p.storeId) {
+      state.overlay = nil
+      return request(key == .char("c") ? .connect : .disconnect, store: s, &state)
+    }
+  default: break
+  }
+  state.overlay = .xksQA(p)
+  return []
+}
+
+func renderXKSQA(_ state: DashboardState, _ panel: XKSQAPanel, _ area: Rect, _ buf: inout Buffer) {
+  let store = state.store(id: panel.storeId)
+  var lines: [(String, Style)] = []
+  let label = store?.connectionState == .failed ? "Next connect (after disconnect): " : "Next connect: "
+  lines.append((label + (panel.prediction ?? "asking the proxy…"), .bold))
+  lines.append(("", .plain))
+  lines.append(("Faults of the embedded XKS proxy", .bold))
+  var selectedLine = 0
+  for (i, fault) in XKSQAFault.allCases.enumerated() {
+    let mark = panel.faults.map { $0.contains(fault) ? "x" : " " } ?? "?"
+    if i == panel.selected { selectedLine = lines.count }
+    lines.append(
+      (
+        "[\(mark)] \(fault.rawValue.padded(toWidth: 30)) \(fault.summary)",
+        i == panel.selected ? Style(attributes: .reverse) : .plain
+      ))
+  }
+  let width = min(area.width - 2, max(60, (lines.map { $0.0.displayWidth }.max() ?? 0) + 4))
+  let height = min(area.height, lines.count + 2)
+  let box = area.centered(width: width, height: height)
+  buf.fill(box, with: .blank)
+  let endpoint = store?.xksProxyConfiguration?.uriEndpoint ?? ""
+  let title = "QA: XKS proxy \(endpoint) of \(store?.customKeyStoreName ?? panel.storeId)"
+  let inner = Border.draw(box, title: title, style: .bold, in: &buf)
+  guard !inner.isEmpty else { return }
+  let first = max(0, min(selectedLine - inner.height + 1, lines.count - inner.height))
+  for (row, (text, style)) in lines.dropFirst(max(0, first)).prefix(inner.height).enumerated() {
+    let r = Rect(x: inner.x, y: inner.y + row, width: inner.width, height: 1)
+    if style.attributes.contains(.reverse) { buf.fill(r, style: style) }
+    buf.put(" " + text, x: inner.x, y: inner.y + row, style: style, clip: inner)
+  }
+}
