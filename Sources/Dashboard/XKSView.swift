@@ -41,7 +41,7 @@ func xksDetailLines(_ s: CustomKeyStoresListEntry, _ state: DashboardState) -> [
     if let failure = health.failure { lines.append(("  Failure", failure, bad)) }
     let outcome = health.connectOutcome
     lines.append(("  Next connect would be", outcome?.rawValue ?? "CONNECTED", outcome == nil ? good : bad))
-    if let outcome { lines.append(("  Remedy", outcome.remedy, .bold)) }
+    if let outcome, outcome != s.connectionErrorCode { lines.append(("  Remedy", outcome.remedy, .bold)) }
   } else {
     lines.append(("Last health check", "none yet (the store has not been connected)", .dim))
   }

@@ -35,15 +35,15 @@ import Testing
     let t = try start()
     t.waitFor("payments-prod")
     t.waitFor(shows: [
-      "6 stores", "analytics-dr", "edge-single-hsm", "hr-records", "ledger-archive", "staging-keys",
-      "FAILED USER_LOCKED_OUT",
+      "9 stores", "analytics-dr", "edge-single-hsm", "hr-records", "ledger-archive", "staging-keys",
+      "FAILED USER_LOCKED_OUT", "xks-orders", "xks-dr", "FAILED XKS_PROXY_TIME",
     ])
 
     // Select payments-prod with the filter, then disconnect it: d, y.
     t.send("/")
     t.type("payments")
     t.send("Enter")
-    t.waitFor("filter \"payments\": 1 of 6")
+    t.waitFor("filter \"payments\": 1 of 9")
     t.waitFor("payments-prod is CONNECTED") { $0.contains("● CONNECTED") }
     t.send("d")
     t.waitFor(shows: ["Disconnect payments-prod (cks-", "KMS keys become Unavailable"])
@@ -71,7 +71,7 @@ import Testing
     t.send("/")
     t.type("ledger")
     t.send("Enter")
-    t.waitFor("filter \"ledger\": 1 of 6")
+    t.waitFor("filter \"ledger\": 1 of 9")
     t.send("c")
     t.waitFor(shows: ["Cannot connect ledger-archive", "must be disconnected first", "Disconnect it first?"])
     t.send("Escape")
@@ -81,7 +81,7 @@ import Testing
     t.send("/")
     t.type("hr-rec")
     t.send("Enter")
-    t.waitFor(shows: ["filter \"hr-rec\": 1 of 6", "hr-records"], lacks: ["payments-prod"])
+    t.waitFor(shows: ["filter \"hr-rec\": 1 of 9", "hr-records"], lacks: ["payments-prod"])
     t.send("Escape")
     t.waitFor("payments-prod")
 
