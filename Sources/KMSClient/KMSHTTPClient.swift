@@ -501,6 +501,14 @@ public final class KMSHTTPClient: KeyStoreService, SimulatorControl, FleetObserv
     await poller.refreshSoon()
   }
 
+  /// The cluster's faults with every fault available and its summary (`kmsdash fault --list`).
+  /// Not probed first: the endpoint's own error (an authentication failure, an unknown
+  /// operation on a server that is not kmsdash) is the answer.
+  public func listFaults(clusterId: String) async throws -> ListFaultsResponse {
+    try await caller.call(
+      .simulator, "ListFaults", ListFaultsRequest(clusterId: clusterId), as: ListFaultsResponse.self)
+  }
+
   public func faults(clusterId: String) async throws -> Set<SimulatorFault> {
     try await requireSimulator("ListFaults")
     return try await caller.faults(clusterId: clusterId)

@@ -1,7 +1,8 @@
 import ArgumentParser
 import Foundation
+import AWSSigV4
+import KMSClient
 import KMSModel
-import KMSServer
 
 /// `kmsdash fault`: a client of the fault target (`KmsdashSimulator.*`) of a `kmsdash serve`.
 struct FaultCommand: AsyncParsableCommand {
@@ -80,38 +81,46 @@ struct FaultCommand: AsyncParsableCommand {
 
   func run() async throws {
     if let xksProxy { return try await runXKS(xksProxy) }
-    guard let endpoint, let cluster else { throw ExitCode(2) }
-    let client = FaultClient(
-      endpoint: URL(string: endpoint)!, region: region, accessKeyId: accessKeyId,
-      secretAccessKey: secretAccessKey)
-    let target = "\(WireService.simulator.rawValue)."
+    guard let endpoint, let cluster, let url = URL(string: endpoint) else { throw ExitCode(2) }
+    let client = KMSHTTPClient(configuration: faultClientConfiguration(endpoint: url))
+    defer { Task { await client.shutdown() } }
     do {
-      let response: ListFaultsResponse
+      // The endpoint's own answer first (credentials, cluster), then the change.
+      var faults = try await client.listFaults(clusterId: cluster)
       if let set, let fault = Self.fault(named: set) {
-        response = try await client.call(
-          target + SimulatorOperation.setFault.rawValue,
-          SetFaultRequest(clusterId: cluster, fault: fault.rawValue, enabled: true),
-          as: ListFaultsResponse.self)
+        try await client.setFault(fault, enabled: true, clusterId: cluster)
         print("Set \(fault.rawValue) on \(cluster).")
       } else if let clear, let fault = Self.fault(named: clear) {
-        response = try await client.call(
-          target + SimulatorOperation.clearFault.rawValue,
-          SetFaultRequest(clusterId: cluster, fault: fault.rawValue), as: ListFaultsResponse.self)
+        try await client.setFault(fault, enabled: false, clusterId: cluster)
         print("Cleared \(fault.rawValue) on \(cluster).")
-      } else {
-        response = try await client.call(
-          target + SimulatorOperation.listFaults.rawValue, ListFaultsRequest(clusterId: cluster),
-          as: ListFaultsResponse.self)
       }
-      print(Self.render(response, full: list))
-    } catch let failure as FaultClient.Failure {
-      FileHandle.standardError.write(Data("kmsdash fault: \(failure)\n".utf8))
-      throw ExitCode(1)
-    } catch let error as URLError {
+      if set != nil || clear != nil { faults = try await client.listFaults(clusterId: cluster) }
+      print(Self.render(faults, full: list))
+    } catch let error as KMSError {
       FileHandle.standardError.write(
-        Data("kmsdash fault: cannot reach \(endpoint): \(error.localizedDescription)\n".utf8))
+        Data("kmsdash fault: An error occurred (\(error.code.rawValue)): \(error.message)\n".utf8))
+      throw ExitCode(1)
+    } catch {
+      FileHandle.standardError.write(Data("kmsdash fault: cannot reach \(endpoint): \(error)\n".utf8))
       throw ExitCode(1)
     }
+  }
+
+  /// The endpoint with the flags' credentials, else `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`
+  /// (+ `AWS_SESSION_TOKEN`), else none (unsigned, for a `--no-auth` server); the region from the
+  /// flag, else `AWS_REGION`/`AWS_DEFAULT_REGION`, else us-east-1.
+  func faultClientConfiguration(
+    endpoint: URL, environment: [String: String] = ProcessInfo.processInfo.environment
+  ) -> KMSHTTPClient.Configuration {
+    let region = region ?? environment["AWS_REGION"] ?? environment["AWS_DEFAULT_REGION"] ?? "us-east-1"
+    let keyId = accessKeyId ?? environment["AWS_ACCESS_KEY_ID"]
+    let secret = secretAccessKey ?? environment["AWS_SECRET_ACCESS_KEY"]
+    var credentials: AWSCredentials?
+    if let keyId, let secret, !keyId.isEmpty, !secret.isEmpty {
+      let token = accessKeyId == nil ? environment["AWS_SESSION_TOKEN"] : nil
+      credentials = AWSCredentials(accessKeyId: keyId, secretAccessKey: secret, sessionToken: token)
+    }
+    return KMSHTTPClient.Configuration(endpoint: endpoint, region: region, credentials: credentials)
   }
 
   static func render(_ response: ListFaultsResponse, full: Bool) -> String {
