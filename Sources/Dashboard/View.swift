@@ -453,11 +453,18 @@ private func renderQA(_ state: DashboardState, _ panel: QAPanel, _ area: Rect, _
     lines.append((text, i == panel.selected ? Style(attributes: .reverse) : .plain))
   }
   if items.isEmpty { lines.append(("No cluster", .dim)) }
+  let title = "QA: \(panel.clusterId ?? "") of \(store?.customKeyStoreName ?? panel.storeId)"
+  renderPanelBox(title: title, lines: lines, selectedLine: selectedLine, area, &buf)
+}
+
+/// A centred, bordered list that keeps the selected line in view (the QA panels).
+func renderPanelBox(
+  title: String, lines: [(String, Style)], selectedLine: Int, _ area: Rect, _ buf: inout Buffer
+) {
   let width = min(area.width - 2, max(60, (lines.map { $0.0.displayWidth }.max() ?? 0) + 4))
   let height = min(area.height, lines.count + 2)
   let box = area.centered(width: width, height: height)
   buf.fill(box, with: .blank)
-  let title = "QA: \(panel.clusterId ?? "") of \(store?.customKeyStoreName ?? panel.storeId)"
   let inner = Border.draw(box, title: title, style: .bold, in: &buf)
   guard !inner.isEmpty else { return }
   let first = max(0, min(selectedLine - inner.height + 1, lines.count - inner.height))

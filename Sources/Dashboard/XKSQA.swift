@@ -88,18 +88,7 @@ func renderXKSQA(_ state: DashboardState, _ panel: XKSQAPanel, _ area: Rect, _ b
         i == panel.selected ? Style(attributes: .reverse) : .plain
       ))
   }
-  let width = min(area.width - 2, max(60, (lines.map { $0.0.displayWidth }.max() ?? 0) + 4))
-  let height = min(area.height, lines.count + 2)
-  let box = area.centered(width: width, height: height)
-  buf.fill(box, with: .blank)
   let endpoint = store?.xksProxyConfiguration?.uriEndpoint ?? ""
   let title = "QA: XKS proxy \(endpoint) of \(store?.customKeyStoreName ?? panel.storeId)"
-  let inner = Border.draw(box, title: title, style: .bold, in: &buf)
-  guard !inner.isEmpty else { return }
-  let first = max(0, min(selectedLine - inner.height + 1, lines.count - inner.height))
-  for (row, (text, style)) in lines.dropFirst(max(0, first)).prefix(inner.height).enumerated() {
-    let r = Rect(x: inner.x, y: inner.y + row, width: inner.width, height: 1)
-    if style.attributes.contains(.reverse) { buf.fill(r, style: style) }
-    buf.put(" " + text, x: inner.x, y: inner.y + row, style: style, clip: inner)
-  }
+  renderPanelBox(title: title, lines: lines, selectedLine: selectedLine, area, &buf)
 }

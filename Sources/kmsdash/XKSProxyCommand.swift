@@ -72,6 +72,10 @@ struct XKSProxyCommand: AsyncParsableCommand {
   }
 
   func run() async throws {
+    // SIGTERM and SIGINT stop the proxy whatever this process inherited: a parent that ignores
+    // them (as `kmsdash serve` does to handle them itself) passes SIG_IGN on to its children.
+    signal(SIGTERM, SIG_DFL)
+    signal(SIGINT, SIG_DFL)
     let configuration: XKSProxyConfiguration
     do {
       configuration =

@@ -190,7 +190,9 @@ import XKSProxy
     await expectFailure({ $0 == .timedOut }) { () async throws(XKSCallFailure) in
       try await client.getHealthStatus(Self.target, metadata: .init())
     }
-    #expect(ContinuousClock.now - started < .seconds(2))
+    // Ends, and not after a hang: the 250 ms bound plus the scheduling of a loaded 2-core
+    // machine running the whole suite (the bound itself is checked by the timeout cases).
+    #expect(ContinuousClock.now - started < .seconds(10))
     running.core.clearFaults()
     patch = XKSProxyFaults()
     patch.refuseConnections = true
