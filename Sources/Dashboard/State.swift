@@ -54,47 +54,6 @@ public enum StoreColumn: Int, Sendable, CaseIterable, Hashable {
   }
 }
 
-/// A mutating action on a store.
-public enum StoreAction: String, Sendable, Hashable {
-  case connect, disconnect
-
-  /// The AWS operation name, as shown in status messages.
-  public var operation: String {
-    switch self {
-    case .connect: "ConnectCustomKeyStore"
-    case .disconnect: "DisconnectCustomKeyStore"
-    }
-  }
-}
-
-/// A confirmation dialog. The store is captured when the dialog opens: a refresh of the table
-/// underneath cannot retarget it.
-public struct ConfirmDialog: Sendable, Equatable {
-  public enum Kind: Sendable, Equatable {
-    /// Confirm `action` on the captured store.
-    case confirm(StoreAction)
-    /// The state forbids connecting (FAILED): explain, and offer to disconnect first.
-    case offerDisconnect
-  }
-
-  public var kind: Kind
-  public var storeId: String
-  public var storeName: String
-  public var title: String
-  public var body: [String]
-  /// 0 = Cancel (the default focus), 1 = the action.
-  public var focused: Int = 0
-  /// The typed-confirmation input (with `--confirm typed`).
-  public var typed: TextInput?
-  public var okLabel: String
-
-  /// True when OK may be accepted (typed confirmation matches the name, if required).
-  public var canConfirm: Bool {
-    guard let typed else { return true }
-    return typed.text == storeName
-  }
-}
-
 /// The fault-injection panel for one store's cluster.
 public struct QAPanel: Sendable, Equatable {
   public var storeId: String
@@ -110,6 +69,8 @@ public enum Overlay: Sendable, Equatable {
   case command(TextInput)
   case filter(TextInput)
   case qa(QAPanel)
+  /// The guided remedy in `DashboardState.runbook`.
+  case runbook
 }
 
 /// Which main screen is shown.
@@ -166,6 +127,8 @@ public struct DashboardState: Sendable, Equatable {
   /// frame never filters or sorts the fleet.
   private(set) var order = StoreOrder()
   public var overlay: Overlay?
+  /// The guided remedy under way, if any (kept while a step's dialog covers it).
+  public var runbook: Runbook?
   public var status: StatusMessage?
   /// Rows briefly highlighted after a state change: store ID → highlight end.
   public var highlightUntil: [String: Date] = [:]
@@ -249,6 +212,23 @@ public struct DashboardState: Sendable, Equatable {
   public func keys(inStore id: String?) -> [KeyRow] { keyBook.keys(inStore: id) }
 
   public func keyCount(inStore id: String?) -> Int { keyBook.count(inStore: id) }
+
+  /// The store a key belongs to.
+  public func store(ofKey id: String) -> String? { keyBook.store(ofKey: id) }
+
+  /// The keys of one store as the keys view lists them: oldest first, then by key ID.
+  public func sortedKeys(inStore id: String?) -> [KeyRow] {
+    keys(inStore: id).sorted {
+      ($0.creationDate ?? .distantPast, $0.keyId) < ($1.creationDate ?? .distantPast, $1.keyId)
+    }
+  }
+
+  /// The key selected in the keys view.
+  public var selectedKey: KeyRow? {
+    guard case .keys(let id) = screen else { return nil }
+    let keys = sortedKeys(inStore: id)
+    return keys.indices.contains(keyTable.selected) ? keys[keyTable.selected] : nil
+  }
 
   /// True while something on screen animates (a transient store, or a highlight).
   public var needsAnimation: Bool {

@@ -121,13 +121,17 @@ public func view(_ state: DashboardState) -> Buffer {
   case .help(let scroll):
     HelpOverlay(
       title: "Keys",
-      sections: KeyBindings.sections(readOnly: state.config.readOnly, simulator: state.config.simulator),
+      sections: KeyTable.sections(
+        readOnly: state.config.readOnly, simulator: state.config.simulator,
+        current: state.screen == .stores ? .stores : .keys),
       scroll: scroll
     ).render(in: area, buffer: &buf)
   case .dialog(let d):
     renderDialog(d, state, area, &buf)
   case .qa(let panel):
     renderQA(state, panel, area, &buf)
+  case .runbook:
+    if let rb = state.runbook { renderRunbook(state, rb, area, &buf) }
   case .command, .filter, nil:
     break
   }
@@ -397,18 +401,24 @@ private func renderFooter(_ state: DashboardState, _ rect: Rect, _ buf: inout Bu
     hints = state.completions.isEmpty ? ["Tab complete", "Enter run", "Esc cancel"] : state.completions
   } else if case .filter = state.overlay {
     hints = ["Enter keep filter", "Esc clear"]
-  } else if case .dialog = state.overlay {
+  } else if case .dialog(let d) = state.overlay {
     hints =
-      state.config.confirm == .typed
-      ? ["type the name", "Enter on OK confirms", "Esc cancel", "Tab focus"]
+      d.hasTextField
+      ? ["type the text", "↑/↓ field", "Tab to OK", "Enter press focused", "Esc cancel"]
       : ["y confirm", "n/Esc cancel", "Tab focus", "Enter press focused"]
   } else if case .qa = state.overlay {
     hints = ["Space toggle", "x delete HSM", "c connect", "d disconnect", "Esc close"]
+  } else if case .runbook = state.overlay {
+    hints = ["Enter run step", "s skip", "Esc close"]
   } else if case .keys = state.screen {
-    hints = ["Esc back", "j/k move", "d disconnect", "c connect", "? help", "q quit"]
+    hints = ["Esc back", "j/k move"]
+    if !state.config.readOnly {
+      hints += ["E enable", "D disable", "x delete", "u undelete", "n new key", "a/A alias"]
+    }
+    hints += ["? help", "q quit"]
   } else {
     hints = ["q quit", "? help", "j/k move", "Enter keys"]
-    if !state.config.readOnly { hints += ["d disconnect", "c connect"] }
+    if !state.config.readOnly { hints += ["d disconnect", "c connect", "n new store"] }
     hints += ["/ filter", ": command", "s sort", "e events"]
     if state.config.simulator { hints.append("f faults") }
   }
@@ -421,8 +431,38 @@ private func renderFooter(_ state: DashboardState, _ rect: Rect, _ buf: inout Bu
 private func renderDialog(_ d: ConfirmDialog, _ state: DashboardState, _ area: Rect, _ buf: inout Buffer) {
   var dialog = Dialog(
     title: d.title, body: d.body, buttons: ["Cancel", d.okLabel], focused: d.focused, maxWidth: 70)
-  if let typed = d.typed { dialog.input = (prompt: "Name: ", value: typed) }
+  dialog.fields = d.fields.enumerated().map { i, f in
+    var display: String?
+    if case .choice(let options) = f.kind {
+      if let c = f.chosen {
+        display = "‹ \(c.label) ›" + (c.unusable.map { "  unusable: \($0)" } ?? "") + "  (\(f.choice + 1)/\(options.count))"
+      } else {
+        display = "none"
+      }
+    }
+    var masked = false
+    if case .secret = f.kind { masked = true }
+    return Dialog.Field(
+      prompt: f.label, value: f.input, masked: masked, active: i == d.activeField && d.fields.count > 0,
+      display: display)
+  }
   dialog.render(in: area, buffer: &buf)
+}
+
+private func renderRunbook(_ state: DashboardState, _ rb: Runbook, _ area: Rect, _ buf: inout Buffer) {
+  let lines = runbookLines(rb, simulator: state.config.simulator)
+  let width = min(area.width - 2, max(60, (lines.map { $0.0.displayWidth }.max() ?? 0) + 4))
+  let box = area.centered(width: width, height: min(area.height, lines.count + 2))
+  buf.fill(box, with: .blank)
+  let inner = Border.draw(box, title: "Guided remedy: \(rb.code.rawValue)", style: .bold, in: &buf)
+  guard !inner.isEmpty else { return }
+  var y = inner.y
+  for (text, style) in lines where y < inner.maxY {
+    for line in wrap(text, width: max(1, inner.width - 2)) where y < inner.maxY {
+      buf.put(" " + line, x: inner.x, y: y, style: style, clip: inner)
+      y += 1
+    }
+  }
 }
 
 private func renderQA(_ state: DashboardState, _ panel: QAPanel, _ area: Rect, _ buf: inout Buffer) {
@@ -441,7 +481,7 @@ private func renderQA(_ state: DashboardState, _ panel: QAPanel, _ area: Rect, _
     let text: String
     switch item {
     case .fault(let f, let on): text = "[\(on ? "x" : " ")] \(f.rawValue.padded(toWidth: 28)) \(f.summary)"
-    case .hsm(let id, let az, let st): text = "    \(id)  \(az)  \(st)"
+    case .hsm(let id, let az, let st): text = "    \(id)  \(az)  \(st?.rawValue ?? "?")"
     case .addHsm(let az): text = "  + add an HSM in \(az)"
     }
     if i == panel.selected { selectedLine = lines.count }
