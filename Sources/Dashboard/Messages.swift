@@ -13,9 +13,8 @@ public enum Msg: Sendable, Equatable {
   /// One committed change of the fleet, received at `at`.
   case delta(FleetDelta, at: Date)
   case loadFailed(code: KMSErrorCode, message: String)
-  /// The backend accepted `operation`; `result` names what it created, if anything (a key ID, a
-  /// store ID). The change itself arrives on the delta stream.
-  case operationSucceeded(FleetOperation, result: String?)
+  /// The backend accepted `operation`. The change itself arrives on the delta stream.
+  case operationSucceeded(FleetOperation, result: OperationResult)
   /// The backend refused `operation`: an error line, never a state change.
   case operationFailed(FleetOperation, code: KMSErrorCode, message: String)
   /// A file the dashboard was asked to write (`:export`, `:events`) was written or not.
@@ -25,6 +24,15 @@ public enum Msg: Sendable, Equatable {
   case status(StatusMessage)
   /// SIGINT, SIGTERM, SIGHUP (or a closed pty).
   case signal(Int32)
+}
+
+/// What an accepted operation answered.
+public enum OperationResult: Sendable, Equatable {
+  case done
+  case createdStore(CustomKeyStoreID)
+  case createdKey(KeyID)
+  /// ScheduleKeyDeletion: when the key will be deleted.
+  case deletionDate(Date?)
 }
 
 /// A value that must never be shown, logged or printed (a key store password). Its description

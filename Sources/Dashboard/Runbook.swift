@@ -168,6 +168,14 @@ private func runStep(_ state: inout DashboardState, _ rb: inout Runbook) -> [Eff
     rb.steps[i].status = .failed("the store no longer exists")
     return []
   }
+  // The connect failed again: the remedy starts over for the code it failed with.
+  if case .failed = rb.steps[i].status, rb.steps[i].action == .connect, store.connectionState == .failed,
+    let code = store.connectionErrorCode
+  {
+    rb = makeRunbook(store, code: code, state)
+    state.status = StatusMessage("\(rb.storeName) FAILED with \(code.rawValue): a new remedy, from its first step")
+    return state.config.simulator ? [.predictConnect(storeId: rb.storeId)] : []
+  }
   switch rb.steps[i].action {
   case .disconnect:
     if store.connectionState == .disconnected {
@@ -229,7 +237,8 @@ func runbookProgress(_ state: inout DashboardState) {
       rb.steps[i].status = .done("CONNECTED")
       state.status = StatusMessage("\(rb.storeName) is CONNECTED: the remedy is complete")
     } else if store.connectionState == .failed {
-      rb.steps[i].status = .failed("FAILED (\(store.connectionErrorCode?.rawValue ?? "?")): disconnect and look again")
+      rb.steps[i].status = .failed(
+        "FAILED (\(store.connectionErrorCode?.rawValue ?? "?")); Enter starts the remedy for that code")
     }
   }
   state.runbook = rb
@@ -297,6 +306,11 @@ func runbookLines(_ rb: Runbook, simulator: Bool) -> [(String, Style)] {
   }
   lines.append(("", .plain))
   if simulator { lines.append(("Next connect: " + (rb.prediction ?? "…"), .bold)) }
+  if let i = current, rb.steps[i].action == .setPassword, rb.steps[i].status == .pending,
+    rb.prediction == ConnectPrediction.connects.description
+  {
+    lines.append(("The next connect already succeeds with the password KMS has: s skips this step.", .plain))
+  }
   lines.append(
     (rb.finished ? "Done. Esc closes." : "Enter runs the step, s skips it (done outside kmsdash), Esc closes.", .dim))
   return lines

@@ -302,7 +302,7 @@ public final class DashboardRuntime {
   }
 
   private nonisolated static func execute(_ op: FleetOperation, on service: any DashboardBackend) async throws
-    -> String?
+    -> OperationResult
   {
     switch op {
     case .connect(let id): try await service.connect(id)
@@ -310,8 +310,7 @@ public final class DashboardRuntime {
     case .enableKey(let k): try await service.enable(k)
     case .disableKey(let k): try await service.disable(k)
     case .scheduleKeyDeletion(let k, let days):
-      let date = try await service.scheduleDeletion(k, pendingWindowInDays: days)
-      return date.map { "deletion on \(Fmt.dateTime($0, TimeZone(identifier: "UTC")!)) UTC" }
+      return .deletionDate(try await service.scheduleDeletion(k, pendingWindowInDays: days))
     case .cancelKeyDeletion(let k): try await service.cancelDeletion(k)
     case .createKey(let store, let description, let alias):
       let id = try await service.createKey(in: store, description: description.isEmpty ? nil : description)
@@ -322,7 +321,7 @@ public final class DashboardRuntime {
           throw KMSError(e.code, "key \(id) was created, but its alias was not: \(e.message)")
         }
       }
-      return "key \(id)"
+      return .createdKey(id)
     case .createAlias(let alias, let k): try await service.createAlias(alias, for: k)
     case .deleteAlias(let alias): try await service.deleteAlias(alias)
     case .createStore(let name, let cluster, let path, let password):
@@ -333,13 +332,13 @@ public final class DashboardRuntime {
         throw KMSError(KMSErrorCode("Error"), "cannot read the trust anchor file \(path): \((error as NSError).localizedDescription)")
       }
       let id = try await service.createStore(name: name, cluster: cluster, trustAnchor: anchor, password: password.revealed)
-      return "store \(id)"
+      return .createdStore(id)
     case .renameStore(let id, let name): try await service.updateStore(id, newName: name, password: nil)
     case .setStorePassword(let id, let password):
       try await service.updateStore(id, newName: nil, password: password.revealed)
     case .deleteStore(let id): try await service.deleteStore(id)
     }
-    return nil
+    return .done
   }
 
   private func call(

@@ -127,6 +127,8 @@ public struct DashboardState: Sendable, Equatable {
   /// frame never filters or sorts the fleet.
   private(set) var order = StoreOrder()
   public var overlay: Overlay?
+  /// A store or key ID an accepted create returned, selected once the fleet shows it.
+  public var selectWhenSeen: String?
   /// The guided remedy under way, if any (kept while a step's dialog covers it).
   public var runbook: Runbook?
   public var status: StatusMessage?
@@ -208,7 +210,7 @@ public struct DashboardState: Sendable, Equatable {
 
   public func store(id: String) -> CustomKeyStoresListEntry? { snapshot?.store(id: id) }
 
-  /// The keys of one store, in the backend's order.
+  /// The keys of one store, oldest first, then by key ID.
   public func keys(inStore id: String?) -> [KeyRow] { keyBook.keys(inStore: id) }
 
   public func keyCount(inStore id: String?) -> Int { keyBook.count(inStore: id) }
@@ -216,12 +218,9 @@ public struct DashboardState: Sendable, Equatable {
   /// The store a key belongs to.
   public func store(ofKey id: String) -> String? { keyBook.store(ofKey: id) }
 
-  /// The keys of one store as the keys view lists them: oldest first, then by key ID.
-  public func sortedKeys(inStore id: String?) -> [KeyRow] {
-    keys(inStore: id).sorted {
-      ($0.creationDate ?? .distantPast, $0.keyId) < ($1.creationDate ?? .distantPast, $1.keyId)
-    }
-  }
+  /// The keys of one store as the keys view lists them: oldest first, then by key ID (the order
+  /// the key book keeps).
+  public func sortedKeys(inStore id: String?) -> [KeyRow] { keys(inStore: id) }
 
   /// The key selected in the keys view.
   public var selectedKey: KeyRow? {

@@ -34,6 +34,12 @@ private func reduce(_ state: inout DashboardState, _ msg: Msg) -> [Effect] {
     return []
   case .operationSucceeded(let op, let result):
     state.status = StatusMessage(succeededText(op, result: result, state))
+    switch result {
+    case .createdStore(let id): state.selectWhenSeen = id.rawValue
+    case .createdKey(let id): state.selectWhenSeen = id.rawValue
+    case .done, .deletionDate: break
+    }
+    selectCreated(&state)
     return runbookAfter(&state, op, failed: nil)  // the change itself arrives as a delta
   case .operationFailed(let op, let code, let message):
     // An error line, never a state change: a failed call changed nothing.
@@ -124,6 +130,7 @@ private func fleetChanged(_ state: inout DashboardState) -> [Effect] {
   }
   if case .keys(let id) = state.screen, state.store(id: id) == nil { state.screen = .stores }
   clampTables(&state)
+  selectCreated(&state)
   runbookProgress(&state)
   // A QA panel and a runbook show the predicted outcome of the next connect: refresh it with the
   // fleet.
@@ -165,12 +172,39 @@ func moveStoreSelection(_ state: inout DashboardState, to index: Int) {
 
 
 /// What the status line says when the backend accepted an operation.
-private func succeededText(_ op: FleetOperation, result: String?, _ state: DashboardState) -> String {
+private func succeededText(_ op: FleetOperation, result: OperationResult, _ state: DashboardState) -> String {
   var target = op.target
   if let id = op.storeId?.rawValue, let name = state.store(id: id)?.customKeyStoreName {
     target = "\(name) (\(id))"
   }
-  return "\(op.operation) accepted for \(target)" + (result.map { ": \($0)" } ?? "")
+  let detail: String
+  switch result {
+  case .done: detail = ""
+  case .createdStore(let id): detail = ": store \(id)"
+  case .createdKey(let id): detail = ": key \(id)"
+  case .deletionDate(let date):
+    detail = date.map { ": deletion on \(Fmt.dateTime($0, state.config.timeZone))" } ?? ""
+  }
+  return "\(op.operation) accepted for \(target)\(detail)"
+}
+
+/// Selects the store or key an accepted create named, as soon as the fleet shows it (its delta
+/// may arrive before or after the answer).
+func selectCreated(_ state: inout DashboardState) {
+  guard let id = state.selectWhenSeen else { return }
+  if state.store(id: id) != nil {
+    state.selectWhenSeen = nil
+    if state.visiblePosition(of: id) == nil, !state.filter.isEmpty { state.filter = "" }
+    state.selectedStoreId = id
+    clampTables(&state)
+  } else if let store = state.store(ofKey: id) {
+    state.selectWhenSeen = nil
+    guard state.screen == .keys(storeId: store),
+      let i = state.keys(inStore: store).firstIndex(where: { $0.keyId == id })
+    else { return }
+    state.keyTable.selected = i
+    clampTables(&state)
+  }
 }
 
 /// Routes a key to the overlay on top, or to the screen: each has its own small handler.

@@ -338,11 +338,15 @@ private func renderEvents(_ state: DashboardState, _ rect: Rect, _ buf: inout Bu
 
 private func renderKeys(_ state: DashboardState, storeId: String, _ inner: Rect, _ buf: inout Buffer) {
   let s = state.store(id: storeId)
-  let keys = state.keys(inStore: storeId).sorted {
-    ($0.creationDate ?? .distantPast, $0.keyId) < ($1.creationDate ?? .distantPast, $1.keyId)
-  }
-  let title =
+  let keys = state.keys(inStore: storeId)
+  var title =
     "Keys of \(s?.customKeyStoreName ?? storeId) (\(storeId)): \(keys.count), store \(s?.connectionState?.rawValue ?? "?")  (Esc: back)"
+  // Only the rows on screen are built: 100,000 keys cost no more than a few.
+  var window = state.keyTable
+  let visibleRows = Table.visibleRows(height: inner.height)
+  window.clamp(rowCount: keys.count, visibleRows: visibleRows)
+  if keys.count > visibleRows { title += " [\(window.selected + 1)/\(keys.count)]" }
+  let onScreen = keys[window.offset..<min(keys.count, window.offset + visibleRows)]
   let outer = Rect(x: inner.x - 1, y: inner.y - 1, width: inner.width + 2, height: inner.height + 2)
   Pane(title: title, focused: true).render(in: outer, buffer: &buf)
   let cols = [
@@ -350,7 +354,7 @@ private func renderKeys(_ state: DashboardState, storeId: String, _ inner: Rect,
     TableColumn("ALIASES", minWidth: 16, flex: 1), TableColumn("CREATED", minWidth: 16),
     TableColumn("DESCRIPTION", minWidth: 12, flex: 1),
   ]
-  let rows = keys.map { k -> TableRow in
+  let rows = onScreen.map { k -> TableRow in
     let ks = k.keyState
     var style = Style.plain
     switch ks {
@@ -367,7 +371,8 @@ private func renderKeys(_ state: DashboardState, storeId: String, _ inner: Rect,
       TableCell(k.description ?? ""),
     ])
   }
-  Table(columns: cols, rows: rows, state: state.keyTable).render(in: inner, buffer: &buf)
+  Table(columns: cols, rows: rows, state: TableState(selected: window.selected - window.offset, offset: 0))
+    .render(in: inner, buffer: &buf)
   if keys.isEmpty {
     buf.put("This store has no KMS keys", x: inner.x, y: inner.y + 1, style: .dim, clip: inner)
   }
