@@ -10,6 +10,31 @@ public enum ConfirmMode: String, Sendable, CaseIterable {
   case typed
 }
 
+/// How long transitions are expected to take at most, for the progress bar of a transient store.
+public struct ExpectedDurations: Sendable, Equatable {
+  public var cloudHsmConnect: TimeInterval
+  public var xksConnect: TimeInterval
+  public var disconnect: TimeInterval
+
+  public init(cloudHsmConnect: TimeInterval, xksConnect: TimeInterval, disconnect: TimeInterval) {
+    self.cloudHsmConnect = cloudHsmConnect
+    self.xksConnect = xksConnect
+    self.disconnect = disconnect
+  }
+
+  /// AWS's documented durations: a CloudHSM connect can take up to 20 minutes, XKS about five.
+  public static let aws = ExpectedDurations(cloudHsmConnect: 20 * 60, xksConnect: 5 * 60, disconnect: 90)
+
+  /// The expected duration of the state a store is in, nil when it is not transient.
+  public func of(_ store: CustomKeyStoresListEntry) -> TimeInterval? {
+    switch store.connectionState {
+    case .connecting: store.customKeyStoreType == .externalKeyStore ? xksConnect : cloudHsmConnect
+    case .disconnecting: disconnect
+    default: nil
+    }
+  }
+}
+
 /// Fixed settings of one dashboard session.
 public struct DashboardConfig: Sendable, Equatable {
   /// What the header shows as the backend, e.g. "embedded engine" or an endpoint URL.
@@ -22,11 +47,14 @@ public struct DashboardConfig: Sendable, Equatable {
   public var simulator: Bool
   /// Time zone used for every timestamp on screen.
   public var timeZone: TimeZone
+  /// How long connects and disconnects take at most (the simulator's latency model, or AWS's).
+  public var expected: ExpectedDurations
 
   public init(
     backend: String = "embedded engine", readOnly: Bool = false, confirm: ConfirmMode = .plain,
-    color: Bool = true, simulator: Bool = true, timeZone: TimeZone = .current
+    color: Bool = true, simulator: Bool = true, timeZone: TimeZone = .current, expected: ExpectedDurations = .aws
   ) {
+    self.expected = expected
     self.backend = backend
     self.readOnly = readOnly
     self.confirm = confirm

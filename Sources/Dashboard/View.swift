@@ -60,7 +60,13 @@ func stateText(_ s: CustomKeyStoresListEntry, _ state: DashboardState) -> String
   case .connecting, .disconnecting:
     var text = spinner(state.now) + " " + st
     if let id = s.customKeyStoreId, let since = state.snapshot?.stateSince[id] {
-      text += " " + Fmt.elapsed(state.now.timeIntervalSince(since))
+      let elapsed = state.now.timeIntervalSince(since)
+      if let expected = state.config.expected.of(s) {
+        // The time first: a narrow column cuts the bar, not the time.
+        text += " " + Fmt.elapsed(elapsed) + "/" + Fmt.elapsed(expected) + " " + progressBar(elapsed / expected)
+      } else {
+        text += " " + Fmt.elapsed(elapsed)
+      }
     }
     return text
   case .failed:
@@ -68,6 +74,15 @@ func stateText(_ s: CustomKeyStoresListEntry, _ state: DashboardState) -> String
   case .connected: return "● " + st
   default: return "○ " + st
   }
+}
+
+/// A five-cell bar for `fraction` (0…1; beyond 1 it stays full).
+func progressBar(_ fraction: Double) -> String {
+  let eighths = Int((min(max(fraction, 0), 1) * 40).rounded(.down))
+  let partial = ["", "▏", "▎", "▍", "▌", "▋", "▊", "▉"]
+  var bar = String(repeating: "█", count: eighths / 8)
+  if bar.count < 5 { bar += partial[eighths % 8] }
+  return bar + String(repeating: "░", count: max(0, 5 - bar.count))
 }
 
 func hsmSummary(_ cluster: Cluster?) -> String {
@@ -249,7 +264,8 @@ func detailLines(_ s: CustomKeyStoresListEntry, _ state: DashboardState) -> [(St
     st += " since \(Fmt.time(since, tz))"
     // Elapsed time only while transient: the clock ticks only then, so it never goes stale.
     if s.connectionState?.isTransient == true {
-      st += " (\(Fmt.elapsed(state.now.timeIntervalSince(since))))"
+      let elapsed = Fmt.elapsed(state.now.timeIntervalSince(since))
+      st += state.config.expected.of(s).map { " (\(elapsed) of up to \(Fmt.elapsed($0)))" } ?? " (\(elapsed))"
     }
   }
   lines.append(("ConnectionState", st, stateStyle(s.connectionState, color: color)))
@@ -323,14 +339,18 @@ private func renderDetail(_ state: DashboardState, _ rect: Rect, _ buf: inout Bu
 private func renderEvents(_ state: DashboardState, _ rect: Rect, _ buf: inout Buffer) {
   guard rect.height >= 3 else { return }
   let inner = Pane(title: "Events, newest first  (e: detail)").render(in: rect, buffer: &buf)
-  let events = (state.snapshot?.events ?? []).reversed()
+  let all = state.snapshot?.events ?? []
+  let events = all.reversed()
+  // Each connect and disconnect outcome with how long it took.
+  let durations = outcomeDurations(all)
   var y = inner.y
   for e in events {
     guard y < inner.maxY else { break }
     let t = Fmt.time(e.date, state.config.timeZone)
-    let x = inner.x + buf.put(t + "  ", x: inner.x, y: y, style: .dim, clip: inner)
+    var x = inner.x + buf.put(t + "  ", x: inner.x, y: y, style: .dim, clip: inner)
     let style = e.connectionState.map { stateStyle($0, color: state.config.color) } ?? .plain
-    buf.put(e.summary, x: x, y: y, style: style, clip: inner)
+    x += buf.put(e.summary, x: x, y: y, style: style, clip: inner)
+    if let d = durations[e.sequence] { buf.put("  in \(Fmt.elapsed(d))", x: x, y: y, style: .dim, clip: inner) }
     y += 1
   }
   if events.isEmpty { buf.put("No events yet", x: inner.x, y: inner.y, style: .dim, clip: inner) }
