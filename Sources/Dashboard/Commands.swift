@@ -28,16 +28,20 @@ public struct CommandSpec: Sendable, Hashable {
     .init(name: "enable-key", args: [.key], help: "enable a key (ID, ARN or alias)", isMutating: true),
     .init(name: "disable-key", args: [.key], help: "disable a key", isMutating: true),
     .init(
-      name: "schedule-key-deletion", args: [.key, .days], help: "schedule a key's deletion (7–30 days; typed)",
+      name: "schedule-key-deletion", args: [.key, .days],
+      help: "schedule a key's deletion (7–30 days; typed)",
       isMutating: true),
-    .init(name: "cancel-key-deletion", args: [.key], help: "cancel a key's pending deletion", isMutating: true),
+    .init(
+      name: "cancel-key-deletion", args: [.key], help: "cancel a key's pending deletion", isMutating: true),
     .init(name: "create-key", args: [.store], help: "create a key in a CONNECTED store", isMutating: true),
     .init(name: "add-alias", args: [.key, .alias], help: "add an alias to a key", isMutating: true),
     .init(name: "remove-alias", args: [.alias], help: "delete an alias", isMutating: true),
     .init(name: "create-store", args: [], help: "create a CloudHSM key store", isMutating: true),
     .init(name: "rename-store", args: [.store, .name], help: "rename a store", isMutating: true),
     .init(name: "set-password", args: [.store], help: "set a store's kmsuser password", isMutating: true),
-    .init(name: "delete-store", args: [.store], help: "delete a DISCONNECTED store without keys", isMutating: true),
+    .init(
+      name: "delete-store", args: [.store], help: "delete a DISCONNECTED store without keys", isMutating: true
+    ),
     .init(name: "remedy", args: [.store], help: "guided remedy of a FAILED store", isMutating: true),
     .init(name: "keys", args: [.store], help: "open a store's keys", isMutating: false),
     .init(name: "export", args: [.path], help: "write the table shown (.json or .csv)", isMutating: false),
@@ -70,7 +74,9 @@ extension DashboardState {
       ref = "alias/" + ref[colon.upperBound...]
     }
     if ref.hasPrefix("alias/") {
-      guard let target = snapshot?.aliases.first(where: { $0.aliasName == ref })?.targetKeyId else { return nil }
+      guard let target = snapshot?.aliases.first(where: { $0.aliasName == ref })?.targetKeyId else {
+        return nil
+      }
       ref = target
     }
     guard let store = store(ofKey: ref) else { return nil }
@@ -91,7 +97,9 @@ func completionCandidates(_ state: DashboardState, _ kind: CommandSpec.Arg, pref
   case .key:
     out = Set(customStoreAliases(state, prefix: p))
     for s in state.stores {
-      for k in state.keys(inStore: s.customKeyStoreId) where k.keyId.lowercased().hasPrefix(p) { out.insert(k.keyId) }
+      for k in state.keys(inStore: s.customKeyStoreId) where k.keyId.lowercased().hasPrefix(p) {
+        out.insert(k.keyId)
+      }
     }
   case .alias:
     out = Set(customStoreAliases(state, prefix: p))
@@ -184,7 +192,8 @@ func runCommand(_ state: inout DashboardState, _ line: String) -> [Effect] {
   let words = line.split(separator: " ").map(String.init)
   guard let name = words.first else { return [] }
   guard let spec = CommandSpec.named(name) else {
-    state.status = StatusMessage("Unknown command :\(name) (Tab lists the commands, ? the help)", kind: .error)
+    state.status = StatusMessage(
+      "Unknown command :\(name) (Tab lists the commands, ? the help)", kind: .error)
     return []
   }
   let args = Array(words.dropFirst())
@@ -250,7 +259,8 @@ func runCommand(_ state: inout DashboardState, _ line: String) -> [Effect] {
     }
     let effects = requestKeyAction(.removeAlias, key: k, &state)
     if case .dialog(var d) = state.overlay, let i = d.fields.firstIndex(where: { $0.name == .alias }),
-      case .choice(let options) = d.fields[i].kind, let at = options.firstIndex(where: { $0.value == args[0] })
+      case .choice(let options) = d.fields[i].kind,
+      let at = options.firstIndex(where: { $0.value == args[0] })
     {
       d.fields[i].choice = at
       state.overlay = .dialog(d)

@@ -200,7 +200,8 @@ public struct ConfirmDialog: Sendable, Equatable {
     case .removeAlias:
       return AliasName(rawValue: field(.alias)?.value ?? "").map { .deleteAlias($0) }
     case .createStore:
-      guard let name = field(.name)?.input.text, let cluster = ClusterID(rawValue: field(.cluster)?.value ?? "")
+      guard let name = field(.name)?.input.text,
+        let cluster = ClusterID(rawValue: field(.cluster)?.value ?? "")
       else { return nil }
       return .createStore(
         name: name, cluster: cluster, trustAnchorPath: field(.trustAnchor)?.input.text ?? "",
@@ -337,7 +338,8 @@ func aliasPhrase(_ aliases: [String]) -> String {
 
 /// The typed-confirmation field `--confirm typed` adds to a dialog (the store name).
 private func typedField(_ state: DashboardState, name: String) -> [DialogField] {
-  state.config.confirm == .typed ? [DialogField(.confirmation, "Name: ", .confirmation(accepted: [name]))] : []
+  state.config.confirm == .typed
+    ? [DialogField(.confirmation, "Name: ", .confirmation(accepted: [name]))] : []
 }
 
 func makeConfirmDialog(_ action: DialogAction, store s: CustomKeyStoresListEntry, _ state: DashboardState)
@@ -438,7 +440,8 @@ func requestCreateStore(_ state: inout DashboardState, name: String = "") -> [Ef
   } else {
     let choices = clusters.map { c in
       DialogChoice(
-        value: c.clusterId ?? "", label: "\(c.clusterId ?? "?") (\(hsmSummary(c)))", unusable: clusterUnusable(c, state))
+        value: c.clusterId ?? "", label: "\(c.clusterId ?? "?") (\(hsmSummary(c)))",
+        unusable: clusterUnusable(c, state))
     }
     fields.append(DialogField(.cluster, "Cluster: ", .choice(choices)))
   }
@@ -555,13 +558,16 @@ func requestKeyAction(_ action: DialogAction, key k: KeyRow, _ state: inout Dash
   func open(_ title: String, _ body: [String], _ fields: [DialogField] = [], ok: String) -> [Effect] {
     state.overlay = .dialog(
       ConfirmDialog(
-        kind: .confirm(action), storeId: storeId, storeName: storeName, keyId: k.keyId, title: title, body: body,
+        kind: .confirm(action), storeId: storeId, storeName: storeName, keyId: k.keyId, title: title,
+        body: body,
         fields: fields, okLabel: ok))
     return []
   }
   switch action {
   case .enableKey:
-    if st == .pendingDeletion { return refuse("Cannot enable \(k.keyId): it is PendingDeletion; cancel the deletion first") }
+    if st == .pendingDeletion {
+      return refuse("Cannot enable \(k.keyId): it is PendingDeletion; cancel the deletion first")
+    }
     if st == .enabled { return refuse("\(k.keyId) is already Enabled") }
     return open(
       "Enable KMS key",
@@ -591,7 +597,8 @@ func requestKeyAction(_ action: DialogAction, key k: KeyRow, _ state: inout Dash
       ], ok: "Schedule deletion")
   case .cancelKeyDeletion:
     guard st == .pendingDeletion else {
-      return refuse("\(k.keyId) is \(st?.rawValue ?? "?"), not PendingDeletion: there is no deletion to cancel")
+      return refuse(
+        "\(k.keyId) is \(st?.rawValue ?? "?"), not PendingDeletion: there is no deletion to cancel")
     }
     return open(
       "Cancel key deletion",
@@ -647,6 +654,7 @@ func requestCreateKey(_ s: CustomKeyStoresListEntry, _ state: inout DashboardSta
         "Create a symmetric encryption key in \(name) (\(id))? Its key material is generated in the cluster.",
         "The alias is optional (alias/…); ↓ moves to it.",
       ],
-      fields: [DialogField(.description, "Description: "), DialogField(.alias, "Alias: ")], okLabel: "Create"))
+      fields: [DialogField(.description, "Description: "), DialogField(.alias, "Alias: ")], okLabel: "Create")
+  )
   return []
 }

@@ -62,7 +62,8 @@ func outcomeDurations(_ events: [FleetEvent]) -> [UInt64: TimeInterval] {
 private func iso8601(_ date: Date) -> String {
   let c = Fmt.fields(date, TimeZone(identifier: "UTC")!)
   let p = CivilTime.padded
-  return "\(p(c.year, 4))-\(p(c.month, 2))-\(p(c.day, 2))T\(p(c.hour, 2)):\(p(c.minute, 2)):\(p(c.second, 2))Z"
+  return
+    "\(p(c.year, 4))-\(p(c.month, 2))-\(p(c.day, 2))T\(p(c.hour, 2)):\(p(c.minute, 2)):\(p(c.second, 2))Z"
 }
 
 private func tableRows(_ state: DashboardState) -> ([String], [[String]]) {
@@ -70,14 +71,16 @@ private func tableRows(_ state: DashboardState) -> ([String], [[String]]) {
     let header = ["KeyId", "KeyState", "Aliases", "CreationDate", "Description", "CustomKeyStoreId"]
     let rows = state.sortedKeys(inStore: id).map { k in
       [
-        k.keyId, k.keyState?.rawValue ?? "", (state.snapshot?.aliases(forKey: k.keyId) ?? []).joined(separator: " "),
+        k.keyId, k.keyState?.rawValue ?? "",
+        (state.snapshot?.aliases(forKey: k.keyId) ?? []).joined(separator: " "),
         k.creationDate.map(iso8601) ?? "", k.description ?? "", id,
       ]
     }
     return (header, rows)
   }
   let header = [
-    "CustomKeyStoreName", "CustomKeyStoreId", "CustomKeyStoreType", "CloudHsmClusterId", "ActiveHsms", "TotalHsms",
+    "CustomKeyStoreName", "CustomKeyStoreId", "CustomKeyStoreType", "CloudHsmClusterId", "ActiveHsms",
+    "TotalHsms",
     "Keys", "ConnectionState", "ConnectionErrorCode", "CreationDate",
   ]
   let rows = state.visibleStores.map { s -> [String] in
@@ -97,7 +100,8 @@ private func tableRows(_ state: DashboardState) -> ([String], [[String]]) {
 
 private func json(_ header: [String], _ rows: [[String]]) -> Data {
   let objects = rows.map { Dictionary(uniqueKeysWithValues: zip(header, $0)) }
-  var data = (try? JSONSerialization.data(withJSONObject: objects, options: [.sortedKeys, .prettyPrinted])) ?? Data()
+  var data =
+    (try? JSONSerialization.data(withJSONObject: objects, options: [.sortedKeys, .prettyPrinted])) ?? Data()
   data.append(0x0A)
   return data
 }

@@ -112,7 +112,8 @@ public enum KeyTable {
       KeyBinding([.char("s")], "s", "sort by the next column", .sortNext),
       KeyBinding([.char("S")], "S", "reverse the sort order", .sortReverse),
       KeyBinding(
-        (1...StoreColumn.allCases.count).map { .char(Character("\($0)")) }, "1 … \(StoreColumn.allCases.count)",
+        (1...StoreColumn.allCases.count).map { .char(Character("\($0)")) },
+        "1 … \(StoreColumn.allCases.count)",
         "sort by column N (again: reverse)", .sortByColumn),
       KeyBinding([.char("e")], "e", "toggle the detail / event history pane", .toggleLowerPane),
       KeyBinding([.char(":")], ":", "command line", .openCommandLine),
@@ -121,7 +122,8 @@ public enum KeyTable {
       KeyBinding([.char("q")], "q", "quit", .quit),
     ],
     .keys: moves + [
-      KeyBinding([.escape, .backspace, .left, .char("h")], "Esc / h / ← / Backspace", "back to the stores", .back),
+      KeyBinding(
+        [.escape, .backspace, .left, .char("h")], "Esc / h / ← / Backspace", "back to the stores", .back),
       KeyBinding([.char("E")], "E", "enable the selected key", .enableKey),
       KeyBinding([.char("D")], "D", "disable the selected key", .disableKey),
       KeyBinding([.char("x")], "x", "schedule deletion (7–30 days; typed)", .scheduleDeletion),
@@ -144,7 +146,8 @@ public enum KeyTable {
       KeyBinding([.up], "↑", "previous field", .previousField),
       KeyBinding([.char(" ")], "Space", "next choice (on a choice field)", .nextChoice),
       KeyBinding(
-        [.char("y"), .char("Y")], "y", "confirm (dialogs without a text field)", .confirm, withoutTextField: true),
+        [.char("y"), .char("Y")], "y", "confirm (dialogs without a text field)", .confirm,
+        withoutTextField: true),
       KeyBinding(
         [.char("n"), .char("N"), .char("q")], "n / q", "cancel (dialogs without a text field)", .cancel,
         withoutTextField: true),
@@ -167,7 +170,8 @@ public enum KeyTable {
       KeyBinding([.home, .char("g")], "Home / g", "first item", .first),
       KeyBinding([.end, .char("G")], "End / G", "last item", .last),
       KeyBinding(
-        [.char(" "), .enter], "Space / Enter", "toggle the fault, fail/restore the HSM, or add an HSM", .toggleItem),
+        [.char(" "), .enter], "Space / Enter", "toggle the fault, fail/restore the HSM, or add an HSM",
+        .toggleItem),
       KeyBinding([.char("x")], "x", "delete the selected HSM", .deleteHsm),
       KeyBinding([.char("c")], "c", "connect the store (confirm)", .connect),
       KeyBinding([.char("d")], "d", "disconnect the store (confirm)", .disconnect),

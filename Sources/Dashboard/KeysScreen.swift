@@ -28,7 +28,9 @@ func handleKeysScreenKey(_ state: inout DashboardState, _ key: Key, storeId: Str
     state.completions = []
   case .reload: return [.loadSnapshot]
   case .connect, .disconnect:
-    if let s = state.store(id: storeId) { return request(command == .disconnect ? .disconnect : .connect, store: s, &state) }
+    if let s = state.store(id: storeId) {
+      return request(command == .disconnect ? .disconnect : .connect, store: s, &state)
+    }
   case .enableKey: return selectedKey(.enableKey)
   case .disableKey: return selectedKey(.disableKey)
   case .scheduleDeletion: return selectedKey(.scheduleKeyDeletion)

@@ -119,7 +119,9 @@ public enum Effect: Sendable, Equatable {
   case redraw
   case quit(Int32)
 
-  public static func connect(storeId: String) -> Effect { .perform(.connect(CustomKeyStoreID(unchecked: storeId))) }
+  public static func connect(storeId: String) -> Effect {
+    .perform(.connect(CustomKeyStoreID(unchecked: storeId)))
+  }
   public static func disconnect(storeId: String) -> Effect {
     .perform(.disconnect(CustomKeyStoreID(unchecked: storeId)))
   }

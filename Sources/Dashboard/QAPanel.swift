@@ -1,7 +1,6 @@
 import KMSModel
 import TerminalUI
 
-
 /// One row of the QA panel.
 public enum QAItem: Sendable, Equatable {
   case fault(SimulatorFault, enabled: Bool)

@@ -87,13 +87,16 @@ private func fixTitle(_ code: ConnectionErrorCodeType) -> String {
 }
 
 /// The steps of the remedy for `code` on `store`.
-func makeRunbook(_ s: CustomKeyStoresListEntry, code: ConnectionErrorCodeType, _ state: DashboardState) -> Runbook {
+func makeRunbook(_ s: CustomKeyStoresListEntry, code: ConnectionErrorCodeType, _ state: DashboardState)
+  -> Runbook
+{
   let id = s.customKeyStoreId ?? ""
   var steps = [Runbook.Step(title: "Disconnect the store (clears the error code)", action: .disconnect)]
   let cluster = state.snapshot?.cluster(s.cloudHsmClusterId)
   if code == .insufficientCloudhsmHsms {
     let az =
-      cluster.map { Set(($0.subnetMapping ?? [:]).keys).union($0.availabilityZones).sorted() }?.first ?? "us-east-1a"
+      cluster.map { Set(($0.subnetMapping ?? [:]).keys).union($0.availabilityZones).sorted() }?.first
+      ?? "us-east-1a"
     steps.append(.init(title: "Add an HSM in \(az)", action: .addHsm(availabilityZone: az)))
   } else {
     let present = faults(for: code).filter {
@@ -106,7 +109,8 @@ func makeRunbook(_ s: CustomKeyStoresListEntry, code: ConnectionErrorCodeType, _
   }
   steps.append(.init(title: "Connect the store", action: .connect))
   return Runbook(
-    storeId: id, storeName: s.customKeyStoreName ?? id, clusterId: s.cloudHsmClusterId, code: code, steps: steps)
+    storeId: id, storeName: s.customKeyStoreName ?? id, clusterId: s.cloudHsmClusterId, code: code,
+    steps: steps)
 }
 
 /// `R` / `:remedy`: opens the runbook of a FAILED store (or the one already under way).
@@ -173,7 +177,8 @@ private func runStep(_ state: inout DashboardState, _ rb: inout Runbook) -> [Eff
     let code = store.connectionErrorCode
   {
     rb = makeRunbook(store, code: code, state)
-    state.status = StatusMessage("\(rb.storeName) FAILED with \(code.rawValue): a new remedy, from its first step")
+    state.status = StatusMessage(
+      "\(rb.storeName) FAILED with \(code.rawValue): a new remedy, from its first step")
     return state.config.simulator ? [.predictConnect(storeId: rb.storeId)] : []
   }
   switch rb.steps[i].action {
@@ -200,7 +205,8 @@ private func runStep(_ state: inout DashboardState, _ rb: inout Runbook) -> [Eff
     return [.createHsm(clusterId: cluster, availabilityZone: az)]
   case .setPassword:
     guard store.connectionState == .disconnected else {
-      state.status = StatusMessage("Disconnect first: the password is set only on a DISCONNECTED store", kind: .error)
+      state.status = StatusMessage(
+        "Disconnect first: the password is set only on a DISCONNECTED store", kind: .error)
       return []
     }
     rb.steps[i].status = .running
@@ -312,6 +318,9 @@ func runbookLines(_ rb: Runbook, simulator: Bool) -> [(String, Style)] {
     lines.append(("The next connect already succeeds with the password KMS has: s skips this step.", .plain))
   }
   lines.append(
-    (rb.finished ? "Done. Esc closes." : "Enter runs the step, s skips it (done outside kmsdash), Esc closes.", .dim))
+    (
+      rb.finished
+        ? "Done. Esc closes." : "Enter runs the step, s skips it (done outside kmsdash), Esc closes.", .dim
+    ))
   return lines
 }

@@ -329,9 +329,12 @@ public final class DashboardRuntime {
       do {
         anchor = try String(contentsOfFile: (path as NSString).expandingTildeInPath, encoding: .utf8)
       } catch {
-        throw KMSError(KMSErrorCode("Error"), "cannot read the trust anchor file \(path): \((error as NSError).localizedDescription)")
+        throw KMSError(
+          KMSErrorCode("Error"),
+          "cannot read the trust anchor file \(path): \((error as NSError).localizedDescription)")
       }
-      let id = try await service.createStore(name: name, cluster: cluster, trustAnchor: anchor, password: password.revealed)
+      let id = try await service.createStore(
+        name: name, cluster: cluster, trustAnchor: anchor, password: password.revealed)
       return .createdStore(id)
     case .renameStore(let id, let name): try await service.updateStore(id, newName: name, password: nil)
     case .setStorePassword(let id, let password):

@@ -52,7 +52,8 @@ public struct DashboardConfig: Sendable, Equatable {
 
   public init(
     backend: String = "embedded engine", readOnly: Bool = false, confirm: ConfirmMode = .plain,
-    color: Bool = true, simulator: Bool = true, timeZone: TimeZone = .current, expected: ExpectedDurations = .aws
+    color: Bool = true, simulator: Bool = true, timeZone: TimeZone = .current,
+    expected: ExpectedDurations = .aws
   ) {
     self.expected = expected
     self.backend = backend

@@ -170,7 +170,6 @@ func moveStoreSelection(_ state: inout DashboardState, to index: Int) {
   state.storeTable.clamp(rowCount: visible.count, visibleRows: storeTableRows(state))
 }
 
-
 /// What the status line says when the backend accepted an operation.
 private func succeededText(_ op: FleetOperation, result: OperationResult, _ state: DashboardState) -> String {
   var target = op.target

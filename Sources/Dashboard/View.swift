@@ -63,7 +63,8 @@ func stateText(_ s: CustomKeyStoresListEntry, _ state: DashboardState) -> String
       let elapsed = state.now.timeIntervalSince(since)
       if let expected = state.config.expected.of(s) {
         // The time first: a narrow column cuts the bar, not the time.
-        text += " " + Fmt.elapsed(elapsed) + "/" + Fmt.elapsed(expected) + " " + progressBar(elapsed / expected)
+        text +=
+          " " + Fmt.elapsed(elapsed) + "/" + Fmt.elapsed(expected) + " " + progressBar(elapsed / expected)
       } else {
         text += " " + Fmt.elapsed(elapsed)
       }
@@ -350,7 +351,9 @@ private func renderEvents(_ state: DashboardState, _ rect: Rect, _ buf: inout Bu
     var x = inner.x + buf.put(t + "  ", x: inner.x, y: y, style: .dim, clip: inner)
     let style = e.connectionState.map { stateStyle($0, color: state.config.color) } ?? .plain
     x += buf.put(e.summary, x: x, y: y, style: style, clip: inner)
-    if let d = durations[e.sequence] { buf.put("  in \(Fmt.elapsed(d))", x: x, y: y, style: .dim, clip: inner) }
+    if let d = durations[e.sequence] {
+      buf.put("  in \(Fmt.elapsed(d))", x: x, y: y, style: .dim, clip: inner)
+    }
     y += 1
   }
   if events.isEmpty { buf.put("No events yet", x: inner.x, y: inner.y, style: .dim, clip: inner) }
@@ -460,7 +463,9 @@ private func renderDialog(_ d: ConfirmDialog, _ state: DashboardState, _ area: R
     var display: String?
     if case .choice(let options) = f.kind {
       if let c = f.chosen {
-        display = "‹ \(c.label) ›" + (c.unusable.map { "  unusable: \($0)" } ?? "") + "  (\(f.choice + 1)/\(options.count))"
+        display =
+          "‹ \(c.label) ›" + (c.unusable.map { "  unusable: \($0)" } ?? "")
+          + "  (\(f.choice + 1)/\(options.count))"
       } else {
         display = "none"
       }

@@ -137,7 +137,8 @@ extension FleetActions where Self: KeyStoreService {
     _ = try await deleteAlias(DeleteAliasRequest(aliasName: alias.rawValue))
   }
 
-  public func createStore(name: String, cluster: ClusterID, trustAnchor: String, password: String) async throws
+  public func createStore(name: String, cluster: ClusterID, trustAnchor: String, password: String)
+    async throws
     -> CustomKeyStoreID
   {
     let response = try await createCustomKeyStore(

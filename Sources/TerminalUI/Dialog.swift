@@ -11,7 +11,9 @@ public struct Dialog: Sendable {
     /// Shown instead of the text (a choice field: the chosen option).
     public var display: String?
 
-    public init(prompt: String, value: TextInput, masked: Bool = false, active: Bool = true, display: String? = nil) {
+    public init(
+      prompt: String, value: TextInput, masked: Bool = false, active: Bool = true, display: String? = nil
+    ) {
       self.prompt = prompt
       self.value = value
       self.masked = masked

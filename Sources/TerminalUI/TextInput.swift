@@ -62,7 +62,8 @@ public struct TextInput: Sendable, Hashable {
   /// reverse-video cell (none when `cursor` is false). With `mask`, every character is drawn as
   /// the mask (a password): the text itself never reaches the buffer.
   public func render(
-    prompt: String, in rect: Rect, style: Style = .plain, mask: Character? = nil, cursor showCursor: Bool = true,
+    prompt: String, in rect: Rect, style: Style = .plain, mask: Character? = nil,
+    cursor showCursor: Bool = true,
     buffer: inout Buffer
   ) {
     guard rect.height > 0, rect.width > 0 else { return }

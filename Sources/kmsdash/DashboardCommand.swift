@@ -82,7 +82,8 @@ struct DashboardCommand: AsyncParsableCommand {
       backend: backend, readOnly: readOnly, confirm: confirm, color: !(noColor || noColorEnv),
       simulator: true,
       expected: ExpectedDurations(
-        cloudHsmConnect: latency.connect.upperBound / scale, xksConnect: latency.xksConnect.upperBound / scale,
+        cloudHsmConnect: latency.connect.upperBound / scale,
+        xksConnect: latency.xksConnect.upperBound / scale,
         disconnect: latency.disconnect.upperBound / scale))
     let code = await runTerminalDashboard(service: engine, control: engine, config: config)
     if code != 0 { throw ExitCode(code) }

@@ -21,9 +21,12 @@ import Testing
     return s
   }
 
-  static func dialog(_ s: DashboardState, sourceLocation: SourceLocation = #_sourceLocation) throws -> ConfirmDialog {
+  static func dialog(_ s: DashboardState, sourceLocation: SourceLocation = #_sourceLocation) throws
+    -> ConfirmDialog
+  {
     guard case .dialog(let d) = s.overlay else {
-      throw TestFailure("no dialog open: overlay \(String(describing: s.overlay)), status \(s.status?.text ?? "none")")
+      throw TestFailure(
+        "no dialog open: overlay \(String(describing: s.overlay)), status \(s.status?.text ?? "none")")
     }
     return d
   }
@@ -80,7 +83,9 @@ import Testing
         == "analytics-dr is DISCONNECTED: the key shows Unavailable until the store is connected again, then takes this state."
     )
     #expect(
-      s.press(.char("y")) == [.perform(.enableKey(KeyID(unchecked: String(format: "00000000-0000-4000-8000-%012d", 5))))])
+      s.press(.char("y")) == [
+        .perform(.enableKey(KeyID(unchecked: String(format: "00000000-0000-4000-8000-%012d", 5))))
+      ])
   }
 
   @Test func scheduleDeletionNeedsTheKeyIdOrAliasAndAPeriodOf7To30Days() throws {
@@ -115,7 +120,10 @@ import Testing
     var s = Self.paymentsKeys()
     s.press(.end, .char("u"))
     let d = try Self.dialog(s)
-    #expect(d.body[1] == "The key becomes Disabled (Unavailable while its store is not connected); enable it to use it again.")
+    #expect(
+      d.body[1]
+        == "The key becomes Disabled (Unavailable while its store is not connected); enable it to use it again."
+    )
     #expect(s.press(.tab, .enter) == [.perform(.cancelKeyDeletion(KeyID(unchecked: Self.key4)))])
   }
 
@@ -131,7 +139,8 @@ import Testing
     s.press(.ctrl("u"))
     s.type("alias/bad name")
     s.press(.enter)
-    #expect(s.status?.text.hasPrefix("1 validation error detected: Value 'alias/bad name' at 'aliasName'") == true)
+    #expect(
+      s.status?.text.hasPrefix("1 validation error detected: Value 'alias/bad name' at 'aliasName'") == true)
     s.press(.ctrl("u"))
     s.type("alias/payments/settlement")
     #expect(
@@ -152,7 +161,8 @@ import Testing
     #expect(s.overlay == nil)
     #expect(
       s.status?.text
-        == "Cannot create a key in analytics-dr: it is DISCONNECTED; a key is created only in a CONNECTED store")
+        == "Cannot create a key in analytics-dr: it is DISCONNECTED; a key is created only in a CONNECTED store"
+    )
   }
 
   @Test func addAndRemoveAliases() throws {
@@ -161,12 +171,17 @@ import Testing
     #expect(try Self.dialog(s).fields.first?.input.text == "alias/")
     s.type("cards")
     #expect(
-      s.press(.tab, .enter) == [.perform(.createAlias(AliasName(unchecked: "alias/cards"), key: KeyID(unchecked: Self.key1)))])
+      s.press(.tab, .enter) == [
+        .perform(.createAlias(AliasName(unchecked: "alias/cards"), key: KeyID(unchecked: Self.key1)))
+      ])
     s.press(.char("A"))
     let d = try Self.dialog(s)
     #expect(!d.hasTextField)
-    #expect(d.body[0] == "Remove an alias of \(Self.key1)? Callers that name the key by it fail with NotFoundException.")
-    #expect(s.press(.char("y")) == [.perform(.deleteAlias(AliasName(unchecked: "alias/payments/tokenization")))])
+    #expect(
+      d.body[0]
+        == "Remove an alias of \(Self.key1)? Callers that name the key by it fail with NotFoundException.")
+    #expect(
+      s.press(.char("y")) == [.perform(.deleteAlias(AliasName(unchecked: "alias/payments/tokenization")))])
   }
 
   @Test func theDialogKeepsItsCapturedKeyWhenTheListChangesUnderneath() throws {
@@ -189,7 +204,10 @@ import Testing
     ] {
       #expect(s.press(.char(Character(key))).isEmpty)
       #expect(s.overlay == nil)
-      #expect(s.status == StatusMessage("Read-only mode: \(operation) is disabled (started with --read-only)", kind: .error))
+      #expect(
+        s.status
+          == StatusMessage(
+            "Read-only mode: \(operation) is disabled (started with --read-only)", kind: .error))
     }
   }
 }
@@ -202,7 +220,9 @@ import Testing
     s.press(.char("n"))
     var d = try KeyActionTests.dialog(s)
     #expect(d.fields.map(\.name) == [.name, .cluster, .trustAnchor, .password])
-    guard case .choice(let options) = d.fields[1].kind else { throw TestFailure("the cluster is not a choice") }
+    guard case .choice(let options) = d.fields[1].kind else {
+      throw TestFailure("the cluster is not a choice")
+    }
     #expect(options.map(\.value).first == "cluster-sparefree6q")
     #expect(
       Dictionary(uniqueKeysWithValues: options.map { ($0.value, $0.unusable ?? "usable") }) == [
@@ -252,24 +272,31 @@ import Testing
     s.press(.char("j"), .char("N"))  // ledger-archive FAILED
     #expect(
       s.status?.text
-        == "Cannot rename ledger-archive: it is FAILED; a store is renamed only while CONNECTED or DISCONNECTED")
+        == "Cannot rename ledger-archive: it is FAILED; a store is renamed only while CONNECTED or DISCONNECTED"
+    )
     s.press(.char("j"), .char("N"))  // payments-prod
     s.type("payments-prod")
     s.press(.tab, .enter)
     #expect(s.status?.text == "The new name is the current name")
     s.press(.ctrl("u"))
     s.type("payments-eu")
-    #expect(s.press(.enter) == [.perform(.renameStore(CustomKeyStoreID(unchecked: F.payments), name: "payments-eu"))])
+    #expect(
+      s.press(.enter) == [
+        .perform(.renameStore(CustomKeyStoreID(unchecked: F.payments), name: "payments-eu"))
+      ])
   }
 
   @Test func setPasswordOnlyWhileDisconnected() throws {
     var s = F.state()
     s.press(.char("j"), .char("j"), .char("P"))
-    #expect(s.status?.text == "Cannot set the password of payments-prod: it is CONNECTED; disconnect it first")
+    #expect(
+      s.status?.text == "Cannot set the password of payments-prod: it is CONNECTED; disconnect it first")
     s.press(.home, .char("P"))
     s.type("NewPassw0rd")
     #expect(
-      s.press(.tab, .enter) == [.perform(.setStorePassword(CustomKeyStoreID(unchecked: F.analytics), Secret("NewPassw0rd")))])
+      s.press(.tab, .enter) == [
+        .perform(.setStorePassword(CustomKeyStoreID(unchecked: F.analytics), Secret("NewPassw0rd")))
+      ])
   }
 
   @Test func deleteOnlyADisconnectedStoreWithoutKeysAfterTypingItsNameOrId() throws {

@@ -31,7 +31,10 @@ import Testing
     }
     var s = F.state()
     _ = Self.run("enable-key alias/nope", &s)
-    #expect(s.status == StatusMessage("No KMS key in a custom key store with ID, ARN or alias \"alias/nope\"", kind: .error))
+    #expect(
+      s.status
+        == StatusMessage(
+          "No KMS key in a custom key store with ID, ARN or alias \"alias/nope\"", kind: .error))
   }
 
   @Test func scheduleKeyDeletionFillsTheDays() throws {
@@ -66,7 +69,9 @@ import Testing
     s.press(.escape)
     _ = Self.run("add-alias \(Self.key1) alias/cards", &s)
     #expect(
-      s.press(.tab, .enter) == [.perform(.createAlias(AliasName(unchecked: "alias/cards"), key: KeyID(unchecked: Self.key1)))])
+      s.press(.tab, .enter) == [
+        .perform(.createAlias(AliasName(unchecked: "alias/cards"), key: KeyID(unchecked: Self.key1)))
+      ])
     _ = Self.run("remove-alias alias/old-export", &s)
     #expect(s.press(.char("y")) == [.perform(.deleteAlias(AliasName(unchecked: "alias/old-export")))])
     _ = Self.run("keys ledger-archive", &s)
@@ -76,7 +81,10 @@ import Testing
   @Test func readOnlyRefusesMutatingCommands() {
     var s = F.state(config: F.config(readOnly: true))
     _ = Self.run("delete-store analytics-dr", &s)
-    #expect(s.status == StatusMessage("Read-only mode: DeleteCustomKeyStore is disabled (started with --read-only)", kind: .error))
+    #expect(
+      s.status
+        == StatusMessage(
+          "Read-only mode: DeleteCustomKeyStore is disabled (started with --read-only)", kind: .error))
     _ = Self.run("create-store", &s)
     #expect(s.overlay == nil)
   }
@@ -139,7 +147,8 @@ import Testing
     var snap = F.snapshot()
     snap.events.append(
       FleetEvent(
-        sequence: 3, date: F.t0.addingTimeInterval(30), kind: .connectionStateChanged, customKeyStoreId: F.staging,
+        sequence: 3, date: F.t0.addingTimeInterval(30), kind: .connectionStateChanged,
+        customKeyStoreId: F.staging,
         connectionState: .connected, summary: "staging-keys CONNECTING → CONNECTED"))
     var s = F.state(snapshot: snap)
     guard case .writeFile(let path, let data)? = Self.run("events /tmp/events.jsonl", &s).first else {
@@ -188,7 +197,8 @@ import Testing
     let rb = try #require(s.runbook)
     #expect(
       rb.steps.map(\.title) == [
-        "Disconnect the store (clears the error code)", "Set a new kmsuser password in the cluster (unlocks it)",
+        "Disconnect the store (clears the error code)",
+        "Set a new kmsuser password in the cluster (unlocks it)",
         "Tell KMS the kmsuser password (UpdateCustomKeyStore)", "Connect the store",
       ])
     #expect(rb.steps[1].action == .fixCluster(faults: [.kmsuserLockedOut]))
@@ -201,12 +211,14 @@ import Testing
     _ = deliver(&s) { $0.stores = [disconnected] }
     #expect(s.runbook?.steps[0].status == .done("DISCONNECTED"))
     // 2. Clear the lockout in the (simulated) cluster.
-    #expect(s.press(.enter) == [.setFault(.kmsuserLockedOut, enabled: false, clusterId: "cluster-ledgerarch4")])
+    #expect(
+      s.press(.enter) == [.setFault(.kmsuserLockedOut, enabled: false, clusterId: "cluster-ledgerarch4")])
     _ = deliver(&s) { $0.faults = ["cluster-ledgerarch4": []] }
     #expect(s.runbook?.steps[1].status == .done("cleared: KMSUSER_LOCKED_OUT"))
     _ = update(&s, .prediction(storeId: F.ledger, "CONNECTED"))
     #expect(
-      view(s).text.contains("The next connect already succeeds with the password KMS has: s skips this step."))
+      view(s).text.contains("The next connect already succeeds with the password KMS has: s skips this step.")
+    )
     // 3. The password dialog, cancelled: back to the runbook, the step still to do.
     s.press(.enter)
     #expect(try KeyActionTests.dialog(s).kind == .confirm(.changePassword))
@@ -241,7 +253,8 @@ import Testing
     failed.connectionErrorCode = .invalidCredentials
     _ = deliver(&s) { $0.stores = [failed] }
     #expect(
-      s.runbook?.steps[3].status == .failed("FAILED (INVALID_CREDENTIALS); Enter starts the remedy for that code"))
+      s.runbook?.steps[3].status
+        == .failed("FAILED (INVALID_CREDENTIALS); Enter starts the remedy for that code"))
     s.press(.enter)
     #expect(s.runbook?.code == .invalidCredentials)
     #expect(s.runbook?.steps.allSatisfy { $0.status == .pending } == true)
@@ -250,7 +263,9 @@ import Testing
   @Test func aRemedyIsForAFailedStore() {
     var s = F.state()
     s.press(.char("R"))
-    #expect(s.status == StatusMessage("analytics-dr is DISCONNECTED: a guided remedy is for a FAILED store", kind: .error))
+    #expect(
+      s.status
+        == StatusMessage("analytics-dr is DISCONNECTED: a guided remedy is for a FAILED store", kind: .error))
     #expect(s.runbook == nil)
   }
 }
@@ -339,7 +354,8 @@ import Testing
     let readme = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
       .deletingLastPathComponent().appendingPathComponent("README.md")
     var text = try String(contentsOf: readme, encoding: .utf8)
-    let begin = "<!-- keys:begin (generated from KeyTable; RECORD_SNAPSHOTS=1 swift test --filter KeyTableTests) -->"
+    let begin =
+      "<!-- keys:begin (generated from KeyTable; RECORD_SNAPSHOTS=1 swift test --filter KeyTableTests) -->"
     let end = "<!-- keys:end -->"
     let a = try #require(text.range(of: begin), "README.md has no \(begin) marker")
     let b = try #require(text.range(of: end), "README.md has no \(end) marker")

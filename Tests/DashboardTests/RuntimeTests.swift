@@ -40,9 +40,13 @@ actor FakeService: DashboardBackend {
   }
   func enable(_ key: KeyID) async throws { throw unsupported() }
   func disable(_ key: KeyID) async throws { throw unsupported() }
-  func scheduleDeletion(_ key: KeyID, pendingWindowInDays days: Int) async throws -> Date? { throw unsupported() }
+  func scheduleDeletion(_ key: KeyID, pendingWindowInDays days: Int) async throws -> Date? {
+    throw unsupported()
+  }
   func cancelDeletion(_ key: KeyID) async throws { throw unsupported() }
-  func createKey(in store: CustomKeyStoreID, description: String?) async throws -> KeyID { throw unsupported() }
+  func createKey(in store: CustomKeyStoreID, description: String?) async throws -> KeyID {
+    throw unsupported()
+  }
   func createAlias(_ alias: AliasName, for key: KeyID) async throws { throw unsupported() }
   func deleteAlias(_ alias: AliasName) async throws { throw unsupported() }
   func createStore(name: String, cluster: ClusterID, trustAnchor: String, password: String) async throws

@@ -93,7 +93,9 @@ import Testing
     t.send("Enter")
     t.waitFor("filter \"ledger\": 1 of 6")
     t.send("R")
-    t.waitFor(shows: ["Guided remedy: USER_LOCKED_OUT", "▶ 1. Disconnect the store", "Next connect: FAILED (USER_LOCKED_OUT)"])
+    t.waitFor(shows: [
+      "Guided remedy: USER_LOCKED_OUT", "▶ 1. Disconnect the store", "Next connect: FAILED (USER_LOCKED_OUT)",
+    ])
     t.send("Enter")
     t.waitFor("✓ 1. Disconnect the store (clears the error code): DISCONNECTED", timeout: 20)
     t.send("Enter")

@@ -136,12 +136,15 @@ import Testing
       let first = try await actions.createStore(
         name: "http-store", cluster: "cluster-sparefree6q", trustAnchor: anchor, password: "Passw0rd!")
       try await actions.updateStore(first, newName: "http-store-2", password: "Passw0rd!2")
-      try await eventually("the renamed store") { $0.store(id: first.rawValue)?.customKeyStoreName == "http-store-2" }
+      try await eventually("the renamed store") {
+        $0.store(id: first.rawValue)?.customKeyStoreName == "http-store-2"
+      }
       try await actions.deleteStore(first)
       try await eventually("the store deleted") { $0.store(id: first.rawValue) == nil }
       let wrongAnchor = await #expect(throws: KMSError.self) {
         _ = try await actions.createStore(
-          name: "x", cluster: "cluster-sparefree6q", trustAnchor: "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----",
+          name: "x", cluster: "cluster-sparefree6q",
+          trustAnchor: "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----",
           password: "Passw0rd!")
       }
       #expect(wrongAnchor?.code == .incorrectTrustAnchorException)
@@ -149,16 +152,21 @@ import Testing
       let store = try await actions.createStore(
         name: "http-store", cluster: "cluster-sparefree6q", trustAnchor: anchor, password: "DemoPassw0rd")
       try await actions.connect(store)
-      try await eventually("the store CONNECTED") { $0.store(id: store.rawValue)?.connectionState == .connected }
+      try await eventually("the store CONNECTED") {
+        $0.store(id: store.rawValue)?.connectionState == .connected
+      }
       let key = try await actions.createKey(in: store, description: "over HTTP")
       try await actions.createAlias("alias/http/key", for: key)
       try await actions.disable(key)
       try await eventually("the key Disabled with its alias") {
-        $0.key(id: key.rawValue)?.keyState == .disabled && $0.aliases(forKey: key.rawValue) == ["alias/http/key"]
+        $0.key(id: key.rawValue)?.keyState == .disabled
+          && $0.aliases(forKey: key.rawValue) == ["alias/http/key"]
       }
       let deletion = try await actions.scheduleDeletion(key, pendingWindowInDays: 7)
       #expect(deletion != nil)
-      try await eventually("the key PendingDeletion") { $0.key(id: key.rawValue)?.keyState == .pendingDeletion }
+      try await eventually("the key PendingDeletion") {
+        $0.key(id: key.rawValue)?.keyState == .pendingDeletion
+      }
       try await actions.cancelDeletion(key)
       try await actions.deleteAlias("alias/http/key")
       try await eventually("the key Disabled without its alias") {
