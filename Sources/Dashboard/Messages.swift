@@ -61,23 +61,27 @@ public enum FleetOperation: Sendable, Equatable {
   case setStorePassword(CustomKeyStoreID, Secret)
   case deleteStore(CustomKeyStoreID)
 
-  /// The AWS operation, as status lines name it.
-  public var operation: String {
+  /// The dialog action this operation carries out.
+  public var action: DialogAction {
     switch self {
-    case .connect: "ConnectCustomKeyStore"
-    case .disconnect: "DisconnectCustomKeyStore"
-    case .enableKey: "EnableKey"
-    case .disableKey: "DisableKey"
-    case .scheduleKeyDeletion: "ScheduleKeyDeletion"
-    case .cancelKeyDeletion: "CancelKeyDeletion"
-    case .createKey: "CreateKey"
-    case .createAlias: "CreateAlias"
-    case .deleteAlias: "DeleteAlias"
-    case .createStore: "CreateCustomKeyStore"
-    case .renameStore, .setStorePassword: "UpdateCustomKeyStore"
-    case .deleteStore: "DeleteCustomKeyStore"
+    case .connect: .connect
+    case .disconnect: .disconnect
+    case .enableKey: .enableKey
+    case .disableKey: .disableKey
+    case .scheduleKeyDeletion: .scheduleKeyDeletion
+    case .cancelKeyDeletion: .cancelKeyDeletion
+    case .createKey: .createKey
+    case .createAlias: .addAlias
+    case .deleteAlias: .removeAlias
+    case .createStore: .createStore
+    case .renameStore: .renameStore
+    case .setStorePassword: .changePassword
+    case .deleteStore: .deleteStore
     }
   }
+
+  /// The AWS operation, as status lines name it.
+  public var operation: String { action.operation }
 
   /// What the operation acts on (never a secret).
   public var target: String {
