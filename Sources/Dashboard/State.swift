@@ -49,13 +49,15 @@ public struct DashboardConfig: Sendable, Equatable {
   public var timeZone: TimeZone
   /// How long connects and disconnects take at most (the simulator's latency model, or AWS's).
   public var expected: ExpectedDurations
+  public var theme: Theme
 
   public init(
     backend: String = "embedded engine", readOnly: Bool = false, confirm: ConfirmMode = .plain,
     color: Bool = true, simulator: Bool = true, timeZone: TimeZone = .current,
-    expected: ExpectedDurations = .aws
+    expected: ExpectedDurations = .aws, theme: Theme = .dark
   ) {
     self.expected = expected
+    self.theme = theme
     self.backend = backend
     self.readOnly = readOnly
     self.confirm = confirm

@@ -41,16 +41,14 @@ func spinner(_ now: Date) -> String {
   return spinnerFrames[(i + spinnerFrames.count) % spinnerFrames.count]
 }
 
-/// The style that carries a connection state's meaning.
-func stateStyle(_ s: ConnectionStateType?, color: Bool) -> Style {
-  let style: Style
+/// The style that carries a connection state's meaning, in the theme's colours.
+func stateStyle(_ s: ConnectionStateType?, _ config: DashboardConfig) -> Style {
   switch s {
-  case .connected: style = Style(fg: .green)
-  case .connecting, .disconnecting: style = Style(fg: .yellow, attributes: .bold)
-  case .failed: style = Style(fg: .red, attributes: .bold)
-  case .disconnected, nil: style = Style(attributes: .dim)
+  case .connected: config.style(\.connected)
+  case .connecting, .disconnecting: config.style(\.transient)
+  case .failed: config.style(\.failed)
+  case .disconnected, nil: config.style(\.disconnected)
   }
-  return color ? style : style.withoutColor
 }
 
 /// The state cell: spinner and elapsed time while transient, the error code when FAILED.
@@ -178,7 +176,7 @@ private func renderHeader(_ state: DashboardState, _ rect: Rect, _ buf: inout Bu
     }
   }
   let left = parts.joined(separator: " │ ")
-  StatusLine(left: left, right: right, style: state.config.color ? Style(fg: .black, bg: .cyan) : .reverse)
+  StatusLine(left: left, right: right, style: state.config.color ? state.config.style(\.header) : .reverse)
     .render(in: rect, buffer: &buf)
 }
 
@@ -230,7 +228,7 @@ private func renderStoreTable(_ state: DashboardState, _ inner: Rect, _ buf: ino
       .hsms: TableCell(s.customKeyStoreType == .externalKeyStore ? "—" : hsmSummary(cluster)),
       .keys: TableCell("\(state.keyCount(inStore: id))"),
       .state: TableCell(
-        stateText(s, state), style: stateStyle(s.connectionState, color: state.config.color).adding(mark)),
+        stateText(s, state), style: stateStyle(s.connectionState, state.config).adding(mark)),
       .created: TableCell(s.creationDate.map { Fmt.date($0, state.config.timeZone) } ?? ""),
     ]
     return TableRow(order.map { values[$0]! })
@@ -254,7 +252,6 @@ private func renderStoreTable(_ state: DashboardState, _ inner: Rect, _ buf: ino
 /// per AZ, keys by state, and for FAILED the meaning and remedy of the error code.
 func detailLines(_ s: CustomKeyStoresListEntry, _ state: DashboardState) -> [(String, String, Style)] {
   let tz = state.config.timeZone
-  let color = state.config.color
   var lines: [(String, String, Style)] = []
   let id = s.customKeyStoreId ?? ""
   lines.append(("CustomKeyStoreName", s.customKeyStoreName ?? "", .bold))
@@ -269,9 +266,9 @@ func detailLines(_ s: CustomKeyStoresListEntry, _ state: DashboardState) -> [(St
       st += state.config.expected.of(s).map { " (\(elapsed) of up to \(Fmt.elapsed($0)))" } ?? " (\(elapsed))"
     }
   }
-  lines.append(("ConnectionState", st, stateStyle(s.connectionState, color: color)))
+  lines.append(("ConnectionState", st, stateStyle(s.connectionState, state.config)))
   if let code = s.connectionErrorCode {
-    let red = stateStyle(.failed, color: color)
+    let red = stateStyle(.failed, state.config)
     lines.append(("ConnectionErrorCode", code.rawValue, red))
     lines.append(("  Meaning", code.meaning, .plain))
     lines.append(("  Remedy", code.remedy, .bold))
@@ -349,7 +346,7 @@ private func renderEvents(_ state: DashboardState, _ rect: Rect, _ buf: inout Bu
     guard y < inner.maxY else { break }
     let t = Fmt.time(e.date, state.config.timeZone)
     var x = inner.x + buf.put(t + "  ", x: inner.x, y: y, style: .dim, clip: inner)
-    let style = e.connectionState.map { stateStyle($0, color: state.config.color) } ?? .plain
+    let style = e.connectionState.map { stateStyle($0, state.config) } ?? .plain
     x += buf.put(e.summary, x: x, y: y, style: style, clip: inner)
     if let d = durations[e.sequence] {
       buf.put("  in \(Fmt.elapsed(d))", x: x, y: y, style: .dim, clip: inner)
@@ -379,14 +376,13 @@ private func renderKeys(_ state: DashboardState, storeId: String, _ inner: Rect,
   ]
   let rows = onScreen.map { k -> TableRow in
     let ks = k.keyState
-    var style = Style.plain
+    let style: Style
     switch ks {
-    case .enabled: style = Style(fg: .green)
-    case .unavailable: style = Style(fg: .yellow)
-    case .pendingDeletion: style = Style(fg: .red)
-    default: style = Style(attributes: .dim)
+    case .enabled: style = state.config.style(\.keyEnabled)
+    case .unavailable: style = state.config.style(\.keyUnavailable)
+    case .pendingDeletion: style = state.config.style(\.keyPending)
+    default: style = state.config.style(\.keyOther)
     }
-    if !state.config.color { style = style.withoutColor }
     return TableRow([
       TableCell(k.keyId), TableCell(ks?.rawValue ?? "?", style: style),
       TableCell(state.snapshot?.aliases(forKey: k.keyId).joined(separator: ", ") ?? ""),
@@ -415,7 +411,7 @@ private func renderStatus(_ state: DashboardState, _ rect: Rect, _ buf: inout Bu
   if let s = state.status {
     let style: Style =
       s.kind == .error
-      ? (state.config.color ? Style(fg: .red, attributes: .bold) : Style(attributes: .bold)) : .plain
+      ? state.config.style(\.error) : .plain
     buf.put(s.text.truncated(toWidth: rect.width), x: rect.x, y: rect.y, style: style, clip: rect)
   } else if !state.filter.isEmpty {
     buf.put("filter: \(state.filter)  (Esc clears)", x: rect.x, y: rect.y, style: .dim, clip: rect)
