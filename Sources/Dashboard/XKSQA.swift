@@ -39,15 +39,16 @@ func receiveXKSFaults(_ state: inout DashboardState, storeId: String, _ faults: 
 func handleXKSQAKey(_ state: inout DashboardState, _ key: Key, _ panel: XKSQAPanel) -> [Effect] {
   var p = panel
   let items = XKSQAFault.allCases
-  switch key {
-  case .escape, .char("q"), .char("f"):
+  guard let command = KeyTable.command(for: key, in: .qa) else { return [] }
+  switch command {
+  case .close:
     state.overlay = nil
     return []
-  case .char("j"), .down: p.selected = min(p.selected + 1, items.count - 1)
-  case .char("k"), .up: p.selected = max(0, p.selected - 1)
-  case .home, .char("g"): p.selected = 0
-  case .end, .char("G"): p.selected = items.count - 1
-  case .char(" "), .enter:
+  case .moveDown: p.selected = min(p.selected + 1, items.count - 1)
+  case .moveUp: p.selected = max(0, p.selected - 1)
+  case .first: p.selected = 0
+  case .last: p.selected = items.count - 1
+  case .toggleItem:
     if state.config.readOnly {
       state.status = StatusMessage("Read-only mode: fault injection is disabled", kind: .error)
       break
@@ -60,10 +61,10 @@ func handleXKSQAKey(_ state: inout DashboardState, _ key: Key, _ panel: XKSQAPan
     p.prediction = nil
     state.overlay = .xksQA(p)
     return [.setXKSFault(fault, enabled: enabled, storeId: p.storeId)]
-  case .char("c"), .char("d"):
+  case .connect, .disconnect:
     if let s = state.store(id: p.storeId) {
       state.overlay = nil
-      return request(key == .char("c") ? .connect : .disconnect, store: s, &state)
+      return request(command == .connect ? .connect : .disconnect, store: s, &state)
     }
   default: break
   }

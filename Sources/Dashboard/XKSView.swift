@@ -12,10 +12,9 @@ func xksDetailLines(_ s: CustomKeyStoresListEntry, _ state: DashboardState) -> [
     return state.config.simulator ? [("XKS proxy health", "no proxy call recorded yet", .dim)] : []
   }
   let tz = state.config.timeZone
-  let color = state.config.color
-  let good = stateStyle(.connected, color: color)
-  let warn = stateStyle(.connecting, color: color)
-  let bad = stateStyle(.failed, color: color)
+  let good = stateStyle(.connected, state.config)
+  let warn = stateStyle(.connecting, state.config)
+  let bad = stateStyle(.failed, state.config)
   var lines: [(String, String, Style)] = []
   if health.proxyVendor != nil || health.proxyModel != nil {
     let text = [health.proxyVendor, health.proxyModel].compactMap { $0 }.joined(separator: " ")
