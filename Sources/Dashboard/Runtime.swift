@@ -46,7 +46,8 @@ public final class DashboardRuntime {
   /// waits on (frame pacing, the animation tick).
   public init(
     terminal: any Terminal, service: any DashboardBackend, control: (any SimulatorControl)?,
-    xksControl: (any XKSProxyFaultControl)? = nil, config: DashboardConfig, clock: @escaping @Sendable () -> Date = { Date() },
+    xksControl: (any XKSProxyFaultControl)? = nil, config: DashboardConfig,
+    clock: @escaping @Sendable () -> Date = { Date() },
     timer: any Clock<Duration> = ContinuousClock()
   ) {
     var cfg = config

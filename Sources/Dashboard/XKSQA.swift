@@ -57,7 +57,8 @@ func handleXKSQAKey(_ state: inout DashboardState, _ key: Key, _ panel: XKSQAPan
     let fault = items[p.selected]
     let enabled = !faults.contains(fault)
     let name = state.store(id: p.storeId)?.customKeyStoreName ?? p.storeId
-    state.status = StatusMessage("\(enabled ? "Setting" : "Clearing") \(fault.rawValue) on the proxy of \(name)…")
+    state.status = StatusMessage(
+      "\(enabled ? "Setting" : "Clearing") \(fault.rawValue) on the proxy of \(name)…")
     p.prediction = nil
     state.overlay = .xksQA(p)
     return [.setXKSFault(fault, enabled: enabled, storeId: p.storeId)]

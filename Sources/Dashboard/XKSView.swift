@@ -23,7 +23,8 @@ func xksDetailLines(_ s: CustomKeyStoresListEntry, _ state: DashboardState) -> [
   if !health.ekmFleet.isEmpty {
     let members = health.ekmFleet.map { "\($0.id) \($0.healthStatus)" }.joined(separator: ", ")
     let states = Set(health.ekmFleet.map(\.healthStatus))
-    let style = states == ["ACTIVE"] ? good : states.contains("ACTIVE") || states.contains("DEGRADED") ? warn : bad
+    let style =
+      states == ["ACTIVE"] ? good : states.contains("ACTIVE") || states.contains("DEGRADED") ? warn : bad
     let vendor = health.ekmVendor.map { "\($0): " } ?? ""
     lines.append(("EKM fleet", "\(vendor)\(health.ekmFleet.count) · \(members)", style))
   }
@@ -47,7 +48,8 @@ func xksDetailLines(_ s: CustomKeyStoresListEntry, _ state: DashboardState) -> [
   let errors = health.errorCounts.sorted { ($1.value, $0.key) < ($0.value, $1.key) }
   lines.append(
     (
-      "Proxy errors", errors.isEmpty ? "none" : errors.map { "\($0.key) \($0.value)" }.joined(separator: ", "),
+      "Proxy errors",
+      errors.isEmpty ? "none" : errors.map { "\($0.key) \($0.value)" }.joined(separator: ", "),
       errors.isEmpty ? .plain : warn
     ))
   if let set = health.credentialSetAt {
@@ -57,7 +59,9 @@ func xksDetailLines(_ s: CustomKeyStoresListEntry, _ state: DashboardState) -> [
   if let notAfter = health.certificateNotAfter {
     let days = Int((notAfter.timeIntervalSince(state.now) / 86_400).rounded(.down))
     let text =
-      days < 0 ? "expired \(-days) d ago (\(Fmt.date(notAfter, tz)))" : "\(days) d to expiry (\(Fmt.date(notAfter, tz)))"
+      days < 0
+      ? "expired \(-days) d ago (\(Fmt.date(notAfter, tz)))"
+      : "\(days) d to expiry (\(Fmt.date(notAfter, tz)))"
     lines.append(("TLS certificate", text, days < 0 ? bad : days < 30 ? warn : .plain))
   } else {
     lines.append(("TLS certificate", "not seen (plain HTTP or no TLS call yet)", .dim))

@@ -47,7 +47,9 @@ extension KeyStoreEngine {
   /// counted since.
   public func xksHealth(customKeyStoreId: String) -> XKSStoreHealth? {
     guard var health = stores[customKeyStoreId]?.xks?.health else { return nil }
-    for (name, count) in xks.unsavedErrors[customKeyStoreId] ?? [:] { health.errorCounts[name, default: 0] += count }
+    for (name, count) in xks.unsavedErrors[customKeyStoreId] ?? [:] {
+      health.errorCounts[name, default: 0] += count
+    }
     return health
   }
 
@@ -85,8 +87,9 @@ extension KeyStoreEngine {
   }
 
   /// Measures one proxy call on the wall clock (the 250 ms bound is real time, not demo time).
-  static func timed<T>(_ body: () async throws(XKSCallFailure) -> T) async -> (Result<T, XKSCallFailure>, Double)
-  {
+  static func timed<T>(_ body: () async throws(XKSCallFailure) -> T) async -> (
+    Result<T, XKSCallFailure>, Double
+  ) {
     let started = ContinuousClock.now
     let result: Result<T, XKSCallFailure>
     do throws(XKSCallFailure) {
@@ -172,7 +175,8 @@ extension KeyStoreEngine {
   ) {
     xks.tasks[token] = nil
     guard var store = stores[storeId], store.xks != nil else { return }
-    let health = healthAfter(store, operation: "KmsHealthCheck", date: date, milliseconds: milliseconds, result)
+    let health = healthAfter(
+      store, operation: "KmsHealthCheck", date: date, milliseconds: milliseconds, result)
     store.xks?.health = health
     do {
       try transaction { () throws(KMSError) in stores[storeId] = store }
@@ -327,7 +331,9 @@ extension KeyStoreEngine {
   /// The code a connect of this XKS store would fail with if its proxy answered as it does now
   /// (nil: it would connect, or the store is not an XKS store with a client). Records nothing.
   func predictXKSConnect(customKeyStoreId: String) async -> ConnectionErrorCodeType? {
-    guard let store = stores[customKeyStoreId], runsXKSProbe(store), let client = xks.client else { return nil }
+    guard let store = stores[customKeyStoreId], runsXKSProbe(store), let client = xks.client else {
+      return nil
+    }
     guard let target = xksTarget(store) else { return .invalidCredentials }
     let metadata = XKSRequestMetadata(
       kmsOperation: "ConnectCustomKeyStore", kmsRequestId: UUID().uuidString.lowercased())

@@ -262,7 +262,9 @@ public final class EngineReadView: ImmediateKeyReads, @unchecked Sendable {
         .unsupportedOperationException, "Recipient (Nitro Enclaves attestation) is not supported.")
     }
     // An XKS key's blob needs its proxy: the engine answers it.
-    if XKSBlob.looksLikeOne(blob) { throw KMSError(.kmsInternalException, "Not answered from the read view.") }
+    if XKSBlob.looksLikeOne(blob) {
+      throw KMSError(.kmsInternalException, "Not answered from the read view.")
+    }
     let parsed = CiphertextBlob.parse(blob)
     let (key, material) = try read { (state) throws(KMSError) -> (KeyRecord, SymmetricKey) in
       guard let parsed, let key = state.keys[parsed.keyId] else {

@@ -46,7 +46,8 @@ final class EmbeddedXKSProxy: XKSProxyFaultControl {
   // MARK: The demo fleet's XKS stores
 
   static let credential = XksProxyAuthenticationCredentialType(
-    accessKeyId: XKSProxyConfiguration.demoAccessKeyId, rawSecretAccessKey: XKSProxyConfiguration.demoSecretAccessKey)
+    accessKeyId: XKSProxyConfiguration.demoAccessKeyId,
+    rawSecretAccessKey: XKSProxyConfiguration.demoSecretAccessKey)
 
   /// Adds the demo's external key stores through the engine's own operations (every proxy call
   /// real): `xks-orders` CONNECTED with keys and aliases, `xks-latency` FAILED with
@@ -70,7 +71,10 @@ final class EmbeddedXKSProxy: XKSProxyFaultControl {
     try await connect(orders)
     let keys: [(String, String, [String])] = [
       ("demo-aes-1", "Order payloads (external key demo-aes-1)", ["alias/xks/orders"]),
-      ("demo-aes-2", "Customer addresses (external key demo-aes-2)", ["alias/xks/addresses", "alias/xks/pii"]),
+      (
+        "demo-aes-2", "Customer addresses (external key demo-aes-2)",
+        ["alias/xks/addresses", "alias/xks/pii"]
+      ),
     ]
     for (xksKeyId, description, aliases) in keys {
       let key = try await engine.createKey(
@@ -102,7 +106,8 @@ final class EmbeddedXKSProxy: XKSProxyFaultControl {
     guard let core = core(host: host) else {
       throw KMSError(
         .unsupportedOperationException,
-        "\(entry?.customKeyStoreName ?? id) is not served by the embedded XKS proxy (its endpoint is \(host ?? "none")).")
+        "\(entry?.customKeyStoreName ?? id) is not served by the embedded XKS proxy (its endpoint is \(host ?? "none"))."
+      )
     }
     return core
   }

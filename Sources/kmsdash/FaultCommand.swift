@@ -1,6 +1,6 @@
+import AWSSigV4
 import ArgumentParser
 import Foundation
-import AWSSigV4
 import KMSClient
 import KMSModel
 

@@ -1,7 +1,7 @@
 import Foundation
 import KMSModel
-import Testing
 import TerminalUI
+import Testing
 
 @testable import Dashboard
 
@@ -12,7 +12,9 @@ import TerminalUI
   static let orders = "cks-0de30000000000009"
   static let slow = "cks-0de3000000000000a"
 
-  static func xksStore(_ id: String, _ name: String, _ state: ConnectionStateType, code: ConnectionErrorCodeType? = nil)
+  static func xksStore(
+    _ id: String, _ name: String, _ state: ConnectionStateType, code: ConnectionErrorCodeType? = nil
+  )
     -> CustomKeyStoresListEntry
   {
     CustomKeyStoresListEntry(
@@ -39,7 +41,8 @@ import TerminalUI
       credentialSetAt: F.t0.addingTimeInterval(-86_400 * 30),
       certificateNotAfter: F.t0.addingTimeInterval(86_400 * 364.5))
     snap.xksHealth[slow] = XKSStoreHealth(
-      checkedAt: F.t0.addingTimeInterval(-60), checkOperation: "ConnectCustomKeyStore", latencyMilliseconds: 276,
+      checkedAt: F.t0.addingTimeInterval(-60), checkOperation: "ConnectCustomKeyStore",
+      latencyMilliseconds: 276,
       failure: "timed out", connectOutcome: .xksProxyTimedOut, errorCounts: ["Timeout": 1],
       credentialSetAt: F.t0.addingTimeInterval(-86_400 * 100))
     return snap
@@ -61,10 +64,13 @@ import TerminalUI
     var s = Self.state()
     s.selectedStoreId = Self.orders
     let screen = view(s)
-    #expect(Self.line(screen, "XksProxy UriEndpoint") == "XksProxy UriEndpoint    https://xks.demo.kmsdash.local")
-    #expect(Self.line(screen, "XKS proxy") == "XKS proxy               kmsdash kmsdash simulated XKS proxy 1.0")
     #expect(
-      Self.line(screen, "EKM fleet") == "EKM fleet               kmsdash EKM: 2 · ekm-1 ACTIVE, ekm-2 DEGRADED")
+      Self.line(screen, "XksProxy UriEndpoint") == "XksProxy UriEndpoint    https://xks.demo.kmsdash.local")
+    #expect(
+      Self.line(screen, "XKS proxy") == "XKS proxy               kmsdash kmsdash simulated XKS proxy 1.0")
+    #expect(
+      Self.line(screen, "EKM fleet")
+        == "EKM fleet               kmsdash EKM: 2 · ekm-1 ACTIVE, ekm-2 DEGRADED")
     #expect(
       Self.line(screen, "Last health check")
         == "Last health check       14:13:10 KmsHealthCheck, 12 ms of 250 ms")
@@ -83,7 +89,9 @@ import TerminalUI
     let check = try #require(Self.line(screen, "Last health check"))
     #expect(check == "Last health check       14:12:20 ConnectCustomKeyStore, 276 ms of 250 ms")
     #expect(Self.line(screen, "  Failure") == "Failure               timed out")
-    #expect(Self.line(screen, "TLS certificate") == "TLS certificate         not seen (plain HTTP or no TLS call yet)")
+    #expect(
+      Self.line(screen, "TLS certificate")
+        == "TLS certificate         not seen (plain HTTP or no TLS call yet)")
     // Over the bound, the latency is drawn in the failure colour.
     let rows = screen.text.split(separator: "\n", omittingEmptySubsequences: false)
     let y = try #require(rows.firstIndex { $0.contains("276 ms of 250 ms") })
@@ -96,7 +104,8 @@ import TerminalUI
     let codes: [ConnectionErrorCodeType] = [
       .invalidCredentials, .xksProxyAccessDenied, .xksProxyInvalidConfiguration, .xksProxyInvalidResponse,
       .xksProxyInvalidTlsConfiguration, .xksProxyNotReachable, .xksProxyTimedOut,
-      .xksVpcEndpointServiceInvalidConfiguration, .xksVpcEndpointServiceNotFound, .internalError, .networkErrors,
+      .xksVpcEndpointServiceInvalidConfiguration, .xksVpcEndpointServiceNotFound, .internalError,
+      .networkErrors,
     ]
     for code in codes { #expect(!code.remedy.isEmpty && !code.meaning.isEmpty, "\(code)") }
   }
@@ -115,7 +124,8 @@ import TerminalUI
     #expect(panel.contains("[ ] EKM_UNAVAILABLE"))
     #expect(panel.contains("QA: XKS proxy https://xks.demo.kmsdash.local of aaa-xks-slow"))
     #expect(s.press(.char(" ")) == [.setXKSFault(.latency300ms, enabled: false, storeId: Self.slow)])
-    #expect(s.press(.char("j"), .enter) == [.setXKSFault(.refuseConnections, enabled: true, storeId: Self.slow)])
+    #expect(
+      s.press(.char("j"), .enter) == [.setXKSFault(.refuseConnections, enabled: true, storeId: Self.slow)])
     // A delta refreshes the prediction; Esc closes.
     #expect(update(&s, .delta(FleetDelta(version: 2), at: F.t0)) == [.predictConnect(storeId: Self.slow)])
     s.press(.escape)

@@ -25,10 +25,13 @@ import XKSProxy
   }
 
   static func persisted() async throws -> Persisted {
-    let core = XKSProxyCore(configuration: .demo, ekm: try ExternalKeyManager(configuration: .demo, state: nil))
+    let core = XKSProxyCore(
+      configuration: .demo, ekm: try ExternalKeyManager(configuration: .demo, state: nil))
     let proxy = XKSProxyServer(core: core, tls: nil, threads: 1) { _ in }
     let bound = try await proxy.start(host: "127.0.0.1", port: 0)
-    let client = try XKSHTTPClient(routes: ["xks.kmsdash.test": URL(string: "http://127.0.0.1:\(bound.port)")!])
+    let client = try XKSHTTPClient(routes: [
+      "xks.kmsdash.test": URL(string: "http://127.0.0.1:\(bound.port)")!
+    ])
     let saved = RecordingStateStore()
     let clock = ManualClock(start: Date(timeIntervalSince1970: 1_800_000_000))
     let engine = try await KeyStoreEngine(clock: clock, stateStore: saved)
@@ -56,7 +59,9 @@ import XKSProxy
     let world = try await Self.persisted()
     defer { Task { await world.stop() } }
     world.saved.failNext.withLock { $0 = true }
-    await #expect(throws: KMSError.self) { try await world.engine.createCustomKeyStore(Self.createRequest("lost")) }
+    await #expect(throws: KMSError.self) {
+      try await world.engine.createCustomKeyStore(Self.createRequest("lost"))
+    }
     do {
       _ = try await world.engine.createCustomKeyStore(Self.createRequest("lost"))
     } catch {
@@ -71,7 +76,8 @@ import XKSProxy
   @Test func aFailedSaveOfTheConnectOutcomeIsRetried() async throws {
     let world = try await Self.persisted()
     defer { Task { await world.stop() } }
-    let id = try #require(try await world.engine.createCustomKeyStore(Self.createRequest("retry")).customKeyStoreId)
+    let id = try #require(
+      try await world.engine.createCustomKeyStore(Self.createRequest("retry")).customKeyStoreId)
     _ = try await world.engine.connectCustomKeyStore(ConnectCustomKeyStoreRequest(customKeyStoreId: id))
     world.clock.advance(by: 3600)
     try await world.engine.runDueWork()  // starts the GetHealthStatus call, after its commit
@@ -100,7 +106,8 @@ import XKSProxy
       try world.engine.readView.encryptNow(EncryptRequest(keyId: key.keyId, plaintext: plaintext))
     }
     #expect(throws: declined) {
-      try world.engine.readView.generateDataKeyNow(GenerateDataKeyRequest(keyId: key.keyId, numberOfBytes: 32))
+      try world.engine.readView.generateDataKeyNow(
+        GenerateDataKeyRequest(keyId: key.keyId, numberOfBytes: 32))
     }
     let blob = try #require(
       try await world.engine.encrypt(EncryptRequest(keyId: key.keyId, plaintext: plaintext)).ciphertextBlob)
@@ -132,7 +139,8 @@ import XKSProxy
     // Tags and aliases work as for any key.
     _ = try await world.engine.tagResource(
       TagResourceRequest(keyId: key.keyId, tags: [Tag(tagKey: "team", tagValue: "xks")]))
-    _ = try await world.engine.createAlias(CreateAliasRequest(aliasName: "alias/xks-demo", targetKeyId: key.keyId))
+    _ = try await world.engine.createAlias(
+      CreateAliasRequest(aliasName: "alias/xks-demo", targetKeyId: key.keyId))
     let sealed = try await world.engine.encrypt(
       EncryptRequest(keyId: "alias/xks-demo", plaintext: Data("aliased".utf8)))
     #expect(sealed.keyId == key.arn)
