@@ -64,7 +64,7 @@ public enum CiphertextBlob {
   }
 
   /// Order-independent, unambiguous encoding of the encryption context (length-prefixed pairs).
-  static func canonical(_ context: [String: String]?) -> Data {
+  public static func canonical(_ context: [String: String]?) -> Data {
     var out = Data()
     for (key, value) in (context ?? [:]).sorted(by: { $0.key < $1.key }) {
       for part in [key, value] {

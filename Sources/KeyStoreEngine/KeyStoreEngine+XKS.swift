@@ -766,16 +766,6 @@ enum XKSBlob {
     return Parsed(keyId: keyId, header: header, metadata: metadata, iv: iv, tag: tag, ciphertext: ciphertext)
   }
 
-  /// Order-independent, unambiguous encoding of the encryption context (length-prefixed pairs).
-  static func canonical(_ context: [String: String]?) -> Data {
-    var out = Data()
-    for (key, value) in (context ?? [:]).sorted(by: { $0.key < $1.key }) {
-      for part in [key, value] {
-        let bytes = Data(part.utf8)
-        withUnsafeBytes(of: UInt32(bytes.count).bigEndian) { out.append(contentsOf: $0) }
-        out.append(bytes)
-      }
-    }
-    return out
-  }
+  /// The encryption context as KMS's own layer binds it (length-prefixed pairs).
+  static func canonical(_ context: [String: String]?) -> Data { CiphertextBlob.canonical(context) }
 }

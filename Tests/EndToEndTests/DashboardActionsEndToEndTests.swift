@@ -91,7 +91,7 @@ import Testing
     t.send("/")
     t.type("ledger")
     t.send("Enter")
-    t.waitFor("filter \"ledger\": 1 of 6")
+    t.waitFor("filter \"ledger\": 1 of 9")
     t.send("R")
     t.waitFor(shows: [
       "Guided remedy: USER_LOCKED_OUT", "▶ 1. Disconnect the store", "Next connect: FAILED (USER_LOCKED_OUT)",
