@@ -305,7 +305,9 @@ func detailLines(_ s: CustomKeyStoresListEntry, _ state: DashboardState) -> [(St
     if let o = x.vpcEndpointServiceOwner { lines.append(("XksProxy VpcSvcOwner", o, .plain)) }
   }
   var counts: [String: Int] = [:]
-  for (keyState, n) in state.keyStateCounts(inStore: id) { counts[keyState?.rawValue ?? "?", default: 0] += n }
+  for (keyState, n) in state.keyStateCounts(inStore: id) {
+    counts[keyState?.rawValue ?? "?", default: 0] += n
+  }
   let total = state.keyCount(inStore: id)
   let byState = counts.keys.sorted().map { "\($0) \(counts[$0]!)" }.joined(separator: ", ")
   lines.append(("KMS keys", total == 0 ? "none" : "\(total): \(byState)", .plain))
