@@ -39,8 +39,10 @@ public enum Theme: String, Sendable, CaseIterable {
       Palette(
         header: Style(fg: .black, bg: .cyan), connected: Style(fg: .green),
         transient: Style(fg: .yellow, attributes: .bold), failed: Style(fg: .red, attributes: .bold),
-        disconnected: Style(attributes: .dim), keyEnabled: Style(fg: .green), keyUnavailable: Style(fg: .yellow),
-        keyPending: Style(fg: .red), keyOther: Style(attributes: .dim), error: Style(fg: .red, attributes: .bold))
+        disconnected: Style(attributes: .dim), keyEnabled: Style(fg: .green),
+        keyUnavailable: Style(fg: .yellow),
+        keyPending: Style(fg: .red), keyOther: Style(attributes: .dim),
+        error: Style(fg: .red, attributes: .bold))
     case .light:
       // Yellow and cyan wash out on white: blue and magenta carry those meanings instead.
       Palette(
