@@ -155,6 +155,7 @@ struct ServeCommand: AsyncParsableCommand {
     }
     var serverOptions = KMSServerOptions(
       authentication: authentication, defaultRegion: engine.effectiveRegion, maxBodyBytes: maxBodyBytes)
+    serverOptions.accountId = engine.accountId
     serverOptions.principals = Dictionary(
       principalEntries.map { ($0.AccessKeyId, $0.Principal) }, uniquingKeysWith: { _, last in last })
     let handler = KMSRequestHandler(options: serverOptions, backends: regions, logger: logger)
