@@ -397,6 +397,8 @@ public struct FleetSnapshot: Sendable, Equatable {
   /// How a remote endpoint is doing (refresh time, latency, errors, degraded views); nil for the
   /// embedded engine.
   public var backend: BackendStatus?
+  /// The (profile, Region) sources of a many-source view, by key; empty for one backend.
+  public var sources: [String: FleetSource] = [:]
 
   private var storeList: [CustomKeyStoresListEntry]
   private var clusterList: [Cluster]
@@ -468,6 +470,7 @@ public struct FleetSnapshot: Sendable, Equatable {
       && lhs.storeList == rhs.storeList && lhs.stateSince == rhs.stateSince
       && lhs.clusterList == rhs.clusterList && lhs.keyList == rhs.keyList && lhs.aliasList == rhs.aliasList
       && lhs.events == rhs.events && lhs.faults == rhs.faults && lhs.backend == rhs.backend
+      && lhs.sources == rhs.sources
   }
 
   // MARK: Patching in place (used by `apply(_:)`)
@@ -672,6 +675,8 @@ public struct BackendStatus: Sendable, Equatable {
   public var consecutiveFailures: Int
   /// When the next refresh is due.
   public var nextRefresh: Date?
+  /// How it is doing, in one word (the header strip of a many-source view).
+  public var health: BackendHealth = .pending
   /// What the view lacks and why, e.g. clusters hidden for lack of `cloudhsm:DescribeClusters`.
   public var notes: [String]
 
