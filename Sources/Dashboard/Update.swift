@@ -68,8 +68,9 @@ public enum KeyBindings {
       (
         "View",
         [
-          .init("/", "filter: name, ID, cluster, state (Esc clears)"),
-          .init("s / S", "sort by next column / reverse order"), .init("1 … 8", "sort by column N"),
+          .init("/", "filter: name, ID, cluster, state, account, Region (Esc clears)"),
+          .init("s / S", "sort by next column / reverse order"),
+          .init("1 … 8", "sort by column N (9 account, 0 Region with many)"),
           .init("e", "toggle detail / event history pane"), .init("Esc", "back, close, cancel"),
           .init("Ctrl-L", "redraw the screen"),
         ]
@@ -292,12 +293,14 @@ private func handleStoresKey(_ state: inout DashboardState, _ key: Key) -> [Effe
   case .char("e"): state.lowerPane = state.lowerPane == .detail ? .events : .detail
   case .char("r"): return [.loadSnapshot]
   case .char("s"):
-    setSort(&state, StoreColumn(rawValue: (state.sortColumn.rawValue + 1) % StoreColumn.allCases.count)!)
+    setSort(&state, state.sortColumn.next(manySources: state.hasManySources))
   case .char("S"):
     state.sortAscending.toggle()
     clampTables(&state)
   case .char(let c) where c.isNumber:
-    if let n = c.wholeNumberValue, let col = StoreColumn(rawValue: n - 1) {
+    if let n = c.wholeNumberValue, let col = StoreColumn(rawValue: n == 0 ? 9 : n - 1),
+      !col.isSourceColumn || state.hasManySources
+    {
       if col == state.sortColumn {
         state.sortAscending.toggle()
         clampTables(&state)
@@ -378,7 +381,7 @@ func request(_ action: StoreAction, store s: CustomKeyStoresListEntry, _ state: 
       ConfirmDialog(
         kind: .offerDisconnect, storeId: id, storeName: name, title: "Cannot connect \(name)",
         body: [
-          "\(name) (\(id)) is FAILED (\(code)). A FAILED store must be disconnected first; connecting it now would fail with CustomKeyStoreInvalidStateException.",
+          "\(name) (\(state.storeLabel(id))) is FAILED (\(code)). A FAILED store must be disconnected first; connecting it now would fail with CustomKeyStoreInvalidStateException.",
           s.connectionErrorCode.map { "Remedy: \($0.remedy)" } ?? "",
           "Disconnect it first?",
         ].filter { !$0.isEmpty }, okLabel: "Disconnect…"))
@@ -409,7 +412,7 @@ func makeConfirmDialog(_ action: StoreAction, store s: CustomKeyStoresListEntry,
   case .disconnect:
     let keys = state.keys(inStore: id)
     let affected = keys.filter { $0.keyState != .pendingDeletion }
-    let aliases = affected.flatMap { state.snapshot?.aliases(forKey: $0.keyId) ?? [] }
+    let aliases = affected.flatMap { (state.snapshot?.aliases(forKey: $0.keyId) ?? []).map(state.ownID) }
     let aliasText: String
     if aliases.isEmpty {
       aliasText = "no aliases"
@@ -419,13 +422,13 @@ func makeConfirmDialog(_ action: StoreAction, store s: CustomKeyStoresListEntry,
       aliasText = (aliases.count == 1 ? "alias " : "aliases ") + aliases.joined(separator: ", ")
     }
     body = [
-      "Disconnect \(name) (\(id))?",
+      "Disconnect \(name) (\(state.storeLabel(id)))?",
       "\(affected.count) KMS key\(affected.count == 1 ? "" : "s") become Unavailable (\(aliasText)).",
       "Creating keys in this store and all cryptographic operations with its keys will fail until it is connected again.",
     ]
   case .connect:
     body = [
-      "Connect \(name) (\(id))?",
+      "Connect \(name) (\(state.storeLabel(id)))?",
       "The store shows CONNECTING, then CONNECTED, or FAILED with a connection error code. In AWS a CloudHSM connect can take up to 20 minutes.",
     ]
   }
@@ -462,7 +465,8 @@ private func handleDialogKey(_ state: inout DashboardState, _ key: Key, _ dialog
         state.status = StatusMessage("Read-only mode: \(action.rawValue) is disabled", kind: .error)
         return []
       }
-      state.status = StatusMessage("\(action.operation) requested for \(d.storeName) (\(d.storeId))…")
+      state.status = StatusMessage(
+        "\(action.operation) requested for \(d.storeName) (\(state.storeLabel(d.storeId)))…")
       return [action == .connect ? .connect(storeId: d.storeId) : .disconnect(storeId: d.storeId)]
     }
   }

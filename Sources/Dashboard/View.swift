@@ -6,6 +6,10 @@ import TerminalUI
 struct Layout {
   static let minimum = Size(width: 60, height: 15)
   var header: Rect
+  /// Many-source views: one line with every source's status, then one line per source that is
+  /// not ok (at most `maxProblemLines`).
+  var strip: Rect
+  static let maxProblemLines = 3
   var table: Rect
   var lower: Rect
   var status: Rect
@@ -15,9 +19,13 @@ struct Layout {
   init(_ state: DashboardState) {
     let full = Rect(size: state.size)
     tooSmall = state.size.width < Layout.minimum.width || state.size.height < Layout.minimum.height
-    let (h, rest) = full.splitTop(1)
+    let (h, belowHeader) = full.splitTop(1)
+    let stripHeight =
+      state.hasManySources && !tooSmall ? 1 + min(Layout.maxProblemLines, problemSources(state).count) : 0
+    let (s, rest) = belowHeader.splitTop(stripHeight)
     let (main, bottom) = rest.splitBottom(2)
     header = h
+    strip = s
     status = Rect(x: 0, y: bottom.y, width: bottom.width, height: bottom.height > 0 ? 1 : 0)
     footer = Rect(x: 0, y: bottom.y + 1, width: bottom.width, height: bottom.height > 1 ? 1 : 0)
     if case .keys = state.screen {
@@ -103,6 +111,7 @@ public func view(_ state: DashboardState) -> Buffer {
     return buf
   }
   renderHeader(state, layout.header, &buf)
+  renderSourceStrip(state, layout.strip, &buf)
   switch state.screen {
   case .stores:
     renderStoreTable(state, layout.table, &buf)
@@ -137,7 +146,7 @@ public func view(_ state: DashboardState) -> Buffer {
 private func renderHeader(_ state: DashboardState, _ rect: Rect, _ buf: inout Buffer) {
   // Most important first; the account goes when the line is too narrow.
   var parts = ["kmsdash", state.config.backend]
-  if let snap = state.snapshot { parts.append(snap.region) }
+  if let snap = state.snapshot, !state.hasManySources { parts.append(snap.region) }
   if let backend = state.snapshot?.backend {
     if let profile = backend.profile { parts.append("profile \(profile)") }
     if let error = backend.lastError {
@@ -151,7 +160,7 @@ private func renderHeader(_ state: DashboardState, _ rect: Rect, _ buf: inout Bu
   if let lc = state.lastChange { parts.append("last change \(Fmt.time(lc, state.config.timeZone))") }
   if state.config.readOnly { parts.append("READ-ONLY") }
   let right = state.snapshot.map { "\($0.stores.count) stores" } ?? "loading…"
-  if let snap = state.snapshot {
+  if let snap = state.snapshot, !state.hasManySources {
     let withAccount = parts + ["account \(snap.accountId)"]
     if withAccount.joined(separator: " │ ").displayWidth + right.displayWidth + 1 <= rect.width {
       parts = withAccount
@@ -160,6 +169,56 @@ private func renderHeader(_ state: DashboardState, _ rect: Rect, _ buf: inout Bu
   let left = parts.joined(separator: " │ ")
   StatusLine(left: left, right: right, style: state.config.color ? Style(fg: .black, bg: .cyan) : .reverse)
     .render(in: rect, buffer: &buf)
+}
+
+/// Sources that are not ok, in header order.
+func problemSources(_ state: DashboardState) -> [FleetSource] {
+  (state.snapshot?.orderedSources ?? []).filter { $0.health != .ok && $0.health != .pending }
+}
+
+/// One source's problem in one line: its account/Region and profile, the status, and the error or
+/// the note that names the operation.
+func problemLine(_ source: FleetSource) -> String {
+  var line = "\(source.label)"
+  if let profile = source.profile { line += " (profile \(profile))" }
+  line += ": \(source.health.rawValue)"
+  if let status = source.status {
+    if let error = status.lastError {
+      line += " (\(status.consecutiveFailures)×): \(error)"
+    } else if let note = status.notes.first {
+      line += ": \(note)"
+    }
+  }
+  return line
+}
+
+private func renderSourceStrip(_ state: DashboardState, _ rect: Rect, _ buf: inout Buffer) {
+  guard rect.height > 0 else { return }
+  let sources = state.snapshot?.orderedSources ?? []
+  var x = rect.x
+  let label = "\(sources.count) sources: "
+  x += buf.put(label, x: x, y: rect.y, style: .bold, clip: rect)
+  for (i, source) in sources.enumerated() {
+    let style: Style
+    switch source.health {
+    case .ok: style = Style(fg: .green)
+    case .pending: style = Style(attributes: .dim)
+    case .notSupported: style = Style(fg: .yellow)
+    case .accessDenied, .unreachable, .failing: style = Style(fg: .red, attributes: .bold)
+    }
+    let text = (i == 0 ? "" : " · ") + "\(source.label) \(source.health.rawValue)"
+    x += buf.put(text, x: x, y: rect.y, style: state.config.color ? style : style.withoutColor, clip: rect)
+  }
+  let problems = problemSources(state)
+  for (row, source) in problems.prefix(rect.height - 1).enumerated() {
+    var line = problemLine(source)
+    if row == rect.height - 2, problems.count > rect.height - 1 {
+      line = "(+\(problems.count - row) more not ok) " + line
+    }
+    buf.put(
+      line.truncated(toWidth: rect.width), x: rect.x, y: rect.y + 1 + row,
+      style: state.config.color ? Style(fg: .yellow) : .plain, clip: rect)
+  }
 }
 
 private func renderStoreTable(_ state: DashboardState, _ inner: Rect, _ buf: inout Buffer) {
@@ -182,13 +241,25 @@ private func renderStoreTable(_ state: DashboardState, _ inner: Rect, _ buf: ino
     TableColumn(StoreColumn.keys.title, minWidth: 5, alignRight: true),
     TableColumn(StoreColumn.state.title, minWidth: 22, flex: 1),
     TableColumn(StoreColumn.created.title, minWidth: 10),
+    TableColumn(StoreColumn.account.title, minWidth: 12),
+    TableColumn(StoreColumn.region.title, minWidth: 9),
   ]
-  // Narrow terminals: keep name, state and ID first.
-  let order: [StoreColumn] =
-    inner.width >= 120
-    ? StoreColumn.allCases
-    : inner.width >= 90
-      ? [.name, .id, .state, .hsms, .keys, .cluster, .type, .created] : [.name, .state, .id, .keys, .hsms]
+  // Narrow terminals: keep name, state and ID first; many sources: account and Region right after.
+  let order: [StoreColumn]
+  if state.hasManySources {
+    order =
+      inner.width >= 150
+      ? [.account, .region, .name, .id, .type, .cluster, .hsms, .keys, .state, .created]
+      : inner.width >= 110
+        ? [.account, .region, .name, .id, .state, .keys, .hsms]
+        : [.account, .region, .name, .state, .id]
+  } else {
+    order =
+      inner.width >= 120
+      ? [.name, .id, .type, .cluster, .hsms, .keys, .state, .created]
+      : inner.width >= 90
+        ? [.name, .id, .state, .hsms, .keys, .cluster, .type, .created] : [.name, .state, .id, .keys, .hsms]
+  }
   let cols = order.map { columns[$0.rawValue] }
   // Only the rows on screen are built: a 10,000-store fleet costs no more than a small one.
   var window = state.storeTable
@@ -202,16 +273,19 @@ private func renderStoreTable(_ state: DashboardState, _ inner: Rect, _ buf: ino
     // rewrites about 40 cells for it instead of the full width.
     let highlighted = (state.highlightUntil[id] ?? .distantPast) > state.now
     let mark: Attributes = highlighted ? [.bold, .underline] : []
+    let source = state.source(ofRow: id)
     let values: [StoreColumn: TableCell] = [
       .name: TableCell(s.customKeyStoreName ?? "", style: highlighted ? Style(attributes: mark) : nil),
-      .id: TableCell(id),
+      .id: TableCell(state.ownID(id)),
       .type: TableCell(storeTypeShort(s.customKeyStoreType)),
-      .cluster: TableCell(s.cloudHsmClusterId ?? "—"),
+      .cluster: TableCell(s.cloudHsmClusterId.map(state.ownID) ?? "—"),
       .hsms: TableCell(s.customKeyStoreType == .externalKeyStore ? "—" : hsmSummary(cluster)),
       .keys: TableCell("\(state.keyCount(inStore: id))"),
       .state: TableCell(
         stateText(s, state), style: stateStyle(s.connectionState, color: state.config.color).adding(mark)),
       .created: TableCell(s.creationDate.map { Fmt.date($0, state.config.timeZone) } ?? ""),
+      .account: TableCell(source.map { $0.account.isEmpty ? ($0.profile ?? "?") : $0.account } ?? ""),
+      .region: TableCell(source?.region ?? ""),
     ]
     return TableRow(order.map { values[$0]! })
   }
@@ -238,7 +312,12 @@ func detailLines(_ s: CustomKeyStoresListEntry, _ state: DashboardState) -> [(St
   var lines: [(String, String, Style)] = []
   let id = s.customKeyStoreId ?? ""
   lines.append(("CustomKeyStoreName", s.customKeyStoreName ?? "", .bold))
-  lines.append(("CustomKeyStoreId", id, .plain))
+  lines.append(("CustomKeyStoreId", state.ownID(id), .plain))
+  if let source = state.source(ofRow: id) {
+    lines.append(("Account", source.account.isEmpty ? "unknown" : source.account, .plain))
+    lines.append(("Region", source.region, .plain))
+    if let profile = source.profile { lines.append(("Profile", profile, .plain)) }
+  }
   lines.append(("CustomKeyStoreType", s.customKeyStoreType?.rawValue ?? "AWS_CLOUDHSM", .plain))
   var st = s.connectionState?.rawValue ?? "?"
   if let since = state.snapshot?.stateSince[id] {
@@ -258,7 +337,7 @@ func detailLines(_ s: CustomKeyStoresListEntry, _ state: DashboardState) -> [(St
   lines.append(("CreationDate", s.creationDate.map { Fmt.dateTime($0, tz) } ?? "", .plain))
   if let cid = s.cloudHsmClusterId {
     let cluster = state.snapshot?.cluster(cid)
-    var text = cid
+    var text = state.ownID(cid)
     if let cluster {
       text +=
         " (\(cluster.state?.rawValue ?? "?")), \(cluster.activeHsmCount)/\((cluster.hsms ?? []).count) HSMs ACTIVE"
@@ -338,7 +417,7 @@ private func renderKeys(_ state: DashboardState, storeId: String, _ inner: Rect,
     ($0.creationDate ?? .distantPast, $0.keyId) < ($1.creationDate ?? .distantPast, $1.keyId)
   }
   let title =
-    "Keys of \(s?.customKeyStoreName ?? storeId) (\(storeId)): \(keys.count), store \(s?.connectionState?.rawValue ?? "?")  (Esc: back)"
+    "Keys of \(s?.customKeyStoreName ?? storeId) (\(state.storeLabel(storeId))): \(keys.count), store \(s?.connectionState?.rawValue ?? "?")  (Esc: back)"
   let outer = Rect(x: inner.x - 1, y: inner.y - 1, width: inner.width + 2, height: inner.height + 2)
   Pane(title: title, focused: true).render(in: outer, buffer: &buf)
   let cols = [
@@ -357,8 +436,8 @@ private func renderKeys(_ state: DashboardState, storeId: String, _ inner: Rect,
     }
     if !state.config.color { style = style.withoutColor }
     return TableRow([
-      TableCell(k.keyId), TableCell(ks?.rawValue ?? "?", style: style),
-      TableCell(state.snapshot?.aliases(forKey: k.keyId).joined(separator: ", ") ?? ""),
+      TableCell(state.ownID(k.keyId)), TableCell(ks?.rawValue ?? "?", style: style),
+      TableCell((state.snapshot?.aliases(forKey: k.keyId) ?? []).map(state.ownID).joined(separator: ", ")),
       TableCell(k.creationDate.map { Fmt.dateTime($0, state.config.timeZone) } ?? ""),
       TableCell(k.description ?? ""),
     ])

@@ -65,7 +65,8 @@ public actor FleetComposite: FleetObserving, FleetActions {
   }
 
   public func changes() async -> AsyncStream<FleetDelta> {
-    let (stream, continuation) = AsyncStream.makeStream(of: FleetDelta.self, bufferingPolicy: .bufferingNewest(256))
+    let (stream, continuation) = AsyncStream.makeStream(
+      of: FleetDelta.self, bufferingPolicy: .bufferingNewest(256))
     if stopped {
       continuation.finish()
       return stream
@@ -160,19 +161,23 @@ public actor FleetComposite: FleetObserving, FleetActions {
   }
 
   /// A source's first snapshot (or why there is none), then its deltas as they come.
-  private func install(_ key: String, _ first: Result<FleetSnapshot, any Error>, _ stream: AsyncStream<FleetDelta>) {
+  private func install(
+    _ key: String, _ first: Result<FleetSnapshot, any Error>, _ stream: AsyncStream<FleetDelta>
+  ) {
     guard let source = sources[key] else { return }
     switch first {
     case .success(let snapshot):
       fleets[key] = snapshot
       sources[key] = Self.updated(source, snapshot: snapshot)
     case .failure(let error):
-      var status = source.status ?? BackendStatus(endpoint: "", region: source.region, profile: source.profile)
+      var status =
+        source.status ?? BackendStatus(endpoint: "", region: source.region, profile: source.profile)
       status.lastError = FleetPoller.describe(error)
       status.health = FleetPoller.health(of: error)
       status.consecutiveFailures = max(1, status.consecutiveFailures)
       var empty = FleetSnapshot(
-        version: 0, region: source.region, accountId: source.account, stores: [], stateSince: [:], clusters: [],
+        version: 0, region: source.region, accountId: source.account, stores: [], stateSince: [:],
+        clusters: [],
         keys: [], aliases: [], events: [], faults: [:])
       empty.backend = status
       fleets[key] = empty
@@ -258,7 +263,8 @@ public actor FleetComposite: FleetObserving, FleetActions {
     var snapshot = FleetSnapshot(
       version: version, region: regions.count == 1 ? regions.first! : "\(regions.count) Regions",
       accountId: accounts.count == 1 ? accounts.first! : "\(accounts.count) accounts", stores: stores,
-      stateSince: stateSince, clusters: clusters, keys: keys, aliases: aliases, events: events, faults: faults)
+      stateSince: stateSince, clusters: clusters, keys: keys, aliases: aliases, events: events, faults: faults
+    )
     snapshot.sources = sources
     return snapshot
   }
@@ -275,7 +281,9 @@ public actor FleetComposite: FleetObserving, FleetActions {
   static func updated(_ source: FleetSource, status: BackendStatus?, keys: [KeyMetadata]) -> FleetSource {
     var source = source
     if let status { source.status = status }
-    if source.account.isEmpty, let account = keys.lazy.compactMap(\.awsAccountId).first(where: { !$0.isEmpty }) {
+    if source.account.isEmpty,
+      let account = keys.lazy.compactMap(\.awsAccountId).first(where: { !$0.isEmpty })
+    {
       source.account = account
     }
     return source
@@ -318,7 +326,8 @@ public actor FleetComposite: FleetObserving, FleetActions {
     for id in old.faults.keys where faults[id] == nil { faults[id] = [] }
     let raw = FleetDelta(
       version: fresh.version, stores: fresh.stores, stateSince: fresh.stateSince,
-      removedStoreIds: gone(old.stores.compactMap(\.customKeyStoreId), fresh.stores.compactMap(\.customKeyStoreId)),
+      removedStoreIds: gone(
+        old.stores.compactMap(\.customKeyStoreId), fresh.stores.compactMap(\.customKeyStoreId)),
       keys: fresh.keys, removedKeyIds: gone(old.keys.map(\.keyId), fresh.keys.map(\.keyId)),
       aliases: fresh.aliases,
       removedAliasNames: gone(old.aliases.compactMap(\.aliasName), fresh.aliases.compactMap(\.aliasName)),
@@ -330,7 +339,9 @@ public actor FleetComposite: FleetObserving, FleetActions {
     return out
   }
 
-  private static func qualify(_ s: CustomKeyStoresListEntry, _ q: (String) -> String) -> CustomKeyStoresListEntry {
+  private static func qualify(_ s: CustomKeyStoresListEntry, _ q: (String) -> String)
+    -> CustomKeyStoresListEntry
+  {
     var s = s
     s.customKeyStoreId = s.customKeyStoreId.map(q)
     s.cloudHsmClusterId = s.cloudHsmClusterId.map(q)
