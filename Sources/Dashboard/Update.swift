@@ -136,7 +136,7 @@ private func reduce(_ state: inout DashboardState, _ msg: Msg) -> [Effect] {
     return []
   case .actionSucceeded(let action, let id):
     let name = state.store(id: id)?.customKeyStoreName ?? id
-    state.status = StatusMessage("\(action.operation) accepted for \(name) (\(id))")
+    state.status = StatusMessage("\(action.operation) accepted for \(name) (\(state.storeLabel(id)))")
     return []  // the change itself arrives as a delta
   case .actionFailed(let operation, let target, let code, let message):
     // An error line, never a state change: a failed call changed nothing.
