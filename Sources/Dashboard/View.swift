@@ -9,7 +9,7 @@ struct Layout {
   /// Many-source views: one line with every source's status, then one line per source that is
   /// not ok (at most `maxProblemLines`).
   var strip: Rect
-  static let maxProblemLines = 3
+  static let maxProblemLines = 4
   var table: Rect
   var lower: Rect
   var status: Rect
@@ -192,21 +192,49 @@ func problemLine(_ source: FleetSource) -> String {
   return line
 }
 
+/// The strip's first line, as much detail as fits `width`: every source with its status, else
+/// the Regions grouped per account, else how many sources have each status.
+func sourceStripEntries(_ sources: [FleetSource], width: Int) -> [(text: String, health: BackendHealth?)] {
+  let label = "\(sources.count) sources: "
+  let each = sources.map { (text: "\($0.label) \($0.health.rawValue)", health: Optional($0.health)) }
+  func fits(_ entries: [(text: String, health: BackendHealth?)]) -> Bool {
+    label.displayWidth + entries.map(\.text.displayWidth).reduce(0, +) + 3 * max(0, entries.count - 1) <= width
+  }
+  if fits(each) { return each }
+  var accounts: [String] = []
+  var byAccount: [String: [FleetSource]] = [:]
+  for source in sources {
+    let who = source.account.isEmpty ? (source.profile ?? "?") : source.account
+    if byAccount[who] == nil { accounts.append(who) }
+    byAccount[who, default: []].append(source)
+  }
+  let grouped = accounts.map { who -> (text: String, health: BackendHealth?) in
+    let members = byAccount[who] ?? []
+    let regions = members.map { "\($0.region) \($0.health.rawValue)" }.joined(separator: ", ")
+    let healths = Set(members.map(\.health))
+    return ("\(who) \(regions)", healths.count == 1 ? healths.first : .failing)
+  }
+  if fits(grouped) { return grouped }
+  var counts: [BackendHealth: Int] = [:]
+  for source in sources { counts[source.health, default: 0] += 1 }
+  let order: [BackendHealth] = [.ok, .pending, .notSupported, .accessDenied, .unreachable, .failing]
+  return order.compactMap { health in counts[health].map { ("\($0) \(health.rawValue)", health) } }
+}
+
 private func renderSourceStrip(_ state: DashboardState, _ rect: Rect, _ buf: inout Buffer) {
   guard rect.height > 0 else { return }
   let sources = state.snapshot?.orderedSources ?? []
   var x = rect.x
-  let label = "\(sources.count) sources: "
-  x += buf.put(label, x: x, y: rect.y, style: .bold, clip: rect)
-  for (i, source) in sources.enumerated() {
+  x += buf.put("\(sources.count) sources: ", x: x, y: rect.y, style: .bold, clip: rect)
+  for (i, entry) in sourceStripEntries(sources, width: rect.width).enumerated() {
     let style: Style
-    switch source.health {
+    switch entry.health {
     case .ok: style = Style(fg: .green)
-    case .pending: style = Style(attributes: .dim)
+    case .pending, nil: style = Style(attributes: .dim)
     case .notSupported: style = Style(fg: .yellow)
     case .accessDenied, .unreachable, .failing: style = Style(fg: .red, attributes: .bold)
     }
-    let text = (i == 0 ? "" : " · ") + "\(source.label) \(source.health.rawValue)"
+    let text = (i == 0 ? "" : " · ") + entry.text
     x += buf.put(text, x: x, y: rect.y, style: state.config.color ? style : style.withoutColor, clip: rect)
   }
   let problems = problemSources(state)

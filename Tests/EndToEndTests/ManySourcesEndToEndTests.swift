@@ -112,12 +112,13 @@ final class BackgroundServer {
         "AWS_EC2_METADATA_DISABLED": "true",
       ]) { $1 })
 
-    // Every source in the strip with its status; moto named with the operation and the status.
+    // Every source in the strip with its status (grouped per account at this width); moto's lines
+    // name the operation and the status.
     t.waitFor(
       shows: [
-        "view fleet: 3 profiles × 2 Regions", "6 sources:", "111111111111/us-east-1 ok",
-        "111111111111/eu-west-1 ok", "222222222222/us-east-1 ok", "222222222222/eu-west-1 ok",
-        "123456789012/us-east-1 not supported", "ACCOUNT", "REGION", "24 stores",
+        "view fleet: 3 profiles × 2 Regions", "6 sources:", "111111111111 us-east-1 ok, eu-west-1 ok",
+        "222222222222 us-east-1 ok, eu-west-1 ok", "123456789012 us-east-1 not supported, eu-west-1 not supported",
+        "ACCOUNT", "REGION", "24 stores",
       ], timeout: 30)
     let motoLine = try #require(t.line(containing: "123456789012/eu-west-1 (profile moto): not supported"))
     #expect(motoLine.contains("DescribeCustomKeyStores not supported by this endpoint (HTTP 500)"))
@@ -158,10 +159,12 @@ final class BackgroundServer {
 
     // Account A goes away: its two sources turn unreachable, the others stay.
     serveA.stop()
+    // The strip no longer fits every source nor every account: it counts them by status.
     t.waitFor(
       shows: [
-        "111111111111/us-east-1 unreachable", "111111111111/eu-west-1 unreachable", "222222222222/us-east-1 ok",
-        "123456789012/us-east-1 not supported",
+        "6 sources: 2 ok · 2 not supported · 2 unreachable",
+        "111111111111/us-east-1 (profile acct-a): unreachable", "111111111111/eu-west-1 (profile acct-a): unreachable",
+        "Cannot reach \(urlA)", "123456789012/us-east-1 (profile moto): not supported",
       ], timeout: 30)
     #expect(t.line(containing: rowB)?.contains("○ DISCONNECTED") == true)
     t.send("q")
