@@ -197,7 +197,7 @@ public actor FleetComposite: FleetObserving, FleetActions {
     guard let member = members[key], let beforeVersion = fleets[key]?.version else { return }
     if fleets[key]?.apply(delta) == true {
       guard delta.version > beforeVersion else { return }  // already reflected
-      var out = Self.qualify(delta, source: key)
+      var out = delta.qualified(source: key)
       out.backend = nil
       if let source = sources[key] {
         let now = Self.updated(source, status: delta.backend, keys: delta.keys)
@@ -247,7 +247,7 @@ public actor FleetComposite: FleetObserving, FleetActions {
     var faults: [String: Set<SimulatorFault>] = [:]
     for key in order {
       guard let fleet = fleets[key] else { continue }
-      let q = Self.qualify(fleet, source: key)
+      let q = fleet.qualified(source: key)
       stores += q.stores
       stateSince.merge(q.stateSince) { $1 }
       clusters += q.clusters
@@ -289,32 +289,6 @@ public actor FleetComposite: FleetObserving, FleetActions {
     return source
   }
 
-  static func qualify(_ snapshot: FleetSnapshot, source: String) -> FleetSnapshot {
-    let q = { (id: String) in FleetRowID.qualify(id, source: source) }
-    var out = FleetSnapshot(
-      version: snapshot.version, region: snapshot.region, accountId: snapshot.accountId,
-      stores: snapshot.stores.map { qualify($0, q) },
-      stateSince: Dictionary(uniqueKeysWithValues: snapshot.stateSince.map { (q($0.key), $0.value) }),
-      clusters: snapshot.clusters.map { qualify($0, q) }, keys: snapshot.keys.map { qualify($0, q) },
-      aliases: snapshot.aliases.map { qualify($0, q) }, events: snapshot.events.map { qualify($0, q) },
-      faults: Dictionary(uniqueKeysWithValues: snapshot.faults.map { (q($0.key), $0.value) }))
-    out.backend = snapshot.backend
-    return out
-  }
-
-  static func qualify(_ delta: FleetDelta, source: String) -> FleetDelta {
-    let q = { (id: String) in FleetRowID.qualify(id, source: source) }
-    return FleetDelta(
-      version: delta.version, stores: delta.stores.map { qualify($0, q) },
-      stateSince: Dictionary(uniqueKeysWithValues: delta.stateSince.map { (q($0.key), $0.value) }),
-      removedStoreIds: delta.removedStoreIds.map(q), keys: delta.keys.map { qualify($0, q) },
-      removedKeyIds: delta.removedKeyIds.map(q), aliases: delta.aliases.map { qualify($0, q) },
-      removedAliasNames: delta.removedAliasNames.map(q), clusters: delta.clusters.map { qualify($0, q) },
-      removedClusterIds: delta.removedClusterIds.map(q),
-      faults: Dictionary(uniqueKeysWithValues: delta.faults.map { (q($0.key), $0.value) }),
-      events: delta.events.map { qualify($0, q) }, backend: delta.backend)
-  }
-
   /// What turns a source's `old` fleet into `fresh` (after a gap): everything of `fresh`, whole,
   /// and the removal of what is gone.
   static func replacement(from old: FleetSnapshot, to fresh: FleetSnapshot, source: String) -> FleetDelta {
@@ -334,50 +308,8 @@ public actor FleetComposite: FleetObserving, FleetActions {
       clusters: fresh.clusters,
       removedClusterIds: gone(old.clusters.compactMap(\.clusterId), fresh.clusters.compactMap(\.clusterId)),
       faults: faults, backend: fresh.backend)
-    var out = qualify(raw, source: source)
+    var out = raw.qualified(source: source)
     out.backend = nil
     return out
-  }
-
-  private static func qualify(_ s: CustomKeyStoresListEntry, _ q: (String) -> String)
-    -> CustomKeyStoresListEntry
-  {
-    var s = s
-    s.customKeyStoreId = s.customKeyStoreId.map(q)
-    s.cloudHsmClusterId = s.cloudHsmClusterId.map(q)
-    return s
-  }
-
-  private static func qualify(_ k: KeyMetadata, _ q: (String) -> String) -> KeyMetadata {
-    var k = k
-    k.keyId = q(k.keyId)
-    k.customKeyStoreId = k.customKeyStoreId.map(q)
-    k.cloudHsmClusterId = k.cloudHsmClusterId.map(q)
-    return k
-  }
-
-  private static func qualify(_ a: AliasListEntry, _ q: (String) -> String) -> AliasListEntry {
-    var a = a
-    a.aliasName = a.aliasName.map(q)
-    a.targetKeyId = a.targetKeyId.map(q)
-    return a
-  }
-
-  private static func qualify(_ c: Cluster, _ q: (String) -> String) -> Cluster {
-    var c = c
-    c.clusterId = c.clusterId.map(q)
-    c.hsms = c.hsms?.map { hsm in
-      var hsm = hsm
-      hsm.clusterId = hsm.clusterId.map(q)
-      return hsm
-    }
-    return c
-  }
-
-  private static func qualify(_ e: FleetEvent, _ q: (String) -> String) -> FleetEvent {
-    var e = e
-    e.customKeyStoreId = e.customKeyStoreId.map(q)
-    e.clusterId = e.clusterId.map(q)
-    return e
   }
 }

@@ -84,3 +84,89 @@ extension FleetSnapshot {
   /// Sources in the header strip's order.
   public var orderedSources: [FleetSource] { sources.values.sorted { $0.order < $1.order } }
 }
+
+// MARK: Qualifying a source's records
+
+extension FleetSnapshot {
+  /// This fleet with every store, key, alias and cluster ID prefixed by `source` (see
+  /// `FleetRowID`); the status and version are kept.
+  public func qualified(source: String) -> FleetSnapshot {
+    let q = { (id: String) in FleetRowID.qualify(id, source: source) }
+    var out = FleetSnapshot(
+      version: version, region: region, accountId: accountId, stores: stores.map { $0.qualified(q) },
+      stateSince: Dictionary(uniqueKeysWithValues: stateSince.map { (q($0.key), $0.value) }),
+      clusters: clusters.map { $0.qualified(q) }, keys: keys.map { $0.qualified(q) },
+      aliases: aliases.map { $0.qualified(q) }, events: events.map { $0.qualified(q) },
+      faults: Dictionary(uniqueKeysWithValues: faults.map { (q($0.key), $0.value) }))
+    out.backend = backend
+    return out
+  }
+}
+
+extension FleetDelta {
+  /// This delta with every ID prefixed by `source`, as `FleetSnapshot.qualified(source:)`.
+  public func qualified(source: String) -> FleetDelta {
+    let q = { (id: String) in FleetRowID.qualify(id, source: source) }
+    var out = FleetDelta(
+      version: version, stores: stores.map { $0.qualified(q) },
+      stateSince: Dictionary(uniqueKeysWithValues: stateSince.map { (q($0.key), $0.value) }),
+      removedStoreIds: removedStoreIds.map(q), keys: keys.map { $0.qualified(q) },
+      removedKeyIds: removedKeyIds.map(q), aliases: aliases.map { $0.qualified(q) },
+      removedAliasNames: removedAliasNames.map(q), clusters: clusters.map { $0.qualified(q) },
+      removedClusterIds: removedClusterIds.map(q),
+      faults: Dictionary(uniqueKeysWithValues: faults.map { (q($0.key), $0.value) }),
+      events: events.map { $0.qualified(q) }, backend: backend)
+    out.sources = sources
+    return out
+  }
+}
+
+extension CustomKeyStoresListEntry {
+  func qualified(_ q: (String) -> String) -> CustomKeyStoresListEntry {
+    var s = self
+    s.customKeyStoreId = s.customKeyStoreId.map(q)
+    s.cloudHsmClusterId = s.cloudHsmClusterId.map(q)
+    return s
+  }
+}
+
+extension KeyMetadata {
+  func qualified(_ q: (String) -> String) -> KeyMetadata {
+    var k = self
+    k.keyId = q(k.keyId)
+    k.customKeyStoreId = k.customKeyStoreId.map(q)
+    k.cloudHsmClusterId = k.cloudHsmClusterId.map(q)
+    return k
+  }
+}
+
+extension AliasListEntry {
+  func qualified(_ q: (String) -> String) -> AliasListEntry {
+    var a = self
+    a.aliasName = a.aliasName.map(q)
+    a.targetKeyId = a.targetKeyId.map(q)
+    return a
+  }
+}
+
+extension Cluster {
+  func qualified(_ q: (String) -> String) -> Cluster {
+    var c = self
+    c.clusterId = c.clusterId.map(q)
+    c.hsms = c.hsms?.map { hsm in
+      var hsm = hsm
+      hsm.clusterId = hsm.clusterId.map(q)
+      return hsm
+    }
+    return c
+  }
+}
+
+extension FleetEvent {
+  func qualified(_ q: (String) -> String) -> FleetEvent {
+    var e = self
+    e.customKeyStoreId = e.customKeyStoreId.map(q)
+    e.clusterId = e.clusterId.map(q)
+    return e
+  }
+}
