@@ -198,7 +198,8 @@ func sourceStripEntries(_ sources: [FleetSource], width: Int) -> [(text: String,
   let label = "\(sources.count) sources: "
   let each = sources.map { (text: "\($0.label) \($0.health.rawValue)", health: Optional($0.health)) }
   func fits(_ entries: [(text: String, health: BackendHealth?)]) -> Bool {
-    label.displayWidth + entries.map(\.text.displayWidth).reduce(0, +) + 3 * max(0, entries.count - 1) <= width
+    label.displayWidth + entries.map(\.text.displayWidth).reduce(0, +) + 3 * max(0, entries.count - 1)
+      <= width
   }
   if fits(each) { return each }
   var accounts: [String] = []

@@ -47,7 +47,9 @@ final class BackgroundServer {
 /// each) plus moto_server, one dashboard over all of them from a saved view.
 @Suite(.serialized) struct ManySourcesEndToEndTests {
   static let motoPath: String? = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin")
-    .split(separator: ":").map { "\($0)/moto_server" }.first { FileManager.default.isExecutableFile(atPath: $0) }
+    .split(separator: ":").map { "\($0)/moto_server" }.first {
+      FileManager.default.isExecutableFile(atPath: $0)
+    }
   static let motoMissing = "moto_server is not installed: pip install 'moto[server]'"
 
   @Test(.enabled(if: (tmuxPath != nil && motoPath != nil) || isCI, Comment(rawValue: motoMissing)))
@@ -106,7 +108,8 @@ final class BackgroundServer {
     let t = try TmuxSession(
       command: "\(bin) --view fleet --refresh 0.3", width: 160, height: 40,
       env: quiet.merging([
-        "TERM": "xterm-256color", "HOME": home.path, "XDG_CONFIG_HOME": home.appendingPathComponent("xdg").path,
+        "TERM": "xterm-256color", "HOME": home.path,
+        "XDG_CONFIG_HOME": home.appendingPathComponent("xdg").path,
         "AWS_CONFIG_FILE": home.appendingPathComponent("config").path,
         "AWS_SHARED_CREDENTIALS_FILE": home.appendingPathComponent("credentials").path,
         "AWS_EC2_METADATA_DISABLED": "true",
@@ -117,7 +120,8 @@ final class BackgroundServer {
     t.waitFor(
       shows: [
         "view fleet: 3 profiles × 2 Regions", "6 sources:", "111111111111 us-east-1 ok, eu-west-1 ok",
-        "222222222222 us-east-1 ok, eu-west-1 ok", "123456789012 us-east-1 not supported, eu-west-1 not supported",
+        "222222222222 us-east-1 ok, eu-west-1 ok",
+        "123456789012 us-east-1 not supported, eu-west-1 not supported",
         "ACCOUNT", "REGION", "24 stores",
       ], timeout: 30)
     let motoLine = try #require(t.line(containing: "123456789012/eu-west-1 (profile moto): not supported"))
@@ -149,7 +153,9 @@ final class BackgroundServer {
 
     // The action went to account B's endpoint, signed with account B's key, for eu-west-1.
     let logB = serveB.output
-    let disconnects = logB.split(separator: "\n").filter { $0.contains("op=TrentService.DisconnectCustomKeyStore") }
+    let disconnects = logB.split(separator: "\n").filter {
+      $0.contains("op=TrentService.DisconnectCustomKeyStore")
+    }
     #expect(disconnects.count == 1)
     #expect(disconnects.first?.contains("access_key_id=AKIDACCOUNTB00000001") == true)
     #expect(!serveA.output.contains("op=TrentService.DisconnectCustomKeyStore"))
@@ -163,7 +169,8 @@ final class BackgroundServer {
     t.waitFor(
       shows: [
         "6 sources: 2 ok · 2 not supported · 2 unreachable",
-        "111111111111/us-east-1 (profile acct-a): unreachable", "111111111111/eu-west-1 (profile acct-a): unreachable",
+        "111111111111/us-east-1 (profile acct-a): unreachable",
+        "111111111111/eu-west-1 (profile acct-a): unreachable",
         "Cannot reach \(urlA)", "123456789012/us-east-1 (profile moto): not supported",
       ], timeout: 30)
     #expect(t.line(containing: rowB)?.contains("○ DISCONNECTED") == true)
@@ -182,7 +189,9 @@ final class BackgroundServer {
     try "[views.fleet]\nprofiles = [\"a\"\nregions = [\"us-east-1\"]\n".write(
       to: file, atomically: true, encoding: .utf8)
     let output = try spawn(
-      ["/bin/sh", "-c", "XDG_CONFIG_HOME='\(xdg.path)' SWIFT_BACKTRACE=enable=no '\(bin)' --view fleet 2>&1"],
+      [
+        "/bin/sh", "-c", "XDG_CONFIG_HOME='\(xdg.path)' SWIFT_BACKTRACE=enable=no '\(bin)' --view fleet 2>&1",
+      ],
       capture: true)
     #expect(output.contains("kmsdash: \(file.path):3: not valid TOML"), "\(output)")
   }

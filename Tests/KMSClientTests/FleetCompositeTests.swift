@@ -15,7 +15,8 @@ import Testing
     let clients: [KMSHTTPClient]
     let composite: FleetComposite
 
-    init(_ fakes: [FakeKMS], accounts: [String] = ["111111111111", "222222222222"], regions: [String]? = nil) {
+    init(_ fakes: [FakeKMS], accounts: [String] = ["111111111111", "222222222222"], regions: [String]? = nil)
+    {
       self.fakes = fakes
       let clocks = fakes.map { _ in TestClock() }
       self.clocks = clocks
@@ -26,7 +27,8 @@ import Testing
         members: clients.enumerated().map { index, client in
           FleetComposite.Member(
             source: FleetSource(
-              key: String(index), order: index, profile: "p\(index)", account: accounts[index], region: regions[index]),
+              key: String(index), order: index, profile: "p\(index)", account: accounts[index],
+              region: regions[index]),
             backend: client
           ) { await client.shutdown() }
         }, concurrency: 1)
@@ -37,7 +39,9 @@ import Testing
     let fleet = Fleet([demoFake(), demoFake()], regions: ["us-east-1", "eu-west-1"])
     let snapshot = try await fleet.composite.fleetSnapshot()
     #expect(
-      snapshot.stores.compactMap(\.customKeyStoreId) == ["0/cks-1", "0/cks-2", "0/cks-3", "1/cks-1", "1/cks-2", "1/cks-3"])
+      snapshot.stores.compactMap(\.customKeyStoreId) == [
+        "0/cks-1", "0/cks-2", "0/cks-3", "1/cks-1", "1/cks-2", "1/cks-3",
+      ])
     #expect(snapshot.keys.map(\.keyId) == ["0/k-c1", "0/k-c2", "1/k-c1", "1/k-c2"])
     #expect(snapshot.keys.map(\.customKeyStoreId) == ["0/cks-1", "0/cks-2", "1/cks-1", "1/cks-2"])
     #expect(snapshot.aliases.map(\.aliasName) == ["0/alias/custom", "1/alias/custom"])
@@ -58,7 +62,9 @@ import Testing
   @Test func oneUnreachableSourceNeverHidesTheOthers() async throws {
     let down = demoFake()
     down.update {
-      $0.failures = [.failure(KMSTransportError(.connectionFailed, endpoint: "http://down", detail: "refused"))]
+      $0.failures = [
+        .failure(KMSTransportError(.connectionFailed, endpoint: "http://down", detail: "refused"))
+      ]
     }
     let fleet = Fleet([down, demoFake()])
     let snapshot = try await fleet.composite.fleetSnapshot()
@@ -73,7 +79,8 @@ import Testing
     let moto = demoFake()
     moto.update {
       $0.canned["TrentService.DescribeCustomKeyStores"] = KMSWireResponse(
-        status: 500, headers: ["Content-Type": "text/html"], body: Data("<!doctype html><title>500</title>".utf8))
+        status: 500, headers: ["Content-Type": "text/html"],
+        body: Data("<!doctype html><title>500</title>".utf8))
     }
     let fleet = Fleet([demoFake(), moto])
     let snapshot = try await fleet.composite.fleetSnapshot()
@@ -135,13 +142,16 @@ import Testing
 
   @Test func aResyncReplacesOneSourceAndRemovesWhatIsGone() {
     let old = FleetSnapshot(
-      version: 3, region: "us-east-1", accountId: "", stores: [Build.store("cks-1", .connected), Build.store("cks-2", .connected)],
-      stateSince: [:], clusters: [], keys: [Build.key("k-1", store: "cks-1"), Build.key("k-2", store: "cks-2")],
+      version: 3, region: "us-east-1", accountId: "",
+      stores: [Build.store("cks-1", .connected), Build.store("cks-2", .connected)],
+      stateSince: [:], clusters: [],
+      keys: [Build.key("k-1", store: "cks-1"), Build.key("k-2", store: "cks-2")],
       aliases: [AliasListEntry(aliasName: "alias/a", targetKeyId: "k-2")], events: [],
       faults: ["cluster-1": [.subnetFull]])
     let fresh = FleetSnapshot(
       version: 9, region: "us-east-1", accountId: "", stores: [Build.store("cks-1", .disconnected)],
-      stateSince: [:], clusters: [], keys: [Build.key("k-1", store: "cks-1", state: .unavailable)], aliases: [],
+      stateSince: [:], clusters: [], keys: [Build.key("k-1", store: "cks-1", state: .unavailable)],
+      aliases: [],
       events: [], faults: [:])
     let delta = FleetComposite.replacement(from: old, to: fresh, source: "4")
     #expect(delta.stores.compactMap(\.customKeyStoreId) == ["4/cks-1"])
