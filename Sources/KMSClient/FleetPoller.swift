@@ -521,12 +521,23 @@ actor FleetPoller {
 
   static func describe(_ error: any Error) -> String {
     switch error {
-    case let error as KMSError:
-      error.code == .throttlingException ? "Throttled by the endpoint; backing off" : error.description
+    case let error as KMSError where error.code == .throttlingException:
+      "Throttled by the endpoint; backing off"
+    case let error as KMSError where isClockSkew(error):
+      "\(error.description) (this machine's clock is off: correct it; AWS accepts signatures at most 5 minutes away)"
+    case let error as KMSError: error.description
     case let error as KMSTransportError: error.description
     // Credential errors carry a "Fix:" line; the header shows one line.
     default: "\(error)".split(whereSeparator: \.isNewline).joined(separator: " ")
     }
+  }
+
+  /// A signature refused for its date: the client's clock and the endpoint's disagree.
+  static func isClockSkew(_ error: KMSError) -> Bool {
+    let codes: Set<String> = ["InvalidSignatureException", "RequestExpired", "SignatureDoesNotMatch"]
+    guard codes.contains(error.code.rawValue) else { return false }
+    return error.code.rawValue == "RequestExpired" || error.message.contains("Signature expired")
+      || error.message.contains("Signature not yet current")
   }
 
   /// The header strip's word for a failed refresh.
