@@ -105,12 +105,14 @@ let package = Package(
         .product(name: "NIOHTTP1", package: "swift-nio"),
       ]
     ),
+    // What several test targets share (one test clock); not part of the product.
+    .target(name: "TestSupport", path: "Tests/TestSupport"),
     .testTarget(name: "KMSModelTests", dependencies: ["KMSModel"]),
     .testTarget(name: "AWSSigV4Tests", dependencies: ["AWSSigV4"], resources: [.copy("Fixtures")]),
     .testTarget(
       name: "KeyStoreEngineTests",
       dependencies: [
-        "KeyStoreEngine", "HSMSimulator", "KMSModel",
+        "KeyStoreEngine", "HSMSimulator", "KMSModel", "TestSupport",
         .product(name: "PropertyBased", package: "swift-property-based"),
       ]
     ),
@@ -123,7 +125,7 @@ let package = Package(
     .testTarget(
       name: "KMSClientTests",
       dependencies: [
-        "KMSClient", "KMSModel", "AWSSigV4", "KMSServer", "KeyStoreEngine",
+        "KMSClient", "KMSModel", "AWSSigV4", "KMSServer", "KeyStoreEngine", "TestSupport",
         .product(name: "Logging", package: "swift-log"),
         .product(name: "Hummingbird", package: "hummingbird"),
       ],
@@ -133,7 +135,8 @@ let package = Package(
     .testTarget(
       name: "DashboardTests",
       dependencies: [
-        "Dashboard", "TerminalUI", "KMSModel", .product(name: "PropertyBased", package: "swift-property-based"),
+        "Dashboard", "TerminalUI", "KMSModel", "TestSupport",
+        .product(name: "PropertyBased", package: "swift-property-based"),
       ]
     ),
     .testTarget(name: "EndToEndTests", dependencies: ["KMSModel"]),
