@@ -68,9 +68,8 @@ public enum KeyBindings {
       (
         "View",
         [
-          .init("/", "filter: name, ID, cluster, state, account, Region (Esc clears)"),
-          .init("s / S", "sort by next column / reverse order"),
-          .init("1 … 8", "sort by column N (9 account, 0 Region with many)"),
+          .init("/", "filter: name, ID, cluster, state (Esc clears)"),
+          .init("s / S", "sort by next column / reverse order"), .init("1 … 8", "sort by column N"),
           .init("e", "toggle detail / event history pane"), .init("Esc", "back, close, cancel"),
           .init("Ctrl-L", "redraw the screen"),
         ]

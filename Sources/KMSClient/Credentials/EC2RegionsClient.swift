@@ -29,21 +29,12 @@ public struct EC2RegionsClient: Sendable {
   /// The enabled Regions' names, sorted.
   public func describeRegions(credentials: AWSCredentials) async throws -> [String] {
     let source = "EC2 DescribeRegions at \(endpoint.absoluteString) (for --all-regions)"
-    let body = Data(AWSWire.formEncode([("Action", "DescribeRegions"), ("Version", Self.apiVersion)]).utf8)
-    let host = HTTPTransport.hostHeader(endpoint)
-    let path = endpoint.path.isEmpty ? "/" : endpoint.path
-    var headers: [(name: String, value: String)] = [
-      (name: "Host", value: host),
-      (name: "Content-Type", value: "application/x-www-form-urlencoded; charset=utf-8"),
-    ]
-    headers =
-      SigV4Signer(credentials: credentials, region: region, service: "ec2")
-      .sign(method: "POST", host: host, path: path, headers: headers, body: body, date: now()).headers
-    headers.append((name: "User-Agent", value: "kmsdash"))
     let response: AWSHTTPResponse
     do {
-      response = try await http.send(
-        AWSHTTPRequest(method: "POST", url: endpoint, headers: headers, body: body, timeout: timeout))
+      response = try await AWSWire.postQuery(
+        [("Action", "DescribeRegions"), ("Version", Self.apiVersion)], to: endpoint, service: "ec2",
+        region: region,
+        credentials: credentials, http: http, timeout: timeout, date: now())
     } catch let error as KMSTransportError {
       throw AWSCredentialError(source: source, message: error.description)
     }
