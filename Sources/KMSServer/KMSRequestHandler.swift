@@ -83,7 +83,7 @@ public struct KMSRequestHandler: Sendable {
     // Read from the Authorization header whether or not signatures are checked (CloudTrail's
     // userIdentity.accessKeyId), so a log shows which credentials signed.
     let accessKeyId = headers[.authorization].flatMap { try? SigV4Authorization.parse($0) }?.accessKeyId
-    if STSQuery.isQueryRequest(method: method, headers: headers) {
+    if STSQuery.isQueryRequest(method: method, path: path, headers: headers) {
       return handleSTS(
         path: path, query: query, authority: authority, headers: headers, body: body, requestId: requestId,
         accessKeyId: accessKeyId, started: started)

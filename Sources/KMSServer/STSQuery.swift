@@ -10,9 +10,12 @@ enum STSQuery {
   static let namespace = "https://sts.amazonaws.com/doc/2011-06-15/"
   static let version = "2011-06-15"
 
-  /// A Query-protocol request: POST with a form body (AWS JSON requests carry another type).
-  static func isQueryRequest(method: String, headers: HTTPFields) -> Bool {
-    guard method == "POST", let type = headers[.contentType] else { return false }
+  /// A Query-protocol request: POST / with a form body (AWS JSON requests carry another type;
+  /// other paths, such as moto's `/moto-api/reset` which clients send form-typed, are not STS).
+  static func isQueryRequest(method: String, path: String, headers: HTTPFields) -> Bool {
+    guard method == "POST", path == "/" || path.isEmpty, let type = headers[.contentType] else {
+      return false
+    }
     let media = type.split(separator: ";", maxSplits: 1).first.map {
       $0.trimmingCharacters(in: .whitespaces).lowercased()
     }
@@ -101,9 +104,6 @@ extension KMSRequestHandler {
           "RequestEntityTooLarge",
           "The request body is larger than the maximum of \(options.maxBodyBytes) bytes.",
           status: 413)
-      }
-      guard path == "/" || path.isEmpty else {
-        throw WireError("InvalidAction", "No STS action is served at this path: POST / instead.", status: 404)
       }
       let fields = STSQuery.form(String(buffer: body))
       let action = STSQuery.printable(fields["Action"] ?? "")

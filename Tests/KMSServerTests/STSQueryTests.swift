@@ -181,3 +181,17 @@ struct RecordingLogHandler: LogHandler {
     #expect(!everything.contains(Self.credentials.secretAccessKey))
   }
 }
+
+extension STSQueryTests {
+  /// Clients POST moto's reset form-typed (Python's urllib does): it is not an STS request.
+  @Test func onlyPostSlashWithAFormIsSTS() {
+    var form = HTTPFields()
+    form[.contentType] = "application/x-www-form-urlencoded"
+    #expect(STSQuery.isQueryRequest(method: "POST", path: "/", headers: form))
+    #expect(!STSQuery.isQueryRequest(method: "POST", path: "/moto-api/reset", headers: form))
+    #expect(!STSQuery.isQueryRequest(method: "GET", path: "/", headers: form))
+    var json = HTTPFields()
+    json[.contentType] = "application/x-amz-json-1.1"
+    #expect(!STSQuery.isQueryRequest(method: "POST", path: "/", headers: json))
+  }
+}
