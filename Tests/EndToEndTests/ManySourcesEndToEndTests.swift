@@ -46,16 +46,23 @@ final class BackgroundServer {
 /// Issue 12: two `kmsdash serve` (two accounts, each signing only its own access key, two Regions
 /// each) plus moto_server, one dashboard over all of them from a saved view.
 @Suite(.serialized) struct ManySourcesEndToEndTests {
-  static let motoPath: String? = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin")
-    .split(separator: ":").map { "\($0)/moto_server" }.first {
-      FileManager.default.isExecutableFile(atPath: $0)
-    }
-  static let motoMissing = "moto_server is not installed: pip install 'moto[server]'"
+  /// Whether Python can run moto's server (as `.ci/run` installs it).
+  static let motoAvailable: Bool = {
+    let check = Process()
+    check.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    check.arguments = ["python3", "-c", "import moto.server, flask"]
+    check.standardOutput = FileHandle.nullDevice
+    check.standardError = FileHandle.nullDevice
+    guard (try? check.run()) != nil else { return false }
+    check.waitUntilExit()
+    return check.terminationStatus == 0
+  }()
+  static let motoMissing = "moto_server is not installed: python3 -m pip install 'moto[server]'"
 
-  @Test(.enabled(if: (tmuxPath != nil && motoPath != nil) || isCI, Comment(rawValue: motoMissing)))
+  @Test(.enabled(if: (tmuxPath != nil && motoAvailable) || isCI, Comment(rawValue: motoMissing)))
   func oneTableOverTwoAccountsTwoRegionsAndMoto() throws {
     guard tmuxPath != nil else { throw E2EError(tmuxMissingMessage) }
-    guard let moto = Self.motoPath else { throw E2EError(Self.motoMissing) }
+    guard Self.motoAvailable else { throw E2EError(Self.motoMissing) }
     guard let bin = kmsdashBinary() else { throw E2EError("kmsdash binary not found next to the tests") }
     let quiet = ["SWIFT_BACKTRACE": "enable=no"]
     let serveA = try BackgroundServer(
@@ -70,7 +77,9 @@ final class BackgroundServer {
         "serve", "--port", "0", "--ephemeral", "--time-scale", "0.2", "--account-id", "222222222222",
         "--access-key-id", "AKIDACCOUNTB00000001", "--secret-access-key", "secret-of-account-b",
       ], environment: quiet, name: "serve-b")
-    let motoServer = try BackgroundServer(moto, ["-p", "0"], environment: [:], name: "moto")
+    let motoServer = try BackgroundServer(
+      "/usr/bin/env", ["python3", "-m", "moto.server", "-H", "127.0.0.1", "-p", "0"], environment: [:],
+      name: "moto")
     let (urlA, urlB, urlMoto) = (try serveA.url(), try serveB.url(), try motoServer.url())
 
     // The AWS config: one profile per endpoint (endpoint_url covers KMS and STS, so each
