@@ -9,6 +9,11 @@ public struct KeyRow: Sendable, Equatable {
   public var creationDate: Date?
   public var description: String?
 
+  /// The keys view's order: oldest first, then by key ID.
+  static func listOrder(_ a: KeyRow, _ b: KeyRow) -> Bool {
+    (a.creationDate ?? .distantPast, a.keyId) < (b.creationDate ?? .distantPast, b.keyId)
+  }
+
   public init(_ metadata: KeyMetadata) {
     keyId = metadata.keyId
     keyState = metadata.keyState
@@ -17,8 +22,10 @@ public struct KeyRow: Sendable, Equatable {
   }
 }
 
-/// The fleet's custom-store keys, per store, in the order the backend listed them. Built once per
-/// snapshot; a delta's keys are upserted or removed one by one (O(keys of their store) each).
+/// The fleet's custom-store keys, per store, in the order the keys view lists them (oldest first,
+/// then by key ID), so a frame slices the rows on screen without sorting. Built once per
+/// snapshot; a delta's keys are upserted or removed one by one (binary search, then one move of
+/// the store's array).
 struct KeyBook: Sendable, Equatable {
   private var byStore: [String: [KeyRow]] = [:]
   private var storeOfKey: [String: String] = [:]
@@ -27,7 +34,13 @@ struct KeyBook: Sendable, Equatable {
 
   init(_ keys: [KeyMetadata]) {
     storeOfKey.reserveCapacity(keys.count)
-    for key in keys { upsert(key) }
+    for key in keys {
+      guard let store = key.customKeyStoreId else { continue }
+      if let old = storeOfKey[key.keyId] { byStore[old]?.removeAll { $0.keyId == key.keyId } }
+      storeOfKey[key.keyId] = store
+      byStore[store, default: []].append(KeyRow(key))
+    }
+    for store in byStore.keys { byStore[store]!.sort(by: KeyRow.listOrder) }
   }
 
   func keys(inStore id: String?) -> [KeyRow] {
@@ -43,26 +56,32 @@ struct KeyBook: Sendable, Equatable {
   /// The store a key belongs to.
   func store(ofKey id: String) -> String? { storeOfKey[id] }
 
-  /// Replaces the key where it is, or appends it to its store. Keys outside custom key stores are
-  /// not kept.
+  /// Where `row` is, or goes, in a store's sorted keys.
+  private func position(of row: KeyRow, in store: String) -> Int {
+    (byStore[store] ?? []).partitioningIndex { !KeyRow.listOrder($0, row) }
+  }
+
+  /// Replaces the key where it is, or inserts it in order. Keys outside custom key stores are not
+  /// kept.
   mutating func upsert(_ metadata: KeyMetadata) {
     let row = KeyRow(metadata)
     let store = metadata.customKeyStoreId
     if let old = storeOfKey[metadata.keyId] {
-      if old == store, let at = byStore[old]?.firstIndex(where: { $0.keyId == row.keyId }) {
-        byStore[old]![at] = row
+      let at = position(of: row, in: old)
+      if old == store, let keys = byStore[old], at < keys.count, keys[at].keyId == row.keyId {
+        byStore[old]![at] = row  // same sort key (creation date and ID never change)
         return
       }
       remove(metadata.keyId)
     }
     guard let store else { return }
     storeOfKey[row.keyId] = store
-    byStore[store, default: []].append(row)
+    byStore[store, default: []].insert(row, at: position(of: row, in: store))
   }
 
   mutating func remove(_ keyId: String) {
     guard let store = storeOfKey.removeValue(forKey: keyId) else { return }
-    byStore[store]?.removeAll { $0.keyId == keyId }
+    if let at = byStore[store]?.firstIndex(where: { $0.keyId == keyId }) { byStore[store]!.remove(at: at) }
     if byStore[store]?.isEmpty == true { byStore[store] = nil }
   }
 }

@@ -119,12 +119,66 @@ public actor FleetComposite: FleetObserving, FleetActions {
     try await backend.disable(KeyID(unchecked: id))
   }
 
+  public func scheduleDeletion(_ key: KeyID, pendingWindowInDays days: Int) async throws -> Date? {
+    let (backend, id) = try route(key.rawValue, what: "key")
+    return try await backend.scheduleDeletion(KeyID(unchecked: id), pendingWindowInDays: days)
+  }
+
+  public func cancelDeletion(_ key: KeyID) async throws {
+    let (backend, id) = try route(key.rawValue, what: "key")
+    try await backend.cancelDeletion(KeyID(unchecked: id))
+  }
+
+  /// The new key's ID comes back qualified by the store's source, as its row will be.
+  public func createKey(in store: CustomKeyStoreID, description: String?) async throws -> KeyID {
+    let (source, backend, id) = try routeWithSource(store.rawValue, what: "custom key store")
+    let key = try await backend.createKey(in: CustomKeyStoreID(unchecked: id), description: description)
+    return KeyID(unchecked: FleetRowID.qualify(key.rawValue, source: source))
+  }
+
+  /// The alias is created in the key's account and Region; its name is the one typed.
+  public func createAlias(_ alias: AliasName, for key: KeyID) async throws {
+    let (backend, id) = try route(key.rawValue, what: "key")
+    try await backend.createAlias(alias, for: KeyID(unchecked: id))
+  }
+
+  public func deleteAlias(_ alias: AliasName) async throws {
+    let (backend, name) = try route(alias.rawValue, what: "alias")
+    try await backend.deleteAlias(AliasName(unchecked: name))
+  }
+
+  /// The store is created where its cluster is; its ID comes back qualified.
+  public func createStore(name: String, cluster: ClusterID, trustAnchor: String, password: String)
+    async throws
+    -> CustomKeyStoreID
+  {
+    let (source, backend, id) = try routeWithSource(cluster.rawValue, what: "cluster")
+    let store = try await backend.createStore(
+      name: name, cluster: ClusterID(unchecked: id), trustAnchor: trustAnchor, password: password)
+    return CustomKeyStoreID(unchecked: FleetRowID.qualify(store.rawValue, source: source))
+  }
+
+  public func updateStore(_ store: CustomKeyStoreID, newName: String?, password: String?) async throws {
+    let (backend, id) = try route(store.rawValue, what: "custom key store")
+    try await backend.updateStore(CustomKeyStoreID(unchecked: id), newName: newName, password: password)
+  }
+
+  public func deleteStore(_ store: CustomKeyStoreID) async throws {
+    let (backend, id) = try route(store.rawValue, what: "custom key store")
+    try await backend.deleteStore(CustomKeyStoreID(unchecked: id))
+  }
+
   /// The backend of the row's source and the ID it knows the record by.
   private func route(_ row: String, what: String) throws -> (any DashboardBackend, String) {
+    let (_, backend, id) = try routeWithSource(row, what: what)
+    return (backend, id)
+  }
+
+  private func routeWithSource(_ row: String, what: String) throws -> (String, any DashboardBackend, String) {
     guard let split = FleetRowID.split(row), let member = members[split.source], !split.id.isEmpty else {
       throw KMSError(.notFoundException, "No \(what) '\(row)' in any account and Region of this view.")
     }
-    return (member.backend, split.id)
+    return (split.source, member.backend, split.id)
   }
 
   // MARK: Loading and merging

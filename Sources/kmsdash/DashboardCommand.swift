@@ -3,6 +3,7 @@ import Dashboard
 import Foundation
 import KMSClient
 import KMSModel
+import KeyStoreEngine
 import TerminalUI
 
 extension ConfirmMode: ExpressibleByArgument {}
@@ -110,9 +111,16 @@ struct DashboardCommand: AsyncParsableCommand {
       stateStore.map { "embedded engine, state \(abbreviatingHome($0.path))" }
       ?? "embedded engine (in memory)"
     let noColorEnv = ProcessInfo.processInfo.environment["NO_COLOR"].map { !$0.isEmpty } ?? false
+    // The simulator's own latency model, scaled as the engine scales it.
+    let latency = LatencyModel.named(engineOptions.latency) ?? .demo
+    let scale = max(engineOptions.timeScale, 0.000_001)
     let config = DashboardConfig(
       backend: backend, readOnly: readOnly, confirm: confirm, color: !(noColor || noColorEnv),
-      simulator: true)
+      simulator: true,
+      expected: ExpectedDurations(
+        cloudHsmConnect: latency.connect.upperBound / scale,
+        xksConnect: latency.xksConnect.upperBound / scale,
+        disconnect: latency.disconnect.upperBound / scale))
     let code = await runTerminalDashboard(service: engine, control: engine, config: config)
     if code != 0 { throw ExitCode(code) }
   }
