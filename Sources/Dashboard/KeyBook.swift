@@ -29,6 +29,9 @@ public struct KeyRow: Sendable, Equatable {
 struct KeyBook: Sendable, Equatable {
   private var byStore: [String: [KeyRow]] = [:]
   private var storeOfKey: [String: String] = [:]
+  /// Keys per store and key state, kept with every change (the detail pane's "keys by state"
+  /// costs no pass over a store's keys).
+  private var statesByStore: [String: [KeyState?: Int]] = [:]
 
   init() {}
 
@@ -36,9 +39,12 @@ struct KeyBook: Sendable, Equatable {
     storeOfKey.reserveCapacity(keys.count)
     for key in keys {
       guard let store = key.customKeyStoreId else { continue }
-      if let old = storeOfKey[key.keyId] { byStore[old]?.removeAll { $0.keyId == key.keyId } }
+      if let old = storeOfKey[key.keyId] { byStore[old]?.removeAll { $0.keyId == key.keyId } }  // listed twice
       storeOfKey[key.keyId] = store
       byStore[store, default: []].append(KeyRow(key))
+    }
+    for (store, rows) in byStore {
+      for row in rows { statesByStore[store, default: [:]][row.keyState, default: 0] += 1 }
     }
     for store in byStore.keys { byStore[store]!.sort(by: KeyRow.listOrder) }
   }
@@ -51,6 +57,18 @@ struct KeyBook: Sendable, Equatable {
   func count(inStore id: String?) -> Int {
     guard let id else { return 0 }
     return byStore[id]?.count ?? 0
+  }
+
+  /// How many keys of a store are in each key state.
+  func stateCounts(inStore id: String?) -> [KeyState?: Int] {
+    guard let id else { return [:] }
+    return statesByStore[id] ?? [:]
+  }
+
+  private mutating func count(_ state: KeyState?, in store: String, _ delta: Int) {
+    let n = (statesByStore[store]?[state] ?? 0) + delta
+    statesByStore[store, default: [:]][state] = n > 0 ? n : nil
+    if statesByStore[store]?.isEmpty == true { statesByStore[store] = nil }
   }
 
   /// The store a key belongs to.
@@ -69,6 +87,8 @@ struct KeyBook: Sendable, Equatable {
     if let old = storeOfKey[metadata.keyId] {
       let at = position(of: row, in: old)
       if old == store, let keys = byStore[old], at < keys.count, keys[at].keyId == row.keyId {
+        count(keys[at].keyState, in: old, -1)
+        count(row.keyState, in: old, 1)
         byStore[old]![at] = row  // same sort key (creation date and ID never change)
         return
       }
@@ -77,11 +97,15 @@ struct KeyBook: Sendable, Equatable {
     guard let store else { return }
     storeOfKey[row.keyId] = store
     byStore[store, default: []].insert(row, at: position(of: row, in: store))
+    count(row.keyState, in: store, 1)
   }
 
   mutating func remove(_ keyId: String) {
     guard let store = storeOfKey.removeValue(forKey: keyId) else { return }
-    if let at = byStore[store]?.firstIndex(where: { $0.keyId == keyId }) { byStore[store]!.remove(at: at) }
+    if let at = byStore[store]?.firstIndex(where: { $0.keyId == keyId }) {
+      count(byStore[store]![at].keyState, in: store, -1)
+      byStore[store]!.remove(at: at)
+    }
     if byStore[store]?.isEmpty == true { byStore[store] = nil }
   }
 }

@@ -284,6 +284,9 @@ public struct DashboardState: Sendable, Equatable {
   /// The store a key belongs to.
   public func store(ofKey id: String) -> String? { keyBook.store(ofKey: id) }
 
+  /// How many keys of a store are in each key state.
+  public func keyStateCounts(inStore id: String?) -> [KeyState?: Int] { keyBook.stateCounts(inStore: id) }
+
   /// The keys of one store as the keys view lists them: oldest first, then by key ID (the order
   /// the key book keeps).
   public func sortedKeys(inStore id: String?) -> [KeyRow] { keys(inStore: id) }

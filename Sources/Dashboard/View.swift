@@ -412,11 +412,13 @@ func detailLines(_ s: CustomKeyStoresListEntry, _ state: DashboardState) -> [(St
     if let v = x.vpcEndpointServiceName { lines.append(("XksProxy VpcEndpointSvc", v, .plain)) }
     if let o = x.vpcEndpointServiceOwner { lines.append(("XksProxy VpcSvcOwner", o, .plain)) }
   }
-  let keys = state.keys(inStore: id)
   var counts: [String: Int] = [:]
-  for k in keys { counts[k.keyState?.rawValue ?? "?", default: 0] += 1 }
+  for (keyState, n) in state.keyStateCounts(inStore: id) {
+    counts[keyState?.rawValue ?? "?", default: 0] += n
+  }
+  let total = state.keyCount(inStore: id)
   let byState = counts.keys.sorted().map { "\($0) \(counts[$0]!)" }.joined(separator: ", ")
-  lines.append(("KMS keys", keys.isEmpty ? "none" : "\(keys.count): \(byState)", .plain))
+  lines.append(("KMS keys", total == 0 ? "none" : "\(total): \(byState)", .plain))
   return lines
 }
 

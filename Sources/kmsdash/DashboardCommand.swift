@@ -7,6 +7,7 @@ import KeyStoreEngine
 import TerminalUI
 
 extension ConfirmMode: ExpressibleByArgument {}
+extension Theme: ExpressibleByArgument {}
 
 /// `kmsdash` / `kmsdash dashboard`: the ncurses dashboard on the embedded engine.
 struct DashboardCommand: AsyncParsableCommand {
@@ -65,6 +66,12 @@ struct DashboardCommand: AsyncParsableCommand {
       "How to confirm disconnect/connect: plain (y) or typed (the store name).", valueName: "mode"))
   var confirm: ConfirmMode = .plain
 
+  @Option(
+    help: ArgumentHelp(
+      "Colours: dark (white on black), light (black on white) or terminal (the terminal's own background and 16 colours). NO_COLOR still wins.",
+      valueName: "theme"))
+  var theme: Theme = .dark
+
   func validate() throws {
     guard refresh.isFinite, refresh >= 0.2, refresh <= 3600 else {
       throw ValidationError("--refresh must be between 0.2 and 3600 seconds.")
@@ -120,7 +127,7 @@ struct DashboardCommand: AsyncParsableCommand {
       expected: ExpectedDurations(
         cloudHsmConnect: latency.connect.upperBound / scale,
         xksConnect: latency.xksConnect.upperBound / scale,
-        disconnect: latency.disconnect.upperBound / scale))
+        disconnect: latency.disconnect.upperBound / scale), theme: theme)
     let code = await runTerminalDashboard(service: engine, control: engine, config: config)
     if code != 0 { throw ExitCode(code) }
   }
@@ -147,7 +154,7 @@ struct DashboardCommand: AsyncParsableCommand {
     if let identity = configuration.identity { backend += " │ as \(identity.arn)" }
     let config = DashboardConfig(
       backend: backend, readOnly: readOnly, confirm: confirm, color: !(noColor || noColorEnv),
-      simulator: isSimulator)
+      simulator: isSimulator, theme: theme)
     let code = await runTerminalDashboard(
       service: client, control: isSimulator ? client : nil, config: config)
     await client.shutdown()
@@ -240,7 +247,8 @@ func runTerminalDashboard(
 ) async -> Int32 {
   let terminal: NcursesTerminal
   do {
-    terminal = try NcursesTerminal.open(options: TerminalOptions(color: config.color))
+    terminal = try NcursesTerminal.open(
+      options: TerminalOptions(color: config.color, defaultColors: config.theme.defaultColors))
   } catch {
     let message = "kmsdash: \(error)\n"
     _ = message.withCString { write(2, $0, strlen($0)) }

@@ -354,3 +354,36 @@ struct TestFailure: Error, CustomStringConvertible {
   var description: String
   init(_ description: String) { self.description = description }
 }
+
+/// The key book keeps the keys view's order and the counts by state through every change.
+@Suite struct KeyBookTests {
+  @Test func orderAndCountsFollowUpsertsAndRemovals() {
+    var rng = SystemRandomNumberGenerator()
+    let states: [KeyState] = [.enabled, .disabled, .pendingDeletion, .unavailable]
+    let stores = ["cks-a", "cks-b"]
+    var book = KeyBook()
+    var truth: [String: KeyMetadata] = [:]
+    for step in 0..<2_000 {
+      let id = String(format: "00000000-0000-4000-8000-%012d", Int.random(in: 0..<60, using: &rng))
+      if Bool.random(using: &rng) || truth[id] == nil {
+        var key = KeyMetadata(
+          keyId: id, creationDate: Date(timeIntervalSince1970: Double(Int.random(in: 0..<5, using: &rng))),
+          keyState: states.randomElement(using: &rng), customKeyStoreId: stores.randomElement(using: &rng))
+        if let old = truth[id] { key.creationDate = old.creationDate }  // a key's creation date never changes
+        book.upsert(key)
+        truth[id] = key
+      } else {
+        book.remove(id)
+        truth[id] = nil
+      }
+      for store in stores {
+        let expected = truth.values.filter { $0.customKeyStoreId == store }.map(KeyRow.init)
+          .sorted(by: KeyRow.listOrder)
+        #expect(book.keys(inStore: store) == expected, "step \(step)")
+        var counts: [KeyState?: Int] = [:]
+        for k in expected { counts[k.keyState, default: 0] += 1 }
+        #expect(book.stateCounts(inStore: store) == counts, "step \(step)")
+      }
+    }
+  }
+}

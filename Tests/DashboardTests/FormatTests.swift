@@ -1,5 +1,6 @@
 import Foundation
 import KMSModel
+import TerminalUI
 import Testing
 
 @testable import Dashboard
@@ -53,5 +54,23 @@ struct FormatTests {
     // Against AWS: up to 20 minutes for CloudHSM.
     let aws = F.state()
     #expect(stateText(aws.store(id: F.staging)!, aws) == "⠋ CONNECTING 12s/20m00s ░░░░░")
+  }
+}
+
+@Suite struct ThemeTests {
+  typealias F = Fixture
+
+  @Test func eachThemeColoursTheStatesAndNoColorWins() {
+    for (theme, transient) in [(Theme.dark, Color.yellow), (.light, .blue), (.terminal, .yellow)] {
+      var config = F.config()
+      config.theme = theme
+      #expect(stateStyle(.connecting, config) == Style(fg: transient, attributes: .bold))
+      #expect(stateStyle(.failed, config) == Style(fg: .red, attributes: .bold))
+      config.color = false
+      #expect(stateStyle(.connecting, config) == Style(attributes: .bold))
+    }
+    #expect(Theme.dark.defaultColors! == (.white, .black))
+    #expect(Theme.light.defaultColors! == (.black, .white))
+    #expect(Theme.terminal.defaultColors == nil)
   }
 }
