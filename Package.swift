@@ -20,6 +20,7 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
     .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
+    .package(url: "https://github.com/LebJe/TOMLKit", exact: "0.6.0"),
   ],
   targets: [
     // Foundation-only vocabulary shared by every layer: AWS shapes, errors, validation, protocols.
@@ -62,6 +63,7 @@ let package = Package(
         "KMSModel", "AWSSigV4", .product(name: "AsyncHTTPClient", package: "async-http-client"),
         .product(name: "Crypto", package: "swift-crypto"),
         .product(name: "NIOSSL", package: "swift-nio-ssl"),
+        .product(name: "TOMLKit", package: "TOMLKit"),
       ]
     ),
     // The simulated external key manager behind an XKS Proxy API v1 server (`kmsdash xks-proxy`).

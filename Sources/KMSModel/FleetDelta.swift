@@ -30,6 +30,8 @@ public struct FleetDelta: Sendable, Equatable {
   public var backend: BackendStatus?
   /// The XKS health of every external key store this change touched (kmsdash engines only).
   public var xksHealth: [String: XKSStoreHealth] = [:]
+  /// Sources of a many-source view whose status or account changed, whole.
+  public var sources: [FleetSource] = []
 
   public init(
     version: UInt64, stores: [CustomKeyStoresListEntry] = [], stateSince: [String: Date] = [:],
@@ -57,7 +59,7 @@ public struct FleetDelta: Sendable, Equatable {
   public var isEmpty: Bool {
     stores.isEmpty && removedStoreIds.isEmpty && keys.isEmpty && removedKeyIds.isEmpty && aliases.isEmpty
       && removedAliasNames.isEmpty && clusters.isEmpty && removedClusterIds.isEmpty && faults.isEmpty
-      && events.isEmpty && backend == nil && xksHealth.isEmpty
+      && events.isEmpty && backend == nil && xksHealth.isEmpty && sources.isEmpty
   }
 }
 
@@ -197,6 +199,7 @@ extension FleetSnapshot {
       if events.count > limit { events.removeFirst(events.count - limit) }
     }
     if let backend = delta.backend { self.backend = backend }
+    for source in delta.sources { sources[source.key] = source }
     return true
   }
 }

@@ -400,6 +400,8 @@ public struct FleetSnapshot: Sendable, Equatable {
   /// What the engine last saw of each external key store's proxy, by store ID (kmsdash engines
   /// only; empty elsewhere).
   public var xksHealth: [String: XKSStoreHealth] = [:]
+  /// The (profile, Region) sources of a many-source view, by key; empty for one backend.
+  public var sources: [String: FleetSource] = [:]
 
   private var storeList: [CustomKeyStoresListEntry]
   private var clusterList: [Cluster]
@@ -471,6 +473,7 @@ public struct FleetSnapshot: Sendable, Equatable {
       && lhs.storeList == rhs.storeList && lhs.stateSince == rhs.stateSince
       && lhs.clusterList == rhs.clusterList && lhs.keyList == rhs.keyList && lhs.aliasList == rhs.aliasList
       && lhs.events == rhs.events && lhs.faults == rhs.faults && lhs.backend == rhs.backend
+      && lhs.sources == rhs.sources
   }
 
   // MARK: Patching in place (used by `apply(_:)`)
@@ -675,6 +678,8 @@ public struct BackendStatus: Sendable, Equatable {
   public var consecutiveFailures: Int
   /// When the next refresh is due.
   public var nextRefresh: Date?
+  /// How it is doing, in one word (the header strip of a many-source view).
+  public var health: BackendHealth = .pending
   /// What the view lacks and why, e.g. clusters hidden for lack of `cloudhsm:DescribeClusters`.
   public var notes: [String]
 
