@@ -92,6 +92,7 @@ let package = Package(
       dependencies: [
         "KeyStoreEngine", "HSMSimulator", "KMSModel",
         .product(name: "PropertyBased", package: "swift-property-based"),
+        .product(name: "_CryptoExtras", package: "swift-crypto"),
       ]
     ),
     .testTarget(

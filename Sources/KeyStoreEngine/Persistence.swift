@@ -64,6 +64,7 @@ struct EngineCheckpoint {
   var random: SeededRandom
   var events: [FleetEvent]
   var fleet: HSMFleet.Checkpoint
+  var regionNoticeCount: Int
 }
 
 extension KeyStoreEngine {
@@ -72,11 +73,15 @@ extension KeyStoreEngine {
   /// delta and returned. When the body throws, or the save fails, the engine is put back exactly
   /// as it was: nothing of the call is visible, now or after a restart.
   func transaction<T>(forceSave: Bool = false, _ body: () throws(KMSError) -> T) throws(KMSError) -> T {
+    // A step of a larger transaction (a reset seeding its scenario): the outer one saves,
+    // publishes and rolls back for it.
+    if inTransaction && joinsTransactions { return try body() }
     assert(!inTransaction, "transactions do not nest: the outer one would publish the inner's changes twice")
     inTransaction = true
     defer { inTransaction = false }
     let checkpoint = EngineCheckpoint(
-      sequence: sequence, random: random, events: events, fleet: fleet.checkpoint)
+      sequence: sequence, random: random, events: events, fleet: fleet.checkpoint,
+      regionNoticeCount: regionNotices.count)
     let result: T
     do {
       result = try body()
@@ -102,6 +107,7 @@ extension KeyStoreEngine {
     events = checkpoint.events
     unsavedEvents = []
     droppedEvents = []
+    regionNotices.removeLast(regionNotices.count - checkpoint.regionNoticeCount)
     recomputeNextDue()
   }
 

@@ -138,6 +138,13 @@ struct KeyRecord: Sendable, Equatable, Codable {
   /// Origin EXTERNAL: what was imported and the pending import parameters.
   var imported: ImportRecord? = nil
   var multiRegion: MultiRegionRecord? = nil
+  /// A multi-Region primary key scheduled for deletion while it still has replicas
+  /// (PendingReplicaDeletion): `pendingWindowInDays` is kept and `deletionDate` is set only when
+  /// the last replica is deleted.
+  var awaitingReplicaDeletion: Bool? = nil
+
+  /// PendingDeletion or PendingReplicaDeletion: scheduled for deletion, refused by most operations.
+  var isPendingDeletion: Bool { deletionDate != nil || awaitingReplicaDeletion == true }
 }
 
 /// A grant on a key (kms CreateGrant).
