@@ -302,7 +302,8 @@ extension KeyStoreEngine {
       }
       recomputeNextDue()
       return ScheduleKeyDeletionResponse(
-        keyId: key.arn, deletionDate: key.deletionDate, keyState: effectiveState(key), pendingWindowInDays: days)
+        keyId: key.arn, deletionDate: key.deletionDate, keyState: effectiveState(key),
+        pendingWindowInDays: days)
     }
   }
 

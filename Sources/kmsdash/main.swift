@@ -5,7 +5,7 @@ struct Kmsdash: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "kmsdash",
     abstract: "A terminal dashboard and local simulator for AWS KMS custom key stores.",
-    subcommands: [DashboardCommand.self, ServeCommand.self, FaultCommand.self],
+    subcommands: [DashboardCommand.self, ServeCommand.self, FaultCommand.self, ResetCommand.self],
     defaultSubcommand: DashboardCommand.self)
 }
 

@@ -152,6 +152,59 @@ struct WholeAPIConformanceTests {
     #expect(reset.status == 0)
   }
 
+  @Test("kmsdash reset: asks without --yes, resets every Region with it, and explains its errors")
+  func resetCommand() async throws {
+    guard Conformance.requireTools() else { return }
+    let server = try await ServerProcess()
+    defer { server.stop() }
+    func keyCount(_ region: String) async throws -> Int {
+      let listed = try await server.aws(["kms", "list-keys"], region: region)
+      #expect(listed.status == 0, "\(listed.stderr)")
+      let object = try #require(
+        JSONSerialization.jsonObject(with: Data(listed.stdout.utf8)) as? [String: Any], "\(listed.stdout)")
+      return try #require(object["Keys"] as? [[String: Any]]).count
+    }
+    func reset(_ arguments: [String], secret: String? = nil) async throws -> Conformance.Output {
+      try await Conformance.run(
+        Conformance.kmsdashBinary().path, ["reset"] + arguments,
+        environment: Conformance.clientEnvironment(region: "us-east-1", secret: secret))
+    }
+    let seeded = try await keyCount("us-east-1")
+    let seededWest = try await keyCount("eu-west-1")
+    #expect(try await server.aws(["kms", "create-key"]).status == 0)
+    #expect(try await server.aws(["kms", "create-key"], region: "eu-west-1").status == 0)
+    #expect(try await keyCount("us-east-1") == seeded + 1)
+
+    // Without a terminal and without --yes it refuses, changing nothing.
+    let refused = try await reset(["--endpoint", server.endpoint])
+    #expect(refused.status != 0)
+    #expect(refused.stderr.contains("add --yes to confirm without a terminal"), "\(refused.stderr)")
+    #expect(try await keyCount("us-east-1") == seeded + 1)
+
+    // A wrong secret is refused by the server, with what to do about it.
+    let unsigned = try await reset(["--endpoint", server.endpoint, "--yes"], secret: "wrong-secret")
+    #expect(unsigned.status == 1)
+    #expect(unsigned.stderr.hasPrefix("kmsdash reset: An error occurred ("), "\(unsigned.stderr)")
+    #expect(unsigned.stderr.contains("sign with the server's credentials"), "\(unsigned.stderr)")
+    #expect(try await keyCount("us-east-1") == seeded + 1)
+
+    let done = try await reset(["--endpoint", server.endpoint, "--yes"])
+    #expect(done.status == 0, "\(done.stderr)")
+    #expect(done.stdout.contains("every Region is back to its scenario"), "\(done.stdout)")
+    #expect(try await keyCount("us-east-1") == seeded)
+    #expect(try await keyCount("eu-west-1") == seededWest)
+
+    // Nothing listening: a readable error, not a stack trace.
+    server.stop()
+    let unreachable = try await reset(["--endpoint", server.endpoint, "--yes"])
+    #expect(unreachable.status == 1)
+    #expect(
+      unreachable.stderr.hasPrefix("kmsdash reset: cannot reach \(server.endpoint)"), "\(unreachable.stderr)")
+    let badURL = try await reset(["--endpoint", "not a url", "--yes"])
+    #expect(badURL.status != 0)
+    #expect(badURL.stderr.contains("--endpoint must be an http(s) URL"), "\(badURL.stderr)")
+  }
+
   static let script = #"""
     import base64, hashlib, hmac as pyhmac, os, urllib.request
     from cryptography.hazmat.primitives import hashes, serialization

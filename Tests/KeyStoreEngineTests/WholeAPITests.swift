@@ -27,7 +27,8 @@ struct SavedEngine {
 
   /// A second engine resumed from what the first one saved (the first one "crashed").
   func restarted() async throws -> KeyStoreEngine {
-    try await KeyStoreEngine(configuration: EngineConfiguration(region: region), clock: clock, stateStore: saved)
+    try await KeyStoreEngine(
+      configuration: EngineConfiguration(region: region), clock: clock, stateStore: saved)
   }
 
   /// Makes the next save fail, runs `mutate`, and expects it to fail with KMSInternalException
@@ -42,10 +43,13 @@ struct SavedEngine {
     await expectError(.kmsInternalException, messageContains: "not made", sourceLocation: sourceLocation) {
       try await mutate()
     }
-    #expect(saved.failures.withLock { $0 } > 0, "\(what): no save was attempted", sourceLocation: sourceLocation)
+    #expect(
+      saved.failures.withLock { $0 } > 0, "\(what): no save was attempted", sourceLocation: sourceLocation)
     saved.failNext.withLock { $0 = false }
-    #expect(saved.applied.withLock { $0 } == writes, "\(what) saved something", sourceLocation: sourceLocation)
-    #expect(try await observe(engine) == before, "\(what) left something behind", sourceLocation: sourceLocation)
+    #expect(
+      saved.applied.withLock { $0 } == writes, "\(what) saved something", sourceLocation: sourceLocation)
+    #expect(
+      try await observe(engine) == before, "\(what) left something behind", sourceLocation: sourceLocation)
   }
 
   /// Expects a restarted engine to observe what this one does.
@@ -55,7 +59,9 @@ struct SavedEngine {
   ) async throws {
     let now = try await observe(engine)
     let reopened = try await restarted()
-    #expect(try await observe(reopened) == now, "\(what) was not kept across a restart", sourceLocation: sourceLocation)
+    #expect(
+      try await observe(reopened) == now, "\(what) was not kept across a restart",
+      sourceLocation: sourceLocation)
   }
 }
 
@@ -109,7 +115,8 @@ extension KeyStoreEngine {
   ) async throws -> String {
     let response = try createKey(
       CreateKeyRequest(
-        policy: policy, keyUsage: usage, keySpec: spec, origin: origin, bypassPolicyLockoutSafetyCheck: bypass,
+        policy: policy, keyUsage: usage, keySpec: spec, origin: origin,
+        bypassPolicyLockoutSafetyCheck: bypass,
         tags: tags, multiRegion: multiRegion))
     return try #require(response.keyMetadata?.keyId)
   }
@@ -136,25 +143,36 @@ extension KeyStoreEngine {
     let e = f.engine
     let key = try await e.newKey(tags: [KMSModel.Tag(tagKey: "team", tagValue: "qa")])
     _ = try await e.tagResource(
-      TagResourceRequest(keyId: key, tags: [KMSModel.Tag(tagKey: "team", tagValue: "red"), KMSModel.Tag(tagKey: "env", tagValue: "")]))
-    #expect(try await view(e, key).tags == [KMSModel.Tag(tagKey: "team", tagValue: "red"), KMSModel.Tag(tagKey: "env", tagValue: "")])
+      TagResourceRequest(
+        keyId: key,
+        tags: [KMSModel.Tag(tagKey: "team", tagValue: "red"), KMSModel.Tag(tagKey: "env", tagValue: "")]))
+    #expect(
+      try await view(e, key).tags == [
+        KMSModel.Tag(tagKey: "team", tagValue: "red"), KMSModel.Tag(tagKey: "env", tagValue: ""),
+      ])
     _ = try await e.untagResource(UntagResourceRequest(keyId: key, tagKeys: ["team", "absent"]))
     #expect(try await view(e, key).tags == [KMSModel.Tag(tagKey: "env", tagValue: "")])
 
     await expectError(.tagException, messageContains: "aws:") {
-      try await e.tagResource(TagResourceRequest(keyId: key, tags: [KMSModel.Tag(tagKey: "aws:owner", tagValue: "x")]))
+      try await e.tagResource(
+        TagResourceRequest(keyId: key, tags: [KMSModel.Tag(tagKey: "aws:owner", tagValue: "x")]))
     }
     await expectError(.tagException, messageContains: "Duplicate tag keys") {
       try await e.tagResource(
-        TagResourceRequest(keyId: key, tags: [KMSModel.Tag(tagKey: "a", tagValue: "1"), KMSModel.Tag(tagKey: "a", tagValue: "2")]))
+        TagResourceRequest(
+          keyId: key,
+          tags: [KMSModel.Tag(tagKey: "a", tagValue: "1"), KMSModel.Tag(tagKey: "a", tagValue: "2")]))
     }
     let fifty = (0..<50).map { KMSModel.Tag(tagKey: "k\($0)", tagValue: "v") }
     await expectError(.limitExceededException) {
       try await e.tagResource(TagResourceRequest(keyId: key, tags: fifty))  // 50 new + "env"
     }
-    await expectError(.tagException) { try await e.newKey(tags: [KMSModel.Tag(tagKey: "AWS:x", tagValue: "")]) }
+    await expectError(.tagException) {
+      try await e.newKey(tags: [KMSModel.Tag(tagKey: "AWS:x", tagValue: "")])
+    }
     await expectError(.notFoundException) {
-      try await e.tagResource(TagResourceRequest(keyId: "alias/x", tags: [KMSModel.Tag(tagKey: "a", tagValue: "")]))
+      try await e.tagResource(
+        TagResourceRequest(keyId: "alias/x", tags: [KMSModel.Tag(tagKey: "a", tagValue: "")]))
     }
     _ = try await e.scheduleKeyDeletion(ScheduleKeyDeletionRequest(keyId: key, pendingWindowInDays: 7))
     await expectError(.kmsInvalidStateException, messageContains: "pending deletion") {
@@ -169,7 +187,8 @@ extension KeyStoreEngine {
     let key = try await f.engine.newKey(tags: [KMSModel.Tag(tagKey: "team", tagValue: "qa")])
     let observe = { (e: KeyStoreEngine) in try await view(e, key) }
     try await f.expectFailedSaveChangesNothing("TagResource", observe: observe) {
-      _ = try await f.engine.tagResource(TagResourceRequest(keyId: key, tags: [KMSModel.Tag(tagKey: "env", tagValue: "x")]))
+      _ = try await f.engine.tagResource(
+        TagResourceRequest(keyId: key, tags: [KMSModel.Tag(tagKey: "env", tagValue: "x")]))
     }
     try await f.expectFailedSaveChangesNothing("UntagResource", observe: observe) {
       _ = try await f.engine.untagResource(UntagResourceRequest(keyId: key, tagKeys: ["team"]))
@@ -178,7 +197,8 @@ extension KeyStoreEngine {
     try await f.expectFailedSaveChangesNothing("CreateKey with tags", observe: keys) {
       _ = try await f.engine.newKey(tags: [KMSModel.Tag(tagKey: "a", tagValue: "b")])
     }
-    _ = try await f.engine.tagResource(TagResourceRequest(keyId: key, tags: [KMSModel.Tag(tagKey: "env", tagValue: "x")]))
+    _ = try await f.engine.tagResource(
+      TagResourceRequest(keyId: key, tags: [KMSModel.Tag(tagKey: "env", tagValue: "x")]))
     try await f.expectRestartKeeps("tags", observe: observe)
     #expect(try await view(f.restarted(), key).tags.count == 2)
   }
@@ -221,8 +241,11 @@ extension KeyStoreEngine {
     #expect(try await asCaller(aliceArn) { try await e.open(blob) } == "secret")
 
     // With the bypass, the caller may lock itself out: then the root is refused everything.
-    _ = try await e.putKeyPolicy(PutKeyPolicyRequest(keyId: key, policy: onlyAdmin, bypassPolicyLockoutSafetyCheck: true))
-    await expectError(.accessDeniedException, messageContains: "no resource-based policy allows the kms:DescribeKey") {
+    _ = try await e.putKeyPolicy(
+      PutKeyPolicyRequest(keyId: key, policy: onlyAdmin, bypassPolicyLockoutSafetyCheck: true))
+    await expectError(
+      .accessDeniedException, messageContains: "no resource-based policy allows the kms:DescribeKey"
+    ) {
       try await e.describeKey(DescribeKeyRequest(keyId: key))
     }
     #expect(try await asCaller(adminArn) { try await view(e, key).policy } == onlyAdmin)
@@ -261,7 +284,8 @@ extension KeyStoreEngine {
     let grant = try await asCaller(adminArn) {
       try await e.createGrant(
         CreateGrantRequest(
-          keyId: key, granteePrincipal: aliceArn, retiringPrincipal: adminArn, operations: ["Encrypt", "Decrypt"],
+          keyId: key, granteePrincipal: aliceArn, retiringPrincipal: adminArn,
+          operations: ["Encrypt", "Decrypt"],
           name: "alice-crypto"))
     }
     let grantId = try #require(grant.grantId)
@@ -269,17 +293,22 @@ extension KeyStoreEngine {
     let blob = try await asCaller(aliceArn) { try await e.seal(key) }
     #expect(try await asCaller(aliceArn) { try await e.open(blob) } == "secret")
     await expectError(.accessDeniedException) {
-      try await asCaller(aliceArn) { try await e.generateDataKey(GenerateDataKeyRequest(keyId: key, keySpec: "AES_256")) }
+      try await asCaller(aliceArn) {
+        try await e.generateDataKey(GenerateDataKeyRequest(keyId: key, keySpec: "AES_256"))
+      }
     }
     // The same name and parameters give the same grant back.
     let again = try await asCaller(adminArn) {
       try await e.createGrant(
         CreateGrantRequest(
-          keyId: key, granteePrincipal: aliceArn, retiringPrincipal: adminArn, operations: ["Decrypt", "Encrypt"],
+          keyId: key, granteePrincipal: aliceArn, retiringPrincipal: adminArn,
+          operations: ["Decrypt", "Encrypt"],
           name: "alice-crypto"))
     }
     #expect(again.grantId == grantId)
-    let listed = try await asCaller(adminArn) { try await e.listGrants(ListGrantsRequest(keyId: key)).grants ?? [] }
+    let listed = try await asCaller(adminArn) {
+      try await e.listGrants(ListGrantsRequest(keyId: key)).grants ?? []
+    }
     #expect(listed.map(\.grantId) == [grantId])
     #expect(listed.first?.operations == [.encrypt, .decrypt])
     let retirable = try await e.listRetirableGrants(ListRetirableGrantsRequest(retiringPrincipal: adminArn))
@@ -288,12 +317,14 @@ extension KeyStoreEngine {
     // Operation and constraint checks, DryRun.
     await expectError(.validationException, messageContains: "Sign is not valid") {
       try await asCaller(adminArn) {
-        try await e.createGrant(CreateGrantRequest(keyId: key, granteePrincipal: aliceArn, operations: ["Sign"]))
+        try await e.createGrant(
+          CreateGrantRequest(keyId: key, granteePrincipal: aliceArn, operations: ["Sign"]))
       }
     }
     await expectError(.validationException) {
       try await asCaller(adminArn) {
-        try await e.createGrant(CreateGrantRequest(keyId: key, granteePrincipal: aliceArn, operations: ["Fly"]))
+        try await e.createGrant(
+          CreateGrantRequest(keyId: key, granteePrincipal: aliceArn, operations: ["Fly"]))
       }
     }
     let signing = try await adminKey(e, spec: "ECC_NIST_P256", usage: "SIGN_VERIFY")
@@ -311,15 +342,20 @@ extension KeyStoreEngine {
           CreateGrantRequest(keyId: key, granteePrincipal: adminArn, operations: ["Encrypt"], dryRun: true))
       }
     }
-    #expect(try await asCaller(adminArn) { try await e.listGrants(ListGrantsRequest(keyId: key)).grants?.count } == 1)
+    #expect(
+      try await asCaller(adminArn) { try await e.listGrants(ListGrantsRequest(keyId: key)).grants?.count }
+        == 1)
 
     // Grant tokens: a malformed one is refused; a retired grant's token authorizes nothing.
     await expectError(.invalidGrantTokenException) {
       try await e.describeKey(DescribeKeyRequest(keyId: key, grantTokens: ["not-a-token"]))
     }
-    await expectError(.invalidGrantTokenException) { try await e.retireGrant(RetireGrantRequest(grantToken: "nope")) }
+    await expectError(.invalidGrantTokenException) {
+      try await e.retireGrant(RetireGrantRequest(grantToken: "nope"))
+    }
     await expectError(.invalidGrantIdException) {
-      try await e.retireGrant(RetireGrantRequest(grantToken: token, grantId: String(repeating: "0", count: 64)))
+      try await e.retireGrant(
+        RetireGrantRequest(grantToken: token, grantId: String(repeating: "0", count: 64)))
     }
     _ = try await e.retireGrant(RetireGrantRequest(grantToken: token))
     await expectError(.notFoundException) { try await e.retireGrant(RetireGrantRequest(grantToken: token)) }
@@ -327,13 +363,16 @@ extension KeyStoreEngine {
 
     // RevokeGrant by the key's administrator.
     let second = try await asCaller(adminArn) {
-      try await e.createGrant(CreateGrantRequest(keyId: key, granteePrincipal: aliceArn, operations: ["Encrypt"]))
+      try await e.createGrant(
+        CreateGrantRequest(keyId: key, granteePrincipal: aliceArn, operations: ["Encrypt"]))
     }
     _ = try await asCaller(adminArn) {
       try await e.revokeGrant(RevokeGrantRequest(keyId: key, grantId: try #require(second.grantId)))
     }
     await expectError(.notFoundException) {
-      try await asCaller(adminArn) { try await e.revokeGrant(RevokeGrantRequest(keyId: key, grantId: second.grantId!)) }
+      try await asCaller(adminArn) {
+        try await e.revokeGrant(RevokeGrantRequest(keyId: key, grantId: second.grantId!))
+      }
     }
     await expectError(.accessDeniedException) { try await asCaller(aliceArn) { try await e.seal(key) } }
   }
@@ -363,7 +402,9 @@ extension KeyStoreEngine {
     }
     _ = try await f.engine.retireGrant(RetireGrantRequest(grantToken: token))
     try await f.expectRestartKeeps("retired grant", observe: observe)
-    await expectError(.accessDeniedException) { try await asCaller(aliceArn) { try await f.restarted().seal(key) } }
+    await expectError(.accessDeniedException) {
+      try await asCaller(aliceArn) { try await f.restarted().seal(key) }
+    }
   }
 }
 
@@ -407,7 +448,8 @@ extension KeyStoreEngine {
     _ = try await e.disableKeyRotation(DisableKeyRotationRequest(keyId: key))
     try await advance(f.clock, e, by: 400 * Self.day)
     #expect(try await view(e, key).rotations.count == 2)
-    #expect(try await e.getKeyRotationStatus(GetKeyRotationStatusRequest(keyId: key)).keyRotationEnabled == false)
+    #expect(
+      try await e.getKeyRotationStatus(GetKeyRotationStatusRequest(keyId: key)).keyRotationEnabled == false)
   }
 
   @Test func onDemandRotationAndWhatCannotRotate() async throws {
@@ -500,12 +542,16 @@ extension KeyStoreEngine {
 @Suite struct ImportTests {
   /// Wraps `material` for `keyId` with the public key of fresh import parameters
   /// (RSAES_OAEP_SHA_256, RSA_2048), as a client does.
-  static func wrap(_ e: KeyStoreEngine, _ keyId: String, _ material: Data) async throws -> (token: Data, wrapped: Data)
-  {
+  static func wrap(_ e: KeyStoreEngine, _ keyId: String, _ material: Data) async throws -> (
+    token: Data, wrapped: Data
+  ) {
     let parameters = try await e.getParametersForImport(
-      GetParametersForImportRequest(keyId: keyId, wrappingAlgorithm: "RSAES_OAEP_SHA_256", wrappingKeySpec: "RSA_2048"))
+      GetParametersForImportRequest(
+        keyId: keyId, wrappingAlgorithm: "RSAES_OAEP_SHA_256", wrappingKeySpec: "RSA_2048"))
     let publicKey = try _RSA.Encryption.PublicKey(derRepresentation: try #require(parameters.publicKey))
-    return (try #require(parameters.importToken), try publicKey.encrypt(material, padding: .PKCS1_OAEP_SHA256))
+    return (
+      try #require(parameters.importToken), try publicKey.encrypt(material, padding: .PKCS1_OAEP_SHA256)
+    )
   }
 
   static func material(_ byte: UInt8) -> Data { Data(repeating: byte, count: 32) }
@@ -529,7 +575,8 @@ extension KeyStoreEngine {
     await expectError(.validationException, messageContains: "ValidTo is required") {
       try await e.importKeyMaterial(
         ImportKeyMaterialRequest(
-          keyId: key, importToken: token, encryptedKeyMaterial: wrapped, expirationModel: "KEY_MATERIAL_EXPIRES"))
+          keyId: key, importToken: token, encryptedKeyMaterial: wrapped,
+          expirationModel: "KEY_MATERIAL_EXPIRES"))
     }
     let validTo = f.clock.now() + 3600
     _ = try await e.importKeyMaterial(
@@ -653,7 +700,8 @@ final class TestRegions: RegionPeers {
     let key = try await east.engine.newKey(multiRegion: true)
     #expect(key.hasPrefix("mrk-"))
     let response = try await east.engine.replicateKey(
-      ReplicateKeyRequest(keyId: key, replicaRegion: "eu-west-1", tags: [KMSModel.Tag(tagKey: "copy", tagValue: "1")]))
+      ReplicateKeyRequest(
+        keyId: key, replicaRegion: "eu-west-1", tags: [KMSModel.Tag(tagKey: "copy", tagValue: "1")]))
     #expect(response.replicaKeyMetadata?.multiRegionConfiguration?.multiRegionKeyType == .replica)
     #expect(response.replicaTags == [KMSModel.Tag(tagKey: "copy", tagValue: "1")])
     #expect(try await Self.replicaRegions(east.engine, key) == ["eu-west-1"])
@@ -680,9 +728,11 @@ final class TestRegions: RegionPeers {
       try await west.engine.rotateKeyOnDemand(RotateKeyOnDemandRequest(keyId: key))
     }
     await expectError(.notFoundException, messageContains: "no replica in ap-south-1") {
-      try await east.engine.updatePrimaryRegion(UpdatePrimaryRegionRequest(keyId: key, primaryRegion: "ap-south-1"))
+      try await east.engine.updatePrimaryRegion(
+        UpdatePrimaryRegionRequest(keyId: key, primaryRegion: "ap-south-1"))
     }
-    _ = try await east.engine.updatePrimaryRegion(UpdatePrimaryRegionRequest(keyId: key, primaryRegion: "eu-west-1"))
+    _ = try await east.engine.updatePrimaryRegion(
+      UpdatePrimaryRegionRequest(keyId: key, primaryRegion: "eu-west-1"))
     #expect(try await Self.configuration(west.engine, key)?.multiRegionKeyType == .primary)
     #expect(try await Self.configuration(east.engine, key)?.multiRegionKeyType == .replica)
     #expect(try await Self.replicaRegions(west.engine, key) == ["us-east-1"])
@@ -723,22 +773,27 @@ final class TestRegions: RegionPeers {
     // CancelKeyDeletion works on it (the key comes back Disabled); then it is scheduled again.
     _ = try await east.engine.cancelKeyDeletion(CancelKeyDeletionRequest(keyId: key))
     #expect(try await east.engine.state(key) == .disabled)
-    _ = try await east.engine.scheduleKeyDeletion(ScheduleKeyDeletionRequest(keyId: key, pendingWindowInDays: 7))
+    _ = try await east.engine.scheduleKeyDeletion(
+      ScheduleKeyDeletionRequest(keyId: key, pendingWindowInDays: 7))
     // Waiting for replicas is not a due date: time alone does not delete the primary.
     try await advance(east.clock, east.engine, by: 60 * 86_400)
     #expect(try await east.engine.state(key) == .pendingReplicaDeletion)
 
     // Deleting one replica takes it off every remaining copy's replica list.
-    _ = try await west.engine.scheduleKeyDeletion(ScheduleKeyDeletionRequest(keyId: key, pendingWindowInDays: 7))
+    _ = try await west.engine.scheduleKeyDeletion(
+      ScheduleKeyDeletionRequest(keyId: key, pendingWindowInDays: 7))
     #expect(try await Self.replicaRegions(east.engine, key) == ["ap-south-1", "eu-west-1"])
     try await advance(west.clock, west.engine, by: 7 * 86_400)
-    await expectError(.notFoundException) { try await west.engine.describeKey(DescribeKeyRequest(keyId: key)) }
+    await expectError(.notFoundException) {
+      try await west.engine.describeKey(DescribeKeyRequest(keyId: key))
+    }
     #expect(try await Self.replicaRegions(east.engine, key) == ["ap-south-1"])
     #expect(try await Self.replicaRegions(south.engine, key) == ["ap-south-1"])
     #expect(try await east.engine.state(key) == .pendingReplicaDeletion)
 
     // The last replica gone, the primary's waiting period starts.
-    _ = try await south.engine.scheduleKeyDeletion(ScheduleKeyDeletionRequest(keyId: key, pendingWindowInDays: 10))
+    _ = try await south.engine.scheduleKeyDeletion(
+      ScheduleKeyDeletionRequest(keyId: key, pendingWindowInDays: 10))
     try await advance(south.clock, south.engine, by: 10 * 86_400)
     let primary = try #require(try await east.engine.describeKey(DescribeKeyRequest(keyId: key)).keyMetadata)
     #expect(primary.keyState == .pendingDeletion)
@@ -746,7 +801,9 @@ final class TestRegions: RegionPeers {
     #expect(primary.pendingDeletionWindowInDays == nil)
     #expect(primary.multiRegionConfiguration?.replicaKeys == [])
     try await advance(east.clock, east.engine, by: 7 * 86_400)
-    await expectError(.notFoundException) { try await east.engine.describeKey(DescribeKeyRequest(keyId: key)) }
+    await expectError(.notFoundException) {
+      try await east.engine.describeKey(DescribeKeyRequest(keyId: key))
+    }
   }
 
   @Test func multiRegionStateRollsBackOnAFailedSaveAndSurvivesARestart() async throws {
@@ -764,20 +821,27 @@ final class TestRegions: RegionPeers {
 
     _ = try await east.engine.replicateKey(ReplicateKeyRequest(keyId: key, replicaRegion: "eu-west-1"))
     try await east.expectFailedSaveChangesNothing("ScheduleKeyDeletion of a primary", observe: observeEast) {
-      _ = try await east.engine.scheduleKeyDeletion(ScheduleKeyDeletionRequest(keyId: key, pendingWindowInDays: 7))
+      _ = try await east.engine.scheduleKeyDeletion(
+        ScheduleKeyDeletionRequest(keyId: key, pendingWindowInDays: 7))
     }
-    _ = try await east.engine.scheduleKeyDeletion(ScheduleKeyDeletionRequest(keyId: key, pendingWindowInDays: 7))
+    _ = try await east.engine.scheduleKeyDeletion(
+      ScheduleKeyDeletionRequest(keyId: key, pendingWindowInDays: 7))
     try await east.expectRestartKeeps("PendingReplicaDeletion", observe: observeEast)
     try await west.expectRestartKeeps("replica", observe: { e in try await view(e, key) })
     #expect(try await east.restarted().state(key) == .pendingReplicaDeletion)
-    #expect(try await west.restarted().describeKey(DescribeKeyRequest(keyId: key)).keyMetadata?.multiRegionConfiguration?.multiRegionKeyType == .replica)
+    #expect(
+      try await west.restarted().describeKey(DescribeKeyRequest(keyId: key)).keyMetadata?
+        .multiRegionConfiguration?.multiRegionKeyType == .replica)
 
     // The primary cannot save the replica's deletion: the notice is kept and delivered later.
-    _ = try await west.engine.scheduleKeyDeletion(ScheduleKeyDeletionRequest(keyId: key, pendingWindowInDays: 7))
+    _ = try await west.engine.scheduleKeyDeletion(
+      ScheduleKeyDeletionRequest(keyId: key, pendingWindowInDays: 7))
     west.clock.advance(by: 7 * 86_400)
     east.saved.failNext.withLock { $0 = true }
     try await west.engine.runDueWork()
-    await expectError(.notFoundException) { try await west.engine.describeKey(DescribeKeyRequest(keyId: key)) }
+    await expectError(.notFoundException) {
+      try await west.engine.describeKey(DescribeKeyRequest(keyId: key))
+    }
     #expect(try await east.engine.state(key) == .pendingReplicaDeletion)
     #expect(try await Self.replicaRegions(east.engine, key) == ["eu-west-1"])
     try await west.engine.runDueWork()  // the driver's next turn
@@ -814,9 +878,11 @@ final class TestRegions: RegionPeers {
     let seeded = try await Self.fleet(fresh)
     #expect(try await Self.fleet(f.engine) == seeded)
 
-    let key = try await f.engine.newKey(spec: "RSA_2048", usage: "SIGN_VERIFY", tags: [KMSModel.Tag(tagKey: "a", tagValue: "b")])
+    let key = try await f.engine.newKey(
+      spec: "RSA_2048", usage: "SIGN_VERIFY", tags: [KMSModel.Tag(tagKey: "a", tagValue: "b")])
     _ = try await f.engine.createAlias(CreateAliasRequest(aliasName: "alias/extra", targetKeyId: key))
-    _ = try await f.engine.disconnectCustomKeyStore(DisconnectCustomKeyStoreRequest(customKeyStoreId: "cks-0de30000000000001"))
+    _ = try await f.engine.disconnectCustomKeyStore(
+      DisconnectCustomKeyStoreRequest(customKeyStoreId: "cks-0de30000000000001"))
     try await f.engine.setFault(.networkErrors, enabled: true, clusterId: "cluster-sparefree6q")
     #expect(try await Self.fleet(f.engine) != seeded)
 

@@ -1,0 +1,102 @@
+import ArgumentParser
+import Foundation
+import KMSModel
+import KMSServer
+
+/// `kmsdash reset`: the client of `KmsdashSimulator.Reset` on a `kmsdash serve` (issue 14: a
+/// fresh state per test without restarting the server).
+struct ResetCommand: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "reset",
+    abstract: "Return every Region of a kmsdash serve endpoint to its scenario, without a restart.",
+    discussion: """
+      Every key, alias, grant, tag, custom key store, cluster and fault of every Region the server \
+      has served is discarded, and the scenario the server started with (--scenario, else the \
+      demo fleet) is seeded again, with the IDs a fresh start gives. The same reset is served \
+      unsigned on POST /moto-api/reset, for suites written for moto's server mode. With a state \
+      file, the reset is saved like any other change.
+
+      Asks first on a terminal; --yes does not ask (and is required without a terminal).
+
+      Requests are signed with SigV4 using --access-key-id/--secret-access-key or \
+      AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (+ AWS_SESSION_TOKEN); without credentials they are \
+      sent unsigned, which only a server started with --no-auth accepts.
+      """)
+
+  @Option(help: ArgumentHelp("The kmsdash serve endpoint, e.g. http://127.0.0.1:4599.", valueName: "url"))
+  var endpoint: String
+
+  @Flag(help: "Reset without asking.")
+  var yes = false
+
+  @Option(
+    help: ArgumentHelp(
+      "Region to sign for (default: AWS_REGION, AWS_DEFAULT_REGION, us-east-1); every Region is reset.",
+      valueName: "region"))
+  var region: String?
+
+  @Option(help: ArgumentHelp("Access key ID (default: AWS_ACCESS_KEY_ID).", valueName: "id"))
+  var accessKeyId: String?
+
+  @Option(help: ArgumentHelp("Secret access key (default: AWS_SECRET_ACCESS_KEY).", valueName: "secret"))
+  var secretAccessKey: String?
+
+  func validate() throws {
+    guard let url = URL(string: endpoint), let scheme = url.scheme, ["http", "https"].contains(scheme),
+      url.host != nil
+    else { throw ValidationError("--endpoint must be an http(s) URL such as http://127.0.0.1:4599.") }
+  }
+
+  /// The target of the reset on the simulator's wire.
+  static let target = "\(WireService.simulator.rawValue).Reset"
+
+  struct Empty: Codable {}
+
+  func run() async throws {
+    if !yes {
+      guard isatty(STDIN_FILENO) == 1 else {
+        throw ValidationError(
+          "reset would discard every key and store of \(endpoint); add --yes to confirm without a terminal.")
+      }
+      FileHandle.standardError.write(
+        Data("Discard every key, store and fault of \(endpoint) and seed its scenario again? [y/N] ".utf8))
+      guard let answer = readLine(), ["y", "yes"].contains(answer.lowercased()) else {
+        FileHandle.standardError.write(Data("Reset cancelled; \(endpoint) is unchanged.\n".utf8))
+        throw ExitCode(1)
+      }
+    }
+    let client = FaultClient(
+      endpoint: URL(string: endpoint)!, region: region, accessKeyId: accessKeyId,
+      secretAccessKey: secretAccessKey)
+    do {
+      _ = try await client.call(Self.target, Empty(), as: Empty.self)
+      print("Reset \(endpoint): every Region is back to its scenario.")
+    } catch let failure as FaultClient.Failure {
+      FileHandle.standardError.write(Data("kmsdash reset: \(Self.explain(failure))\n".utf8))
+      throw ExitCode(1)
+    } catch let error as URLError {
+      FileHandle.standardError.write(
+        Data("kmsdash reset: cannot reach \(endpoint): \(error.localizedDescription)\n".utf8))
+      throw ExitCode(1)
+    } catch is DecodingError {
+      FileHandle.standardError.write(
+        Data("kmsdash reset: \(endpoint) answered, but not as a kmsdash serve does; is it one?\n".utf8))
+      throw ExitCode(1)
+    }
+  }
+
+  /// The AWS error, with what to do about the common ones.
+  static func explain(_ failure: FaultClient.Failure) -> String {
+    var text = failure.description
+    switch failure.type {
+    case "UnknownOperationException":
+      text += " (is this a kmsdash serve endpoint? Only kmsdash serve offers KmsdashSimulator.Reset.)"
+    case "UnrecognizedClientException", "InvalidSignatureException", "IncompleteSignatureException",
+      "MissingAuthenticationTokenException":
+      text +=
+        " (sign with the server's credentials: --access-key-id/--secret-access-key or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)"
+    default: break
+    }
+    return text
+  }
+}
