@@ -341,9 +341,13 @@ private func renderKeys(_ state: DashboardState, storeId: String, _ inner: Rect,
     "Keys of \(s?.customKeyStoreName ?? storeId) (\(storeId)): \(keys.count), store \(s?.connectionState?.rawValue ?? "?")  (Esc: back)"
   let outer = Rect(x: inner.x - 1, y: inner.y - 1, width: inner.width + 2, height: inner.height + 2)
   Pane(title: title, focused: true).render(in: outer, buffer: &buf)
+  // Columns that do not fit are dropped from the right: spec, usage, rotation and tags (issue 14)
+  // come before the aliases, the creation date and the description.
   let cols = [
     TableColumn("KEY ID", minWidth: 36), TableColumn("STATE", minWidth: 15),
-    TableColumn("ALIASES", minWidth: 16, flex: 1), TableColumn("CREATED", minWidth: 16),
+    TableColumn("SPEC", minWidth: 17), TableColumn("USAGE", minWidth: 15),
+    TableColumn("ROTATION", minWidth: 8), TableColumn("ALIASES", minWidth: 12, flex: 1),
+    TableColumn("TAGS", minWidth: 8, flex: 1), TableColumn("CREATED", minWidth: 16),
     TableColumn("DESCRIPTION", minWidth: 12, flex: 1),
   ]
   let rows = keys.map { k -> TableRow in
@@ -356,9 +360,14 @@ private func renderKeys(_ state: DashboardState, storeId: String, _ inner: Rect,
     default: style = Style(attributes: .dim)
     }
     if !state.config.color { style = style.withoutColor }
+    let details = state.snapshot?.keyDetails[k.keyId]
     return TableRow([
       TableCell(k.keyId), TableCell(ks?.rawValue ?? "?", style: style),
+      TableCell(k.keySpec?.rawValue ?? k.customerMasterKeySpec?.rawValue ?? ""),
+      TableCell(k.keyUsage?.rawValue ?? ""),
+      TableCell(rotationText(details), style: details?.rotationEnabled == nil ? .dim : nil),
       TableCell(state.snapshot?.aliases(forKey: k.keyId).joined(separator: ", ") ?? ""),
+      TableCell(tagsText(details)),
       TableCell(k.creationDate.map { Fmt.dateTime($0, state.config.timeZone) } ?? ""),
       TableCell(k.description ?? ""),
     ])
@@ -367,6 +376,22 @@ private func renderKeys(_ state: DashboardState, storeId: String, _ inner: Rect,
   if keys.isEmpty {
     buf.put("This store has no KMS keys", x: inner.x, y: inner.y + 1, style: .dim, clip: inner)
   }
+}
+
+/// Automatic rotation in the keys view: the period while enabled, "off", or "—" for a key KMS
+/// cannot rotate automatically (custom key store, asymmetric, HMAC, imported, replica).
+func rotationText(_ details: KeyDetails?) -> String {
+  switch details?.rotationEnabled {
+  case true?: details?.rotationPeriodInDays.map { "\($0)d" } ?? "on"
+  case false?: "off"
+  case nil: "—"
+  }
+}
+
+/// Tags in the keys view: `key=value`, in the key's order.
+func tagsText(_ details: KeyDetails?) -> String {
+  (details?.tags ?? []).map { $0.tagValue.isEmpty ? $0.tagKey : "\($0.tagKey)=\($0.tagValue)" }
+    .joined(separator: ", ")
 }
 
 private func renderStatus(_ state: DashboardState, _ rect: Rect, _ buf: inout Buffer) {

@@ -16,6 +16,8 @@ public struct FleetDelta: Sendable, Equatable {
   /// Custom-store keys created or changed, with their effective key state: when a store's
   /// connection state changes, every key of that store is here.
   public var keys: [KeyMetadata]
+  /// Rotation and tags of the keys in `keys` (a key without an entry has none to show).
+  public var keyDetails: [String: KeyDetails]
   public var removedKeyIds: [String]
   public var aliases: [AliasListEntry]
   public var removedAliasNames: [String]
@@ -34,13 +36,14 @@ public struct FleetDelta: Sendable, Equatable {
     removedStoreIds: [String] = [], keys: [KeyMetadata] = [], removedKeyIds: [String] = [],
     aliases: [AliasListEntry] = [], removedAliasNames: [String] = [], clusters: [Cluster] = [],
     removedClusterIds: [String] = [], faults: [String: Set<SimulatorFault>] = [:],
-    events: [FleetEvent] = [], backend: BackendStatus? = nil
+    events: [FleetEvent] = [], backend: BackendStatus? = nil, keyDetails: [String: KeyDetails] = [:]
   ) {
     self.version = version
     self.stores = stores
     self.stateSince = stateSince
     self.removedStoreIds = removedStoreIds
     self.keys = keys
+    self.keyDetails = keyDetails
     self.removedKeyIds = removedKeyIds
     self.aliases = aliases
     self.removedAliasNames = removedAliasNames
@@ -119,6 +122,8 @@ extension FleetSnapshot {
       keys = Self.merged(
         keys, upserting: delta.keys, removing: delta.removedKeyIds, id: { $0.keyId },
         position: { key(positionOf: $0) })
+      for key in delta.keys { keyDetails[key.keyId] = delta.keyDetails[key.keyId] }
+      for id in delta.removedKeyIds { keyDetails[id] = nil }
     }
     if !delta.aliases.isEmpty || !delta.removedAliasNames.isEmpty {
       aliases = Self.merged(

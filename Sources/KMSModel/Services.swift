@@ -369,13 +369,17 @@ public struct FleetSnapshot: Sendable, Equatable {
   /// How a remote endpoint is doing (refresh time, latency, errors, degraded views); nil for the
   /// embedded engine.
   public var backend: BackendStatus?
+  /// Automatic rotation and tags of the keys in `keys`, by key ID (issue 14: the keys view shows
+  /// them beside the spec and usage `KeyMetadata` has). A key without an entry shows none.
+  public var keyDetails: [String: KeyDetails]
   /// Lookups by ID, so a view of 10,000 stores and 100,000 keys never scans the lists per row.
   private var index = FleetIndex()
 
   public init(
     version: UInt64, region: String, accountId: String, stores: [CustomKeyStoresListEntry],
     stateSince: [String: Date], clusters: [Cluster], keys: [KeyMetadata], aliases: [AliasListEntry],
-    events: [FleetEvent], faults: [String: Set<SimulatorFault>], backend: BackendStatus? = nil
+    events: [FleetEvent], faults: [String: Set<SimulatorFault>], backend: BackendStatus? = nil,
+    keyDetails: [String: KeyDetails] = [:]
   ) {
     self.version = version
     self.region = region
@@ -388,6 +392,7 @@ public struct FleetSnapshot: Sendable, Equatable {
     self.events = events
     self.faults = faults
     self.backend = backend
+    self.keyDetails = keyDetails
     index = FleetIndex(self)
   }
 
@@ -429,7 +434,25 @@ public struct FleetSnapshot: Sendable, Equatable {
     lhs.version == rhs.version && lhs.region == rhs.region && lhs.accountId == rhs.accountId
       && lhs.stores == rhs.stores && lhs.stateSince == rhs.stateSince && lhs.clusters == rhs.clusters
       && lhs.keys == rhs.keys && lhs.aliases == rhs.aliases && lhs.events == rhs.events
-      && lhs.faults == rhs.faults && lhs.backend == rhs.backend
+      && lhs.faults == rhs.faults && lhs.backend == rhs.backend && lhs.keyDetails == rhs.keyDetails
+  }
+}
+
+/// What the keys view shows of a key beyond its `KeyMetadata` (which has the key spec and usage):
+/// automatic rotation and tags (issue 14).
+public struct KeyDetails: Sendable, Equatable {
+  /// Automatic rotation; nil when KMS cannot rotate the key automatically (keys in custom key
+  /// stores, asymmetric and HMAC keys, imported key material, multi-Region replicas) or the
+  /// backend did not say.
+  public var rotationEnabled: Bool?
+  /// Days between automatic rotations, while enabled.
+  public var rotationPeriodInDays: Int?
+  public var tags: [Tag]
+
+  public init(rotationEnabled: Bool? = nil, rotationPeriodInDays: Int? = nil, tags: [Tag] = []) {
+    self.rotationEnabled = rotationEnabled
+    self.rotationPeriodInDays = rotationPeriodInDays
+    self.tags = tags
   }
 }
 

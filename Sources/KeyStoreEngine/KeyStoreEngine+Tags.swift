@@ -74,6 +74,22 @@ extension KeyStoreEngine {
     }
   }
 
+  // MARK: What the dashboard shows
+
+  /// The rotation and tags the dashboard's keys view shows beside a key's spec and usage, for
+  /// every kind of key; nil when there is nothing to show (no tags, and a key KMS cannot rotate
+  /// automatically).
+  func keyDetails(_ key: KeyRecord) -> KeyDetails? {
+    let rotatable =
+      key.customKeyStoreId == nil && key.isSymmetricEncryption && key.origin != .external
+      && (key.multiRegion.map { $0.primaryRegion == configuration.region } ?? true)
+    let enabled = key.rotation?.enabled == true
+    let details = KeyDetails(
+      rotationEnabled: rotatable ? enabled : nil,
+      rotationPeriodInDays: rotatable && enabled ? key.rotation?.periodInDays : nil, tags: key.tags ?? [])
+    return details == KeyDetails() ? nil : details
+  }
+
   // MARK: UpdateAlias, UpdateKeyDescription
 
   public func updateAlias(_ request: UpdateAliasRequest) throws(KMSError) -> UpdateAliasResponse {

@@ -153,7 +153,10 @@ extension KeyStoreEngine {
     }
     for id in keyIds {
       if let key = keys[id] {
-        if key.customKeyStoreId != nil { delta.keys.append(metadata(key)) }
+        if key.customKeyStoreId != nil {
+          delta.keys.append(metadata(key))
+          delta.keyDetails[id] = keyDetails(key)
+        }
       } else if keys.original(id)??.customKeyStoreId != nil {
         delta.removedKeyIds.append(id)
       }

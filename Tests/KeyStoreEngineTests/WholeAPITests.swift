@@ -204,6 +204,29 @@ extension KeyStoreEngine {
   }
 }
 
+extension TagTests {
+  @Test func theDashboardSeesTagsOfCustomStoreKeysInSnapshotsAndDeltas() async throws {
+    let f = Fixture()
+    let (store, _) = try await f.connectedStore()
+    let key = try await f.createKey(in: store).keyId
+    #expect(try await f.engine.fleetSnapshot().keyDetails[key] == nil)
+    let stream = await f.engine.changes()
+    var iterator = stream.makeAsyncIterator()
+    _ = try await f.engine.tagResource(
+      TagResourceRequest(keyId: key, tags: [KMSModel.Tag(tagKey: "team", tagValue: "qa")]))
+    let delta = try #require(await iterator.next())
+    #expect(delta.keys.map(\.keyId) == [key])
+    #expect(delta.keyDetails[key] == KeyDetails(tags: [KMSModel.Tag(tagKey: "team", tagValue: "qa")]))
+    let snapshot = try await f.engine.fleetSnapshot()
+    #expect(snapshot.keyDetails[key] == KeyDetails(tags: [KMSModel.Tag(tagKey: "team", tagValue: "qa")]))
+    #expect(snapshot.keys.first { $0.keyId == key }?.keySpec == .symmetricDefault)
+    _ = try await f.engine.untagResource(UntagResourceRequest(keyId: key, tagKeys: ["team"]))
+    #expect(try await f.engine.fleetSnapshot().keyDetails[key] == nil)
+    let cleared = try #require(await iterator.next())
+    #expect(cleared.keys.map(\.keyId) == [key] && cleared.keyDetails.isEmpty)
+  }
+}
+
 // MARK: - Key policies
 
 @Suite struct PolicyTests {
