@@ -12,9 +12,12 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+    .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
+    .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.0"),
     .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
     .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+    .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
   ],
   targets: [
     // Foundation-only vocabulary shared by every layer: AWS shapes, errors, validation, protocols.
@@ -45,12 +48,18 @@ let package = Package(
         "KMSModel", "KeyStoreEngine", "AWSSigV4",
         .product(name: "Hummingbird", package: "hummingbird"),
         .product(name: "Logging", package: "swift-log"),
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOPosix", package: "swift-nio"),
+        .product(name: "NIOHTTP1", package: "swift-nio"),
+        .product(name: "NIOExtras", package: "swift-nio-extras"),
       ]
     ),
     .target(
       name: "KMSClient",
       dependencies: [
         "KMSModel", "AWSSigV4", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        .product(name: "Crypto", package: "swift-crypto"),
+        .product(name: "NIOSSL", package: "swift-nio-ssl"),
       ]
     ),
     .systemLibrary(name: "CNcursesw", path: "Sources/CNcursesw", providers: [.apt(["libncurses-dev"])]),
@@ -62,6 +71,7 @@ let package = Package(
         "KMSModel", "KeyStoreEngine", "EngineStorage", "KMSServer", "KMSClient", "AWSSigV4", "Dashboard",
         "TerminalUI",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "Logging", package: "swift-log"),
       ]
     ),
@@ -85,6 +95,14 @@ let package = Package(
         .product(name: "Logging", package: "swift-log"),
       ]
     ),
+    // The bare SwiftNIO baseline of scripts/bench-endpoint ("distance to the limit").
+    .executableTarget(
+      name: "bare-nio-bench",
+      dependencies: [
+        .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+        .product(name: "NIOHTTP1", package: "swift-nio"),
+      ]
+    ),
     .testTarget(name: "KMSModelTests", dependencies: ["KMSModel"]),
     .testTarget(name: "AWSSigV4Tests", dependencies: ["AWSSigV4"], resources: [.copy("Fixtures")]),
     .testTarget(
@@ -106,11 +124,17 @@ let package = Package(
       dependencies: [
         "KMSClient", "KMSModel", "AWSSigV4", "KMSServer", "KeyStoreEngine",
         .product(name: "Logging", package: "swift-log"),
+        .product(name: "Hummingbird", package: "hummingbird"),
       ],
       resources: [.copy("Fixtures")]
     ),
     .testTarget(name: "TerminalUITests", dependencies: ["TerminalUI"]),
-    .testTarget(name: "DashboardTests", dependencies: ["Dashboard", "TerminalUI", "KMSModel"]),
+    .testTarget(
+      name: "DashboardTests",
+      dependencies: [
+        "Dashboard", "TerminalUI", "KMSModel", .product(name: "PropertyBased", package: "swift-property-based"),
+      ]
+    ),
     .testTarget(name: "EndToEndTests", dependencies: ["KMSModel"]),
   ]
 )

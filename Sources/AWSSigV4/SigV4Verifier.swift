@@ -46,9 +46,10 @@ public struct SigV4Verifier: Sendable {
   ///   - payloadHash: lowercase hex SHA-256 of the exact body bytes.
   ///   - services: the signing names accepted in the scope (e.g. `["kms"]`).
   ///   - now: the server's current time.
+  ///   - signingKeys: derived signing keys to reuse (one per connection or thread; not shared).
   public func verify(
     method: String, path: String, query: String, header: (String) -> [String], payloadHash: String,
-    services: Set<String>, now: Date
+    services: Set<String>, now: Date, signingKeys: SigV4SigningKeyCache? = nil
   ) throws(SigV4Error) -> SigV4Identity {
     guard let authorizationHeader = header("authorization").first else {
       throw .missingAuthenticationToken
@@ -86,7 +87,7 @@ public struct SigV4Verifier: Sendable {
         "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: "
           + "'\(authorization.date)' != '\(day)', from '\(trimmedDate)'.")
     }
-    let minutes = "\(Int(clockSkew / 60)) min."
+    var minutes: String { "\(Int(clockSkew / 60)) min." }
     if requestDate < now.addingTimeInterval(-clockSkew) {
       throw .invalidSignature(
         "Signature expired: \(trimmedDate) is now earlier than "
@@ -108,9 +109,13 @@ public struct SigV4Verifier: Sendable {
       payloadHash: payloadHash)
     let toSign = SigV4.stringToSign(
       amzDate: trimmedDate, scope: authorization.scope, canonicalRequest: canonical)
-    let key = SigV4.signingKey(
-      secretAccessKey: credential.secretAccessKey, date: authorization.date,
-      region: authorization.region, service: authorization.service)
+    let key =
+      signingKeys?.key(
+        secretAccessKey: credential.secretAccessKey, date: authorization.date, region: authorization.region,
+        service: authorization.service)
+      ?? SigV4.signingKey(
+        secretAccessKey: credential.secretAccessKey, date: authorization.date,
+        region: authorization.region, service: authorization.service)
     let expected = SigV4.signature(signingKey: key, stringToSign: toSign)
     guard SigV4.constantTimeEquals(Array(expected.utf8), Array(authorization.signature.utf8)) else {
       throw .invalidSignature(SigV4Error.signatureMismatchMessage)
@@ -129,5 +134,31 @@ public struct SigV4Verifier: Sendable {
       method: method, path: path, query: query,
       header: { name in headers.filter { $0.name.lowercased() == name }.map(\.value) },
       payloadHash: SigV4.sha256Hex(body), services: services, now: now)
+  }
+}
+
+/// Signing keys already derived, by (secret, date, region, service): the HMAC chain runs once per
+/// day and scope instead of once per request. Not thread-safe on purpose: each connection (or
+/// thread) keeps its own, so verifying takes no lock. Holds at most a few entries.
+public final class SigV4SigningKeyCache {
+  private struct Scope: Hashable {
+    var secret: String
+    var date: String
+    var region: String
+    var service: String
+  }
+
+  private var keys: [Scope: SymmetricKey] = [:]
+  private let limit: Int
+
+  public init(limit: Int = 8) { self.limit = limit }
+
+  public func key(secretAccessKey: String, date: String, region: String, service: String) -> SymmetricKey {
+    let scope = Scope(secret: secretAccessKey, date: date, region: region, service: service)
+    if let key = keys[scope] { return key }
+    if keys.count >= limit { keys.removeAll(keepingCapacity: true) }
+    let key = SigV4.signingKey(secretAccessKey: secretAccessKey, date: date, region: region, service: service)
+    keys[scope] = key
+    return key
   }
 }

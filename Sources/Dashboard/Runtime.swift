@@ -2,10 +2,24 @@ import Foundation
 import KMSModel
 import TerminalUI
 
+/// The runtime's time for waiting (frame pacing, the animation tick): any `Clock` counted in
+/// `Duration`, read as the time since the runtime was created. Tests inject a clock they advance.
+struct RuntimeTimer: Sendable {
+  let now: @Sendable () -> Duration
+  let sleep: @Sendable (_ until: Duration) async throws -> Void
+
+  init<C: Clock>(_ clock: C) where C.Duration == Duration {
+    let origin = clock.now
+    now = { origin.duration(to: clock.now) }
+    sleep = { deadline in try await clock.sleep(until: origin.advanced(by: deadline), tolerance: nil) }
+  }
+}
+
 /// Runs the dashboard: feeds terminal events and engine results through `update`, performs the
 /// effects against a `DashboardBackend` / `SimulatorControl`, and draws `view(state)` when it
 /// changed. It has no timer of its own: it wakes for keys, engine changes, and (only while a
-/// store is transient or a row is highlighted) a 10 Hz animation tick.
+/// store is transient or a row is highlighted) a 10 Hz animation tick. Loads, frames and the tick
+/// are decided by `LoadMachine`, `FrameMachine` and `TickMachine`; the runtime only executes.
 @TerminalActor
 public final class DashboardRuntime {
   public private(set) var state: DashboardState
@@ -13,20 +27,26 @@ public final class DashboardRuntime {
   private let service: any DashboardBackend
   private let control: (any SimulatorControl)?
   private let clock: @Sendable () -> Date
+  private let timer: RuntimeTimer
   private var lastFrame: Buffer?
-  private var lastRender = ContinuousClock.now.advanced(by: .seconds(-1))
-  private var renderScheduled = false
+  private var loads = LoadMachine()
+  private var frames = FrameMachine()
+  private var ticks = TickMachine()
   private var ticker: Task<Void, Never>?
   private var tasks: [Task<Void, Never>] = []
-  private var loading = false
-  private var reloadPending = false
   private var exitCode: Int32?
   /// Frames actually sent to the terminal (identical frames are skipped).
   public private(set) var framesDrawn = 0
+  /// Called after every message and every render, drawn or not (tests wait on it instead of
+  /// sleeping).
+  var activityObserver: (@TerminalActor () -> Void)?
 
+  /// `clock` dates what the dashboard shows (elapsed times, the spinner); `timer` is what it
+  /// waits on (frame pacing, the animation tick).
   public init(
     terminal: any Terminal, service: any DashboardBackend, control: (any SimulatorControl)?,
-    config: DashboardConfig, clock: @escaping @Sendable () -> Date = { Date() }
+    config: DashboardConfig, clock: @escaping @Sendable () -> Date = { Date() },
+    timer: any Clock<Duration> = ContinuousClock()
   ) {
     var cfg = config
     cfg.simulator = cfg.simulator && control != nil
@@ -34,7 +54,13 @@ public final class DashboardRuntime {
     self.service = service
     self.control = control
     self.clock = clock
+    self.timer = RuntimeTimer(timer)
     self.state = DashboardState(config: cfg, size: terminal.size, now: clock())
+  }
+
+  /// The coalescing machines' states (tests check that an idle dashboard keeps no timer).
+  var machines: (loads: LoadMachine.State, frames: FrameMachine.State, ticks: TickMachine.State) {
+    (loads.state, frames.state, ticks.state)
   }
 
   /// Runs until the user quits or a signal arrives; returns the process exit status.
@@ -50,7 +76,7 @@ public final class DashboardRuntime {
     }
     tasks.append(changes)
     perform(.loadSnapshot)
-    scheduleRender()
+    requestFrame()
     for await event in terminal.events {
       switch event {
       case .key(let k): dispatch(.key(k))
@@ -61,7 +87,7 @@ public final class DashboardRuntime {
       }
       if exitCode != nil { break }
     }
-    ticker?.cancel()
+    stopMachines()
     for t in tasks { t.cancel() }
     terminal.shutdown()
     for t in tasks { await t.value }
@@ -74,48 +100,116 @@ public final class DashboardRuntime {
     let effects = update(&state, msg)
     for e in effects { perform(e) }
     manageTicker()
-    scheduleRender()
+    requestFrame()
+    activityObserver?()
   }
 
   private func manageTicker() {
-    if state.needsAnimation {
-      guard ticker == nil else { return }
+    switch ticks.animationNeeded(state.needsAnimation) {
+    case .startTicker:
+      let timer = self.timer
       ticker = Task { [weak self] in
+        // Ticks at fixed points of the clock (every 100 ms from the start), not 100 ms after
+        // whenever the last tick finished.
+        var next = timer.now() + TickMachine.interval
         while !Task.isCancelled {
-          try? await Task.sleep(for: .milliseconds(100))
+          do {
+            try await timer.sleep(next)
+          } catch {
+            return  // cancelled
+          }
           guard let self, !Task.isCancelled else { return }
           self.dispatch(.tick(self.clock()))
+          next = max(next + TickMachine.interval, timer.now())
         }
       }
-    } else if let t = ticker {
-      t.cancel()
+    case .cancelTicker:
+      ticker?.cancel()
       ticker = nil
+    case .keep:
+      break
     }
   }
 
-  private func scheduleRender() {
-    guard !renderScheduled else { return }
-    renderScheduled = true
-    // Runs after the jobs already queued on the terminal thread: bursts coalesce into one frame.
-    let t = Task { [weak self] in
+  private func requestFrame() {
+    switch frames.frameRequested(now: timer.now()) {
+    case .schedule(let wait):
+      let timer = self.timer
+      let deadline = timer.now() + wait
+      // Runs after the jobs already queued on the terminal thread: bursts coalesce into one frame.
+      spawn { [weak self] in
+        if wait > .zero {
+          do {
+            try await timer.sleep(deadline)
+          } catch {
+            return  // cancelled: the dashboard quits
+          }
+        }
+        self?.frameDue()
+      }
+    case .alreadyScheduled, .ignore:
+      break
+    }
+  }
+
+  private func frameDue() {
+    switch frames.frameDue() {
+    case .render:
+      state.size = terminal.size
+      let frame = view(state)
+      switch frames.frameRendered(identical: frame == lastFrame, now: timer.now()) {
+      case .write:
+        terminal.draw(frame)
+        lastFrame = frame
+        framesDrawn += 1
+      case .skip:
+        break  // nothing visible changed: write nothing
+      }
+      activityObserver?()
+    case .ignore:
+      break
+    }
+  }
+
+  private func stopMachines() {
+    switch ticks.stop() {
+    case .cancelTicker:
+      ticker?.cancel()
+      ticker = nil
+    case .startTicker, .keep:
+      break
+    }
+    switch frames.stop() {
+    case .stopped, .alreadyStopped: break  // a scheduled frame renders nothing
+    }
+    switch loads.stop() {
+    case .stopped, .alreadyStopped: break  // a running load's answer is discarded
+    }
+  }
+
+  private func startLoad() {
+    let service = self.service
+    spawn { [weak self] in
+      let result: Msg
+      do {
+        let snap = try await service.fleetSnapshot()
+        result = .snapshot(snap, at: self?.clock() ?? Date())
+      } catch let e as KMSError {
+        result = .loadFailed(code: e.code.rawValue, message: e.message)
+      } catch {
+        result = .loadFailed(code: "Error", message: "\(error)")
+      }
       guard let self else { return }
-      let wait = self.lastRender.advanced(by: .milliseconds(16)) - ContinuousClock.now
-      if wait > .zero { try? await Task.sleep(for: wait) }
-      self.renderNow()
+      switch self.loads.loadFinished() {
+      case .deliver:
+        self.dispatch(result)
+      case .deliverAndStartLoad:
+        self.dispatch(result)
+        self.startLoad()
+      case .discard:
+        break
+      }
     }
-    _ = t
-  }
-
-  private func renderNow() {
-    renderScheduled = false
-    guard exitCode == nil else { return }
-    state.size = terminal.size
-    let frame = view(state)
-    if frame == lastFrame { return }  // nothing visible changed: write nothing
-    terminal.draw(frame)
-    lastFrame = frame
-    lastRender = ContinuousClock.now
-    framesDrawn += 1
   }
 
   private func spawn(_ body: @escaping @TerminalActor () async -> Void) {
@@ -130,33 +224,16 @@ public final class DashboardRuntime {
     switch effect {
     case .quit(let code):
       exitCode = code
-      ticker?.cancel()
+      stopMachines()
     case .redraw:
       lastFrame = nil
       terminal.invalidate()
     case .loadSnapshot:
-      if loading {
-        reloadPending = true
-        return
-      }
-      loading = true
-      spawn { [weak self] in
-        let result: Msg
-        do {
-          let snap = try await service.fleetSnapshot()
-          result = .snapshot(snap, at: self?.clock() ?? Date())
-        } catch let e as KMSError {
-          result = .loadFailed(code: e.code.rawValue, message: e.message)
-        } catch {
-          result = .loadFailed(code: "Error", message: "\(error)")
-        }
-        guard let self else { return }
-        self.loading = false
-        self.dispatch(result)
-        if self.reloadPending {
-          self.reloadPending = false
-          self.perform(.loadSnapshot)
-        }
+      switch loads.loadRequested() {
+      case .startLoad:
+        startLoad()
+      case .coalesced, .ignore:
+        break
       }
     case .connect(let id):
       call(StoreAction.connect.operation, target: id, success: .actionSucceeded(.connect, storeId: id)) {

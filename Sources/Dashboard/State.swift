@@ -141,12 +141,11 @@ public struct DashboardState: Sendable, Equatable {
   public var size: Size
   /// The clock value of the latest message; views use it for elapsed times and the spinner.
   public var now: Date
-  public var snapshot: FleetSnapshot? {
-    didSet {
-      searchText = stores.map(Self.searchText)
-      refreshSortOrder()
-    }
-  }
+  /// The fleet as last loaded and patched by deltas, without its keys (they are in `keyBook`).
+  /// Set through `load(_:)` and `apply(_:)`, which keep the table's order in step.
+  public private(set) var snapshot: FleetSnapshot?
+  /// The fleet's keys, compact, per store.
+  private(set) var keyBook = KeyBook()
   /// When the dashboard last saw the fleet change.
   public var lastChange: Date?
   public var loadError: String?
@@ -155,16 +154,17 @@ public struct DashboardState: Sendable, Equatable {
   public var selectedStoreId: String?
   public var storeTable = TableState()
   public var keyTable = TableState()
-  public var sortColumn: StoreColumn = .name { didSet { refreshSortOrder() } }
-  public var sortAscending = true { didSet { refreshSortOrder() } }
-  public var filter = "" { didSet { if filter != oldValue { refreshVisibleStores() } } }
-  /// Stores after the filter and the sort, as the table shows them. Kept up to date when the
-  /// snapshot, the filter or the sort changes, so a frame never filters or sorts the fleet.
-  public private(set) var visibleStores: [CustomKeyStoresListEntry] = []
-  /// What the filter searches in, per store (parallel to `stores`): lower-cased UTF-8.
-  private var searchText: [[UInt8]] = []
-  /// Positions in `stores` in the order of the current sort.
-  private var sortOrder: [Int] = []
+  public var sortColumn: StoreColumn = .name {
+    didSet { order.setSort(sortColumn, ascending: sortAscending, snapshot, keyBook) }
+  }
+  public var sortAscending = true {
+    didSet { order.setSort(sortColumn, ascending: sortAscending, snapshot, keyBook) }
+  }
+  public var filter = "" { didSet { order.setFilter(filter) } }
+  /// Stores after the filter and the sort, in the order the table shows them. Kept up to date when
+  /// the snapshot, the filter or the sort changes, and patched per changed store by deltas, so a
+  /// frame never filters or sorts the fleet.
+  private(set) var order = StoreOrder()
   public var overlay: Overlay?
   public var status: StatusMessage?
   /// Rows briefly highlighted after a state change: store ID → highlight end.
@@ -183,103 +183,92 @@ public struct DashboardState: Sendable, Equatable {
 
   public static let highlightDuration: TimeInterval = 2
 
+  // MARK: The fleet
+
+  /// Replaces the fleet with a whole snapshot and rebuilds the table's order (O(n log n)).
+  public mutating func load(_ snapshot: FleetSnapshot) {
+    keyBook = KeyBook(snapshot.keys, details: snapshot.keyDetails)
+    var snap = snapshot
+    snap.keys = []  // kept compact in `keyBook`: the full `KeyMetadata` of every key is not held
+    snap.keyDetails = [:]
+    self.snapshot = snap
+    order.rebuild(snap, keyBook, column: sortColumn, ascending: sortAscending, filter: filter)
+  }
+
+  /// Applies the next delta in place and moves only the rows whose sort key or filter text
+  /// changed. Returns false, changing nothing, when there is no snapshot yet or the delta does not
+  /// follow it (the caller then loads a snapshot).
+  public mutating func apply(_ delta: FleetDelta) -> Bool {
+    guard var snap = snapshot else { return false }
+    guard delta.version == snap.version + 1 else { return delta.version <= snap.version }
+    // The stores whose rows may change, found before the delta removes anything.
+    var touched = Set(delta.stores.compactMap(\.customKeyStoreId))
+    touched.formUnion(delta.removedStoreIds)
+    for key in delta.keys {
+      if let store = key.customKeyStoreId { touched.insert(store) }
+      if let store = keyBook.store(ofKey: key.keyId) { touched.insert(store) }
+    }
+    for id in delta.removedKeyIds {
+      if let store = keyBook.store(ofKey: id) { touched.insert(store) }
+    }
+    for cluster in delta.clusters {
+      if let id = cluster.clusterId { touched.formUnion(order.stores(ofCluster: id)) }
+    }
+    for id in delta.removedClusterIds { touched.formUnion(order.stores(ofCluster: id)) }
+    // Patched in place: the state lets go of its reference first, so the lists are not copied.
+    snapshot = nil
+    var stores = delta
+    stores.keys = []
+    stores.removedKeyIds = []
+    stores.keyDetails = [:]
+    snap.apply(stores)
+    snapshot = snap
+    for key in delta.keys { keyBook.upsert(key, details: delta.keyDetails[key.keyId]) }
+    for id in delta.removedKeyIds { keyBook.remove(id) }
+    order.update(touched, in: snap, keyBook)
+    return true
+  }
+
   // MARK: Derived values
 
   public var stores: [CustomKeyStoresListEntry] { snapshot?.stores ?? [] }
 
-  /// Lower-cased name, ID, cluster, state and error code, separated so no match spans two.
-  private static func searchText(_ s: CustomKeyStoresListEntry) -> [UInt8] {
-    Array(
-      [
-        s.customKeyStoreName, s.customKeyStoreId, s.cloudHsmClusterId, s.connectionState?.rawValue,
-        s.connectionErrorCode?.rawValue,
-      ]
-      .compactMap { $0?.lowercased() }.joined(separator: "\u{0}").utf8)
-  }
+  /// Stores after the filter and the sort, as the table shows them.
+  public var visibleStores: VisibleStores { VisibleStores(rows: order.visible, snapshot: snapshot) }
 
-  /// Sorts once per snapshot or sort change; each key is computed once, not per comparison.
-  private mutating func refreshSortOrder() {
-    let all = stores
-    let snap = snapshot
-    let column = sortColumn
-    let keyed = all.indices.map {
-      (key: Self.sortKey(all[$0], column, snap), id: all[$0].customKeyStoreId ?? "", at: $0)
-    }
-    let ascending = sortAscending
-    sortOrder = keyed.sorted { a, b in
-      if a.key != b.key { return ascending ? a.key < b.key : a.key > b.key }
-      return a.id < b.id
-    }.map(\.at)
-    refreshVisibleStores()
-  }
-
-  /// Applies the filter to the sorted order: a byte search per store, fast enough per keystroke.
-  private mutating func refreshVisibleStores() {
-    let all = stores
-    let needle = Array(filter.lowercased().utf8)
-    guard !needle.isEmpty else {
-      visibleStores = sortOrder.map { all[$0] }
-      return
-    }
-    visibleStores = sortOrder.filter { Self.contains(searchText[$0], needle) }.map { all[$0] }
-  }
-
-  private static func contains(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {
-    guard needle.count <= haystack.count else { return false }
-    return haystack.withUnsafeBufferPointer { h in
-      needle.withUnsafeBufferPointer { n in
-        let first = n[0]
-        var i = 0
-        let last = h.count - n.count
-        while i <= last {
-          if h[i] == first {
-            var j = 1
-            while j < n.count && h[i + j] == n[j] { j += 1 }
-            if j == n.count { return true }
-          }
-          i += 1
-        }
-        return false
-      }
-    }
-  }
-
-  private static func sortKey(_ s: CustomKeyStoresListEntry, _ c: StoreColumn, _ snap: FleetSnapshot?)
-    -> String
-  {
-    switch c {
-    case .name: return (s.customKeyStoreName ?? "").lowercased()
-    case .id: return s.customKeyStoreId ?? ""
-    case .type: return s.customKeyStoreType?.rawValue ?? ""
-    case .cluster: return s.cloudHsmClusterId ?? ""
-    case .hsms:
-      let n = snap?.cluster(s.cloudHsmClusterId)?.activeHsmCount ?? 0
-      return String(format: "%06d", n)
-    case .keys:
-      return String(format: "%08d", snap?.keyCount(inStore: s.customKeyStoreId) ?? 0)
-    case .state: return (s.connectionState?.rawValue ?? "") + (s.connectionErrorCode?.rawValue ?? "")
-    case .created:
-      return String(format: "%016.3f", s.creationDate?.timeIntervalSince1970 ?? 0)
-    }
-  }
+  /// Where a store is among the visible rows (binary search), nil when filtered out or unknown.
+  public func visiblePosition(of id: String) -> Int? { order.position(of: id) }
 
   public var selectedStore: CustomKeyStoresListEntry? {
-    let v = visibleStores
-    // The table's selection is kept on the selected store's row: check it before searching.
-    let row = storeTable.selected
-    if row >= 0, row < v.count, let id = selectedStoreId, v[row].customKeyStoreId == id { return v[row] }
-    if let id = selectedStoreId, let s = v.first(where: { $0.customKeyStoreId == id }) { return s }
-    return v.first
+    guard let snapshot else { return nil }
+    if let id = selectedStoreId, order.position(of: id) != nil { return snapshot.store(id: id) }
+    return order.visible.first.flatMap { snapshot.store(id: $0.id) }
   }
 
   public func store(id: String) -> CustomKeyStoresListEntry? { snapshot?.store(id: id) }
 
+  /// The keys of one store, in the backend's order.
+  public func keys(inStore id: String?) -> [KeyRow] { keyBook.keys(inStore: id) }
+
+  public func keyCount(inStore id: String?) -> Int { keyBook.count(inStore: id) }
+
   /// True while something on screen animates (a transient store, or a highlight).
   public var needsAnimation: Bool {
-    if stores.contains(where: { $0.connectionState == .connecting || $0.connectionState == .disconnecting }) {
-      return true
-    }
-    return highlightUntil.values.contains { $0 > now }
+    order.hasTransient || highlightUntil.values.contains { $0 > now }
+  }
+}
+
+/// The stores the table shows, in order: rows of the store order looked up in the snapshot.
+public struct VisibleStores: RandomAccessCollection, Sendable {
+  let rows: [StoreOrder.Row]
+  let snapshot: FleetSnapshot?
+
+  public var startIndex: Int { 0 }
+  public var endIndex: Int { rows.count }
+
+  public subscript(position: Int) -> CustomKeyStoresListEntry {
+    let id = rows[position].id
+    return snapshot?.store(id: id) ?? CustomKeyStoresListEntry(customKeyStoreId: id)
   }
 }
 

@@ -128,9 +128,7 @@ private func reduce(_ state: inout DashboardState, _ msg: Msg) -> [Effect] {
   case .snapshot(let snap, let at):
     return applySnapshot(&state, snap, at: at)
   case .delta(let delta, let at):
-    // A gap (or no snapshot yet) means deltas were missed: resynchronise from one snapshot.
-    guard var snap = state.snapshot, snap.apply(delta) else { return [.loadSnapshot] }
-    return applySnapshot(&state, snap, at: at)
+    return applyDelta(&state, delta, at: at)
   case .loadFailed(let code, let message):
     state.loadError = "\(code): \(message)"
     state.status = StatusMessage("Loading the fleet failed: \(code): \(message)", kind: .error)
@@ -159,10 +157,9 @@ private func reduce(_ state: inout DashboardState, _ msg: Msg) -> [Effect] {
 }
 
 private func applySnapshot(_ state: inout DashboardState, _ snap: FleetSnapshot, at: Date) -> [Effect] {
-  let old = state.snapshot
   state.now = max(state.now, at)
   state.loadError = nil
-  if let old {
+  if let old = state.snapshot {
     var changed = old.version != snap.version
     for s in snap.stores {
       guard let id = s.customKeyStoreId else { continue }
@@ -177,8 +174,40 @@ private func applySnapshot(_ state: inout DashboardState, _ snap: FleetSnapshot,
   } else {
     state.lastChange = snap.events.last?.date ?? at
   }
-  state.snapshot = snap
-  if state.selectedStoreId == nil || state.store(id: state.selectedStoreId!) == nil {
+  state.load(snap)
+  return fleetChanged(&state)
+}
+
+/// One committed change: the snapshot is patched in place and only the rows it touched move, so
+/// the cost follows the size of the change, not of the fleet.
+private func applyDelta(_ state: inout DashboardState, _ delta: FleetDelta, at: Date) -> [Effect] {
+  guard let version = state.snapshot?.version, delta.version <= version + 1 else {
+    // A gap (or no snapshot yet) means deltas were missed: resynchronise from one snapshot.
+    return [.loadSnapshot]
+  }
+  guard delta.version == version + 1 else { return [] }  // already reflected
+  // Looked up store by store, without holding a copy of the snapshot: the state must hold the
+  // only reference while the delta is applied in place.
+  let highlighted = delta.stores.compactMap { s -> String? in
+    guard let id = s.customKeyStoreId else { return nil }
+    let before = state.store(id: id)
+    let changed =
+      before?.connectionState != s.connectionState || before?.connectionErrorCode != s.connectionErrorCode
+    return changed ? id : nil
+  }
+  guard state.apply(delta) else { return [.loadSnapshot] }
+  state.now = max(state.now, at)
+  state.loadError = nil
+  for id in highlighted {
+    state.highlightUntil[id] = at.addingTimeInterval(DashboardState.highlightDuration)
+  }
+  state.lastChange = state.snapshot?.events.last?.date ?? at
+  return fleetChanged(&state)
+}
+
+/// After the fleet changed: keep the selection and the screen on things that still exist.
+private func fleetChanged(_ state: inout DashboardState) -> [Effect] {
+  if state.selectedStoreId.flatMap({ state.store(id: $0) }) == nil {
     state.selectedStoreId = state.visibleStores.first?.customKeyStoreId
   }
   if case .keys(let id) = state.screen, state.store(id: id) == nil { state.screen = .stores }
@@ -194,16 +223,16 @@ func storeTableRows(_ state: DashboardState) -> Int {
 }
 
 private func clampTables(_ state: inout DashboardState) {
-  let visible = state.visibleStores
-  if let id = state.selectedStoreId, let i = visible.firstIndex(where: { $0.customKeyStoreId == id }) {
+  let count = state.visibleStores.count
+  if let id = state.selectedStoreId, let i = state.visiblePosition(of: id) {
     state.storeTable.selected = i
   } else {
-    state.storeTable.selected = min(state.storeTable.selected, max(0, visible.count - 1))
-    state.selectedStoreId = visible.isEmpty ? nil : visible[state.storeTable.selected].customKeyStoreId
+    state.storeTable.selected = min(state.storeTable.selected, max(0, count - 1))
+    state.selectedStoreId = count == 0 ? nil : state.visibleStores[state.storeTable.selected].customKeyStoreId
   }
-  state.storeTable.clamp(rowCount: visible.count, visibleRows: storeTableRows(state))
+  state.storeTable.clamp(rowCount: count, visibleRows: storeTableRows(state))
   if case .keys(let id) = state.screen {
-    let n = state.snapshot?.keyCount(inStore: id) ?? 0
+    let n = state.keyCount(inStore: id)
     state.keyTable.clamp(rowCount: n, visibleRows: max(1, Layout(state).table.height - 1))
   }
 }
@@ -306,7 +335,7 @@ private func setSort(_ state: inout DashboardState, _ column: StoreColumn) {
 }
 
 private func handleKeysScreenKey(_ state: inout DashboardState, _ key: Key, storeId: String) -> [Effect] {
-  let count = state.snapshot?.keyCount(inStore: storeId) ?? 0
+  let count = state.keyCount(inStore: storeId)
   let page = max(1, Layout(state).table.height - 1)
   switch key {
   case .char("q"):
@@ -378,7 +407,7 @@ func makeConfirmDialog(_ action: StoreAction, store s: CustomKeyStoresListEntry,
   var body: [String]
   switch action {
   case .disconnect:
-    let keys = state.snapshot?.keys(inStore: id) ?? []
+    let keys = state.keys(inStore: id)
     let affected = keys.filter { $0.keyState != .pendingDeletion }
     let aliases = affected.flatMap { state.snapshot?.aliases(forKey: $0.keyId) ?? [] }
     let aliasText: String

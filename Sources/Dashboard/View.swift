@@ -208,7 +208,7 @@ private func renderStoreTable(_ state: DashboardState, _ inner: Rect, _ buf: ino
       .type: TableCell(storeTypeShort(s.customKeyStoreType)),
       .cluster: TableCell(s.cloudHsmClusterId ?? "—"),
       .hsms: TableCell(s.customKeyStoreType == .externalKeyStore ? "—" : hsmSummary(cluster)),
-      .keys: TableCell("\(state.snapshot?.keyCount(inStore: id) ?? 0)"),
+      .keys: TableCell("\(state.keyCount(inStore: id))"),
       .state: TableCell(
         stateText(s, state), style: stateStyle(s.connectionState, color: state.config.color).adding(mark)),
       .created: TableCell(s.creationDate.map { Fmt.date($0, state.config.timeZone) } ?? ""),
@@ -286,7 +286,7 @@ func detailLines(_ s: CustomKeyStoresListEntry, _ state: DashboardState) -> [(St
     if let v = x.vpcEndpointServiceName { lines.append(("XksProxy VpcEndpointSvc", v, .plain)) }
     if let o = x.vpcEndpointServiceOwner { lines.append(("XksProxy VpcSvcOwner", o, .plain)) }
   }
-  let keys = state.snapshot?.keys(inStore: id) ?? []
+  let keys = state.keys(inStore: id)
   var counts: [String: Int] = [:]
   for k in keys { counts[k.keyState?.rawValue ?? "?", default: 0] += 1 }
   let byState = counts.keys.sorted().map { "\($0) \(counts[$0]!)" }.joined(separator: ", ")
@@ -334,7 +334,7 @@ private func renderEvents(_ state: DashboardState, _ rect: Rect, _ buf: inout Bu
 
 private func renderKeys(_ state: DashboardState, storeId: String, _ inner: Rect, _ buf: inout Buffer) {
   let s = state.store(id: storeId)
-  let keys = (state.snapshot?.keys(inStore: storeId) ?? []).sorted {
+  let keys = state.keys(inStore: storeId).sorted {
     ($0.creationDate ?? .distantPast, $0.keyId) < ($1.creationDate ?? .distantPast, $1.keyId)
   }
   let title =
@@ -360,10 +360,10 @@ private func renderKeys(_ state: DashboardState, storeId: String, _ inner: Rect,
     default: style = Style(attributes: .dim)
     }
     if !state.config.color { style = style.withoutColor }
-    let details = state.snapshot?.keyDetails[k.keyId]
+    let details = k.details
     return TableRow([
       TableCell(k.keyId), TableCell(ks?.rawValue ?? "?", style: style),
-      TableCell(k.keySpec?.rawValue ?? k.customerMasterKeySpec?.rawValue ?? ""),
+      TableCell(k.keySpec?.rawValue ?? ""),
       TableCell(k.keyUsage?.rawValue ?? ""),
       TableCell(rotationText(details), style: details?.rotationEnabled == nil ? .dim : nil),
       TableCell(state.snapshot?.aliases(forKey: k.keyId).joined(separator: ", ") ?? ""),

@@ -9,8 +9,10 @@ public enum AWSConfigurationError: Error, Sendable, Equatable, CustomStringConve
   case partialCredentials(source: String, missing: String)
   /// `--profile NAME` / `AWS_PROFILE` names a profile that neither file defines.
   case profileNotFound(profile: String, searched: [String])
-  /// The profile gets its credentials in a way kmsdash does not implement (SSO, assume-role, …).
-  case unsupportedCredentialSource(profile: String, setting: String)
+  /// The configuration contradicts itself or lacks a setting (a `source_profile` that does not
+  /// exist, a loop of profiles, an unknown `credential_source`, a missing `[sso-session]`, …).
+  /// The message names the profile and the fix.
+  case invalidConfiguration(message: String)
   /// No region from the flag, the environment or the profile.
   case noRegion(profile: String, searched: [String])
   /// A shared file has a line that is not INI.
@@ -34,11 +36,8 @@ public enum AWSConfigurationError: Error, Sendable, Equatable, CustomStringConve
         + searched.map { "  - \($0)" }.joined(separator: "\n")
         + "\nFix: create it with `aws configure --profile \(profile)`, or choose another with --profile "
         + "or AWS_PROFILE."
-    case .unsupportedCredentialSource(let profile, let setting):
-      return "The AWS profile '\(profile)' gets its credentials through '\(setting)', which kmsdash does "
-        + "not support. Fix: export temporary credentials first, for example "
-        + "`eval \"$(aws configure export-credentials --profile \(profile) --format env)\"`, then run "
-        + "kmsdash without --profile."
+    case .invalidConfiguration(let message):
+      return message
     case .noRegion(let profile, let searched):
       return "No AWS region configured for profile '\(profile)'. Searched:\n"
         + searched.map { "  - \($0)" }.joined(separator: "\n")

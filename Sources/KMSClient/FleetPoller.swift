@@ -83,10 +83,14 @@ actor FleetPoller {
   private var pendingDelta = FleetDelta(version: 0)
 
   private var subscribers: [UUID: AsyncStream<FleetDelta>.Continuation] = [:]
+  /// Decides the loop: when to start, sleep, wake, refresh again and stop.
+  private var machine = PollerMachine()
+  /// The loop task, while `machine` says it runs.
   private var loop: Task<Void, Never>?
+  /// The refresh in flight (a join handle: concurrent callers share one refresh).
   private var inFlight: Task<Duration, Never>?
+  /// The loop's sleep, while `machine` says it sleeps (cancelled to wake the loop).
   private var sleeping: Task<Void, any Error>?
-  private var refreshRequested = false
 
   init(
     caller: KMSCaller, probe: SimulatorProbe, clock: any PollingClock, options: PollingOptions,
@@ -104,78 +108,131 @@ actor FleetPoller {
   func subscribe() -> AsyncStream<FleetDelta> {
     let (stream, continuation) = AsyncStream.makeStream(
       of: FleetDelta.self, bufferingPolicy: .bufferingNewest(256))
+    switch machine.subscribed() {
+    case .startLoop:
+      register(continuation)
+      startLoop()
+    case .alreadyPolling:
+      register(continuation)
+    case .finishStream:
+      continuation.finish()
+    }
+    return stream
+  }
+
+  private func register(_ continuation: AsyncStream<FleetDelta>.Continuation) {
     let id = UUID()
     subscribers[id] = continuation
     continuation.onTermination = { [weak self] _ in
       Task { await self?.unsubscribe(id) }
     }
-    startLoop()
-    return stream
   }
 
   private func unsubscribe(_ id: UUID) {
-    subscribers[id] = nil
-    if subscribers.isEmpty {
-      loop?.cancel()
-      loop = nil
+    guard subscribers.removeValue(forKey: id) != nil, subscribers.isEmpty else { return }
+    switch machine.lastSubscriberLeft() {
+    case .cancelLoop:
+      cancelLoop()
+    case .noLoop:
+      break
     }
   }
 
+  private func cancelLoop() {
+    loop?.cancel()
+    loop = nil
+    sleeping?.cancel()
+  }
+
+  /// The loop only executes what `machine` decides. A cancelled loop (replaced or stopped) stops
+  /// before telling the machine anything, so only the current loop drives it.
   private func startLoop() {
-    guard loop == nil else { return }
     loop = Task { [weak self] in
-      while !Task.isCancelled {
+      while true {
         guard let self else { return }
         let delay = await self.refreshOnce()
-        do {
-          try await self.pause(delay)
-        } catch {
-          return  // the loop was cancelled
+        if Task.isCancelled { return }
+        switch await self.loopRefreshed(delay: delay) {
+        case .sleep(let wait):
+          await self.sleep(wait)
+          if Task.isCancelled { return }
+          switch await self.loopSlept() {
+          case .refresh: continue
+          case .exitLoop: return
+          }
+        case .refreshAgain:
+          continue
+        case .exitLoop:
+          return
         }
       }
     }
   }
 
-  /// Waits `delay`, or less if `refreshSoon()` is called meanwhile. Throws only when cancelled.
-  private func pause(_ delay: Duration) async throws {
-    if refreshRequested {
-      refreshRequested = false
-      return
-    }
+  private func loopRefreshed(delay: Duration) -> PollerMachine.RefreshFinished {
+    machine.refreshFinished(delay: delay)
+  }
+
+  private func loopSlept() -> PollerMachine.SleepEnded {
+    machine.sleepEnded()
+  }
+
+  /// Sleeps `delay` on the injected clock, or less if the sleep is cancelled (a wake, a stop).
+  private func sleep(_ delay: Duration) async {
     let clock = self.clock
     let task = Task { try await clock.sleep(for: delay) }
     sleeping = task
-    defer { sleeping = nil }
     await withTaskCancellationHandler {
-      _ = try? await task.value
+      do { try await task.value } catch {}  // woken early: the machine says what comes next
     } onCancel: {
       task.cancel()
     }
-    try Task.checkCancellation()
-    refreshRequested = false
+    if sleeping == task { sleeping = nil }
   }
 
   /// Refresh as soon as possible (after an action changed the fleet).
   func refreshSoon() {
-    refreshRequested = true
-    sleeping?.cancel()
+    switch machine.wakeRequested() {
+    case .wakeSleeper:
+      sleeping?.cancel()
+    case .refreshQueued, .nothingToWake:
+      break
+    }
   }
 
   func stop() {
-    loop?.cancel()
-    loop = nil
-    sleeping?.cancel()
-    for continuation in subscribers.values { continuation.finish() }
-    subscribers = [:]
+    switch machine.stop() {
+    case .cancelLoopAndFinish:
+      cancelLoop()
+      finishSubscribers()
+    case .finish:
+      finishSubscribers()
+    case .alreadyStopped:
+      break
+    }
   }
 
-  var isPolling: Bool { loop != nil }
+  private func finishSubscribers() {
+    let all = subscribers.values
+    subscribers = [:]
+    for continuation in all { continuation.finish() }
+  }
+
+  var isPolling: Bool {
+    switch machine.state {
+    case .refreshing, .sleeping: true
+    case .idle, .stopped: false
+    }
+  }
+
+  /// The loop's state (tests).
+  var loopState: PollerMachine.State { machine.state }
 
   // MARK: Snapshots
 
   func snapshot() async throws -> FleetSnapshot {
     if content == nil {
-      if loop != nil && status.consecutiveFailures > 0 {
+      if isPolling && status.consecutiveFailures > 0 {
         return makeSnapshot()  // the loop keeps trying; show the endpoint as lost
       }
       _ = await refreshOnce()
@@ -300,11 +357,16 @@ actor FleetPoller {
 
   private func fetch(previous: FleetContent?) async throws -> FleetContent {
     var content = FleetContent()
-    content.stores = try await allPages { marker in
-      let page = try await self.caller.call(
-        .kms, "DescribeCustomKeyStores", DescribeCustomKeyStoresRequest(marker: marker),
-        as: DescribeCustomKeyStoresResponse.self)
-      return (page.customKeyStores ?? [], page.truncated == true ? page.nextMarker : nil)
+    do {
+      content.stores = try await allPages { marker in
+        let page = try await self.caller.call(
+          .kms, "DescribeCustomKeyStores", DescribeCustomKeyStoresRequest(marker: marker),
+          as: DescribeCustomKeyStoresResponse.self)
+        return (page.customKeyStores ?? [], page.truncated == true ? page.nextMarker : nil)
+      }
+    } catch let error as KMSError where KMSErrorDecoder.isUnsupportedOperation(error) {
+      // The endpoint answers, but not this operation (moto, LocalStack): not "lost", one note.
+      content.notes.append(Self.unsupportedNote("DescribeCustomKeyStores", error))
     }
 
     if !content.stores.isEmpty {
@@ -466,8 +528,16 @@ actor FleetPoller {
     case let error as KMSError:
       error.code == .throttlingException ? "Throttled by the endpoint; backing off" : error.description
     case let error as KMSTransportError: error.description
-    default: "\(error)"
+    // Credential errors carry a "Fix:" line; the header shows one line.
+    default: "\(error)".split(whereSeparator: \.isNewline).joined(separator: " ")
     }
+  }
+
+  /// One readable line: the operation, the status or code, and that it is not supported.
+  static func unsupportedNote(_ operation: String, _ error: KMSError) -> String {
+    var cause = error.code.rawValue
+    if Int(cause) != nil { cause = "HTTP \(cause)" }
+    return "\(operation) not supported by this endpoint (\(cause)): no custom key stores to show."
   }
 
   static func seconds(_ duration: Duration) -> TimeInterval {

@@ -12,6 +12,9 @@ public struct HTTPTransport: KMSTransport {
   /// Where each service is served (KMS, and CloudHSM v2, which real AWS serves on another host).
   public var endpoints: [KMSWireService: URL]
   public var signer: KMSRequestSigner
+  /// When set, each request is signed with the provider's current credentials (refreshed before
+  /// they expire) instead of `signer.credentials`.
+  public var credentialProvider: (any AWSCredentialProvider)?
   /// Per-request deadline, connect included.
   public var timeout: Duration
   /// Largest answer accepted.
@@ -23,10 +26,12 @@ public struct HTTPTransport: KMSTransport {
   public init(
     endpoints: [KMSWireService: URL], signer: KMSRequestSigner, timeout: Duration = .seconds(10),
     maxResponseBytes: Int = 16 * 1024 * 1024, userAgent: String = "kmsdash",
-    client: HTTPClient = .shared, now: @escaping @Sendable () -> Date = { Date() }
+    client: HTTPClient = .shared, now: @escaping @Sendable () -> Date = { Date() },
+    credentialProvider: (any AWSCredentialProvider)? = nil
   ) {
     self.endpoints = endpoints
     self.signer = signer
+    self.credentialProvider = credentialProvider
     self.timeout = timeout
     self.maxResponseBytes = maxResponseBytes
     self.userAgent = userAgent
@@ -47,6 +52,8 @@ public struct HTTPTransport: KMSTransport {
     }
     let hostHeader = Self.hostHeader(endpoint)
     let path = endpoint.path.isEmpty ? "/" : endpoint.path
+    var signer = self.signer
+    if let credentialProvider { signer.credentials = try await credentialProvider.credentials() }
     var httpRequest = HTTPClientRequest(url: display)
     httpRequest.method = .POST
     for header in signer.headers(

@@ -18,7 +18,9 @@ struct KMSCaller: Sendable {
     }
     let response = try await transport.send(
       KMSWireRequest(service: service, operation: operation, body: body))
-    guard response.status == 200 else { throw KMSErrorDecoder.decode(response) }
+    guard response.status == 200 else {
+      throw KMSErrorDecoder.decode(response, operation: "\(service.targetPrefix).\(operation)")
+    }
     do {
       return try WireJSON.decoder().decode(
         Response.self, from: response.body.isEmpty ? Data("{}".utf8) : response.body)

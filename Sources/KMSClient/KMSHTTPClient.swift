@@ -22,15 +22,25 @@ public final class KMSHTTPClient: KeyStoreService, SimulatorControl, FleetObserv
     public var region: String
     /// nil sends unsigned requests (only a `kmsdash serve --no-auth` accepts them).
     public var credentials: AWSCredentials?
+    /// When set, requests are signed with its current credentials (temporary credentials are
+    /// refreshed before they expire); `credentials` is then ignored.
+    public var credentialProvider: (any AWSCredentialProvider)?
     /// Shown in the dashboard's header.
     public var profile: String?
+    /// Who the credentials are (`sts:GetCallerIdentity`), when it was looked up.
+    public var identity: AWSCallerIdentity?
+    /// Where the credentials come from, for the header. Never a secret.
+    public var credentialSource: String?
     /// Per-request deadline.
     public var timeout: Duration
     public var polling: PollingOptions
+    /// A PEM file of trusted roots (`AWS_CA_BUNDLE` / `ca_bundle`); nil: the system's.
+    public var caBundle: String?
 
     public init(
       endpoint: URL, region: String, credentials: AWSCredentials?, profile: String? = nil,
-      cloudHSMEndpoint: URL? = nil, timeout: Duration = .seconds(10), polling: PollingOptions = .init()
+      cloudHSMEndpoint: URL? = nil, timeout: Duration = .seconds(10), polling: PollingOptions = .init(),
+      credentialProvider: (any AWSCredentialProvider)? = nil, caBundle: String? = nil
     ) {
       self.endpoint = endpoint
       self.region = region
@@ -39,24 +49,62 @@ public final class KMSHTTPClient: KeyStoreService, SimulatorControl, FleetObserv
       self.cloudHSMEndpoint = cloudHSMEndpoint
       self.timeout = timeout
       self.polling = polling
+      self.credentialProvider = credentialProvider
+      self.caBundle = caBundle
     }
 
-    /// Resolves `--endpoint URL --profile NAME --region R` through the AWS credential chain.
-    /// Without an endpoint: `AWS_ENDPOINT_URL_KMS`, `AWS_ENDPOINT_URL`, the profile's
-    /// `endpoint_url`, else `https://kms.<region>.amazonaws.com`.
+    /// Resolves `--endpoint URL --profile NAME --region R` through the AWS credential chain, as the
+    /// AWS CLI v2 does, and fetches the first credentials (so an MFA prompt, a `credential_process`
+    /// or an expired SSO login happens before the dashboard takes the screen).
+    ///
+    /// KMS endpoint: `endpoint`, else `AWS_ENDPOINT_URL_KMS`, `AWS_ENDPOINT_URL`, the `kms`
+    /// entry of the profile's services section, the profile's `endpoint_url`, else AWS's KMS host
+    /// for the region (FIPS / dual-stack as configured). CloudHSM v2 likewise
+    /// (`AWS_ENDPOINT_URL_CLOUDHSM_V2`, `cloudhsm_v2`), defaulting to the KMS endpoint when that is
+    /// not AWS's (a kmsdash server serves both).
+    ///
+    /// The identity (`sts:GetCallerIdentity`) is looked up when `lookUpIdentity` is set and STS
+    /// is either configured or the KMS endpoint is AWS's own; failures leave it nil.
     public static func resolve(
       endpoint: URL?, profile: String?, region: String?, chain: AWSCredentialChain = AWSCredentialChain(),
-      polling: PollingOptions = .init()
-    ) throws(AWSConfigurationError) -> Configuration {
+      polling: PollingOptions = .init(), fetch: CredentialFetchContext? = nil, lookUpIdentity: Bool = true
+    ) async throws -> Configuration {
       let resolved = try chain.resolve(profile: profile, region: region)
-      let url =
-        endpoint ?? resolved.endpointURL
-        ?? URL(string: "https://\(Self.awsHost("kms", region: resolved.region))")!
-      return Configuration(
-        endpoint: url, region: resolved.region, credentials: resolved.credentials,
+      let endpoints = resolved.endpoints
+      let url = endpoint ?? endpoints.url(.kms, region: resolved.region)
+      let httpClient = try HTTPClients.client(caBundle: resolved.caBundle)
+      let http: any AWSHTTPSending = fetch?.http ?? AsyncHTTPSender(client: httpClient)
+      let context =
+        fetch
+        ?? CredentialFetchContext(
+          http: http, homeDirectory: chain.homeDirectory, environment: chain.environment,
+          mfaCode: TerminalPrompt.mfaCode)
+      let provider = resolved.plan.makeProvider(context)
+      let first = try await provider.credentials()
+      var configuration = Configuration(
+        endpoint: url, region: resolved.region, credentials: first,
         // Credentials from the environment use no profile; do not claim one in the header.
         profile: resolved.credentialSource == "environment" ? nil : resolved.profile,
-        polling: polling)
+        cloudHSMEndpoint: endpoints.configured(.cloudHSMV2)?.url
+          ?? (isAWSHost(url) ? endpoints.url(.cloudHSMV2, region: resolved.region) : nil),
+        polling: polling, credentialProvider: provider, caBundle: resolved.caBundle)
+      configuration.credentialSource = resolved.credentialSource
+      if lookUpIdentity && (endpoints.configured(.sts) != nil || isAWSHost(url)) {
+        let sts = STSClient(
+          endpoint: endpoints.url(.sts, region: resolved.region),
+          region: AWSEndpointResolver.stsSigningRegion(resolved.region), http: context.http,
+          timeout: .seconds(5), now: context.now)
+        configuration.identity = try? await sts.getCallerIdentity(
+          credentials: try await provider.credentials())
+      }
+      return configuration
+    }
+
+    static func isAWSHost(_ url: URL) -> Bool {
+      guard let host = url.host?.lowercased() else { return false }
+      return host.hasSuffix(".amazonaws.com") || host.hasSuffix(".amazonaws.com.cn")
+        || host.hasSuffix(".api.aws")
+        || host.hasSuffix(".api.amazonwebservices.com.cn")
     }
 
     /// The CloudHSM v2 endpoint in effect.
@@ -85,7 +133,7 @@ public final class KMSHTTPClient: KeyStoreService, SimulatorControl, FleetObserv
   let probe: SimulatorProbe
   let poller: FleetPoller
 
-  /// A client over AsyncHTTPClient (`HTTPClient.shared`: nothing to shut down).
+  /// A client over AsyncHTTPClient (`HTTPClient.shared`, or one trusting `caBundle`).
   public convenience init(configuration: Configuration) {
     let transport = HTTPTransport(
       endpoints: [
@@ -93,18 +141,21 @@ public final class KMSHTTPClient: KeyStoreService, SimulatorControl, FleetObserv
         .cloudHSM: configuration.effectiveCloudHSMEndpoint,
       ],
       signer: KMSRequestSigner(credentials: configuration.credentials, region: configuration.region),
-      timeout: configuration.timeout)
+      // `resolve` already loaded the bundle (and reported a bad one); this finds it cached.
+      timeout: configuration.timeout,
+      client: (try? HTTPClients.client(caBundle: configuration.caBundle)) ?? .shared,
+      credentialProvider: configuration.credentialProvider)
     self.init(configuration: configuration, transport: transport)
   }
 
   /// `kmsdash --endpoint URL [--profile NAME] [--region R]`: credentials and region from the AWS
-  /// chain (environment, shared files), then the HTTP client.
+  /// chain (environment, shared files, roles, SSO, processes, metadata), then the HTTP client.
   public convenience init(
     endpoint: URL?, profile: String?, region: String?, chain: AWSCredentialChain = AWSCredentialChain(),
     polling: PollingOptions = .init()
-  ) throws(AWSConfigurationError) {
+  ) async throws {
     self.init(
-      configuration: try Configuration.resolve(
+      configuration: try await Configuration.resolve(
         endpoint: endpoint, profile: profile, region: region, chain: chain, polling: polling))
   }
 

@@ -92,11 +92,16 @@ public struct KMSTransportError: Error, Sendable, Equatable, CustomStringConvert
 // MARK: Error decoding
 
 /// Turns a non-200 answer into a `KMSError` as botocore does (kms-spec §6.4): the code is
-/// `__type` without any `prefix#` or `:suffix`; the message is `message`, else `Message`; a body
-/// that is not JSON becomes the message; with no `__type`, the HTTP status names the error.
-/// The request ID, when known, is appended to the message as AWS SDKs print it.
+/// `__type` without any `prefix#` or `:suffix`; the message is `message`, else `Message`; with no
+/// `__type`, the HTTP status names the error. The request ID, when known, is appended to the
+/// message as AWS SDKs print it.
+///
+/// A body that is not JSON (an HTML error page from a web framework, a proxy's text) is never
+/// quoted raw: the message says the status, what kind of body came (an HTML page and its title,
+/// or one short line of text) and, when the operation is known, that the endpoint may not
+/// implement it (moto and LocalStack answer `500` with an HTML page for operations they lack).
 public enum KMSErrorDecoder {
-  public static func decode(_ response: KMSWireResponse) -> KMSError {
+  public static func decode(_ response: KMSWireResponse, operation: String? = nil) -> KMSError {
     let object = (try? JSONSerialization.jsonObject(with: response.body)) as? [String: Any]
     var code: KMSErrorCode
     var message: String
@@ -106,8 +111,7 @@ public enum KMSErrorDecoder {
       message = (object["message"] as? String) ?? (object["Message"] as? String) ?? ""
     } else {
       code = statusCode(response.status)
-      message = String(decoding: response.body.prefix(512), as: UTF8.self)
-        .trimmingCharacters(in: .whitespacesAndNewlines)
+      message = notAWSAnswer(response, operation: operation)
     }
     if code.rawValue.isEmpty { code = statusCode(response.status) }
     if message.isEmpty { message = "HTTP \(response.status) with no message" }
@@ -115,6 +119,36 @@ public enum KMSErrorDecoder {
       message += " (Request ID: \(requestId))"
     }
     return KMSError(code, message)
+  }
+
+  /// The marker `notAWSAnswer` messages carry, so callers can tell "the endpoint answered
+  /// something that is not AWS" from an AWS error.
+  public static let notAWSMarker = "not an AWS answer"
+
+  static func notAWSAnswer(_ response: KMSWireResponse, operation: String?) -> String {
+    let body = response.body.isEmpty ? "an empty body" : AWSWire.snippet(response.body, limit: 160)
+    var text = "HTTP \(response.status) with \(body), \(notAWSMarker)"
+    if let operation, response.status >= 500 || [404, 405].contains(response.status) {
+      text += "; the endpoint may not implement \(operation)"
+    }
+    return text
+  }
+
+  /// Whether the error says the endpoint does not offer the operation at all (as opposed to
+  /// refusing this call): an unknown-operation code, 404/405/501, or a non-AWS 5xx answer.
+  public static func isUnsupportedOperation(_ error: KMSError) -> Bool {
+    let unsupported: Set<String> = [
+      "UnknownOperationException", "UnsupportedOperationException", "UnknownOperation", "InvalidAction",
+      "NotImplemented", "NotImplementedException", "404", "405", "501",
+    ]
+    if unsupported.contains(error.code.rawValue) { return true }
+    // LocalStack: InternalFailure "… has not yet been emulated by LocalStack" / "not yet implemented".
+    let lower = error.message.lowercased()
+    if lower.contains("not yet been emulated") || lower.contains("not yet implemented") { return true }
+    if let status = Int(error.code.rawValue), status >= 500, error.message.contains(notAWSMarker) {
+      return true
+    }
+    return false
   }
 
   /// `com.amazonaws.kms#NotFoundException:http://…` → `NotFoundException`.

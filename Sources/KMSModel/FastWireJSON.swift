@@ -92,6 +92,25 @@ public struct JSONBytesWriter {
     bytes.append(contentsOf: (value ? "true" : "false").utf8)
   }
 
+  public mutating func int(_ value: Int) {
+    separate()
+    bytes.append(contentsOf: String(value).utf8)
+  }
+
+  /// A blob as standard base64, as `JSONEncoder` writes `Data` with `.base64`.
+  public mutating func base64(_ value: Data) {
+    separate()
+    bytes.append(UInt8(ascii: "\""))
+    Base64Writer.append(value, to: &bytes)
+    bytes.append(UInt8(ascii: "\""))
+  }
+
+  /// A value already encoded as JSON (by `JSONEncoder`, for rare nested members).
+  public mutating func raw(_ json: some Sequence<UInt8>) {
+    separate()
+    bytes.append(contentsOf: json)
+  }
+
   /// Seconds since 1970 as `JSONEncoder` writes a `Double`: integral values without ".0".
   public mutating func date(_ value: Date) {
     separate()

@@ -106,35 +106,27 @@ extension FleetSnapshot {
   /// Applies the next delta in place. Returns false, changing nothing, when the delta is not the
   /// next one (a gap: the caller takes a new snapshot instead). Deltas at or below the snapshot's
   /// version are already reflected and are ignored (true).
+  ///
+  /// Cost: O(records in the delta) for records added or changed (each is replaced where it is, or
+  /// appended, and the lookups are patched); a removal costs one pass over the list concerned.
+  /// Apply to a snapshot nobody else holds, or the first change copies the lists.
   @discardableResult
   public mutating func apply(_ delta: FleetDelta) -> Bool {
     if delta.version <= version { return true }
     guard delta.version == version + 1 else { return false }
     version = delta.version
-    if !delta.stores.isEmpty || !delta.removedStoreIds.isEmpty {
-      stores = Self.merged(
-        stores, upserting: delta.stores, removing: delta.removedStoreIds, id: \.customKeyStoreId,
-        position: { store(positionOf: $0) })
-      for (id, date) in delta.stateSince { stateSince[id] = date }
-      for id in delta.removedStoreIds { stateSince[id] = nil }
-    }
-    if !delta.keys.isEmpty || !delta.removedKeyIds.isEmpty {
-      keys = Self.merged(
-        keys, upserting: delta.keys, removing: delta.removedKeyIds, id: { $0.keyId },
-        position: { key(positionOf: $0) })
-      for key in delta.keys { keyDetails[key.keyId] = delta.keyDetails[key.keyId] }
-      for id in delta.removedKeyIds { keyDetails[id] = nil }
-    }
-    if !delta.aliases.isEmpty || !delta.removedAliasNames.isEmpty {
-      aliases = Self.merged(
-        aliases, upserting: delta.aliases, removing: delta.removedAliasNames, id: \.aliasName,
-        position: { name in aliases.firstIndex { $0.aliasName == name } })
-    }
-    if !delta.clusters.isEmpty || !delta.removedClusterIds.isEmpty {
-      clusters = Self.merged(
-        clusters, upserting: delta.clusters, removing: delta.removedClusterIds, id: \.clusterId,
-        position: { cluster(positionOf: $0) })
-    }
+    for store in delta.stores { upsert(store: store) }
+    remove(stores: delta.removedStoreIds)
+    for (id, date) in delta.stateSince { stateSince[id] = date }
+    for id in delta.removedStoreIds { stateSince[id] = nil }
+    for key in delta.keys { upsert(key: key) }
+    remove(keys: delta.removedKeyIds)
+    for key in delta.keys { keyDetails[key.keyId] = delta.keyDetails[key.keyId] }
+    for id in delta.removedKeyIds { keyDetails[id] = nil }
+    for alias in delta.aliases { upsert(alias: alias) }
+    remove(aliases: delta.removedAliasNames)
+    for cluster in delta.clusters { upsert(cluster: cluster) }
+    remove(clusters: delta.removedClusterIds)
     for (id, set) in delta.faults { faults[id] = set.isEmpty ? nil : set }
     for id in delta.removedClusterIds { faults[id] = nil }
     if !delta.events.isEmpty {
@@ -144,27 +136,5 @@ extension FleetSnapshot {
     }
     if let backend = delta.backend { self.backend = backend }
     return true
-  }
-
-  /// Replaces changed elements where they are, appends new ones, drops removed ones. Touches the
-  /// array once (so the index is rebuilt once) and only when something changed.
-  private static func merged<Element>(
-    _ list: [Element], upserting: [Element], removing: [String], id: (Element) -> String?,
-    position: (String) -> Int?
-  ) -> [Element] {
-    var result = list
-    for element in upserting {
-      guard let key = id(element) else { continue }
-      if let at = position(key), at < result.count, id(result[at]) == key {
-        result[at] = element
-      } else {
-        result.append(element)
-      }
-    }
-    if !removing.isEmpty {
-      let gone = Set(removing)
-      result.removeAll { id($0).map(gone.contains) ?? false }
-    }
-    return result
   }
 }

@@ -350,18 +350,46 @@ public struct FleetEvent: Sendable, Equatable, Codable {
 }
 
 /// A consistent view of the fleet. Key states are the effective ones (kms-spec §5.4).
+///
+/// The lists are kept with lookups by ID. Assigning a list (or mutating it through its property)
+/// rebuilds that list's lookups; `apply(_:)` patches lists and lookups in place, so a delta that
+/// changes some records costs what it changed, not the size of the fleet.
 public struct FleetSnapshot: Sendable, Equatable {
   public var version: UInt64
   public var region: String
   public var accountId: String
-  public var stores: [CustomKeyStoresListEntry] { didSet { index.index(stores: stores) } }
+  public var stores: [CustomKeyStoresListEntry] {
+    get { storeList }
+    set {
+      storeList = newValue
+      index.index(stores: storeList)
+    }
+  }
   /// When each store (by ID) entered its current `ConnectionState`.
   public var stateSince: [String: Date]
   /// CloudHSM clusters with their HSMs (empty when the backend does not allow DescribeClusters).
-  public var clusters: [Cluster] { didSet { index.index(clusters: clusters) } }
+  public var clusters: [Cluster] {
+    get { clusterList }
+    set {
+      clusterList = newValue
+      index.index(clusters: clusterList)
+    }
+  }
   /// Custom-store keys only.
-  public var keys: [KeyMetadata] { didSet { index.index(keys: keys) } }
-  public var aliases: [AliasListEntry] { didSet { index.index(aliases: aliases) } }
+  public var keys: [KeyMetadata] {
+    get { keyList }
+    set {
+      keyList = newValue
+      index.index(keys: keyList)
+    }
+  }
+  public var aliases: [AliasListEntry] {
+    get { aliasList }
+    set {
+      aliasList = newValue
+      index.index(aliases: aliasList)
+    }
+  }
   /// Recent history, oldest first (bounded).
   public var events: [FleetEvent]
   /// Injected faults per cluster ID (simulator backends only).
@@ -372,6 +400,11 @@ public struct FleetSnapshot: Sendable, Equatable {
   /// Automatic rotation and tags of the keys in `keys`, by key ID (issue 14: the keys view shows
   /// them beside the spec and usage `KeyMetadata` has). A key without an entry shows none.
   public var keyDetails: [String: KeyDetails]
+
+  private var storeList: [CustomKeyStoresListEntry]
+  private var clusterList: [Cluster]
+  private var keyList: [KeyMetadata]
+  private var aliasList: [AliasListEntry]
   /// Lookups by ID, so a view of 10,000 stores and 100,000 keys never scans the lists per row.
   private var index = FleetIndex()
 
@@ -384,38 +417,43 @@ public struct FleetSnapshot: Sendable, Equatable {
     self.version = version
     self.region = region
     self.accountId = accountId
-    self.stores = stores
+    self.storeList = stores
     self.stateSince = stateSince
-    self.clusters = clusters
-    self.keys = keys
-    self.aliases = aliases
+    self.clusterList = clusters
+    self.keyList = keys
+    self.aliasList = aliases
     self.events = events
     self.faults = faults
     self.backend = backend
     self.keyDetails = keyDetails
-    index = FleetIndex(self)
+    index.index(stores: stores)
+    index.index(clusters: clusters)
+    index.index(keys: keys)
+    index.index(aliases: aliases)
   }
 
   /// The store with this ID.
   public func store(id: String?) -> CustomKeyStoresListEntry? {
     guard let id, let position = index.store[id] else { return nil }
-    return stores[position]
+    return storeList[position]
   }
-
-  func store(positionOf id: String) -> Int? { index.store[id] }
-  func cluster(positionOf id: String) -> Int? { index.cluster[id] }
-  func key(positionOf id: String) -> Int? { index.key[id] }
 
   /// The cluster with this ID.
   public func cluster(_ id: String?) -> Cluster? {
     guard let id, let position = index.cluster[id] else { return nil }
-    return clusters[position]
+    return clusterList[position]
+  }
+
+  /// The key with this ID.
+  public func key(id: String?) -> KeyMetadata? {
+    guard let id, let position = index.key[id] else { return nil }
+    return keyList[position]
   }
 
   /// The keys of one custom key store, in the snapshot's order.
   public func keys(inStore id: String?) -> [KeyMetadata] {
     guard let id, let positions = index.keysByStore[id] else { return [] }
-    return positions.map { keys[$0] }
+    return positions.map { keyList[$0] }
   }
 
   /// How many keys one custom key store has.
@@ -432,9 +470,97 @@ public struct FleetSnapshot: Sendable, Equatable {
   public static func == (lhs: FleetSnapshot, rhs: FleetSnapshot) -> Bool {
     // The index is derived from the lists, so it is left out.
     lhs.version == rhs.version && lhs.region == rhs.region && lhs.accountId == rhs.accountId
-      && lhs.stores == rhs.stores && lhs.stateSince == rhs.stateSince && lhs.clusters == rhs.clusters
-      && lhs.keys == rhs.keys && lhs.aliases == rhs.aliases && lhs.events == rhs.events
-      && lhs.faults == rhs.faults && lhs.backend == rhs.backend && lhs.keyDetails == rhs.keyDetails
+      && lhs.storeList == rhs.storeList && lhs.stateSince == rhs.stateSince
+      && lhs.clusterList == rhs.clusterList && lhs.keyList == rhs.keyList && lhs.aliasList == rhs.aliasList
+      && lhs.events == rhs.events && lhs.faults == rhs.faults && lhs.backend == rhs.backend
+      && lhs.keyDetails == rhs.keyDetails
+  }
+
+  // MARK: Patching in place (used by `apply(_:)`)
+
+  /// Replaces the store with the same ID where it is, or appends it. O(1); IDless entries are
+  /// ignored.
+  mutating func upsert(store entry: CustomKeyStoresListEntry) {
+    guard let id = entry.customKeyStoreId else { return }
+    if let at = index.store[id] {
+      storeList[at] = entry
+    } else {
+      index.store[id] = storeList.count
+      storeList.append(entry)
+    }
+  }
+
+  /// Replaces the cluster with the same ID where it is, or appends it. O(1).
+  mutating func upsert(cluster entry: Cluster) {
+    guard let id = entry.clusterId else { return }
+    if let at = index.cluster[id] {
+      clusterList[at] = entry
+    } else {
+      index.cluster[id] = clusterList.count
+      clusterList.append(entry)
+    }
+  }
+
+  /// Replaces the key with the same ID where it is, or appends it. O(1), plus the keys of the
+  /// two stores involved if the key moved between stores.
+  mutating func upsert(key metadata: KeyMetadata) {
+    if let at = index.key[metadata.keyId] {
+      let before = keyList[at].customKeyStoreId
+      keyList[at] = metadata
+      if before != metadata.customKeyStoreId {
+        index.moveKey(at: at, from: before, to: metadata.customKeyStoreId)
+      }
+    } else {
+      let at = keyList.count
+      keyList.append(metadata)
+      index.key[metadata.keyId] = at
+      if let store = metadata.customKeyStoreId { index.keysByStore[store, default: []].append(at) }
+    }
+  }
+
+  /// Replaces the alias with the same name where it is, or appends it. O(aliases of its key).
+  mutating func upsert(alias entry: AliasListEntry) {
+    guard let name = entry.aliasName else { return }
+    if let at = index.alias[name] {
+      let before = aliasList[at].targetKeyId
+      aliasList[at] = entry
+      if before != entry.targetKeyId {
+        index.moveAlias(name, from: before, to: entry.targetKeyId)
+      }
+    } else {
+      index.alias[name] = aliasList.count
+      aliasList.append(entry)
+      index.moveAlias(name, from: nil, to: entry.targetKeyId)
+    }
+  }
+
+  /// Removes records by ID: one pass over each list concerned, then its lookups are rebuilt.
+  mutating func remove(stores ids: [String]) {
+    guard !ids.isEmpty else { return }
+    let gone = Set(ids)
+    storeList.removeAll { $0.customKeyStoreId.map(gone.contains) ?? false }
+    index.index(stores: storeList)
+  }
+
+  mutating func remove(clusters ids: [String]) {
+    guard !ids.isEmpty else { return }
+    let gone = Set(ids)
+    clusterList.removeAll { $0.clusterId.map(gone.contains) ?? false }
+    index.index(clusters: clusterList)
+  }
+
+  mutating func remove(keys ids: [String]) {
+    guard !ids.isEmpty else { return }
+    let gone = Set(ids)
+    keyList.removeAll { gone.contains($0.keyId) }
+    index.index(keys: keyList)
+  }
+
+  mutating func remove(aliases names: [String]) {
+    guard !names.isEmpty else { return }
+    let gone = Set(names)
+    aliasList.removeAll { $0.aliasName.map(gone.contains) ?? false }
+    index.index(aliases: aliasList)
   }
 }
 
@@ -456,26 +582,23 @@ public struct KeyDetails: Sendable, Equatable {
   }
 }
 
-/// Positions in a snapshot's lists by ID (the first occurrence wins). Each part is rebuilt only
-/// when its own list changes.
+/// Positions in a snapshot's lists by ID (the first occurrence wins). Rebuilt per list when that
+/// list is replaced; patched per record by the snapshot's upserts.
 private struct FleetIndex: Sendable {
   var store: [String: Int] = [:]
   var cluster: [String: Int] = [:]
   var key: [String: Int] = [:]
+  /// Positions in the key list per store, ascending (the snapshot's order).
   var keysByStore: [String: [Int]] = [:]
+  var alias: [String: Int] = [:]
+  /// Alias names per target key, sorted.
   var aliasesByKey: [String: [String]] = [:]
 
   init() {}
 
-  init(_ snapshot: FleetSnapshot) {
-    index(stores: snapshot.stores)
-    index(clusters: snapshot.clusters)
-    index(keys: snapshot.keys)
-    index(aliases: snapshot.aliases)
-  }
-
   mutating func index(stores: [CustomKeyStoresListEntry]) {
     store = [:]
+    store.reserveCapacity(stores.count)
     for (position, entry) in stores.enumerated() {
       if let id = entry.customKeyStoreId, store[id] == nil { store[id] = position }
     }
@@ -483,6 +606,7 @@ private struct FleetIndex: Sendable {
 
   mutating func index(clusters: [Cluster]) {
     cluster = [:]
+    cluster.reserveCapacity(clusters.count)
     for (position, entry) in clusters.enumerated() {
       if let id = entry.clusterId, cluster[id] == nil { cluster[id] = position }
     }
@@ -500,12 +624,57 @@ private struct FleetIndex: Sendable {
 
   mutating func index(aliases: [AliasListEntry]) {
     aliasesByKey = [:]
-    for alias in aliases {
-      if let target = alias.targetKeyId, let name = alias.aliasName {
-        aliasesByKey[target, default: []].append(name)
-      }
+    alias = [:]
+    for (position, entry) in aliases.enumerated() {
+      guard let name = entry.aliasName else { continue }
+      if alias[name] == nil { alias[name] = position }
+      if let target = entry.targetKeyId { aliasesByKey[target, default: []].append(name) }
     }
     for (key, names) in aliasesByKey { aliasesByKey[key] = names.sorted() }
+  }
+
+  /// A key at `position` now belongs to another store: keep both stores' positions ascending.
+  mutating func moveKey(at position: Int, from old: String?, to new: String?) {
+    if let old {
+      keysByStore[old]?.removeAll { $0 == position }
+      if keysByStore[old]?.isEmpty == true { keysByStore[old] = nil }
+    }
+    if let new {
+      var positions = keysByStore[new, default: []]
+      positions.insert(position, at: positions.partitioningIndex { $0 >= position })
+      keysByStore[new] = positions
+    }
+  }
+
+  /// An alias now targets another key (or is new: `old` nil): keep both keys' names sorted.
+  mutating func moveAlias(_ name: String, from old: String?, to new: String?) {
+    if let old {
+      aliasesByKey[old]?.removeAll { $0 == name }
+      if aliasesByKey[old]?.isEmpty == true { aliasesByKey[old] = nil }
+    }
+    if let new {
+      var names = aliasesByKey[new, default: []]
+      names.insert(name, at: names.partitioningIndex { $0 >= name })
+      aliasesByKey[new] = names
+    }
+  }
+}
+
+extension Array {
+  /// The first index whose element satisfies `belongsToSecondPart`, for an array partitioned so
+  /// that every element failing it comes first (binary search, O(log n)).
+  package func partitioningIndex(where belongsToSecondPart: (Element) throws -> Bool) rethrows -> Int {
+    var low = startIndex
+    var high = endIndex
+    while low < high {
+      let middle = low + (high - low) / 2
+      if try belongsToSecondPart(self[middle]) {
+        high = middle
+      } else {
+        low = middle + 1
+      }
+    }
+    return low
   }
 }
 

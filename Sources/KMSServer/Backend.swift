@@ -5,10 +5,15 @@ public struct KMSBackend: Sendable {
   public var service: any KeyStoreService
   /// The simulator's controls (CloudHSM v2 subset and fault target); nil when not offered.
   public var control: (any SimulatorControl)?
+  /// The hot reads answered on the caller's thread from committed state, when offered.
+  public var immediate: (any ImmediateKeyReads)?
 
-  public init(service: any KeyStoreService, control: (any SimulatorControl)?) {
+  public init(
+    service: any KeyStoreService, control: (any SimulatorControl)?, immediate: (any ImmediateKeyReads)? = nil
+  ) {
     self.service = service
     self.control = control
+    self.immediate = immediate ?? (service as? any ImmediateKeyReads)
   }
 }
 
@@ -16,6 +21,12 @@ public struct KMSBackend: Sendable {
 /// the region in the ARNs the backend returns).
 public protocol KMSBackendProvider: Sendable {
   func backend(forRegion region: String) async throws -> KMSBackend
+  /// The backend when it is ready to serve without waiting (nil: use `backend(forRegion:)`).
+  func readyBackend(forRegion region: String) -> KMSBackend?
+}
+
+extension KMSBackendProvider {
+  public func readyBackend(forRegion region: String) -> KMSBackend? { nil }
 }
 
 extension KMSBackendProvider {
@@ -41,4 +52,5 @@ public struct SingleBackendProvider: KMSBackendProvider {
   }
 
   public func backend(forRegion region: String) async throws -> KMSBackend { backend }
+  public func readyBackend(forRegion region: String) -> KMSBackend? { backend }
 }

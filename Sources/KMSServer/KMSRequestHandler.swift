@@ -4,6 +4,7 @@ import HTTPTypes
 import KMSModel
 import Logging
 import NIOCore
+import NIOHTTP1
 
 /// How requests are authenticated.
 public enum KMSAuthentication: Sendable {
@@ -70,11 +71,13 @@ public struct KMSRequestHandler: Sendable {
   /// - Parameters:
   ///   - authority: the `Host` header (HTTP/1.1) or `:authority` (HTTP/2).
   ///   - body: the whole body, or nil if it was larger than `maxBodyBytes`.
+  ///   - requestId: the request's ID (a new random one when nil).
   public func handle(
-    method: String, path: String, query: String, authority: String?, headers: HTTPFields, body: ByteBuffer?
+    method: String, path: String, query: String, authority: String?, headers: HTTPFields, body: ByteBuffer?,
+    requestId: String? = nil
   ) async -> WireResponse {
     let started = ContinuousClock.now
-    let requestId = UUID().uuidString.lowercased()
+    let requestId = requestId ?? UUID().uuidString.lowercased()
     var operationName = "-"
     var service = WireService.kms
     var status = 200
@@ -111,17 +114,72 @@ public struct KMSRequestHandler: Sendable {
     for (name, value) in extraHeaders {
       if let field = HTTPField.Name(name) { fields[field] = value }
     }
+    logRequest(operation: operationName, status: status, requestId: requestId, started: started)
+    return WireResponse(
+      status: status, headers: fields, body: responseBody, operation: operationName, requestId: requestId)
+  }
+
+  /// One line per request at `info`, built only when that level is enabled.
+  private func logRequest(operation: String, status: Int, requestId: String, started: ContinuousClock.Instant)
+  {
+    guard logger.logLevel <= .info else { return }
     let elapsed = ContinuousClock.now - started
     let (seconds, attoseconds) = elapsed.components
     let micros = seconds * 1_000_000 + attoseconds / 1_000_000_000_000
     logger.info(
       "request",
       metadata: [
-        "op": "\(operationName)", "status": "\(status)",
+        "op": "\(operation)", "status": "\(status)",
         "latency_ms": "\(Double(micros) / 1000)", "request_id": "\(requestId)",
       ])
+  }
+
+  /// Answers a hot operation (`immediateOperationTable`) on the caller's thread, from the
+  /// backend's committed read view, with no suspension: the same checks in the same order as
+  /// `handle`, and the same bytes on success. Returns nil whenever anything is not the plain
+  /// successful case (another operation, a bad header, a failed signature, a backend not ready,
+  /// any error): the caller then answers through `handle`, which produces every error response.
+  public func respondImmediately(
+    head: HTTPRequestHead, body: ByteBuffer?, requestId: String, connection: inout ImmediateConnectionState
+  ) -> WireResponse? {
+    let started = ContinuousClock.now
+    guard head.method == .POST, head.uri == "/", let body else { return nil }
+    let headers = head.headers
+    guard let target = headers.first(name: "x-amz-target"), let operation = immediateOperationTable[target],
+      let run = operation.immediate
+    else { return nil }
+    let contentType = headers.first(name: "content-type") ?? ""
+    let mediaType = contentType.split(separator: ";", maxSplits: 1).first.map {
+      $0.trimmingCharacters(in: .whitespaces).lowercased()
+    }
+    guard mediaType == "application/x-amz-json-1.1" || mediaType == "application/x-amz-json-1.0" else {
+      return nil
+    }
+    let region: String
+    do {
+      region = try authenticate(
+        method: "POST", path: "/", query: "", header: { headers[$0] }, body: body,
+        signingNames: operation.service.signingNames, signingKeys: connection.signingKeys)
+    } catch {
+      return nil
+    }
+    let backend: KMSBackend
+    if let cached = connection.backend, cached.region == region {
+      backend = cached.backend
+    } else {
+      guard let ready = backends.readyBackend(forRegion: region) else { return nil }
+      connection.backend = (region, ready)
+      backend = ready
+    }
+    guard let reads = backend.immediate, let responseBody = try? run(body, reads) else { return nil }
+    var fields = HTTPFields()
+    fields.reserveCapacity(3)
+    fields[.contentType] = Self.contentType
+    fields[Self.requestIdField] = requestId
+    fields[.contentLength] = String(responseBody.readableBytes)
+    logRequest(operation: target, status: 200, requestId: requestId, started: started)
     return WireResponse(
-      status: status, headers: fields, body: responseBody, operation: operationName, requestId: requestId)
+      status: 200, headers: fields, body: responseBody, operation: target, requestId: requestId)
   }
 
   static let requestIdField = HTTPField.Name("x-amzn-RequestId")!
@@ -177,8 +235,13 @@ public struct KMSRequestHandler: Sendable {
 
     let accessKeyId = headers[.authorization].flatMap { try? SigV4Authorization.parse($0) }?.accessKeyId
     let region = try authenticate(
-      method: method, path: path, query: query, authority: authority, headers: headers, body: body,
-      signingNames: knownService?.signingNames ?? ["kms", "cloudhsm"])
+      method: method, path: path, query: query,
+      header: { name in
+        if name == "host" { return authority.map { [$0] } ?? headers[values: .init("host")!] }
+        guard let field = HTTPField.Name(name) else { return [] }
+        return headers[values: field]
+      }, body: body,
+      signingNames: knownService?.signingNames ?? ["kms", "cloudhsm"], signingKeys: nil)
 
     guard !target.isEmpty else {
       throw WireError.unknownOperation("The request has no X-Amz-Target header.")
@@ -207,27 +270,82 @@ public struct KMSRequestHandler: Sendable {
   }
 
   /// Verifies the signature (when enabled) and returns the request's region.
+  ///
+  /// - Parameter header: every value of the header with the given lowercase name, in order.
   private func authenticate(
-    method: String, path: String, query: String, authority: String?, headers: HTTPFields, body: ByteBuffer,
-    signingNames: Set<String>
+    method: String, path: String, query: String, header: (String) -> [String], body: ByteBuffer,
+    signingNames: Set<String>, signingKeys: SigV4SigningKeyCache?
   ) throws -> String {
     switch options.authentication {
     case .disabled:
-      if let header = headers[.authorization], let parsed = try? SigV4Authorization.parse(header) {
+      if let value = header("authorization").first, let parsed = try? SigV4Authorization.parse(value) {
         return parsed.region
       }
       return options.defaultRegion
     case .sigV4(let verifier):
+      // The payload is hashed once, straight from the network buffer.
       let payloadHash = body.withUnsafeReadableBytes { SigV4.sha256Hex(bytes: $0) }
       let identity = try verifier.verify(
-        method: method, path: path, query: query,
-        header: { name in
-          if name == "host" { return authority.map { [$0] } ?? headers[values: .init("host")!] }
-          guard let field = HTTPField.Name(name) else { return [] }
-          return headers[values: field]
-        },
-        payloadHash: payloadHash, services: signingNames, now: options.now())
+        method: method, path: path, query: query, header: header, payloadHash: payloadHash,
+        services: signingNames, now: options.now(), signingKeys: signingKeys)
       return identity.region
+    }
+  }
+}
+
+/// What one connection keeps between its requests on the immediate path: the derived SigV4
+/// signing keys and the backend of the last region, so a request takes no shared lock.
+public struct ImmediateConnectionState {
+  public var signingKeys = SigV4SigningKeyCache()
+  var backend: (region: String, backend: KMSBackend)?
+
+  public init() {}
+}
+
+/// Request IDs in UUID form without asking the kernel for randomness per request: 64 random bits
+/// drawn once (per connection), then a counter. Unique as long as two generators do not draw the
+/// same 64 random bits.
+public struct RequestIdGenerator {
+  private let high: UInt64
+  private var counter: UInt64
+
+  public init() {
+    var generator = SystemRandomNumberGenerator()
+    high = generator.next()
+    counter = generator.next()
+  }
+
+  public mutating func next() -> String {
+    counter &+= 1
+    let low = counter
+    // xxxxxxxx-xxxx-4xxx-8xxx-xxxxxxxxxxxx from the 128 bits, with the version-4 and variant bits set.
+    let hi = (high & 0xFFFF_FFFF_FFFF_0FFF) | 0x0000_0000_0000_4000
+    let lo = (low & 0x3FFF_FFFF_FFFF_FFFF) | 0x8000_0000_0000_0000
+    return String(unsafeUninitializedCapacity: 36) { buffer in
+      let digits: StaticString = "0123456789abcdef"
+      var index = 0
+      func put(_ value: UInt64, _ nibbles: Int) {
+        var shift = (nibbles - 1) * 4
+        while shift >= 0 {
+          buffer[index] = digits.utf8Start[Int((value >> UInt64(shift)) & 0xF)]
+          index += 1
+          shift -= 4
+        }
+      }
+      func dash() {
+        buffer[index] = UInt8(ascii: "-")
+        index += 1
+      }
+      put(hi >> 32, 8)
+      dash()
+      put(hi >> 16, 4)
+      dash()
+      put(hi, 4)
+      dash()
+      put(lo >> 48, 4)
+      dash()
+      put(lo, 12)
+      return index
     }
   }
 }

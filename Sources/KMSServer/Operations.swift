@@ -28,6 +28,10 @@ struct Operation: Sendable {
   var service: WireService
   var name: String
   var run: @Sendable (_ body: ByteBuffer, _ backend: KMSBackend) async throws -> ByteBuffer
+  /// The same operation answered at once from the backend's committed state (hot reads only).
+  /// It may throw anything: the caller then answers the request through `run` instead, so every
+  /// error on the wire comes from one place.
+  var immediate: (@Sendable (_ body: ByteBuffer, _ reads: any ImmediateKeyReads) throws -> ByteBuffer)?
 }
 
 /// Shared coders (`JSONEncoder`/`JSONDecoder` are thread-safe to use concurrently).
@@ -74,6 +78,19 @@ private func kms<Request: Decodable & AWSValidatable & Sendable, Response: Encod
   }
 }
 
+/// A hot read: `call` through the actor, `now` from the committed read view without a hop.
+private func kms<Request: Decodable & AWSValidatable & Sendable, Response: Encodable & Sendable>(
+  _ name: String, now: @escaping @Sendable (any ImmediateKeyReads, Request) throws -> Response,
+  _ call: @escaping @Sendable (any KeyStoreService, Request) async throws -> Response
+) -> Operation {
+  var operation = kms(name, call)
+  operation.immediate = { body, reads in
+    let request = try decode(Request.self, body)
+    return try encode(try now(reads, request))
+  }
+  return operation
+}
+
 private func control<Request: Decodable & AWSValidatable & Sendable, Response: Encodable & Sendable>(
   _ service: WireService, _ name: String,
   _ call: @escaping @Sendable (any SimulatorControl, Request) async throws -> Response
@@ -109,7 +126,9 @@ let operationTable: [String: Operation] = {
     kms("UpdateCustomKeyStore") { try await $0.updateCustomKeyStore($1 as UpdateCustomKeyStoreRequest) },
     kms("DeleteCustomKeyStore") { try await $0.deleteCustomKeyStore($1 as DeleteCustomKeyStoreRequest) },
     kms("CreateKey") { try await $0.createKey($1 as CreateKeyRequest) },
-    kms("DescribeKey") { try await $0.describeKey($1 as DescribeKeyRequest) },
+    kms("DescribeKey", now: { try $0.describeKeyNow($1 as DescribeKeyRequest) }) {
+      try await $0.describeKey($1 as DescribeKeyRequest)
+    },
     kms("ListKeys") { try await $0.listKeys($1 as ListKeysRequest) },
     kms("EnableKey") { try await $0.enableKey($1 as EnableKeyRequest) },
     kms("DisableKey") { try await $0.disableKey($1 as DisableKeyRequest) },
@@ -118,14 +137,22 @@ let operationTable: [String: Operation] = {
     kms("CreateAlias") { try await $0.createAlias($1 as CreateAliasRequest) },
     kms("DeleteAlias") { try await $0.deleteAlias($1 as DeleteAliasRequest) },
     kms("ListAliases") { try await $0.listAliases($1 as ListAliasesRequest) },
-    kms("Encrypt") { try await $0.encrypt($1 as EncryptRequest) },
-    kms("Decrypt") { try await $0.decrypt($1 as DecryptRequest) },
+    kms("Encrypt", now: { try $0.encryptNow($1 as EncryptRequest) }) {
+      try await $0.encrypt($1 as EncryptRequest)
+    },
+    kms("Decrypt", now: { try $0.decryptNow($1 as DecryptRequest) }) {
+      try await $0.decrypt($1 as DecryptRequest)
+    },
     kms("ReEncrypt") { try await $0.reEncrypt($1 as ReEncryptRequest) },
-    kms("GenerateDataKey") { try await $0.generateDataKey($1 as GenerateDataKeyRequest) },
+    kms("GenerateDataKey", now: { try $0.generateDataKeyNow($1 as GenerateDataKeyRequest) }) {
+      try await $0.generateDataKey($1 as GenerateDataKeyRequest)
+    },
     kms("GenerateDataKeyWithoutPlaintext") {
       try await $0.generateDataKeyWithoutPlaintext($1 as GenerateDataKeyWithoutPlaintextRequest)
     },
-    kms("GenerateRandom") { try await $0.generateRandom($1 as GenerateRandomRequest) },
+    kms("GenerateRandom", now: { try $0.generateRandomNow($1 as GenerateRandomRequest) }) {
+      try await $0.generateRandom($1 as GenerateRandomRequest)
+    },
     kms("TagResource") { try await $0.tagResource($1 as TagResourceRequest) },
     kms("UntagResource") { try await $0.untagResource($1 as UntagResourceRequest) },
     kms("ListResourceTags") { try await $0.listResourceTags($1 as ListResourceTagsRequest) },
@@ -204,3 +231,6 @@ let operationTable: [String: Operation] = {
   for operation in operations { table["\(operation.service.rawValue).\(operation.name)"] = operation }
   return table
 }()
+
+/// The operations of `operationTable` that can be answered at once, by the same target.
+let immediateOperationTable: [String: Operation] = operationTable.filter { $0.value.immediate != nil }

@@ -123,9 +123,10 @@ enum KeyCrypto {
     }
   }
 
+  /// Cryptographically random bytes (the system generator, in one call rather than per byte).
   static func randomBytes(_ count: Int) -> Data {
-    var generator = SystemRandomNumberGenerator()
-    return Data((0..<count).map { _ in UInt8.random(in: 0...255, using: &generator) })
+    guard count > 0 else { return Data() }
+    return SymmetricKey(size: SymmetricKeySize(bitCount: count * 8)).withUnsafeBytes { Data($0) }
   }
 
   static func rsaPKCS8(_ key: _RSA.Signing.PrivateKey) throws -> Data {

@@ -28,16 +28,26 @@ extension KeyStoreEngine {
       _ = try asymmetricAlgorithm(algorithm, key: key)
       return
     }
+    try Self.requireSymmetricDefault(algorithm, arn: key.arn)
+  }
+
+  /// A symmetric key encrypts only with SYMMETRIC_DEFAULT.
+  static func requireSymmetricDefault(_ algorithm: String?, arn: String) throws(KMSError) {
     if let algorithm, algorithm != EncryptionAlgorithmSpec.symmetricDefault.rawValue {
       throw KMSError(
-        .invalidKeyUsageException, "\(key.arn) does not support the encryption algorithm \(algorithm).")
+        .invalidKeyUsageException, "\(arn) does not support the encryption algorithm \(algorithm).")
     }
   }
 
-  func dryRun(_ flag: Bool?) throws(KMSError) {
-    if flag == true {
-      throw KMSError(
-        .dryRunOperationException, "The request would have succeeded, but the DryRun option is set.")
+  /// AES-256-GCM under `material`, with the key (or key version) reference in the header.
+  static func sealSymmetric(
+    _ plaintext: Data, reference: String, material: SymmetricKey, context: [String: String]?
+  ) throws(KMSError) -> Data {
+    do {
+      return try CiphertextBlob.seal(
+        plaintext, keyId: reference, material: material, encryptionContext: context)
+    } catch {
+      throw KMSError(.kmsInternalException, "Encryption failed.")
     }
   }
 
@@ -49,13 +59,8 @@ extension KeyStoreEngine {
         "\(key.arn) key spec is \(key.spec.rawValue), which is not valid for this operation.")
     }
     let material = try usableMaterial(key)
-    do {
-      return try CiphertextBlob.seal(
-        plaintext, keyId: currentVersion(key)?.storageId ?? key.keyId, material: material,
-        encryptionContext: context)
-    } catch {
-      throw KMSError(.kmsInternalException, "Encryption failed.")
-    }
+    return try Self.sealSymmetric(
+      plaintext, reference: currentVersion(key)?.storageId ?? key.keyId, material: material, context: context)
   }
 
   /// Decrypts one of our blobs: the key comes from the blob; `keyId`, when given, must agree.
@@ -186,7 +191,7 @@ extension KeyStoreEngine {
       let key = try resolveKey(request.keyId)
       try authorize(
         key, "GenerateDataKey", grantTokens: request.grantTokens, context: request.encryptionContext)
-      let plaintext = randomBytes(length)
+      let plaintext = KeyCrypto.randomBytes(length)
       let blob = try seal(plaintext, key: key, context: request.encryptionContext)
       try dryRun(request.dryRun)
       return GenerateDataKeyResponse(ciphertextBlob: blob, plaintext: plaintext, keyId: key.arn)
@@ -206,7 +211,7 @@ extension KeyStoreEngine {
       try authorize(
         key, "GenerateDataKeyWithoutPlaintext", grantTokens: request.grantTokens,
         context: request.encryptionContext)
-      let blob = try seal(randomBytes(length), key: key, context: request.encryptionContext)
+      let blob = try seal(KeyCrypto.randomBytes(length), key: key, context: request.encryptionContext)
       try dryRun(request.dryRun)
       return GenerateDataKeyWithoutPlaintextResponse(ciphertextBlob: blob, keyId: key.arn)
     }
@@ -240,11 +245,16 @@ extension KeyStoreEngine {
             "KMS cannot communicate with the CloudHSM cluster of \(storeId).")
         }
       }
-      return GenerateRandomResponse(plaintext: randomBytes(count))
+      return GenerateRandomResponse(plaintext: KeyCrypto.randomBytes(count))
     }
   }
 
-  func randomBytes(_ count: Int) -> Data {
-    SymmetricKey(size: SymmetricKeySize(bitCount: count * 8)).withUnsafeBytes { Data($0) }
+}
+
+/// DryRun: the checks passed, but nothing is done (the engine and its read view answer alike).
+func dryRun(_ flag: Bool?) throws(KMSError) {
+  if flag == true {
+    throw KMSError(
+      .dryRunOperationException, "The request would have succeeded, but the DryRun option is set.")
   }
 }

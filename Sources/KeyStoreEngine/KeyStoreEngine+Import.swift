@@ -143,7 +143,6 @@ extension KeyStoreEngine {
           description: request.keyMaterialDescription, validTo: request.validTo, deleted: nil)
       ]
       updateKey(key, summary: "Key \(key.keyId) key material imported")
-      recomputeNextDue()
       return ImportKeyMaterialResponse(keyId: key.arn, keyMaterialId: materialId)
     }
   }
@@ -168,7 +167,6 @@ extension KeyStoreEngine {
       versions[last].deleted = true
       key.materials = versions
       updateKey(key, summary: "Key \(key.keyId) imported key material deleted")
-      recomputeNextDue()
       return DeleteImportedKeyMaterialResponse(keyId: key.arn, keyMaterialId: versions[last].materialId)
     }
   }

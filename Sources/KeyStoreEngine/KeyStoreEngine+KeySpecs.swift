@@ -48,14 +48,19 @@ extension KeyStoreEngine {
   /// Throws the error the key's state calls for when it cannot be used for cryptography.
   @discardableResult
   func checkUsable(_ key: KeyRecord) throws(KMSError) -> KeyState {
-    let state = effectiveState(key)
+    try Self.requireUsable(effectiveState(key), arn: key.arn)
+  }
+
+  /// Refuses a cryptographic operation in a state that does not allow it (shared with the read view).
+  @discardableResult
+  static func requireUsable(_ state: KeyState, arn: String) throws(KMSError) -> KeyState {
     switch state {
-    case .pendingDeletion: throw KMSError.keyPendingDeletion(key.arn)
-    case .unavailable: throw KMSError.keyUnavailable(key.arn)
-    case .disabled: throw KMSError.keyDisabled(key.arn)
-    case .pendingImport: throw KMSError(.kmsInvalidStateException, "\(key.arn) is pending import.")
+    case .pendingDeletion: throw KMSError.keyPendingDeletion(arn)
+    case .unavailable: throw KMSError.keyUnavailable(arn)
+    case .disabled: throw KMSError.keyDisabled(arn)
+    case .pendingImport: throw KMSError(.kmsInvalidStateException, "\(arn) is pending import.")
     case .pendingReplicaDeletion:
-      throw KMSError(.kmsInvalidStateException, "\(key.arn) is pending replica deletion.")
+      throw KMSError(.kmsInvalidStateException, "\(arn) is pending replica deletion.")
     default: return state
     }
   }

@@ -7,6 +7,15 @@ extension KeyStoreEngine {
 
   /// Resolves a key ID, key ARN, alias name or alias ARN (kms-spec §5) to a key.
   func resolveKey(_ reference: String) throws(KMSError) -> KeyRecord {
+    try Self.resolveKey(
+      reference, arnPrefix: arnPrefix, key: { keys[$0] }, aliasTarget: { aliases[$0]?.targetKeyId })
+  }
+
+  /// The resolution rules themselves, over any committed or working state (the engine's records
+  /// and the read view share them).
+  static func resolveKey(
+    _ reference: String, arnPrefix: String, key: (String) -> KeyRecord?, aliasTarget: (String) -> String?
+  ) throws(KMSError) -> KeyRecord {
     var identifier = reference
     if identifier.hasPrefix("arn:") {
       let prefix = arnPrefix + ":"
@@ -14,26 +23,26 @@ extension KeyStoreEngine {
       identifier.removeFirst(prefix.count)
       if identifier.hasPrefix("key/") {
         identifier.removeFirst(4)
-        guard let key = keys[identifier] else { throw KMSError.keyNotFound(reference) }
-        return key
+        guard let found = key(identifier) else { throw KMSError.keyNotFound(reference) }
+        return found
       }
       guard identifier.hasPrefix("alias/") else {
         throw KMSError(.invalidArnException, "'\(reference.prefix(256))' is not a valid key or alias ARN.")
       }
     }
     if identifier.hasPrefix("alias/") {
-      guard let alias = aliases[identifier], let key = keys[alias.targetKeyId] else {
-        throw KMSError(.notFoundException, "Alias \(aliasArn(identifier)) is not found.")
+      guard let target = aliasTarget(identifier), let found = key(target) else {
+        throw KMSError(.notFoundException, "Alias \(arnPrefix):\(identifier) is not found.")
       }
-      return key
+      return found
     }
-    guard let key = keys[identifier] else {
-      if UUID(uuidString: identifier) == nil && !Self.isMultiRegionKeyId(identifier) {
+    guard let found = key(identifier) else {
+      if UUID(uuidString: identifier) == nil && !isMultiRegionKeyId(identifier) {
         throw KMSError(.notFoundException, "Invalid keyId '\(identifier.prefix(256))'")
       }
-      throw KMSError.keyNotFound(keyArn(identifier))
+      throw KMSError.keyNotFound("\(arnPrefix):key/\(identifier)")
     }
-    return key
+    return found
   }
 
   /// What a key's metadata needs from its custom key store.
@@ -58,10 +67,15 @@ extension KeyStoreEngine {
   }
 
   func effectiveState(_ key: KeyRecord, _ context: KeyStoreContext?) -> KeyState {
+    Self.effectiveState(key, context, pendingImport: key.origin == .external && isPendingImport(key))
+  }
+
+  /// The rules of kms-spec §5.4, shared with the read view.
+  static func effectiveState(_ key: KeyRecord, _ context: KeyStoreContext?, pendingImport: Bool) -> KeyState {
     if key.deletionDate != nil { return .pendingDeletion }
     if key.awaitingReplicaDeletion == true { return .pendingReplicaDeletion }
     if key.customKeyStoreId != nil, context?.keysUsable != true { return .unavailable }
-    if key.origin == .external, isPendingImport(key) { return .pendingImport }
+    if pendingImport { return .pendingImport }
     return key.enabled ? .enabled : .disabled
   }
 
@@ -300,7 +314,6 @@ extension KeyStoreEngine {
         key.deletionDate = clock.now() + TimeInterval(days * 86_400)
         updateKey(key, summary: "Key \(key.keyId) scheduled for deletion in \(days) days")
       }
-      recomputeNextDue()
       return ScheduleKeyDeletionResponse(
         keyId: key.arn, deletionDate: key.deletionDate, keyState: effectiveState(key),
         pendingWindowInDays: days)
@@ -320,7 +333,6 @@ extension KeyStoreEngine {
       key.pendingWindowInDays = nil
       key.enabled = false  // as in KMS: a cancelled key comes back Disabled
       updateKey(key, summary: "Key \(key.keyId) deletion cancelled")
-      recomputeNextDue()
       return CancelKeyDeletionResponse(keyId: key.arn)
     }
   }

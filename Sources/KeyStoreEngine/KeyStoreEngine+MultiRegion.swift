@@ -240,7 +240,6 @@ extension KeyStoreEngine {
         summary += "; scheduled for deletion in \(days) days"
       }
       updateKey(key, summary: summary)
-      recomputeNextDue()
     }
   }
 }

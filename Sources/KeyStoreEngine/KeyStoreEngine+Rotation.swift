@@ -62,7 +62,6 @@ extension KeyStoreEngine {
         enabled: true, periodInDays: days, nextRotationDate: clock.now() + TimeInterval(days) * 86_400,
         onDemandStartDate: nil)
       updateKey(key, summary: "Key \(key.keyId) automatic rotation enabled (\(days) days)")
-      recomputeNextDue()
       return EnableKeyRotationResponse()
     }
   }
@@ -80,7 +79,6 @@ extension KeyStoreEngine {
         enabled: false, periodInDays: key.rotation?.periodInDays ?? 365, nextRotationDate: nil,
         onDemandStartDate: nil)
       updateKey(key, summary: "Key \(key.keyId) automatic rotation disabled")
-      recomputeNextDue()
       return DisableKeyRotationResponse()
     }
   }
@@ -157,17 +155,17 @@ extension KeyStoreEngine {
   /// The next moment a key needs background work: an automatic rotation or the
   /// expiry of imported key material.
   func keyMaterialDueDate(_ key: KeyRecord) -> Date? {
-    var candidates: [Date] = []
-    if let next = key.rotation?.nextRotationDate { candidates.append(next) }
-    if key.origin == .external, currentVersion(key) != nil, let validTo = key.imported?.validTo {
-      candidates.append(validTo)
+    let rotation = key.rotation?.nextRotationDate
+    guard key.origin == .external, let validTo = key.imported?.validTo, currentVersion(key) != nil else {
+      return rotation
     }
-    return candidates.min()
+    return rotation.map { min($0, validTo) } ?? validTo
   }
 
   /// Due automatic rotations and expiries of imported material (run by `applyDueWork`).
-  func applyKeyMaterialDueWork(now: Date) {
-    for var key in keys.values where (keyMaterialDueDate(key) ?? .distantFuture) <= now {
+  func applyKeyMaterialDueWork(now: Date, keyIds: [String]) {
+    for id in keyIds {
+      guard var key = keys[id], (keyMaterialDueDate(key) ?? .distantFuture) <= now else { continue }
       if var rotation = key.rotation, rotation.enabled, let next = rotation.nextRotationDate, next <= now {
         if effectiveState(key) == .enabled { rotateMaterial(&key, type: .automatic, at: next) }
         rotation.nextRotationDate = next + TimeInterval(rotation.periodInDays) * 86_400

@@ -87,7 +87,6 @@ extension KeyStoreEngine: KeyStoreService, SimulatorControl, FleetObserving, Fle
       record(
         .hsmCreated, clusterId: request.clusterId,
         summary: "HSM \(hsm.hsmId) being created in \(request.clusterId) (\(hsm.availabilityZone))")
-      recomputeNextDue()
       let described = fleet.cluster(request.clusterId)?.describe().hsms?.first { $0.hsmId == hsm.hsmId }
       return CreateHsmResponse(hsm: described)
     }
@@ -100,7 +99,6 @@ extension KeyStoreEngine: KeyStoreService, SimulatorControl, FleetObserving, Fle
         clusterId: request.clusterId, hsmId: request.hsmId, eniId: request.eniId, eniIp: request.eniIp)
       record(
         .hsmDeleted, clusterId: request.clusterId, summary: "HSM \(hsmId) deleted from \(request.clusterId)")
-      recomputeNextDue()
       return DeleteHsmResponse(hsmId: hsmId)
     }
   }

@@ -22,7 +22,7 @@ public actor KeyStoreEngine {
   var events: [FleetEvent] = []
   /// Events recorded, and sequences dropped from the history, in the running transaction.
   var unsavedEvents: [FleetEvent] = []
-  var droppedEvents: [UInt64] = []
+  var droppedEvents: [FleetEvent] = []
   let stateStore: (any StateStore)?
   let recordEncoder = JSONEncoder()
   var lastSavedAt = Date.distantPast
@@ -33,6 +33,13 @@ public actor KeyStoreEngine {
   /// Durable saves so far (the write benchmark reports saves per mutation).
   public internal(set) var savesCommitted = 0
   var subscribers: [UUID: AsyncStream<FleetDelta>.Continuation] = [:]
+  /// Due moments of the stores in transition and of the keys with background work ahead, by ID:
+  /// kept from what each transaction touched, so a commit never scans the fleet.
+  var storeDueDates: [String: Date] = [:]
+  var keyDueDates: [String: Date] = [:]
+  /// The keys of each custom key store, kept the same way (a store's state change re-describes
+  /// its keys without scanning all of them).
+  var keyIdsByStore: [String: Set<String>] = [:]
   /// Earliest moment some background work is due (transition, HSM creation, key deletion).
   var nextDueAt: Date?
   var driver: Task<Void, Never>?
@@ -53,11 +60,14 @@ public actor KeyStoreEngine {
   /// The engine's own thread: saving blocks it, not the cooperative pool.
   private let executor = DedicatedThreadExecutor(name: "kmsdash-engine")
   public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
+  /// Committed state for the hot reads, readable from any thread (updated after every commit).
+  public nonisolated let readView: EngineReadView
 
   /// An engine whose state lives only in memory.
   public init(configuration: EngineConfiguration = .init(), clock: any EngineClock = SystemClock()) {
     self.configuration = configuration
     self.clock = clock
+    readView = EngineReadView(configuration: configuration)
     fleet = HSMFleet(seed: configuration.seed)
     random = SeededRandom(seed: configuration.seed)
     stateStore = nil
@@ -72,6 +82,7 @@ public actor KeyStoreEngine {
     self.configuration = configuration
     self.clock = clock
     self.stateStore = stateStore
+    readView = EngineReadView(configuration: configuration)
     let saved = try stateStore.loadAll()
     let resumed = try SavedEngineState(records: saved)
     fleet = HSMFleet(seed: configuration.seed, pepper: resumed?.meta.pepper ?? .random())
@@ -103,24 +114,39 @@ public actor KeyStoreEngine {
     let now = clock.now()
     guard let due = nextDueAt, due <= now else { return }
     // Store transitions in due order, so an observer sees them in the order they happened.
-    let dueStores = stores.values.compactMap { store in
-      store.machine.dueAt.flatMap { $0 <= now ? (store.id, $0, store.sequence) : nil }
+    let dueStores = storeDueDates.compactMap { id, due in
+      due <= now ? stores[id].map { (id, due, $0.sequence) } : nil
     }.sorted { ($0.1, $0.2) < ($1.1, $1.2) }
     for (storeId, _, _) in dueStores { deadlineReached(storeId: storeId, now: now) }
     for (clusterId, hsmId) in fleet.finishHsmCreations(now: now) {
       record(.hsmStateChanged, clusterId: clusterId, summary: "HSM \(hsmId) in \(clusterId) is ACTIVE")
     }
-    for key in keys.values where (key.deletionDate ?? .distantFuture) <= now {
-      deleteKeyNow(key.keyId)
+    let dueKeys = keyDueDates.compactMap { id, due in due <= now ? id : nil }.sorted()
+    for id in dueKeys where (keys[id]?.deletionDate ?? .distantFuture) <= now {
+      deleteKeyNow(id)
     }
-    applyKeyMaterialDueWork(now: now)
+    applyKeyMaterialDueWork(now: now, keyIds: dueKeys)
   }
 
+  /// When a key next needs background work: its deletion, an automatic rotation, or the expiry
+  /// of imported key material.
+  func dueDate(ofKey key: KeyRecord) -> Date? {
+    switch (key.deletionDate, keyMaterialDueDate(key)) {
+    case (let deletion?, let material?): min(deletion, material)
+    case (let deletion, let material): deletion ?? material
+    }
+  }
+
+  /// Brings the due moments of these stores and keys up to date (after a commit or a rollback).
+  func updateDueDates(stores storeIds: some Sequence<String>, keys keyIds: some Sequence<String>) {
+    for id in storeIds { storeDueDates[id] = stores[id]?.machine.dueAt }
+    for id in keyIds { keyDueDates[id] = keys[id].flatMap { dueDate(ofKey: $0) } }
+  }
+
+  /// The next due moment, from the records that have one (never a scan of the fleet).
   func recomputeNextDue() {
-    let candidates =
-      stores.values.compactMap(\.machine.dueAt) + keys.values.compactMap(\.deletionDate)
-      + [fleet.nextHsmReadyAt].compactMap { $0 } + keys.values.compactMap { keyMaterialDueDate($0) }
-    nextDueAt = candidates.min()
+    nextDueAt = [storeDueDates.values.min(), keyDueDates.values.min(), fleet.nextHsmReadyAt]
+      .compactMap { $0 }.min()
     rescheduleDriver()
   }
 
@@ -136,7 +162,7 @@ public actor KeyStoreEngine {
 
   /// Relative work in flight (connects, disconnects, HSM creations); key deletion dates are
   /// absolute and need no heartbeat.
-  var inFlightWork: Bool { stores.values.contains { $0.machine.isTransient } || fleet.nextHsmReadyAt != nil }
+  var inFlightWork: Bool { !storeDueDates.isEmpty || fleet.nextHsmReadyAt != nil }
 
   /// With a live clock, one task sleeps until the next wake-up; none exists when idle.
   func rescheduleDriver() {
@@ -239,7 +265,7 @@ public actor KeyStoreEngine {
     unsavedEvents.append(event)
     if events.count > configuration.eventHistoryLimit {
       let dropped = events.prefix(events.count - configuration.eventHistoryLimit)
-      droppedEvents += dropped.map(\.sequence)
+      droppedEvents += dropped
       events.removeFirst(dropped.count)
     }
   }

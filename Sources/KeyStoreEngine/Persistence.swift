@@ -62,7 +62,6 @@ struct SavedEngineState {
 struct EngineCheckpoint {
   var sequence: UInt64
   var random: SeededRandom
-  var events: [FleetEvent]
   var fleet: HSMFleet.Checkpoint
   var regionNoticeCount: Int
 }
@@ -80,7 +79,7 @@ extension KeyStoreEngine {
     inTransaction = true
     defer { inTransaction = false }
     let checkpoint = EngineCheckpoint(
-      sequence: sequence, random: random, events: events, fleet: fleet.checkpoint,
+      sequence: sequence, random: random, fleet: fleet.checkpoint,
       regionNoticeCount: regionNotices.count)
     let result: T
     do {
@@ -90,25 +89,43 @@ extension KeyStoreEngine {
       rollback(to: checkpoint)
       throw error
     }
+    // Committed: reads from any thread see it from now on, whole (O(changed)).
+    readView.apply(readViewChange())
     let delta = pendingDelta()
+    let (touchedStores, touchedKeys) = (stores.touched, keys.touched)
+    updateKeysByStore(touchedKeys)
     drainTransaction()
+    updateDueDates(stores: touchedStores, keys: touchedKeys)
     recomputeNextDue()
     if !delta.isEmpty { publish(delta) }
     return result
   }
 
   private func rollback(to checkpoint: EngineCheckpoint) {
+    let (touchedStores, touchedKeys) = (stores.touched, keys.touched)
     stores.rollback()
     keys.rollback()
     aliases.rollback()
     fleet.rollback(to: checkpoint.fleet)
     sequence = checkpoint.sequence
     random = checkpoint.random
-    events = checkpoint.events
+    // The history without a copy per transaction: what was dropped comes back, what was added goes.
+    let added = Set(unsavedEvents.map(\.sequence))
+    events = (droppedEvents + events).filter { !added.contains($0.sequence) }
     unsavedEvents = []
     droppedEvents = []
     regionNotices.removeLast(regionNotices.count - checkpoint.regionNoticeCount)
+    updateDueDates(stores: touchedStores, keys: touchedKeys)
     recomputeNextDue()
+  }
+
+  /// Files the touched keys under their stores (after a commit; keys never move between stores,
+  /// but a key deleted or created moves in or out).
+  private func updateKeysByStore(_ keyIds: Set<String>) {
+    for id in keyIds {
+      if let before = keys.original(id)??.customKeyStoreId { keyIdsByStore[before]?.remove(id) }
+      if let after = keys[id]?.customKeyStoreId { keyIdsByStore[after, default: []].insert(id) }
+    }
   }
 
   private func drainTransaction() {
@@ -146,11 +163,7 @@ extension KeyStoreEngine {
       }
     }
     var keyIds = keys.touched
-    if !storesWithNewKeyState.isEmpty {
-      for key in keys.values where key.customKeyStoreId.map(storesWithNewKeyState.contains) == true {
-        keyIds.insert(key.keyId)
-      }
-    }
+    for store in storesWithNewKeyState { keyIds.formUnion(keyIdsByStore[store] ?? []) }
     for id in keyIds {
       if let key = keys[id] {
         if key.customKeyStoreId != nil {
@@ -176,7 +189,8 @@ extension KeyStoreEngine {
         delta.removedClusterIds.append(id)
       }
     }
-    delta.events = unsavedEvents.filter { event in !droppedEvents.contains(event.sequence) }
+    let dropped = Set(droppedEvents.map(\.sequence))
+    delta.events = unsavedEvents.filter { !dropped.contains($0.sequence) }
     return delta
   }
 
@@ -211,7 +225,7 @@ extension KeyStoreEngine {
         change.upserts.append(
           .init(kind: .event, id: eventId(event.sequence), payload: try recordEncoder.encode(event)))
       }
-      change.deletions += droppedEvents.map { .init(kind: .event, id: eventId($0)) }
+      change.deletions += droppedEvents.map { .init(kind: .event, id: eventId($0.sequence)) }
       let meta = EngineMeta(
         sequence: sequence, random: random, fleetRandom: fleet.random, clusterOrder: fleet.clusterOrder,
         pepper: fleet.pepper, markerKey: markerKey, savedAt: savedAt)
@@ -263,6 +277,11 @@ extension KeyStoreEngine {
     keys.restore(saved.keys)
     aliases.restore(saved.aliases)
     events = Array(saved.events.suffix(configuration.eventHistoryLimit))
+    readView.replaceAll(fullReadState())
+    updateDueDates(stores: stores.keys, keys: keys.keys)
+    for key in keys.values {
+      if let store = key.customKeyStoreId { keyIdsByStore[store, default: []].insert(key.keyId) }
+    }
     recomputeNextDue()
   }
 }

@@ -34,15 +34,19 @@ struct ScaleBench {
       "  built in \(fixed(milliseconds(buildTime) / 1000, 1)) s; RSS \(fixed(afterBuild.current, 1)) MiB")
     report.figure("scale_build_seconds", milliseconds(buildTime) / 1000)
 
-    // The dashboard's input: one fleet snapshot, then its update and its view.
+    // The change stream, subscribed before the dashboard loads (as the runtime does).
+    let changes = await engine.changes()
+    var deltas = changes.makeAsyncIterator()
+
+    // What a resynchronisation costs (a gap in the deltas, or `r`): one whole fleet snapshot.
     var snapshotTime = Distribution()
-    var snapshot: FleetSnapshot?
-    for _ in 0..<5 {
+    for _ in 0..<3 {
       let started = ContinuousClock.now
-      snapshot = try await engine.fleetSnapshot()
+      let snapshot = try await engine.fleetSnapshot()
       snapshotTime.add(ContinuousClock.now - started)
+      precondition(snapshot.stores.count == stores)
     }
-    report.line("  engine fleetSnapshot: \(snapshotTime.summary)")
+    report.line("  engine fleetSnapshot (resync only): \(snapshotTime.summary)")
     report.figure("scale_snapshot_p50_ms", snapshotTime.percentile(50))
 
     let size = Size(width: width, height: height)
@@ -50,11 +54,15 @@ struct ScaleBench {
       config: DashboardConfig(backend: "embedded engine (benchmark)", timeZone: TimeZone(identifier: "UTC")!),
       size: size, now: Date())
     var applyTime = Distribution()
-    for _ in 0..<5 {
-      timed(&applyTime) { _ = update(&state, .snapshot(snapshot!, at: Date())) }
+    for _ in 0..<3 {
+      let snapshot = try await engine.fleetSnapshot()
+      timed(&applyTime) { _ = update(&state, .snapshot(snapshot, at: Date())) }
     }
-    report.line("  dashboard update(.snapshot): \(applyTime.summary)")
+    report.line("  dashboard update(.snapshot) (load / resync): \(applyTime.summary)")
     report.figure("scale_apply_snapshot_p50_ms", applyTime.percentile(50))
+    let loaded = residentMemory()
+    report.line("  RSS with the dashboard loaded: \(fixed(loaded.current, 1)) MiB")
+    report.figure("scale_rss_loaded_mib", loaded.current)
 
     var render = Distribution()
     var frame = view(state)
@@ -97,6 +105,8 @@ struct ScaleBench {
     // The keys view of one store and back.
     let keysView = keystrokes([.enter, .escape])
     report.line("  open a store's keys and back: \(keysView.summary)")
+
+    try await deltaPath(engine, clock, &deltas, &state, report)
 
     try await describePages(engine, report)
 
@@ -141,6 +151,90 @@ struct ScaleBench {
     }
     clock.advance(by: 3600)
     try await engine.completePendingTransitions()
+  }
+
+  /// Engine change → frame, through the delta path the runtime uses: an engine call commits and
+  /// publishes a delta; the dashboard applies it (`update(.delta)`) and draws the next frame. Each
+  /// sample runs from just before the engine call to the finished frame. Measured twice: sorted by
+  /// name (a state change moves no row) and sorted by state (every change moves its row).
+  private func deltaPath(
+    _ engine: KeyStoreEngine, _ clock: ManualClock, _ deltas: inout AsyncStream<FleetDelta>.Iterator,
+    _ state: inout DashboardState,
+    _ report: Report
+  ) async throws {
+    let ids = state.stores.compactMap(\.customKeyStoreId)
+    var version = state.snapshot?.version ?? 0
+    // Drain what the resync snapshots already reflect.
+    func nextFrame() async throws -> (update: Duration, view: Duration, delta: FleetDelta) {
+      while let delta = await deltas.next() {
+        if delta.version <= version { continue }
+        version = delta.version
+        let started = ContinuousClock.now
+        let effects = update(&state, .delta(delta, at: Date()))
+        precondition(effects.isEmpty, "the delta did not apply: \(effects)")
+        let updated = ContinuousClock.now
+        let frame = view(state)
+        precondition(frame.width == width)
+        return (updated - started, ContinuousClock.now - updated, delta)
+      }
+      throw BenchError.setup("the change stream ended")
+    }
+
+    for (label, column) in [("sorted by name", StoreColumn.name), ("sorted by state", .state)] {
+      _ = update(&state, .key(.char(Character(String(column.rawValue + 1)))))
+      precondition(state.sortColumn == column)
+      var total = Distribution()
+      var calls = Distribution()
+      var toFrame = Distribution()
+      var updates = Distribution()
+      var frames = Distribution()
+      var keysPerDelta = 0
+      // Spread over the fleet: disconnect connected stores, connect disconnected ones.
+      let picks = stride(from: 0, to: ids.count, by: Swift.max(1, ids.count / 100)).prefix(100)
+      for index in picks {
+        let id = ids[index]
+        let connected = state.store(id: id)?.connectionState == .connected
+        let started = ContinuousClock.now
+        if connected {
+          _ = try await engine.disconnectCustomKeyStore(DisconnectCustomKeyStoreRequest(customKeyStoreId: id))
+        } else {
+          _ = try await engine.connectCustomKeyStore(ConnectCustomKeyStoreRequest(customKeyStoreId: id))
+        }
+        let answered = ContinuousClock.now
+        let (u, v, delta) = try await nextFrame()
+        total.add(ContinuousClock.now - started)
+        calls.add(answered - started)
+        toFrame.add(ContinuousClock.now - answered)
+        updates.add(u)
+        frames.add(v)
+        keysPerDelta = Swift.max(keysPerDelta, delta.keys.count)
+        precondition(state.store(id: id)?.connectionState?.isTransient == true, "\(id) did not change")
+      }
+      // The background transitions finish together: one delta with every store that changed.
+      clock.advance(by: 3600)
+      let started = ContinuousClock.now
+      try await engine.completePendingTransitions()
+      let (u, v, delta) = try await nextFrame()
+      let batch = ContinuousClock.now - started
+      report.line(
+        "  engine change → frame (\(label), \(total.count) changes, ≤ \(keysPerDelta) keys per delta):")
+      report.line("    total (call → frame): \(total.summary)")
+      report.line("    engine call (commit, publish, answer): \(calls.summary)")
+      report.line("    delta → frame (receive, update, view): \(toFrame.summary)")
+      report.line("    update(.delta): \(updates.summary)")
+      report.line("    view:   \(frames.summary)")
+      report.line(
+        "    \(delta.stores.count) transitions finishing in one delta → frame: \(fixed(milliseconds(batch), 2)) ms (update \(fixed(milliseconds(u), 2)), view \(fixed(milliseconds(v), 2)))"
+      )
+      let tag = column == .name ? "name" : "state"
+      report.figure("scale_change_to_frame_\(tag)_p50_ms", total.percentile(50))
+      report.figure("scale_change_to_frame_\(tag)_p99_ms", total.percentile(99))
+      report.figure("scale_engine_call_\(tag)_p99_ms", calls.percentile(99))
+      report.figure("scale_delta_to_frame_\(tag)_p50_ms", toFrame.percentile(50))
+      report.figure("scale_delta_to_frame_\(tag)_p99_ms", toFrame.percentile(99))
+      report.figure("scale_delta_update_\(tag)_p99_ms", updates.percentile(99))
+      report.figure("scale_batch_delta_to_frame_\(tag)_ms", milliseconds(batch))
+    }
   }
 
   /// Every page of DescribeCustomKeyStores with Limit 1000, ten times over.

@@ -22,12 +22,14 @@ struct DashboardCommand: AsyncParsableCommand {
 
   @Option(
     help: ArgumentHelp(
-      "Watch a KMS endpoint instead of the embedded engine: a kmsdash serve, or AWS KMS (https://kms.REGION.amazonaws.com).",
+      "Watch a KMS endpoint instead of the embedded engine: a kmsdash serve, or AWS KMS (https://kms.REGION.amazonaws.com). Without it, --profile watches the profile's endpoint (AWS_ENDPOINT_URL_KMS, endpoint_url, …, else AWS KMS).",
       valueName: "url"))
   var endpoint: String?
 
   @Option(
-    help: ArgumentHelp("AWS profile for --endpoint (default: AWS_PROFILE, then default).", valueName: "name"))
+    help: ArgumentHelp(
+      "AWS profile (default: AWS_PROFILE, then default): keys, role_arn, sso_session, credential_process, … as the AWS CLI v2.",
+      valueName: "name"))
   var profile: String?
 
   @Option(
@@ -50,10 +52,7 @@ struct DashboardCommand: AsyncParsableCommand {
     guard refresh.isFinite, refresh >= 0.2, refresh <= 3600 else {
       throw ValidationError("--refresh must be between 0.2 and 3600 seconds.")
     }
-    if endpoint == nil {
-      if profile != nil { throw ValidationError("--profile goes with --endpoint.") }
-      return
-    }
+    if endpoint == nil && profile == nil { return }
     let embeddedOnly: [(String, Bool)] = [
       ("--scenario", engineOptions.scenario != nil), ("--state", engineOptions.state != nil),
       ("--ephemeral", engineOptions.ephemeral), ("--reset", engineOptions.reset),
@@ -67,7 +66,8 @@ struct DashboardCommand: AsyncParsableCommand {
   }
 
   func run() async throws {
-    if let endpoint { return try await runRemote(endpoint) }
+    // `--profile` alone watches that profile's KMS (its configured endpoint, else AWS's).
+    if endpoint != nil || profile != nil { return try await runRemote(endpoint) }
     let stateStore = try engineOptions.openStateStore()
     let engine = try await engineOptions.makeEngine(store: stateStore)
     let backend =
@@ -83,25 +83,35 @@ struct DashboardCommand: AsyncParsableCommand {
 
   /// The same dashboard through `KMSHTTPClient`: SigV4 with the standard AWS credential chain,
   /// live state by polling; the QA panel only when the endpoint is a kmsdash server.
-  func runRemote(_ endpoint: String) async throws {
-    guard let url = URL(string: endpoint), let scheme = url.scheme, ["http", "https"].contains(scheme),
-      url.host != nil
-    else {
-      throw ValidationError("--endpoint must be an http:// or https:// URL (got '\(endpoint)').")
+  func runRemote(_ endpoint: String?) async throws {
+    var url: URL?
+    if let endpoint {
+      guard let parsed = URL(string: endpoint), let scheme = parsed.scheme,
+        ["http", "https"].contains(scheme),
+        parsed.host != nil
+      else {
+        throw ValidationError("--endpoint must be an http:// or https:// URL (got '\(endpoint)').")
+      }
+      url = parsed
     }
-    let client: KMSHTTPClient
+    // Credentials are resolved and fetched here, before the dashboard takes the screen: an MFA
+    // prompt, a credential_process or an expired SSO login talks to the plain terminal.
+    let configuration: KMSHTTPClient.Configuration
     do {
-      client = try KMSHTTPClient(
+      configuration = try await KMSHTTPClient.Configuration.resolve(
         endpoint: url, profile: profile, region: engineOptions.region,
         polling: PollingOptions(interval: .milliseconds(Int(refresh * 1000))))
     } catch {
       FileHandle.standardError.write(Data("kmsdash: \(error)\n".utf8))
       throw ExitCode(2)
     }
+    let client = KMSHTTPClient(configuration: configuration)
     let isSimulator = (try? await client.isSimulator()) == true
     let noColorEnv = ProcessInfo.processInfo.environment["NO_COLOR"].map { !$0.isEmpty } ?? false
+    var backend = "endpoint \(configuration.endpoint.absoluteString)"
+    if let identity = configuration.identity { backend += " │ as \(identity.arn)" }
     let config = DashboardConfig(
-      backend: "endpoint \(endpoint)", readOnly: readOnly, confirm: confirm, color: !(noColor || noColorEnv),
+      backend: backend, readOnly: readOnly, confirm: confirm, color: !(noColor || noColorEnv),
       simulator: isSimulator)
     let code = await runTerminalDashboard(
       service: client, control: isSimulator ? client : nil, config: config)

@@ -5,6 +5,7 @@ import Foundation
 import KMSServer
 import KeyStoreEngine
 import Logging
+import NIOCore
 
 /// `kmsdash serve`: the engine behind an AWS-KMS-compatible endpoint (AWS JSON 1.1).
 struct ServeCommand: AsyncParsableCommand {
@@ -70,7 +71,14 @@ struct ServeCommand: AsyncParsableCommand {
     return try JSONDecoder().decode([PrincipalEntry].self, from: data)
   }
 
+  @Option(
+    help: ArgumentHelp("Event-loop threads serving connections (default: one per core).", valueName: "n"))
+  var eventLoops: Int?
+
   func validate() throws {
+    if let eventLoops, !(1...256).contains(eventLoops) {
+      throw ValidationError("--event-loops must be between 1 and 256.")
+    }
     guard (0...65_535).contains(port) else { throw ValidationError("--port must be between 0 and 65535.") }
     guard Logger.Level(rawValue: logLevel) != nil else {
       throw ValidationError(
@@ -153,7 +161,8 @@ struct ServeCommand: AsyncParsableCommand {
     if !["127.0.0.1", "::1", "localhost"].contains(host) {
       logger.warning("listening on a non-loopback address", metadata: ["host": "\(host)"])
     }
-    let server = KMSHTTPServer(host: host, port: port, handler: handler, logger: logger)
+    let server = KMSHTTPServer(
+      host: host, port: port, handler: handler, logger: logger, eventLoops: eventLoops ?? System.coreCount)
     try await server.run { boundHost, boundPort in
       let display = boundHost.contains(":") ? "[\(boundHost)]" : boundHost
       let line = "kmsdash serve: listening on http://\(display):\(boundPort) (auth: \(authSummary))\n"

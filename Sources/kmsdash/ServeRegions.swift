@@ -24,6 +24,10 @@ final class ServeRegions: ResettableBackendProvider, RegionPeers, @unchecked Sen
     return KMSBackend(service: engine, control: engine)
   }
 
+  func readyBackend(forRegion region: String) -> KMSBackend? {
+    lock.withLock { ready[region] }.map { KMSBackend(service: $0, control: $0) }
+  }
+
   func engine(forRegion region: String) async throws -> KeyStoreEngine {
     if let engine = lock.withLock({ ready[region] }) { return engine }
     let task: Task<KeyStoreEngine, any Error> = try lock.withLock {

@@ -350,7 +350,10 @@ import Testing
       ])
     #expect(s.press(.char("x")) == [.deleteHsm(clusterId: "cluster-ledgerarch4", hsmId: "hsm-fffffffffff")])
     _ = update(&s, .prediction(storeId: F.ledger, "FAILED (USER_LOCKED_OUT)"))
-    guard case .qa(let p2) = s.overlay else { return }
+    guard case .qa(let p2) = s.overlay else {
+      Issue.record("the QA panel closed: \(String(describing: s.overlay))")
+      return
+    }
     #expect(p2.prediction == "FAILED (USER_LOCKED_OUT)")
     // A new snapshot refreshes the prediction.
     #expect(update(&s, .snapshot(F.snapshot(version: 9), at: F.t0)) == [.predictConnect(storeId: F.ledger)])

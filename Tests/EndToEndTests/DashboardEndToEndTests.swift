@@ -3,17 +3,18 @@ import Testing
 
 /// Drives the real kmsdash binary in a private tmux server (terminal-notes §5).
 @Suite(.serialized) struct DashboardEndToEndTests {
+  /// The dashboard in a private tmux session. Throws (failing the test) when tmux or the binary
+  /// is missing; without CI a missing tmux disables the tests through their trait instead.
   func start(
     _ args: String = "", width: Int = 120, height: Int = 35, env: [String: String] = [:], prefix: String = ""
-  ) throws
-    -> TmuxSession?
-  {
-    guard requireTmux() else { return nil }
+  ) throws -> TmuxSession {
+    guard requireTmux() else { throw E2EError(tmuxMissingMessage) }
     guard let bin = kmsdashBinary() else {
-      Issue.record("kmsdash binary not found next to the tests; run swift build first")
-      return nil
+      throw E2EError("kmsdash binary not found next to the tests; run swift build first")
     }
-    var environment = ["SWIFT_BACKTRACE": "enable=no", "TERM": "xterm-256color"]
+    var environment = [
+      "SWIFT_BACKTRACE": "enable=no", "TERM": "xterm-256color", "AWS_EC2_METADATA_DISABLED": "true",
+    ]
     environment.merge(env) { $1 }
     return try TmuxSession(
       command: "\(prefix)\(bin) \(args)",
@@ -31,7 +32,7 @@ import Testing
 
   @Test(.enabled(if: tmuxPath != nil || isCI, Comment(rawValue: tmuxMissingMessage)))
   func demoFleetDisconnectConnectForbiddenCancelFilterResizeQuit() throws {
-    guard let t = try start() else { return }
+    let t = try start()
     t.waitFor("payments-prod")
     t.waitFor(shows: [
       "6 stores", "analytics-dr", "edge-single-hsm", "hr-records", "ledger-archive", "staging-keys",
@@ -115,7 +116,7 @@ import Testing
 
   @Test(.enabled(if: tmuxPath != nil || isCI, Comment(rawValue: tmuxMissingMessage)))
   func ctrlCRestoresTheTerminal() throws {
-    guard let t = try start() else { return }
+    let t = try start()
     openConnectDialog(t)
     t.send("C-c")
     expectSaneExit(t, code: 130)
@@ -123,7 +124,7 @@ import Testing
 
   @Test(.enabled(if: tmuxPath != nil || isCI, Comment(rawValue: tmuxMissingMessage)))
   func sigtermRestoresTheTerminal() throws {
-    guard let t = try start() else { return }
+    let t = try start()
     openConnectDialog(t)
     let pid = try #require(t.childPid(named: "kmsdash"), "kmsdash process of this session not found")
     kill(pid, SIGTERM)  // by process ID: only the binary this session started
@@ -134,7 +135,7 @@ import Testing
   /// dashboard survives, ends drawn for the final size, and quits cleanly.
   @Test(.enabled(if: tmuxPath != nil || isCI, Comment(rawValue: tmuxMissingMessage)))
   func resizeStormLeavesAWorkingDashboard() throws {
-    guard let t = try start() else { return }
+    let t = try start()
     t.waitFor("payments-prod")
     let sizes = [
       (120, 35), (40, 10), (1, 1), (200, 60), (80, 24), (20, 5), (132, 43), (60, 15), (2, 2), (100, 30),
@@ -145,8 +146,7 @@ import Testing
         t.send("d")
       }
       let (w, h) = sizes[i % sizes.count]
-      t.resize(width: w, height: h)
-      usleep(15_000)
+      t.resize(width: w, height: h)  // each resize is a tmux round trip: no pause needed
     }
     t.resize(width: 120, height: 35)
     let screen = t.waitFor("redrawn at 120x35 with the dialog") {
@@ -161,7 +161,7 @@ import Testing
 
   @Test(.enabled(if: tmuxPath != nil || isCI, Comment(rawValue: tmuxMissingMessage)))
   func sighupRestoresTheTerminal() throws {
-    guard let t = try start() else { return }
+    let t = try start()
     openConnectDialog(t)
     let pid = try #require(t.childPid(named: "kmsdash"), "kmsdash process of this session not found")
     kill(pid, SIGHUP)
@@ -172,7 +172,7 @@ import Testing
   /// handler restores the terminal before the process dies.
   @Test(.enabled(if: tmuxPath != nil || isCI, Comment(rawValue: tmuxMissingMessage)))
   func crashWithADialogOpenRestoresTheTerminal() throws {
-    guard let t = try start() else { return }
+    let t = try start()
     t.waitFor("payments-prod")
     t.send("j")  // edge-single-hsm, CONNECTED
     t.send("d")
@@ -187,7 +187,7 @@ import Testing
 
   @Test(.enabled(if: tmuxPath != nil || isCI, Comment(rawValue: tmuxMissingMessage)))
   func closedPtyEndsTheProcess() throws {
-    guard let t = try start() else { return }
+    let t = try start()
     t.waitFor("payments-prod")
     let pid = try #require(t.childPid(named: "kmsdash"), "kmsdash process of this session not found")
     _ = try t.tmux(["kill-server"])  // closes the pty: POLLHUP / SIGHUP must end the dashboard
@@ -201,7 +201,7 @@ import Testing
   @Test(.enabled(if: tmuxPath != nil || isCI, Comment(rawValue: tmuxMissingMessage)))
   func unknownTermGivesAReadableError() throws {
     // tmux sets TERM in the pane itself, so override it on the command line.
-    guard let t = try start(prefix: "env TERM=no-such-terminal-kmsdash ") else { return }
+    let t = try start(prefix: "env TERM=no-such-terminal-kmsdash ")
     // The message and the shell's EXIT= line arrive separately: wait for both.
     let s = t.waitFor("the error and the exit status") {
       $0.contains("unknown terminal type") && $0.contains("EXIT=")
@@ -213,7 +213,7 @@ import Testing
   /// TERM=dumb cannot address the cursor: a readable refusal, not a screen of garbage.
   @Test(.enabled(if: tmuxPath != nil || isCI, Comment(rawValue: tmuxMissingMessage)))
   func dumbTerminalGivesAReadableError() throws {
-    guard let t = try start(prefix: "env TERM=dumb ") else { return }
+    let t = try start(prefix: "env TERM=dumb ")
     // The shell prints EXIT= and then the TTY: line: wait for everything asserted below.
     let s = t.waitFor(shows: ["cannot move the cursor", "EXIT=", "TTY:"])
     #expect(s.contains("TERM=\"dumb\""))
@@ -224,11 +224,11 @@ import Testing
   /// NO_COLOR: no colour escape reaches the pty, and the states stay distinguishable.
   @Test(.enabled(if: tmuxPath != nil || isCI, Comment(rawValue: tmuxMissingMessage)))
   func noColorWritesNoColourSequences() throws {
-    guard requireTmux() else { return }
+    guard requireTmux() else { throw E2EError(tmuxMissingMessage) }
     let raw = FileManager.default.temporaryDirectory.appendingPathComponent(
       "kmsdash-e2e-\(getpid())-nocolor.bin")
     defer { try? FileManager.default.removeItem(at: raw) }
-    guard let t = try start(env: ["NO_COLOR": "1"]) else { return }
+    let t = try start(env: ["NO_COLOR": "1"])
     t.pipePane(to: raw.path)
     t.send("C-l")  // repaint everything through the pipe
     t.waitFor(shows: ["FAILED USER_LOCKED_OUT", "● CONNECTED", "○ DISCONNECTED"])
@@ -256,7 +256,7 @@ import Testing
 
   @Test(.enabled(if: tmuxPath != nil || isCI, Comment(rawValue: tmuxMissingMessage)))
   func hostileStoreNameRendersInert() throws {
-    guard requireTmux() else { return }
+    guard requireTmux() else { throw E2EError(tmuxMissingMessage) }
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("kmsdash-e2e-\(getpid())-hostile")
     try FileManager.default.createDirectory(
       at: dir.appendingPathComponent("certs"), withIntermediateDirectories: true)
@@ -288,7 +288,7 @@ import Testing
     let scenario = scenarioDir.appendingPathComponent("hostile.json")
     try json.write(to: scenario, atomically: true, encoding: .utf8)
     let raw = dir.appendingPathComponent("raw.bin").path
-    guard let t = try start("--scenario \(scenario.path)") else { return }
+    let t = try start("--scenario \(scenario.path)")
     t.pipePane(to: raw)
     t.send("C-l")  // repaint everything through the pipe
     t.waitFor(shows: ["evil␛]0;pwned␇", "2 stores", "ctl␀␁␂␃", "␌␍␎␏␐"])

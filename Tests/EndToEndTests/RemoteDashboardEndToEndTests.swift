@@ -19,7 +19,7 @@ import Testing
     let credentials = [
       "AWS_ACCESS_KEY_ID": "AKIDKMSDASHE2E000001", "AWS_SECRET_ACCESS_KEY": "kmsdash-e2e-secret",
       "AWS_DEFAULT_REGION": "us-east-1", "AWS_CONFIG_FILE": "/dev/null",
-      "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+      "AWS_SHARED_CREDENTIALS_FILE": "/dev/null", "AWS_EC2_METADATA_DISABLED": "true",
     ]
 
     // The server: auth on (credentials from its environment), slow enough transitions to watch.

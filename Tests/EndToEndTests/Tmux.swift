@@ -8,6 +8,12 @@ let tmuxPath: String? = ["/usr/bin/tmux", "/usr/local/bin/tmux", "/bin/tmux"].fi
 let isCI = ProcessInfo.processInfo.environment["CI"].map { !$0.isEmpty } ?? false
 let tmuxMissingMessage = "tmux is not installed: apt-get install -y tmux"
 
+/// Why an end-to-end test cannot run; thrown, so the test fails.
+struct E2EError: Error, CustomStringConvertible {
+  var description: String
+  init(_ description: String) { self.description = description }
+}
+
 /// Skips (locally) or fails (with CI set) when tmux is missing.
 func requireTmux() -> Bool {
   if tmuxPath != nil { return true }

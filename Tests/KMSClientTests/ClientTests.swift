@@ -111,21 +111,21 @@ func makeClient(_ fake: FakeKMS, clock: TestClock = TestClock(), polling: Pollin
     #expect(try await client.isSimulator() == true)
   }
 
-  @Test func configurationResolvesFromTheChainAndDerivesCloudHSMEndpoint() throws {
+  @Test func configurationResolvesFromTheChainAndDerivesCloudHSMEndpoint() async throws {
     let chain = AWSCredentialChain(environment: try Fixture.environment(), homeDirectory: Fixture.emptyHome)
-    let remote = try KMSHTTPClient.Configuration.resolve(
-      endpoint: nil, profile: "prod", region: nil, chain: chain)
+    let remote = try await KMSHTTPClient.Configuration.resolve(
+      endpoint: nil, profile: "prod", region: nil, chain: chain, lookUpIdentity: false)
     #expect(remote.endpoint.absoluteString == "https://kms.eu-central-1.amazonaws.com")
     #expect(
       remote.effectiveCloudHSMEndpoint.absoluteString == "https://cloudhsmv2.eu-central-1.amazonaws.com")
     #expect(remote.profile == "prod")
     #expect(remote.credentials?.sessionToken == "tokenProdFile//+==")
 
-    let local = try KMSHTTPClient.Configuration.resolve(
+    let local = try await KMSHTTPClient.Configuration.resolve(
       endpoint: URL(string: "http://127.0.0.1:4599"), profile: nil, region: "us-east-1", chain: chain)
     #expect(local.effectiveCloudHSMEndpoint == local.endpoint)
-    let fromProfile = try KMSHTTPClient.Configuration.resolve(
-      endpoint: nil, profile: "local", region: nil, chain: chain)
+    let fromProfile = try await KMSHTTPClient.Configuration.resolve(
+      endpoint: nil, profile: "local", region: nil, chain: chain, lookUpIdentity: false)
     #expect(fromProfile.endpoint.absoluteString == "http://127.0.0.1:4599")
   }
 }

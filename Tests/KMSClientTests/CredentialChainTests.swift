@@ -17,6 +17,8 @@ enum Fixture {
   static func environment(_ extra: [String: String] = [:]) throws -> [String: String] {
     var environment = [
       "AWS_SHARED_CREDENTIALS_FILE": try path("credentials"), "AWS_CONFIG_FILE": try path("config"),
+      // Never reach for 169.254.169.254 from a test.
+      "AWS_EC2_METADATA_DISABLED": "true",
     ]
     environment.merge(extra) { _, new in new }
     return environment
@@ -33,9 +35,9 @@ enum Fixture {
   @Test func defaultProfileFromFiles() throws {
     let resolved = try chain().resolve()
     #expect(resolved.profile == "default")
-    #expect(resolved.credentials.accessKeyId == "AKIDDEFAULTFILE")
-    #expect(resolved.credentials.secretAccessKey == "secretDefaultFile/K7MDENG+bPxRfiCYEXAMPLEKEY")
-    #expect(resolved.credentials.sessionToken == nil)
+    #expect(resolved.credentials?.accessKeyId == "AKIDDEFAULTFILE")
+    #expect(resolved.credentials?.secretAccessKey == "secretDefaultFile/K7MDENG+bPxRfiCYEXAMPLEKEY")
+    #expect(resolved.credentials?.sessionToken == nil)
     #expect(resolved.region == "eu-west-1")
     #expect(resolved.credentialSource.hasPrefix("shared credentials file"))
     #expect(resolved.credentialSource.hasSuffix("[default]"))
@@ -44,9 +46,9 @@ enum Fixture {
 
   @Test func namedProfileWithSessionTokenAndWhitespace() throws {
     let resolved = try chain().resolve(profile: "prod")
-    #expect(resolved.credentials.accessKeyId == "AKIDPRODFILE")
-    #expect(resolved.credentials.secretAccessKey == "secretProdFile")
-    #expect(resolved.credentials.sessionToken == "tokenProdFile//+==")
+    #expect(resolved.credentials?.accessKeyId == "AKIDPRODFILE")
+    #expect(resolved.credentials?.secretAccessKey == "secretProdFile")
+    #expect(resolved.credentials?.sessionToken == "tokenProdFile//+==")
     // Region from [profile prod] in the config file, inline comment removed.
     #expect(resolved.region == "eu-central-1")
     #expect(resolved.regionSource.hasSuffix("[profile prod]"))
@@ -55,18 +57,18 @@ enum Fixture {
   @Test func awsProfileVariableSelectsTheProfile() throws {
     let resolved = try chain(["AWS_PROFILE": "prod"]).resolve()
     #expect(resolved.profile == "prod")
-    #expect(resolved.credentials.accessKeyId == "AKIDPRODFILE")
+    #expect(resolved.credentials?.accessKeyId == "AKIDPRODFILE")
   }
 
   @Test func explicitProfileBeatsAwsProfile() throws {
     let resolved = try chain(["AWS_PROFILE": "prod"]).resolve(profile: "staging")
     #expect(resolved.profile == "staging")
-    #expect(resolved.credentials.accessKeyId == "AKIDSTAGINGCONFIG")
+    #expect(resolved.credentials?.accessKeyId == "AKIDSTAGINGCONFIG")
   }
 
   @Test func credentialsInTheConfigFileProfileSection() throws {
     let resolved = try chain().resolve(profile: "staging")
-    #expect(resolved.credentials.accessKeyId == "AKIDSTAGINGCONFIG")
+    #expect(resolved.credentials?.accessKeyId == "AKIDSTAGINGCONFIG")
     #expect(resolved.credentialSource.hasSuffix("[profile staging]"))
     #expect(resolved.region == "us-west-2")
   }
@@ -95,9 +97,9 @@ enum Fixture {
       "AWS_ACCESS_KEY_ID": "AKIDENV", "AWS_SECRET_ACCESS_KEY": "secretEnv", "AWS_PROFILE": "prod",
     ]
     // AWS_PROFILE alone: the environment's keys are used (botocore keeps the EnvProvider).
-    #expect(try chain(environment).resolve().credentials.accessKeyId == "AKIDENV")
+    #expect(try chain(environment).resolve().credentials?.accessKeyId == "AKIDENV")
     // --profile: the environment's keys are skipped.
-    #expect(try chain(environment).resolve(profile: "prod").credentials.accessKeyId == "AKIDPRODFILE")
+    #expect(try chain(environment).resolve(profile: "prod").credentials?.accessKeyId == "AKIDPRODFILE")
   }
 
   @Test func partialEnvironmentCredentialsAreAnError() throws {
@@ -144,7 +146,8 @@ enum Fixture {
 
   @Test func missingCredentialsNameEverythingSearchedAndTheFix() throws {
     let home = try TemporaryDirectory()
-    let chain = AWSCredentialChain(environment: [:], homeDirectory: home.path)
+    let chain = AWSCredentialChain(
+      environment: ["AWS_EC2_METADATA_DISABLED": "true"], homeDirectory: home.path)
     let error = #expect(throws: AWSConfigurationError.self) { try chain.resolve(region: "us-east-1") }
     let text = try #require(error).description
     #expect(text.contains("No AWS credentials found for profile 'default'"))
@@ -162,11 +165,11 @@ enum Fixture {
     #expect(text.contains("no section [profile nope]"))
   }
 
-  @Test func ssoProfileSaysItIsUnsupportedAndHowToWorkAround() throws {
+  @Test func ssoProfileWithoutItsSessionSectionSaysWhatIsMissing() throws {
     let error = #expect(throws: AWSConfigurationError.self) { try chain().resolve(profile: "sso") }
     let text = try #require(error).description
-    #expect(text.contains("sso_session"))
-    #expect(text.contains("aws configure export-credentials --profile sso"))
+    #expect(text.contains("\"my-sso\" sso_session configuration does not exist"))
+    #expect(text.contains("[sso-session my-sso]"))
   }
 
   @Test func defaultFilesUnderTheHomeDirectory() throws {
@@ -174,9 +177,10 @@ enum Fixture {
     try home.write(
       ".aws/credentials", "[work]\naws_access_key_id=AKIDHOME\naws_secret_access_key=secretHome\n")
     try home.write(".aws/config", "[profile work]\nregion=us-east-2\n")
-    let chain = AWSCredentialChain(environment: ["AWS_PROFILE": "work"], homeDirectory: home.path)
+    let chain = AWSCredentialChain(
+      environment: ["AWS_PROFILE": "work", "AWS_EC2_METADATA_DISABLED": "true"], homeDirectory: home.path)
     let resolved = try chain.resolve()
-    #expect(resolved.credentials.accessKeyId == "AKIDHOME")
+    #expect(resolved.credentials?.accessKeyId == "AKIDHOME")
     #expect(resolved.region == "us-east-2")
     #expect(chain.credentialsFilePath == home.path + "/.aws/credentials")
   }
@@ -185,9 +189,12 @@ enum Fixture {
     let home = try TemporaryDirectory()
     try home.write("creds", "[default]\naws_access_key_id=AKIDTILDE\naws_secret_access_key=s\n")
     let chain = AWSCredentialChain(
-      environment: ["AWS_SHARED_CREDENTIALS_FILE": "~/creds", "AWS_REGION": "us-east-1"],
+      environment: [
+        "AWS_SHARED_CREDENTIALS_FILE": "~/creds", "AWS_REGION": "us-east-1",
+        "AWS_EC2_METADATA_DISABLED": "true",
+      ],
       homeDirectory: home.path)
-    #expect(try chain.resolve().credentials.accessKeyId == "AKIDTILDE")
+    #expect(try chain.resolve().credentials?.accessKeyId == "AKIDTILDE")
   }
 
   @Test func endpointOverrides() throws {
@@ -203,6 +210,7 @@ enum Fixture {
     let chain = AWSCredentialChain(
       environment: [
         "AWS_CONFIG_FILE": try Fixture.path("malformed-config"), "AWS_SHARED_CREDENTIALS_FILE": "/none",
+        "AWS_EC2_METADATA_DISABLED": "true",
       ],
       homeDirectory: Fixture.emptyHome)
     let error = #expect(throws: AWSConfigurationError.self) { try chain.resolve() }

@@ -292,6 +292,40 @@ func demoFake() -> FakeKMS {
     await client.shutdown()
   }
 
+  /// The loop waits on the injected clock: the interval after a success, the backoff after each
+  /// failure, and it refreshes only once the clock has been advanced that far.
+  @Test func theLoopWaitsOnTheClockAndBacksOff() async throws {
+    let fake = demoFake()
+    let clock = TestClock()
+    let client = makeClient(fake, clock: clock)
+    var deltas = await client.changes().makeAsyncIterator()
+    _ = try #require(await deltas.next())  // the loop's first refresh
+    await clock.sleeper()
+    #expect(clock.sleeps == [.seconds(2)])
+    #expect(await client.poller.loopState == .sleeping(.seconds(2)))
+
+    let throttled = Result<KMSWireResponse, KMSTransportError>.success(
+      FakeKMS.error("ThrottlingException", "Rate exceeded"))
+    fake.update { $0.failures = [throttled, throttled, throttled] }
+    var expected: [Duration] = [.seconds(2)]
+    var wait: TimeInterval = 2
+    for next in [4, 8, 16, 2] {  // three failures, then a success
+      let requests = fake.requests.count
+      clock.advance(by: wait - 0.1)
+      #expect(clock.sleeperCount == 1, "woke before its time")
+      #expect(fake.requests.count == requests)
+      clock.advance(by: 0.1)
+      await clock.sleeper()
+      expected.append(.seconds(next))
+      #expect(clock.sleeps == expected)
+      #expect(fake.requests.count > requests)
+      wait = TimeInterval(next)
+    }
+    #expect(try await client.fleetSnapshot().backend?.consecutiveFailures == 0)
+    await client.shutdown()
+    #expect(await client.poller.loopState == .stopped)
+  }
+
   @Test func backoffSchedule() {
     let options = PollingOptions(
       interval: .seconds(2), transientInterval: .seconds(1), maxBackoff: .seconds(30))
@@ -303,5 +337,48 @@ func demoFake() -> FakeKMS {
     #expect(options.delay(failures: 10_000, transient: false) == .seconds(30))
     // A transient interval longer than the interval is clamped.
     #expect(PollingOptions(interval: .milliseconds(500)).transientInterval == .milliseconds(500))
+  }
+}
+
+@Suite struct UnsupportedEndpointTests {
+  /// moto_server: DescribeCustomKeyStores answers Flask's HTML 500 page. The header gets one
+  /// readable note, not "ENDPOINT LOST … <!doctype html>", and polling goes on normally.
+  @Test func anEndpointWithoutCustomKeyStoreOperationsIsANoteNotALostEndpoint() async throws {
+    let fake = demoFake()
+    fake.update {
+      $0.canned["TrentService.DescribeCustomKeyStores"] = KMSWireResponse(
+        status: 500, headers: ["Content-Type": "text/html; charset=utf-8"],
+        body: Data(
+          "<!doctype html>\n<html lang=en>\n<title>500 Internal Server Error</title>\n<h1>Internal Server Error</h1>"
+            .utf8))
+    }
+    let client = makeClient(fake)
+    let snapshot = try await client.fleetSnapshot()
+    #expect(snapshot.stores.isEmpty)
+    let backend = try #require(snapshot.backend)
+    #expect(backend.lastError == nil)
+    #expect(backend.isLost == false)
+    #expect(
+      backend.notes == [
+        "DescribeCustomKeyStores not supported by this endpoint (HTTP 500): no custom key stores to show."
+      ])
+    #expect(!backend.notes.joined().contains("<"))
+    await client.shutdown()
+  }
+
+  /// A real outage (an HTML 502 from a proxy on every call) is still "lost", in one line.
+  @Test func aNonAWSAnswerOnEveryOperationStaysReadable() async throws {
+    let fake = demoFake()
+    fake.update {
+      $0.failures = [
+        .success(KMSWireResponse(status: 403, body: Data("<html><title>Forbidden</title></html>".utf8)))
+      ]
+    }
+    let client = makeClient(fake)
+    let error = await #expect(throws: KMSError.self) { _ = try await client.fleetSnapshot() }
+    #expect(
+      error?.description
+        == "403: HTTP 403 with an HTML page titled \"Forbidden\", not an AWS answer")
+    await client.shutdown()
   }
 }

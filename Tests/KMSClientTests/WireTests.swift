@@ -131,10 +131,37 @@ struct VectorFile: Decodable {
     #expect(error.message == "internal (Request ID: req-123)")
   }
 
-  @Test func notJSONBodyBecomesTheMessageAndStatusTheCode() {
+  @Test func notJSONBodyIsDescribedNotDumpedAndStatusTheCode() {
     let error = decode(502, "<html>Bad Gateway</html>")
     #expect(error.code.rawValue == "502")
-    #expect(error.message == "<html>Bad Gateway</html>")
+    #expect(error.message == "HTTP 502 with an HTML page, not an AWS answer")
+    let text = decode(503, "upstream connect error\nor disconnect")
+    #expect(text.message == "HTTP 503 with upstream connect error or disconnect, not an AWS answer")
+  }
+
+  /// moto_server answers operations it lacks with Flask's HTML 500 page (issue 12).
+  @Test func motoHTMLPageForAMissingOperationIsOneReadableLine() {
+    let moto = """
+      <!doctype html>
+      <html lang=en>
+      <title>500 Internal Server Error</title>
+      <h1>Internal Server Error</h1>
+      <p>The server encountered an internal error and was unable to complete your request.</p>
+      """
+    let error = KMSErrorDecoder.decode(
+      KMSWireResponse(
+        status: 500, headers: ["Content-Type": "text/html; charset=utf-8"], body: Data(moto.utf8)),
+      operation: "TrentService.DescribeCustomKeyStores")
+    #expect(
+      error.description
+        == "500: HTTP 500 with an HTML page titled \"500 Internal Server Error\", not an AWS answer; "
+        + "the endpoint may not implement TrentService.DescribeCustomKeyStores")
+    #expect(!error.description.contains("<"))
+    #expect(!error.description.contains("\n"))
+    #expect(KMSErrorDecoder.isUnsupportedOperation(error))
+    #expect(!KMSErrorDecoder.isUnsupportedOperation(KMSError(.accessDeniedException, "no")))
+    #expect(
+      !KMSErrorDecoder.isUnsupportedOperation(KMSError(KMSErrorCode("500"), "HTTP 500 with no message")))
   }
 
   @Test func missingTypeUsesTheStatus() {

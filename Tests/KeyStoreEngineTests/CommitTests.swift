@@ -55,11 +55,6 @@ final class DrivenClock: EngineClock {
   }
 }
 
-/// The next delta on the stream.
-func nextDelta(_ iterator: inout AsyncStream<FleetDelta>.Iterator) async -> FleetDelta? {
-  await iterator.next()
-}
-
 /// Commit, then publish, then answer (issue: "nothing is acknowledged that was not saved").
 @Suite struct CommitTests {
   static let store = "cks-0de30000000000001"
@@ -185,7 +180,7 @@ func nextDelta(_ iterator: inout AsyncStream<FleetDelta>.Iterator) async -> Flee
     let stream = await engine.changes()
     var iterator = stream.makeAsyncIterator()
     _ = try await engine.disconnectCustomKeyStore(.init(customKeyStoreId: Self.store))
-    let accepted = try #require(await nextDelta(&iterator))
+    let accepted = try #require(await iterator.next())
     #expect(accepted.stores.first?.connectionState == .disconnecting)
 
     // The disconnect falls due, but saving it fails: nothing is published or kept.
@@ -198,13 +193,56 @@ func nextDelta(_ iterator: inout AsyncStream<FleetDelta>.Iterator) async -> Flee
 
     // A second later the driver tries again, by itself, and this time it is saved and published.
     clock.advance(by: 1)
-    let finished = try #require(await nextDelta(&iterator))
+    let finished = try #require(await iterator.next())
     #expect(finished.version == accepted.version + 1)
     #expect(finished.stores.first?.connectionState == .disconnected)
     #expect(finished.events.map(\.connectionState) == [.disconnected])
     let reopened = try await KeyStoreEngine(clock: ManualClock(), stateStore: saved)
     let state = try await reopened.describeCustomKeyStores(.init(customKeyStoreId: Self.store))
     #expect(state.customKeyStores?.first?.connectionState == .disconnected)
+  }
+
+  @Test func dueMomentsFollowCommitsAndRollbacksWithoutAScan() async throws {
+    let clock = ManualClock()
+    let saved = MemoryStateStore()
+    let engine = try await KeyStoreEngine(clock: clock, stateStore: saved)
+    try await engine.load(.demo)
+    let before = await engine.nextDueAt
+    // A connect whose save fails leaves no due moment behind.
+    saved.failNext.withLock { $0 = true }
+    await #expect(throws: KMSError.self) {
+      _ = try await engine.connectCustomKeyStore(.init(customKeyStoreId: "cks-0de30000000000002"))
+    }
+    #expect(await engine.nextDueAt == before)
+    // A committed one adds its own; a scheduled deletion adds the key's.
+    _ = try await engine.connectCustomKeyStore(.init(customKeyStoreId: "cks-0de30000000000002"))
+    let connecting = try #require(await engine.storeDueDates["cks-0de30000000000002"])
+    #expect(await engine.nextDueAt == min(before ?? .distantFuture, connecting))
+    let key = try #require(try await engine.fleetSnapshot().keys(inStore: Self.store).first?.keyId)
+    _ = try await engine.scheduleKeyDeletion(.init(keyId: key, pendingWindowInDays: 7))
+    #expect(await engine.keyDueDates[key] == clock.now() + 7 * 86_400)
+    // After a restart the same moments are found from the saved records.
+    let reopened = try await KeyStoreEngine(clock: clock, stateStore: saved)
+    #expect(await reopened.storeDueDates == engine.storeDueDates)
+    #expect(await reopened.keyDueDates == engine.keyDueDates)
+    #expect(await reopened.keyIdsByStore == engine.keyIdsByStore)
+  }
+
+  @Test func aRolledBackChangeGivesBackTheEventsItPushedOutOfTheHistory() async throws {
+    let saved = MemoryStateStore()
+    let engine = try await KeyStoreEngine(
+      configuration: .init(eventHistoryLimit: 3), clock: ManualClock(), stateStore: saved)
+    try await engine.load(.demo)
+    let before = try await engine.fleetSnapshot()
+    #expect(before.events.count == 3)
+    saved.failNext.withLock { $0 = true }
+    await #expect(throws: KMSError.self) {
+      _ = try await engine.disconnectCustomKeyStore(.init(customKeyStoreId: Self.store))
+    }
+    #expect(try await engine.fleetSnapshot().events == before.events)
+    let reopened = try await KeyStoreEngine(
+      configuration: .init(eventHistoryLimit: 3), clock: ManualClock(), stateStore: saved)
+    #expect(try await reopened.fleetSnapshot().events == before.events)
   }
 
   @Test func aManualClockRunsDueWorkOnlyWhenAsked() async throws {
