@@ -9,7 +9,7 @@ extension KeyStoreEngine {
   /// again through the same operations a new state file goes through, all in one transaction:
   /// saved and published once, or (a failed save, a scenario that no longer loads) not at all.
   /// IDs drawn from the seed repeat those of a fresh start. The event history is kept, with a
-  /// reset event.
+  /// reset event; GetKeyLastUsage starts a new tracking period.
   public func reset(to scenario: Scenario) throws {
     try transaction { () throws(KMSError) in
       for id in Array(aliases.keys) { aliases[id] = nil }
@@ -26,5 +26,7 @@ extension KeyStoreEngine {
         throw KMSError(.kmsInternalException, "The reset could not seed the scenario again: \(error)")
       }
     }
+    // Usage is in memory, not in the transaction: forgotten once the reset is committed.
+    usageLog.restart(at: clock.now())
   }
 }

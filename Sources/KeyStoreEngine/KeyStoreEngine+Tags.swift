@@ -143,14 +143,21 @@ extension KeyStoreEngine {
 
   // MARK: GetKeyLastUsage
 
-  /// Usage is not tracked (reads never write): the answer is the tracking start and no use yet.
+  /// The key's last successful cryptographic operation since tracking started: since this engine
+  /// started or was last reset (usage is kept in memory, `KeyUsageLog`: reads never write).
   public func getKeyLastUsage(_ request: GetKeyLastUsageRequest) throws(KMSError) -> GetKeyLastUsageResponse {
     try readOnly { () throws(KMSError) -> GetKeyLastUsageResponse in
       try request.validate()
       let key = try resolveKeyById(request.keyId)
       try authorize(key, "GetKeyLastUsage")
+      let (trackingStart, last) = usageLog.lastUsage(of: key.keyId)
       return GetKeyLastUsageResponse(
-        keyId: key.arn, trackingStartDate: key.creationDate, keyCreationDate: key.creationDate)
+        keyId: key.arn, keyLastUsage: last, trackingStartDate: trackingStart, keyCreationDate: key.creationDate)
     }
+  }
+
+  /// Records a successful cryptographic operation for GetKeyLastUsage (memory only).
+  nonisolated func used(_ key: KeyRecord, _ operation: KeyLastUsageTrackingOperation) {
+    usageLog.record(key.keyId, operation, at: clock.now())
   }
 }

@@ -62,12 +62,15 @@ public actor KeyStoreEngine {
   public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
   /// Committed state for the hot reads, readable from any thread (updated after every commit).
   public nonisolated let readView: EngineReadView
+  /// Each key's last successful cryptographic operation (in memory: reads never write).
+  nonisolated let usageLog: KeyUsageLog
 
   /// An engine whose state lives only in memory.
   public init(configuration: EngineConfiguration = .init(), clock: any EngineClock = SystemClock()) {
     self.configuration = configuration
     self.clock = clock
     readView = EngineReadView(configuration: configuration)
+    usageLog = KeyUsageLog(trackingStart: clock.now())
     fleet = HSMFleet(seed: configuration.seed)
     random = SeededRandom(seed: configuration.seed)
     stateStore = nil
@@ -83,6 +86,7 @@ public actor KeyStoreEngine {
     self.clock = clock
     self.stateStore = stateStore
     readView = EngineReadView(configuration: configuration)
+    usageLog = KeyUsageLog(trackingStart: clock.now())
     let saved = try stateStore.loadAll()
     let resumed = try SavedEngineState(records: saved)
     fleet = HSMFleet(seed: configuration.seed, pepper: resumed?.meta.pepper ?? .random())

@@ -400,6 +400,50 @@ extension TagTests {
     await expectError(.accessDeniedException) { try await asCaller(aliceArn) { try await e.seal(key) } }
   }
 
+  @Test func onlyTheAccountTheRetiringPrincipalOrAPermittedGranteeRetiresAGrant() async throws {
+    let f = try await SavedEngine()
+    let e = f.engine
+    let key = try await adminKey(e)
+    let bobArn = "arn:aws:iam::111122223333:role/bob"
+    func grant(retiring: String?, operations: [String]) async throws -> CreateGrantResponse {
+      try await asCaller(adminArn) {
+        try await e.createGrant(
+          CreateGrantRequest(
+            keyId: key, granteePrincipal: aliceArn, retiringPrincipal: retiring, operations: operations))
+      }
+    }
+    func count() async throws -> Int {
+      try await asCaller(adminArn) { try await e.listGrants(ListGrantsRequest(keyId: key)).grants?.count ?? 0 }
+    }
+    // Retiring principal bob: alice (the grantee, without RetireGrant) and the key's administrator
+    // (allowed kms:* by the key policy, but not named by the grant) are refused; bob retires it.
+    let first = try await grant(retiring: bobArn, operations: ["Encrypt"])
+    let token = try #require(first.grantToken)
+    for caller in [aliceArn, adminArn] {
+      await expectError(.accessDeniedException, messageContains: "kms:RetireGrant") {
+        try await asCaller(caller) { try await e.retireGrant(RetireGrantRequest(grantToken: token)) }
+      }
+    }
+    await expectError(.accessDeniedException) {
+      try await asCaller(aliceArn) {
+        try await e.retireGrant(RetireGrantRequest(keyId: key, grantId: first.grantId))
+      }
+    }
+    #expect(try await count() == 1)
+    _ = try await asCaller(bobArn) { try await e.retireGrant(RetireGrantRequest(grantToken: token)) }
+    #expect(try await count() == 0)
+    // A grantee whose grant includes RetireGrant retires it itself.
+    let second = try await grant(retiring: nil, operations: ["Encrypt", "RetireGrant"])
+    _ = try await asCaller(aliceArn) {
+      try await e.retireGrant(RetireGrantRequest(keyId: key, grantId: second.grantId))
+    }
+    #expect(try await count() == 0)
+    // The account root (the caller without a mapped access key) retires any grant of its account.
+    let third = try await grant(retiring: bobArn, operations: ["Decrypt"])
+    _ = try await e.retireGrant(RetireGrantRequest(grantToken: third.grantToken))
+    #expect(try await count() == 0)
+  }
+
   @Test func grantsRollBackOnAFailedSaveAndSurviveARestart() async throws {
     let f = try await SavedEngine()
     let key = try await adminKey(f.engine)
@@ -943,5 +987,87 @@ final class TestRegions: RegionPeers {
     }
     #expect(try await Self.fleet(f.engine) == before)
     #expect(try await Self.fleet(f.restarted()) == before)
+  }
+}
+
+// MARK: - GetKeyLastUsage
+
+@Suite struct KeyLastUsageTests {
+  static func last(_ e: KeyStoreEngine, _ key: String) async throws -> GetKeyLastUsageResponse {
+    try await e.getKeyLastUsage(GetKeyLastUsageRequest(keyId: key))
+  }
+
+  @Test func successfulCryptographicOperationsAreRecordedInMemoryFailuresAndDryRunsAreNot() async throws {
+    let f = try await SavedEngine()
+    let e = f.engine
+    let started = f.clock.now()
+    f.clock.advance(by: 60)
+    let key = try await e.newKey()
+    let created = try await e.describeKey(DescribeKeyRequest(keyId: key)).keyMetadata?.creationDate
+    var answer = try await Self.last(e, key)
+    #expect(answer.keyLastUsage == nil)
+    #expect(answer.trackingStartDate == started)
+    #expect(answer.keyCreationDate == created)
+    #expect(answer.keyId?.hasSuffix(":key/\(key)") == true)
+
+    // A DryRun and a failure use nothing.
+    await expectError(.dryRunOperationException) {
+      try await e.encrypt(EncryptRequest(keyId: key, plaintext: Data("x".utf8), dryRun: true))
+    }
+    await expectError(.invalidKeyUsageException) {
+      try await e.encrypt(
+        EncryptRequest(keyId: key, plaintext: Data("x".utf8), encryptionAlgorithm: "RSAES_OAEP_SHA_256"))
+    }
+    #expect(try await Self.last(e, key).keyLastUsage == nil)
+
+    f.clock.advance(by: 5)
+    let blob = try await e.seal(key)
+    #expect(try await Self.last(e, key).keyLastUsage == KeyLastUsageData(operation: .encrypt, timestamp: f.clock.now()))
+    f.clock.advance(by: 5)
+    // The hot path (on the event loop, without the actor) records too.
+    _ = try e.decryptNow(DecryptRequest(ciphertextBlob: blob))
+    #expect(try await Self.last(e, key).keyLastUsage == KeyLastUsageData(operation: .decrypt, timestamp: f.clock.now()))
+
+    let signing = try await e.newKey(spec: "ECC_NIST_P256", usage: "SIGN_VERIFY")
+    f.clock.advance(by: 5)
+    let signature = try #require(
+      try await e.sign(SignRequest(keyId: signing, message: Data("m".utf8), signingAlgorithm: "ECDSA_SHA_256"))
+        .signature)
+    #expect(try await Self.last(e, signing).keyLastUsage?.operation == .sign)
+    f.clock.advance(by: 5)
+    await expectError(.kmsInvalidSignatureException) {
+      try await e.verify(
+        VerifyRequest(
+          keyId: signing, message: Data("n".utf8), signature: signature, signingAlgorithm: "ECDSA_SHA_256"))
+    }
+    #expect(try await Self.last(e, signing).keyLastUsage?.operation == .sign)  // a failed Verify is no use
+    _ = try await e.verify(
+      VerifyRequest(keyId: signing, message: Data("m".utf8), signature: signature, signingAlgorithm: "ECDSA_SHA_256"))
+    #expect(
+      try await Self.last(e, signing).keyLastUsage == KeyLastUsageData(operation: .verify, timestamp: f.clock.now()))
+    // Untouched keys stay unused; GetKeyLastUsage itself is no use.
+    #expect(try await Self.last(e, key).keyLastUsage?.operation == .decrypt)
+
+    // Reads never write: nothing was saved for any of it, and a restart begins a new tracking period.
+    let reopened = try await f.restarted()
+    answer = try await Self.last(reopened, key)
+    #expect(answer.keyLastUsage == nil)
+    #expect(answer.trackingStartDate == f.clock.now())
+  }
+
+  @Test func aResetStartsANewTrackingPeriod() async throws {
+    let f = try await SavedEngine()
+    let e = f.engine
+    try await e.load(.demo)
+    let key = try await e.newKey(spec: "HMAC_256", usage: "GENERATE_VERIFY_MAC")
+    _ = try await e.generateMac(GenerateMacRequest(message: Data("m".utf8), keyId: key, macAlgorithm: "HMAC_SHA_256"))
+    #expect(try await Self.last(e, key).keyLastUsage?.operation == .generateMac)
+    f.clock.advance(by: 30)
+    try await e.reset(to: .demo)
+    let again = try await e.newKey(spec: "HMAC_256", usage: "GENERATE_VERIFY_MAC")
+    #expect(again == key)  // a reset repeats the IDs of a fresh start: the old use must not show
+    let answer = try await Self.last(e, again)
+    #expect(answer.keyLastUsage == nil)
+    #expect(answer.trackingStartDate == f.clock.now())
   }
 }
