@@ -132,7 +132,8 @@ let package = Package(
     .testTarget(
       name: "DashboardTests",
       dependencies: [
-        "Dashboard", "TerminalUI", "KMSModel", .product(name: "PropertyBased", package: "swift-property-based"),
+        "Dashboard", "TerminalUI", "KMSModel",
+        .product(name: "PropertyBased", package: "swift-property-based"),
       ]
     ),
     .testTarget(name: "EndToEndTests", dependencies: ["KMSModel"]),

@@ -341,15 +341,28 @@ private func renderKeys(_ state: DashboardState, storeId: String, _ inner: Rect,
     "Keys of \(s?.customKeyStoreName ?? storeId) (\(storeId)): \(keys.count), store \(s?.connectionState?.rawValue ?? "?")  (Esc: back)"
   let outer = Rect(x: inner.x - 1, y: inner.y - 1, width: inner.width + 2, height: inner.height + 2)
   Pane(title: title, focused: true).render(in: outer, buffer: &buf)
-  // Columns that do not fit are dropped from the right: spec, usage, rotation and tags (issue 14)
-  // come before the aliases, the creation date and the description.
-  let cols = [
-    TableColumn("KEY ID", minWidth: 36), TableColumn("STATE", minWidth: 15),
-    TableColumn("SPEC", minWidth: 17), TableColumn("USAGE", minWidth: 15),
-    TableColumn("ROTATION", minWidth: 8), TableColumn("ALIASES", minWidth: 12, flex: 1),
-    TableColumn("TAGS", minWidth: 8, flex: 1), TableColumn("CREATED", minWidth: 16),
-    TableColumn("DESCRIPTION", minWidth: 12, flex: 1),
-  ]
+  // Issue 14's spec, usage, rotation and tags. Wide (160 columns and more): each in its own column.
+  // Narrower: the usage joins the spec where the spec allows more than one, the spec and rotation
+  // columns are as wide as what they show, and the creation date goes, so a 120-column terminal
+  // still shows aliases, tags and descriptions.
+  let wide = inner.width >= 160
+  let cols =
+    wide
+    ? [
+      TableColumn("KEY ID", minWidth: 36), TableColumn("STATE", minWidth: 15),
+      TableColumn("SPEC", minWidth: 17), TableColumn("USAGE", minWidth: 19),
+      TableColumn("ROTATION", minWidth: 8), TableColumn("ALIASES", minWidth: 12, flex: 2),
+      TableColumn("TAGS", minWidth: 8, flex: 2), TableColumn("CREATED", minWidth: 16),
+      TableColumn("DESCRIPTION", minWidth: 12, flex: 1),
+    ]
+    : [
+      TableColumn("KEY ID", minWidth: 36), TableColumn("STATE", minWidth: 15),
+      TableColumn("SPEC / USE", minWidth: keys.reduce(10) { max($0, specAndUse($1).count) }),
+      TableColumn("ROT", minWidth: keys.reduce(3) { max($0, rotationText($1.details).count) }),
+      TableColumn("ALIASES", minWidth: 14, flex: 2),
+      TableColumn("TAGS", minWidth: keys.contains { $0.details?.tags.isEmpty == false } ? 10 : 4, flex: 1),
+      TableColumn("DESCRIPTION", minWidth: 12, flex: 2),
+    ]
   let rows = keys.map { k -> TableRow in
     let ks = k.keyState
     var style = Style.plain
@@ -361,13 +374,19 @@ private func renderKeys(_ state: DashboardState, storeId: String, _ inner: Rect,
     }
     if !state.config.color { style = style.withoutColor }
     let details = k.details
+    let rotation = TableCell(rotationText(details), style: details?.rotationEnabled == nil ? .dim : nil)
+    let aliases = TableCell(state.snapshot?.aliases(forKey: k.keyId).joined(separator: ", ") ?? "")
+    guard wide else {
+      return TableRow([
+        TableCell(k.keyId), TableCell(ks?.rawValue ?? "?", style: style), TableCell(specAndUse(k)), rotation,
+        aliases, TableCell(tagsText(details)), TableCell(k.description ?? ""),
+      ])
+    }
     return TableRow([
       TableCell(k.keyId), TableCell(ks?.rawValue ?? "?", style: style),
       TableCell(k.keySpec?.rawValue ?? ""),
       TableCell(k.keyUsage?.rawValue ?? ""),
-      TableCell(rotationText(details), style: details?.rotationEnabled == nil ? .dim : nil),
-      TableCell(state.snapshot?.aliases(forKey: k.keyId).joined(separator: ", ") ?? ""),
-      TableCell(tagsText(details)),
+      rotation, aliases, TableCell(tagsText(details)),
       TableCell(k.creationDate.map { Fmt.dateTime($0, state.config.timeZone) } ?? ""),
       TableCell(k.description ?? ""),
     ])
@@ -386,6 +405,24 @@ func rotationText(_ details: KeyDetails?) -> String {
   case false?: "off"
   case nil: "—"
   }
+}
+
+/// The narrow keys view's spec column: the key spec, and the usage in a word when the spec allows
+/// more than one (RSA: encrypt or sign; NIST ECC: sign or agree; SM2: any of the three).
+func specAndUse(_ key: KeyRow) -> String {
+  guard let spec = key.keySpec else { return key.keyUsage?.rawValue ?? "" }
+  let raw = spec.rawValue
+  guard raw.hasPrefix("RSA_") || raw.hasPrefix("ECC_NIST_") || raw == "SM2", let usage = key.keyUsage else {
+    return raw
+  }
+  let word =
+    switch usage {
+    case .encryptDecrypt: "encrypt"
+    case .signVerify: "sign"
+    case .generateVerifyMac: "mac"
+    case .keyAgreement: "agree"
+    }
+  return "\(raw) \(word)"
 }
 
 /// Tags in the keys view: `key=value`, in the key's order.

@@ -152,7 +152,8 @@ extension KeyStoreEngine {
       try authorize(key, "GetKeyLastUsage")
       let (trackingStart, last) = usageLog.lastUsage(of: key.keyId)
       return GetKeyLastUsageResponse(
-        keyId: key.arn, keyLastUsage: last, trackingStartDate: trackingStart, keyCreationDate: key.creationDate)
+        keyId: key.arn, keyLastUsage: last, trackingStartDate: trackingStart,
+        keyCreationDate: key.creationDate)
     }
   }
 

@@ -1,4 +1,5 @@
 import AWSSigV4
+import ArgumentParser
 import Foundation
 import KMSServer
 
@@ -72,5 +73,35 @@ struct FaultClient: Sendable {
         status: status)
     }
     return try JSONDecoder().decode(Response.self, from: data)
+  }
+}
+
+/// The endpoint and signing options of the commands that call a `kmsdash serve`'s simulator
+/// target (`kmsdash fault`, `kmsdash reset`).
+struct SimulatorEndpointOptions: ParsableArguments {
+  @Option(help: ArgumentHelp("The kmsdash serve endpoint, e.g. http://127.0.0.1:4599.", valueName: "url"))
+  var endpoint: String
+
+  @Option(
+    help: ArgumentHelp(
+      "Region to sign for (default: AWS_REGION, AWS_DEFAULT_REGION, us-east-1).", valueName: "region"))
+  var region: String?
+
+  @Option(help: ArgumentHelp("Access key ID (default: AWS_ACCESS_KEY_ID).", valueName: "id"))
+  var accessKeyId: String?
+
+  @Option(help: ArgumentHelp("Secret access key (default: AWS_SECRET_ACCESS_KEY).", valueName: "secret"))
+  var secretAccessKey: String?
+
+  func validate() throws {
+    guard let url = URL(string: endpoint), let scheme = url.scheme, ["http", "https"].contains(scheme),
+      url.host != nil
+    else { throw ValidationError("--endpoint must be an http(s) URL such as http://127.0.0.1:4599.") }
+  }
+
+  func client() -> FaultClient {
+    FaultClient(
+      endpoint: URL(string: endpoint)!, region: region, accessKeyId: accessKeyId,
+      secretAccessKey: secretAccessKey)
   }
 }

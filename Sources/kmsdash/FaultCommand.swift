@@ -18,8 +18,7 @@ struct FaultCommand: AsyncParsableCommand {
       sent unsigned, which only a server started with --no-auth accepts.
       """)
 
-  @Option(help: ArgumentHelp("The kmsdash serve endpoint, e.g. http://127.0.0.1:4599.", valueName: "url"))
-  var endpoint: String
+  @OptionGroup var options: SimulatorEndpointOptions
 
   @Option(help: ArgumentHelp("CloudHSM cluster ID.", valueName: "id"))
   var cluster: String
@@ -33,25 +32,13 @@ struct FaultCommand: AsyncParsableCommand {
   @Flag(help: "List the faults set on the cluster and every fault available.")
   var list = false
 
-  @Option(
-    help: ArgumentHelp(
-      "Region to sign for (default: AWS_REGION, AWS_DEFAULT_REGION, us-east-1).", valueName: "region"))
-  var region: String?
-
-  @Option(help: ArgumentHelp("Access key ID (default: AWS_ACCESS_KEY_ID).", valueName: "id"))
-  var accessKeyId: String?
-
-  @Option(help: ArgumentHelp("Secret access key (default: AWS_SECRET_ACCESS_KEY).", valueName: "secret"))
-  var secretAccessKey: String?
+  var endpoint: String { options.endpoint }
 
   func validate() throws {
     let chosen = [set != nil, clear != nil, list].filter { $0 }.count
     guard chosen == 1 else {
       throw ValidationError("Give exactly one of --set FAULT, --clear FAULT or --list.")
     }
-    guard let url = URL(string: endpoint), let scheme = url.scheme, ["http", "https"].contains(scheme),
-      url.host != nil
-    else { throw ValidationError("--endpoint must be an http(s) URL such as http://127.0.0.1:4599.") }
     for name in [set, clear].compactMap({ $0 }) where Self.fault(named: name) == nil {
       throw ValidationError(
         "Unknown fault '\(name)'. Faults: \(SimulatorFault.allCases.map(\.rawValue).joined(separator: ", "))."
@@ -65,9 +52,7 @@ struct FaultCommand: AsyncParsableCommand {
   }
 
   func run() async throws {
-    let client = FaultClient(
-      endpoint: URL(string: endpoint)!, region: region, accessKeyId: accessKeyId,
-      secretAccessKey: secretAccessKey)
+    let client = options.client()
     let target = "\(WireService.simulator.rawValue)."
     do {
       let response: ListFaultsResponse

@@ -23,29 +23,12 @@ struct ResetCommand: AsyncParsableCommand {
       sent unsigned, which only a server started with --no-auth accepts.
       """)
 
-  @Option(help: ArgumentHelp("The kmsdash serve endpoint, e.g. http://127.0.0.1:4599.", valueName: "url"))
-  var endpoint: String
+  @OptionGroup var options: SimulatorEndpointOptions
 
-  @Flag(help: "Reset without asking.")
+  @Flag(help: "Reset without asking (every Region the server has served is reset).")
   var yes = false
 
-  @Option(
-    help: ArgumentHelp(
-      "Region to sign for (default: AWS_REGION, AWS_DEFAULT_REGION, us-east-1); every Region is reset.",
-      valueName: "region"))
-  var region: String?
-
-  @Option(help: ArgumentHelp("Access key ID (default: AWS_ACCESS_KEY_ID).", valueName: "id"))
-  var accessKeyId: String?
-
-  @Option(help: ArgumentHelp("Secret access key (default: AWS_SECRET_ACCESS_KEY).", valueName: "secret"))
-  var secretAccessKey: String?
-
-  func validate() throws {
-    guard let url = URL(string: endpoint), let scheme = url.scheme, ["http", "https"].contains(scheme),
-      url.host != nil
-    else { throw ValidationError("--endpoint must be an http(s) URL such as http://127.0.0.1:4599.") }
-  }
+  var endpoint: String { options.endpoint }
 
   /// The target of the reset on the simulator's wire.
   static let target = "\(WireService.simulator.rawValue).Reset"
@@ -65,9 +48,7 @@ struct ResetCommand: AsyncParsableCommand {
         throw ExitCode(1)
       }
     }
-    let client = FaultClient(
-      endpoint: URL(string: endpoint)!, region: region, accessKeyId: accessKeyId,
-      secretAccessKey: secretAccessKey)
+    let client = options.client()
     do {
       _ = try await client.call(Self.target, Empty(), as: Empty.self)
       print("Reset \(endpoint): every Region is back to its scenario.")

@@ -169,7 +169,8 @@ private typealias F = Fixture
       delta.stores = [m.stores[i]]
       if !m.keys.isEmpty {
         let key = m.keys[p % m.keys.count]
-        m.keyDetails[key.keyId] = p % 3 == 0 ? nil : KeyDetails(tags: [Tag(tagKey: "team", tagValue: "t\(p)")])
+        m.keyDetails[key.keyId] =
+          p % 3 == 0 ? nil : KeyDetails(tags: [Tag(tagKey: "team", tagValue: "t\(p)")])
         delta.keys = [key]
         delta.keyDetails = m.keyDetails[key.keyId].map { [key.keyId: $0] } ?? [:]
       }
@@ -276,7 +277,8 @@ private typealias F = Fixture
       let id = store.customKeyStoreId!
       #expect(s.snapshot?.store(id: id) == store, "\(context): store \(id)")
       #expect(
-        s.keys(inStore: id) == truth.keys.filter { $0.customKeyStoreId == id }.map {
+        s.keys(inStore: id)
+          == truth.keys.filter { $0.customKeyStoreId == id }.map {
             KeyRow($0, details: truth.keyDetails[$0.keyId])
           },
         "\(context): keys of \(id)")

@@ -479,11 +479,11 @@ import Testing
       Self.rendered("keys", Size(width: 120, height: 30)).text == """
         kmsdash │ embedded engine │ us-east-1 │ last change 14:13:08 │ account 111122223333                             4 stores
         ┌─ Keys of payments-prod (cks-0de30000000000001): 4, store CONNECTED  (Esc: back) ─────────────────────────────────────┐
-        │KEY ID                               STATE           SPEC              USAGE           ROTATION ALIASES      TAGS     │
-        │00000000-0000-4000-8000-000000000001 Enabled         SYMMETRIC_DEFAULT ENCRYPT_DECRYPT —        alias/payme…          │
-        │00000000-0000-4000-8000-000000000002 Enabled         SYMMETRIC_DEFAULT ENCRYPT_DECRYPT —        alias/payme…          │
-        │00000000-0000-4000-8000-000000000003 Disabled        SYMMETRIC_DEFAULT ENCRYPT_DECRYPT —                              │
-        │00000000-0000-4000-8000-000000000004 PendingDeletion SYMMETRIC_DEFAULT ENCRYPT_DECRYPT —        alias/old-e…          │
+        │KEY ID                               STATE           SPEC / USE        ROT ALIASES            TAGS   DESCRIPTION      │
+        │00000000-0000-4000-8000-000000000001 Enabled         SYMMETRIC_DEFAULT —   alias/payments/to…        Card tokenization│
+        │00000000-0000-4000-8000-000000000002 Enabled         SYMMETRIC_DEFAULT —   alias/payments/pin        PIN block wrappi…│
+        │00000000-0000-4000-8000-000000000003 Disabled        SYMMETRIC_DEFAULT —                             Legacy gateway   │
+        │00000000-0000-4000-8000-000000000004 PendingDeletion SYMMETRIC_DEFAULT —   alias/old-export          Old export       │
         │                                                                                                                      │
         │                                                                                                                      │
         │                                                                                                                      │
@@ -515,11 +515,11 @@ import Testing
       Self.rendered("keys", Size(width: 80, height: 24)).text == """
         kmsdash │ embedded engine │ us-east-1 │ last change 14:13:08            4 stores
         ┌─ Keys of payments-prod (cks-0de30000000000001): 4, store CONNECTED  (Esc: … ─┐
-        │KEY ID                               STATE           SPEC                     │
-        │00000000-0000-4000-8000-000000000001 Enabled         SYMMETRIC_DEFAULT        │
-        │00000000-0000-4000-8000-000000000002 Enabled         SYMMETRIC_DEFAULT        │
-        │00000000-0000-4000-8000-000000000003 Disabled        SYMMETRIC_DEFAULT        │
-        │00000000-0000-4000-8000-000000000004 PendingDeletion SYMMETRIC_DEFAULT        │
+        │KEY ID                               STATE           SPEC / USE        ROT    │
+        │00000000-0000-4000-8000-000000000001 Enabled         SYMMETRIC_DEFAULT —      │
+        │00000000-0000-4000-8000-000000000002 Enabled         SYMMETRIC_DEFAULT —      │
+        │00000000-0000-4000-8000-000000000003 Disabled        SYMMETRIC_DEFAULT —      │
+        │00000000-0000-4000-8000-000000000004 PendingDeletion SYMMETRIC_DEFAULT —      │
         │                                                                              │
         │                                                                              │
         │                                                                              │

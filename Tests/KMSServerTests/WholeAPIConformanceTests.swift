@@ -30,6 +30,13 @@ struct WholeAPIConformanceTests {
     return false
   }
 
+  /// An AWS CLI answer (`--output json`) as a dictionary.
+  func json(_ output: Conformance.Output) throws -> [String: Any] {
+    try #require(
+      JSONSerialization.jsonObject(with: Data(output.stdout.utf8)) as? [String: Any],
+      "not JSON: \(output.stdout) \(output.stderr)")
+  }
+
   func expectScript(_ output: Conformance.Output, sourceLocation: SourceLocation = #_sourceLocation) {
     #expect(
       output.status == 0, "python exit \(output.status)\n\(output.stdout)\n\(output.stderr)",
@@ -102,11 +109,6 @@ struct WholeAPIConformanceTests {
     guard Conformance.requireTools() else { return }
     let server = try await ServerProcess()
     defer { server.stop() }
-    func json(_ output: Conformance.Output) throws -> [String: Any] {
-      try #require(
-        JSONSerialization.jsonObject(with: Data(output.stdout.utf8)) as? [String: Any],
-        "not JSON: \(output.stdout) \(output.stderr)")
-    }
     let created = try await server.aws([
       "kms", "create-key", "--key-spec", "ECC_NIST_P256", "--key-usage", "SIGN_VERIFY", "--tags",
       "TagKey=team,TagValue=qa",
@@ -163,11 +165,6 @@ struct WholeAPIConformanceTests {
     guard Conformance.requireTools() else { return }
     let server = try await ServerProcess()
     defer { server.stop() }
-    func json(_ output: Conformance.Output) throws -> [String: Any] {
-      try #require(
-        JSONSerialization.jsonObject(with: Data(output.stdout.utf8)) as? [String: Any],
-        "not JSON: \(output.stdout) \(output.stderr)")
-    }
     func newKey(_ arguments: [String] = []) async throws -> (id: String, arn: String) {
       let created = try await server.aws(["kms", "create-key"] + arguments)
       #expect(created.status == 0, "\(created.stderr)")
@@ -196,13 +193,18 @@ struct WholeAPIConformanceTests {
 
     // Wrong key usage, wrong algorithm.
     try await expectFailure(
-      ["kms", "encrypt", "--key-id", signing.id, "--plaintext", "aGk="], "InvalidKeyUsageException", "Encrypt",
+      ["kms", "encrypt", "--key-id", signing.id, "--plaintext", "aGk="], "InvalidKeyUsageException",
+      "Encrypt",
       message: "\(signing.arn) key usage is SIGN_VERIFY which is not valid for Encrypt.")
     try await expectFailure(
       ["kms", "generate-mac", "--key-id", mac.id, "--message", "aGk=", "--mac-algorithm", "HMAC_SHA_512"],
-      "InvalidKeyUsageException", "GenerateMac", message: "Algorithm HMAC_SHA_512 is incompatible with key spec HMAC_256.")
+      "InvalidKeyUsageException", "GenerateMac",
+      message: "Algorithm HMAC_SHA_512 is incompatible with key spec HMAC_256.")
     try await expectFailure(
-      ["kms", "encrypt", "--key-id", plain.id, "--plaintext", "aGk=", "--encryption-algorithm", "RSAES_OAEP_SHA_256"],
+      [
+        "kms", "encrypt", "--key-id", plain.id, "--plaintext", "aGk=", "--encryption-algorithm",
+        "RSAES_OAEP_SHA_256",
+      ],
       "InvalidKeyUsageException", "Encrypt")
 
     // Disabled key.
@@ -214,7 +216,8 @@ struct WholeAPIConformanceTests {
     // Pending import.
     let external = try await newKey(["--origin", "EXTERNAL"])
     try await expectFailure(
-      ["kms", "encrypt", "--key-id", external.id, "--plaintext", "aGk="], "KMSInvalidStateException", "Encrypt",
+      ["kms", "encrypt", "--key-id", external.id, "--plaintext", "aGk="], "KMSInvalidStateException",
+      "Encrypt",
       message: "\(external.arn) is pending import.")
 
     // Invalid grant token.
@@ -239,12 +242,16 @@ struct WholeAPIConformanceTests {
       ["kms", "tag-resource", "--key-id", plain.id, "--tags", "TagKey=aws:owner,TagValue=x"], "TagException",
       "TagResource")
     let fifty = (0..<50).map { "TagKey=k\($0),TagValue=v" }
-    #expect(try await server.aws(["kms", "tag-resource", "--key-id", plain.id, "--tags"] + fifty).status == 0)
+    #expect(
+      try await server.aws(["kms", "tag-resource", "--key-id", plain.id, "--tags"] + fifty).status == 0)
     try await expectFailure(
       ["kms", "tag-resource", "--key-id", plain.id, "--tags", "TagKey=one-more,TagValue=v"],
       "LimitExceededException", "TagResource")
     try await expectFailure(
-      ["kms", "tag-resource", "--key-id", signing.id, "--tags", "TagKey=\(String(repeating: "k", count: 129)),TagValue=v"],
+      [
+        "kms", "tag-resource", "--key-id", signing.id, "--tags",
+        "TagKey=\(String(repeating: "k", count: 129)),TagValue=v",
+      ],
       "ValidationException", "TagResource")
 
     // GetKeyLastUsage: the last successful cryptographic operation (the failures above are none).

@@ -413,7 +413,9 @@ extension TagTests {
       }
     }
     func count() async throws -> Int {
-      try await asCaller(adminArn) { try await e.listGrants(ListGrantsRequest(keyId: key)).grants?.count ?? 0 }
+      try await asCaller(adminArn) {
+        try await e.listGrants(ListGrantsRequest(keyId: key)).grants?.count ?? 0
+      }
     }
     // Retiring principal bob: alice (the grantee, without RetireGrant) and the key's administrator
     // (allowed kms:* by the key policy, but not named by the grant) are refused; bob retires it.
@@ -1022,17 +1024,23 @@ final class TestRegions: RegionPeers {
 
     f.clock.advance(by: 5)
     let blob = try await e.seal(key)
-    #expect(try await Self.last(e, key).keyLastUsage == KeyLastUsageData(operation: .encrypt, timestamp: f.clock.now()))
+    #expect(
+      try await Self.last(e, key).keyLastUsage
+        == KeyLastUsageData(operation: .encrypt, timestamp: f.clock.now()))
     f.clock.advance(by: 5)
     // The hot path (on the event loop, without the actor) records too.
     _ = try e.decryptNow(DecryptRequest(ciphertextBlob: blob))
-    #expect(try await Self.last(e, key).keyLastUsage == KeyLastUsageData(operation: .decrypt, timestamp: f.clock.now()))
+    #expect(
+      try await Self.last(e, key).keyLastUsage
+        == KeyLastUsageData(operation: .decrypt, timestamp: f.clock.now()))
 
     let signing = try await e.newKey(spec: "ECC_NIST_P256", usage: "SIGN_VERIFY")
     f.clock.advance(by: 5)
     let signature = try #require(
-      try await e.sign(SignRequest(keyId: signing, message: Data("m".utf8), signingAlgorithm: "ECDSA_SHA_256"))
-        .signature)
+      try await e.sign(
+        SignRequest(keyId: signing, message: Data("m".utf8), signingAlgorithm: "ECDSA_SHA_256")
+      )
+      .signature)
     #expect(try await Self.last(e, signing).keyLastUsage?.operation == .sign)
     f.clock.advance(by: 5)
     await expectError(.kmsInvalidSignatureException) {
@@ -1042,9 +1050,11 @@ final class TestRegions: RegionPeers {
     }
     #expect(try await Self.last(e, signing).keyLastUsage?.operation == .sign)  // a failed Verify is no use
     _ = try await e.verify(
-      VerifyRequest(keyId: signing, message: Data("m".utf8), signature: signature, signingAlgorithm: "ECDSA_SHA_256"))
+      VerifyRequest(
+        keyId: signing, message: Data("m".utf8), signature: signature, signingAlgorithm: "ECDSA_SHA_256"))
     #expect(
-      try await Self.last(e, signing).keyLastUsage == KeyLastUsageData(operation: .verify, timestamp: f.clock.now()))
+      try await Self.last(e, signing).keyLastUsage
+        == KeyLastUsageData(operation: .verify, timestamp: f.clock.now()))
     // Untouched keys stay unused; GetKeyLastUsage itself is no use.
     #expect(try await Self.last(e, key).keyLastUsage?.operation == .decrypt)
 
@@ -1060,7 +1070,8 @@ final class TestRegions: RegionPeers {
     let e = f.engine
     try await e.load(.demo)
     let key = try await e.newKey(spec: "HMAC_256", usage: "GENERATE_VERIFY_MAC")
-    _ = try await e.generateMac(GenerateMacRequest(message: Data("m".utf8), keyId: key, macAlgorithm: "HMAC_SHA_256"))
+    _ = try await e.generateMac(
+      GenerateMacRequest(message: Data("m".utf8), keyId: key, macAlgorithm: "HMAC_SHA_256"))
     #expect(try await Self.last(e, key).keyLastUsage?.operation == .generateMac)
     f.clock.advance(by: 30)
     try await e.reset(to: .demo)
