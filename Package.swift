@@ -103,12 +103,14 @@ let package = Package(
         .product(name: "NIOHTTP1", package: "swift-nio"),
       ]
     ),
+    // What several test targets share (one test clock); not part of the product.
+    .target(name: "TestSupport", path: "Tests/TestSupport"),
     .testTarget(name: "KMSModelTests", dependencies: ["KMSModel"]),
     .testTarget(name: "AWSSigV4Tests", dependencies: ["AWSSigV4"], resources: [.copy("Fixtures")]),
     .testTarget(
       name: "KeyStoreEngineTests",
       dependencies: [
-        "KeyStoreEngine", "HSMSimulator", "KMSModel",
+        "KeyStoreEngine", "HSMSimulator", "KMSModel", "TestSupport",
         .product(name: "PropertyBased", package: "swift-property-based"),
         .product(name: "_CryptoExtras", package: "swift-crypto"),
       ]
@@ -122,7 +124,7 @@ let package = Package(
     .testTarget(
       name: "KMSClientTests",
       dependencies: [
-        "KMSClient", "KMSModel", "AWSSigV4", "KMSServer", "KeyStoreEngine",
+        "KMSClient", "KMSModel", "AWSSigV4", "KMSServer", "KeyStoreEngine", "TestSupport",
         .product(name: "Logging", package: "swift-log"),
         .product(name: "Hummingbird", package: "hummingbird"),
       ],
@@ -132,7 +134,7 @@ let package = Package(
     .testTarget(
       name: "DashboardTests",
       dependencies: [
-        "Dashboard", "TerminalUI", "KMSModel",
+        "Dashboard", "TerminalUI", "KMSModel", "TestSupport",
         .product(name: "PropertyBased", package: "swift-property-based"),
       ]
     ),

@@ -442,7 +442,7 @@ extension KeyStoreEngine {
       case .proceed: break
       case .refuse(let error): throw error
       }
-      let remaining = keys.values.filter { $0.customKeyStoreId == store.id }.count
+      let remaining = keyIdsByStore[store.id]?.count ?? 0  // committed keys: none is made in this call
       if remaining > 0 {
         throw KMSError(
           .customKeyStoreHasCMKsException,

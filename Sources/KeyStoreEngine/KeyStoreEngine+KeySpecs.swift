@@ -14,26 +14,39 @@ extension KeyStoreEngine {
 
   /// The ID AWS shows for a key's first material version (64 hex digits, stable per key).
   static func originalMaterialId(_ keyId: String) -> String {
-    SHA256.hash(data: Data("kmsdash-material:\(keyId)".utf8)).map { String(format: "%02x", $0) }.joined()
+    let digits = Array("0123456789abcdef".utf8)
+    var hex: [UInt8] = []
+    hex.reserveCapacity(64)
+    for byte in SHA256.hash(data: Data("kmsdash-material:\(keyId)".utf8)) {
+      hex.append(digits[Int(byte >> 4)])
+      hex.append(digits[Int(byte & 0x0f)])
+    }
+    return String(decoding: hex, as: UTF8.self)
   }
 
   /// Every material version of a key, oldest first.
-  func materialVersions(_ key: KeyRecord) -> [MaterialVersion] {
+  static func materialVersions(_ key: KeyRecord) -> [MaterialVersion] {
     key.materials ?? [
-      MaterialVersion(materialId: Self.originalMaterialId(key.keyId), storageId: key.keyId, rotationDate: nil)
+      MaterialVersion(materialId: originalMaterialId(key.keyId), storageId: key.keyId, rotationDate: nil)
     ]
   }
 
+  func materialVersions(_ key: KeyRecord) -> [MaterialVersion] { Self.materialVersions(key) }
+
   /// The version new encryptions use; nil when an imported key has no material.
-  func currentVersion(_ key: KeyRecord) -> MaterialVersion? {
+  static func currentVersion(_ key: KeyRecord) -> MaterialVersion? {
     guard let last = materialVersions(key).last, last.deleted != true else { return nil }
     return last
   }
 
+  func currentVersion(_ key: KeyRecord) -> MaterialVersion? { Self.currentVersion(key) }
+
   /// True for an EXTERNAL key whose material was never imported, or was deleted or expired.
-  func isPendingImport(_ key: KeyRecord) -> Bool {
+  static func isPendingImport(_ key: KeyRecord) -> Bool {
     key.origin == .external && currentVersion(key) == nil
   }
+
+  func isPendingImport(_ key: KeyRecord) -> Bool { Self.isPendingImport(key) }
 
   /// The state checks of every cryptographic operation, then the raw bytes of the current
   /// version of an AWS_KMS or EXTERNAL key (asymmetric, HMAC).
@@ -137,19 +150,27 @@ extension KeyStoreEngine {
   // MARK: Metadata of every kind of key
 
   func multiRegionConfiguration(_ key: KeyRecord) -> MultiRegionConfiguration? {
+    Self.multiRegionConfiguration(key, accountId: configuration.accountId, region: configuration.region)
+  }
+
+  static func multiRegionConfiguration(_ key: KeyRecord, accountId: String, region: String)
+    -> MultiRegionConfiguration?
+  {
     guard let record = key.multiRegion else { return nil }
     func arn(_ region: String) -> String {
-      "arn:aws:kms:\(region):\(configuration.accountId):key/\(key.keyId)"
+      "arn:aws:kms:\(region):\(accountId):key/\(key.keyId)"
     }
     return MultiRegionConfiguration(
-      multiRegionKeyType: record.primaryRegion == configuration.region ? .primary : .replica,
+      multiRegionKeyType: record.primaryRegion == region ? .primary : .replica,
       primaryKey: MultiRegionKey(arn: arn(record.primaryRegion), region: record.primaryRegion),
       replicaKeys: record.replicaRegions.map { MultiRegionKey(arn: arn($0), region: $0) })
   }
 
   /// The parts of `KeyMetadata` that depend on the key's spec and origin (issue 14). Keys in
   /// custom key stores keep exactly the metadata they had.
-  func specMetadata(_ key: KeyRecord, into metadata: inout KeyMetadata) {
+  static func specMetadata(
+    _ key: KeyRecord, into metadata: inout KeyMetadata, accountId: String, region: String
+  ) {
     guard key.customKeyStoreId == nil else { return }
     let spec = key.spec
     let usage = key.usage
@@ -161,11 +182,12 @@ extension KeyStoreEngine {
     metadata.macAlgorithms = KeyCrypto.macAlgorithms(spec)
     metadata.keyAgreementAlgorithms = KeyCrypto.keyAgreementAlgorithms(spec, usage)
     metadata.multiRegion = key.multiRegion != nil
-    metadata.multiRegionConfiguration = multiRegionConfiguration(key)
+    metadata.multiRegionConfiguration = multiRegionConfiguration(key, accountId: accountId, region: region)
+    let current = currentVersion(key)
     if key.origin == .external {
-      metadata.expirationModel = currentVersion(key) == nil ? nil : key.imported?.expirationModel
-      metadata.validTo = currentVersion(key) == nil ? nil : key.imported?.validTo
+      metadata.expirationModel = current == nil ? nil : key.imported?.expirationModel
+      metadata.validTo = current == nil ? nil : key.imported?.validTo
     }
-    if spec == .symmetricDefault { metadata.currentKeyMaterialId = currentVersion(key)?.materialId }
+    if spec == .symmetricDefault { metadata.currentKeyMaterialId = current?.materialId }
   }
 }

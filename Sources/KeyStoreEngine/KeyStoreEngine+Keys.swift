@@ -87,9 +87,17 @@ extension KeyStoreEngine {
   private static let symmetricAlgorithms: [EncryptionAlgorithmSpec] = [.symmetricDefault]
 
   func metadata(_ key: KeyRecord, _ context: KeyStoreContext?) -> KeyMetadata {
-    let state = effectiveState(key, context)
+    Self.describe(key, context, accountId: configuration.accountId, region: configuration.region)
+  }
+
+  /// A key's `KeyMetadata` from its record and its store's context alone (the engine and its
+  /// read view describe keys with this one function).
+  static func describe(_ key: KeyRecord, _ context: KeyStoreContext?, accountId: String, region: String)
+    -> KeyMetadata
+  {
+    let state = effectiveState(key, context, pendingImport: isPendingImport(key))
     var metadata = KeyMetadata(
-      awsAccountId: configuration.accountId, keyId: key.keyId, arn: key.arn, creationDate: key.creationDate,
+      awsAccountId: accountId, keyId: key.keyId, arn: key.arn, creationDate: key.creationDate,
       enabled: state == .enabled, description: key.description, keyUsage: .encryptDecrypt, keyState: state,
       deletionDate: key.deletionDate, origin: key.origin, customKeyStoreId: key.customKeyStoreId,
       cloudHsmClusterId: context?.cloudHsmClusterId,
@@ -98,7 +106,7 @@ extension KeyStoreEngine {
       // As in KMS: present only while a primary waits for its replicas (PendingReplicaDeletion).
       pendingDeletionWindowInDays: key.awaitingReplicaDeletion == true ? key.pendingWindowInDays : nil,
       xksKeyConfiguration: key.xksKeyId.map { XksKeyConfigurationType(id: $0) })
-    specMetadata(key, into: &metadata)
+    specMetadata(key, into: &metadata, accountId: accountId, region: region)
     return metadata
   }
 

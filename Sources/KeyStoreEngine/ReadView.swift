@@ -95,10 +95,9 @@ struct MaterialReadEntry {
 
 /// The committed state reads need, keyed like the engine's own dictionaries.
 struct ReadState {
+  /// Key metadata is derived from these at read time (one function with the engine), not kept:
+  /// a second copy of 100,000 `KeyMetadata` cost more memory than all the keys themselves.
   var keys: [String: KeyRecord] = [:]
-  /// Each key's metadata as the engine describes it; the parts that follow the store's state
-  /// (KeyState, Enabled, CloudHsmClusterId) are derived again at read time.
-  var described: [String: KeyMetadata] = [:]
   var stores: [String: StoreReadEntry] = [:]
   var aliases: [String: String] = [:]  // alias name → target key ID
   var clusters: [String: ClusterReadEntry] = [:]
@@ -110,7 +109,6 @@ struct ReadState {
 /// The changes of one committed transaction, in read-view form: nil removes the entry.
 struct ReadViewChange {
   var keys: [(String, KeyRecord?)] = []
-  var described: [(String, KeyMetadata?)] = []
   var stores: [(String, StoreReadEntry?)] = []
   var aliases: [(String, String?)] = []
   var clusters: [(String, ClusterReadEntry?)] = []
@@ -132,10 +130,12 @@ public final class EngineReadView: ImmediateKeyReads, @unchecked Sendable {
   private let lock = StripedReadLock()
   private var state = ReadState()
   let accountId: String
+  let region: String
   let arnPrefix: String
 
   init(configuration: EngineConfiguration) {
     accountId = configuration.accountId
+    region = configuration.region
     arnPrefix = "arn:aws:kms:\(configuration.region):\(configuration.accountId)"
   }
 
@@ -145,7 +145,6 @@ public final class EngineReadView: ImmediateKeyReads, @unchecked Sendable {
     guard !change.isEmpty else { return }
     lock.withWriteLock {
       for (id, value) in change.keys { state.keys[id] = value }
-      for (id, value) in change.described { state.described[id] = value }
       for (id, value) in change.stores { state.stores[id] = value }
       for (name, value) in change.aliases { state.aliases[name] = value }
       for (id, value) in change.clusters { state.clusters[id] = value }
@@ -229,21 +228,15 @@ public final class EngineReadView: ImmediateKeyReads, @unchecked Sendable {
 
   public func describeKeyNow(_ request: DescribeKeyRequest) throws(KMSError) -> DescribeKeyResponse {
     try request.validate()
-    let (key, described, storeContext) = try read {
-      (state) throws(KMSError) -> (KeyRecord, KeyMetadata?, KeyStoreEngine.KeyStoreContext?) in
+    let (key, storeContext) = try read {
+      (state) throws(KMSError) -> (KeyRecord, KeyStoreEngine.KeyStoreContext?) in
       let key = try resolveKey(request.keyId, in: state)
-      return (key, state.described[key.keyId], self.context(key, in: state))
+      return (key, self.context(key, in: state))
     }
-    guard var metadata = described, key.policy == nil, (request.grantTokens ?? []).isEmpty else {
+    guard key.policy == nil, (request.grantTokens ?? []).isEmpty else {
       throw KMSError(.kmsInternalException, "Not answered from the read view.")
     }
-    // Only a custom-store key's state follows something else (its store); the rest is as described.
-    if key.customKeyStoreId != nil {
-      let keyState = Self.effectiveState(key, storeContext)
-      metadata.keyState = keyState
-      metadata.enabled = keyState == .enabled
-      metadata.cloudHsmClusterId = storeContext?.cloudHsmClusterId
-    }
+    let metadata = KeyStoreEngine.describe(key, storeContext, accountId: accountId, region: region)
     return DescribeKeyResponse(keyMetadata: metadata)
   }
 
@@ -361,7 +354,6 @@ extension KeyStoreEngine {
     var change = ReadViewChange()
     for id in keys.touched {
       change.keys.append((id, keys[id]))
-      change.described.append((id, keys[id].map { metadata($0) }))
     }
     for id in stores.touched { change.stores.append((id, stores[id].map(StoreReadEntry.init))) }
     for name in aliases.touched { change.aliases.append((name, aliases[name]?.targetKeyId)) }
@@ -377,7 +369,7 @@ extension KeyStoreEngine {
   /// Everything, for a restored engine (O(n) once, at start).
   func fullReadState() -> ReadState {
     ReadState(
-      keys: keys.storage, described: keys.storage.mapValues { metadata($0) },
+      keys: keys.storage,
       stores: stores.storage.mapValues(StoreReadEntry.init),
       aliases: aliases.storage.mapValues(\.targetKeyId),
       clusters: fleet.clusters.storage.mapValues(ClusterReadEntry.init),

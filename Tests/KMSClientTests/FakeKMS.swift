@@ -1,5 +1,6 @@
 import Foundation
 import KMSModel
+import TestSupport
 
 @testable import KMSClient
 
@@ -134,86 +135,24 @@ final class FakeKMS: KMSTransport {
   }
 }
 
-/// A date that tests move by hand. A sleep lasts until the test advances the clock past its
-/// end (or it is cancelled); each requested delay is recorded, and `sleeper()` waits until
-/// something sleeps, so a test steps the poller's loop without waiting for real time.
+/// The poller's clock, moved only by a test (see `VirtualTime`): each requested delay is
+/// recorded, and `sleeper()` waits until something sleeps, so a test steps the poller's loop
+/// without waiting for real time.
 final class TestClock: PollingClock {
-  private struct Sleeper {
-    var id: UInt64
-    var until: Date
-    var continuation: CheckedContinuation<Void, any Error>
-  }
+  private let start = Date(timeIntervalSince1970: 1_700_000_000)
+  private let time = VirtualTime()
 
-  private struct State {
-    var now = Date(timeIntervalSince1970: 1_700_000_000)
-    var sleeps: [Duration] = []
-    var sleepers: [Sleeper] = []
-    var nextId: UInt64 = 0
-    var cancelled: Set<UInt64> = []
-    var waiters: [CheckedContinuation<Void, Never>] = []
-  }
-
-  private let state = Locked(State())
-
-  func now() -> Date { state.withLock { $0.now } }
-  var sleeps: [Duration] { state.withLock { $0.sleeps } }
-  var sleeperCount: Int { state.withLock { $0.sleepers.count } }
+  func now() -> Date { start.addingTimeInterval(time.now.seconds) }
+  var sleeps: [Duration] { time.requestedSleeps }
+  var sleeperCount: Int { time.sleeperCount }
 
   /// Moves the clock and ends every sleep that is due.
-  func advance(by seconds: TimeInterval) {
-    let due = state.withLock { state -> [Sleeper] in
-      state.now = state.now.addingTimeInterval(seconds)
-      let now = state.now
-      let due = state.sleepers.filter { $0.until <= now }
-      state.sleepers.removeAll { $0.until <= now }
-      return due
-    }
-    for sleeper in due { sleeper.continuation.resume() }
-  }
+  func advance(by seconds: TimeInterval) { time.advance(by: .interval(seconds)) }
 
   /// Returns once something sleeps on this clock.
-  func sleeper() async {
-    await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-      let ready = state.withLock { state -> Bool in
-        if !state.sleepers.isEmpty { return true }
-        state.waiters.append(continuation)
-        return false
-      }
-      if ready { continuation.resume() }
-    }
-  }
+  func sleeper() async { await time.sleeper() }
 
-  func sleep(for duration: Duration) async throws {
-    let id = state.withLock { state -> UInt64 in
-      state.sleeps.append(duration)
-      state.nextId += 1
-      return state.nextId
-    }
-    try await withTaskCancellationHandler {
-      try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-        let (outcome, waiters) = state.withLock {
-          state -> (Result<Void, any Error>?, [CheckedContinuation<Void, Never>]) in
-          if state.cancelled.remove(id) != nil { return (.failure(CancellationError()), []) }
-          let until = state.now.addingTimeInterval(FleetPoller.seconds(duration))
-          if until <= state.now { return (.success(()), []) }
-          state.sleepers.append(Sleeper(id: id, until: until, continuation: continuation))
-          defer { state.waiters = [] }
-          return (nil, state.waiters)
-        }
-        if let outcome { continuation.resume(with: outcome) }
-        for waiter in waiters { waiter.resume() }
-      }
-    } onCancel: {
-      let sleeper = state.withLock { state -> Sleeper? in
-        guard let at = state.sleepers.firstIndex(where: { $0.id == id }) else {
-          state.cancelled.insert(id)
-          return nil
-        }
-        return state.sleepers.remove(at: at)
-      }
-      sleeper?.continuation.resume(throwing: CancellationError())
-    }
-  }
+  func sleep(for duration: Duration) async throws { try await time.sleep(for: duration) }
 }
 
 // MARK: Fleet builders

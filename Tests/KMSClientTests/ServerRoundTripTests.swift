@@ -37,7 +37,8 @@ import Testing
     let client = KMSHTTPClient(
       configuration: .init(
         endpoint: URL(string: "http://127.0.0.1:\(port)")!, region: "us-east-1", credentials: credentials,
-        timeout: .seconds(5),
+        // A safety net, not a measure: a loaded CI machine can take seconds to answer.
+        timeout: .seconds(30),
         polling: PollingOptions(interval: .milliseconds(200), transientInterval: .milliseconds(100))))
     try await body(client, engine)
     await client.shutdown()

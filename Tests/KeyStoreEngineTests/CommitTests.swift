@@ -1,58 +1,28 @@
 import Foundation
 import HSMSimulator
 import KMSModel
-import Synchronization
+import TestSupport
 import Testing
 
 @testable import KeyStoreEngine
 
 /// A clock that moves only when told to, and wakes the engine's driver when a deadline passes:
-/// the driver runs exactly as on a live clock, deterministically.
+/// the driver runs exactly as on a live clock, deterministically (see `VirtualTime`).
 final class DrivenClock: EngineClock {
-  private struct Sleeper {
-    var deadline: Date
-    var continuation: CheckedContinuation<Void, any Error>
-  }
+  private let start: Date
+  private let time = VirtualTime()
 
-  private let state: Mutex<(now: Date, sleepers: [UUID: Sleeper])>
+  init(start: Date = Date(timeIntervalSince1970: 1_800_000_000)) { self.start = start }
 
-  init(start: Date = Date(timeIntervalSince1970: 1_800_000_000)) { state = Mutex((start, [:])) }
-
-  func now() -> Date { state.withLock { $0.now } }
+  func now() -> Date { start.addingTimeInterval(time.now.seconds) }
   var drivesTimers: Bool { true }
 
   func sleep(until deadline: Date) async throws {
-    let id = UUID()
-    try await withTaskCancellationHandler {
-      try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-        let resumeNow = state.withLock { state -> Bool in
-          if deadline <= state.now { return true }
-          state.sleepers[id] = Sleeper(deadline: deadline, continuation: continuation)
-          return false
-        }
-        if resumeNow { continuation.resume() }
-        // Cancelled before the sleeper was registered: the handler found nothing to resume.
-        if Task.isCancelled {
-          state.withLock { $0.sleepers.removeValue(forKey: id) }?.continuation.resume(
-            throwing: CancellationError())
-        }
-      }
-    } onCancel: {
-      state.withLock { $0.sleepers.removeValue(forKey: id) }?.continuation.resume(
-        throwing: CancellationError())
-    }
+    try await time.sleep(until: .interval(deadline.timeIntervalSince(start)))
   }
 
   /// Moves time on and wakes every sleeper whose deadline passed.
-  func advance(by seconds: TimeInterval) {
-    let due = state.withLock { state -> [Sleeper] in
-      state.now += seconds
-      let due = state.sleepers.filter { $0.value.deadline <= state.now }
-      for id in due.keys { state.sleepers[id] = nil }
-      return Array(due.values)
-    }
-    for sleeper in due { sleeper.continuation.resume() }
-  }
+  func advance(by seconds: TimeInterval) { time.advance(by: .interval(seconds)) }
 }
 
 /// Commit, then publish, then answer (issue: "nothing is acknowledged that was not saved").
