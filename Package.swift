@@ -136,7 +136,9 @@ let package = Package(
       dependencies: [
         "Dashboard", "TerminalUI", "KMSModel", "TestSupport",
         .product(name: "PropertyBased", package: "swift-property-based"),
-      ]
+      ],
+      // Text snapshots of the screens, read from the source tree (ViewSnapshotTests).
+      exclude: ["Snapshots"]
     ),
     .testTarget(name: "EndToEndTests", dependencies: ["KMSModel"]),
   ]

@@ -14,6 +14,11 @@ public struct KeyRow: Sendable, Equatable {
   /// Automatic rotation and tags (issue 14); nil when the backend sent none.
   public var details: KeyDetails?
 
+  /// The keys view's order: oldest first, then by key ID.
+  static func listOrder(_ a: KeyRow, _ b: KeyRow) -> Bool {
+    (a.creationDate ?? .distantPast, a.keyId) < (b.creationDate ?? .distantPast, b.keyId)
+  }
+
   public init(_ metadata: KeyMetadata, details: KeyDetails? = nil) {
     keyId = metadata.keyId
     keyState = metadata.keyState
@@ -25,17 +30,31 @@ public struct KeyRow: Sendable, Equatable {
   }
 }
 
-/// The fleet's custom-store keys, per store, in the order the backend listed them. Built once per
-/// snapshot; a delta's keys are upserted or removed one by one (O(keys of their store) each).
+/// The fleet's custom-store keys, per store, in the order the keys view lists them (oldest first,
+/// then by key ID), so a frame slices the rows on screen without sorting. Built once per
+/// snapshot; a delta's keys are upserted or removed one by one (binary search, then one move of
+/// the store's array).
 struct KeyBook: Sendable, Equatable {
   private var byStore: [String: [KeyRow]] = [:]
   private var storeOfKey: [String: String] = [:]
+  /// Keys per store and key state, kept with every change (the detail pane's "keys by state"
+  /// costs no pass over a store's keys).
+  private var statesByStore: [String: [KeyState?: Int]] = [:]
 
   init() {}
 
   init(_ keys: [KeyMetadata], details: [String: KeyDetails] = [:]) {
     storeOfKey.reserveCapacity(keys.count)
-    for key in keys { upsert(key, details: details[key.keyId]) }
+    for key in keys {
+      guard let store = key.customKeyStoreId else { continue }
+      if let old = storeOfKey[key.keyId] { byStore[old]?.removeAll { $0.keyId == key.keyId } }  // listed twice
+      storeOfKey[key.keyId] = store
+      byStore[store, default: []].append(KeyRow(key, details: details[key.keyId]))
+    }
+    for (store, rows) in byStore {
+      for row in rows { statesByStore[store, default: [:]][row.keyState, default: 0] += 1 }
+    }
+    for store in byStore.keys { byStore[store]!.sort(by: KeyRow.listOrder) }
   }
 
   func keys(inStore id: String?) -> [KeyRow] {
@@ -48,29 +67,53 @@ struct KeyBook: Sendable, Equatable {
     return byStore[id]?.count ?? 0
   }
 
+  /// How many keys of a store are in each key state.
+  func stateCounts(inStore id: String?) -> [KeyState?: Int] {
+    guard let id else { return [:] }
+    return statesByStore[id] ?? [:]
+  }
+
+  private mutating func count(_ state: KeyState?, in store: String, _ delta: Int) {
+    let n = (statesByStore[store]?[state] ?? 0) + delta
+    statesByStore[store, default: [:]][state] = n > 0 ? n : nil
+    if statesByStore[store]?.isEmpty == true { statesByStore[store] = nil }
+  }
+
   /// The store a key belongs to.
   func store(ofKey id: String) -> String? { storeOfKey[id] }
 
-  /// Replaces the key where it is, or appends it to its store. Keys outside custom key stores are
-  /// not kept.
+  /// Where `row` is, or goes, in a store's sorted keys.
+  private func position(of row: KeyRow, in store: String) -> Int {
+    (byStore[store] ?? []).partitioningIndex { !KeyRow.listOrder($0, row) }
+  }
+
+  /// Replaces the key where it is, or inserts it in order. Keys outside custom key stores are not
+  /// kept.
   mutating func upsert(_ metadata: KeyMetadata, details: KeyDetails? = nil) {
     let row = KeyRow(metadata, details: details)
     let store = metadata.customKeyStoreId
     if let old = storeOfKey[metadata.keyId] {
-      if old == store, let at = byStore[old]?.firstIndex(where: { $0.keyId == row.keyId }) {
-        byStore[old]![at] = row
+      let at = position(of: row, in: old)
+      if old == store, let keys = byStore[old], at < keys.count, keys[at].keyId == row.keyId {
+        count(keys[at].keyState, in: old, -1)
+        count(row.keyState, in: old, 1)
+        byStore[old]![at] = row  // same sort key (creation date and ID never change)
         return
       }
       remove(metadata.keyId)
     }
     guard let store else { return }
     storeOfKey[row.keyId] = store
-    byStore[store, default: []].append(row)
+    byStore[store, default: []].insert(row, at: position(of: row, in: store))
+    count(row.keyState, in: store, 1)
   }
 
   mutating func remove(_ keyId: String) {
     guard let store = storeOfKey.removeValue(forKey: keyId) else { return }
-    byStore[store]?.removeAll { $0.keyId == keyId }
+    if let at = byStore[store]?.firstIndex(where: { $0.keyId == keyId }) {
+      count(byStore[store]![at].keyState, in: store, -1)
+      byStore[store]!.remove(at: at)
+    }
     if byStore[store]?.isEmpty == true { byStore[store] = nil }
   }
 }

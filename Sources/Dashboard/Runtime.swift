@@ -195,9 +195,9 @@ public final class DashboardRuntime {
         let snap = try await service.fleetSnapshot()
         result = .snapshot(snap, at: self?.clock() ?? Date())
       } catch let e as KMSError {
-        result = .loadFailed(code: e.code.rawValue, message: e.message)
+        result = .loadFailed(code: e.code, message: e.message)
       } catch {
-        result = .loadFailed(code: "Error", message: "\(error)")
+        result = .loadFailed(code: KMSErrorCode("Error"), message: "\(error)")
       }
       guard let self else { return }
       switch self.loads.loadFinished() {
@@ -219,7 +219,6 @@ public final class DashboardRuntime {
   }
 
   private func perform(_ effect: Effect) {
-    let service = self.service
     let control = self.control
     switch effect {
     case .quit(let code):
@@ -235,33 +234,37 @@ public final class DashboardRuntime {
       case .coalesced, .ignore:
         break
       }
-    case .connect(let id):
-      call(StoreAction.connect.operation, target: id, success: .actionSucceeded(.connect, storeId: id)) {
-        try await service.connect(try Self.storeID(id))
-      }
-    case .disconnect(let id):
-      call(StoreAction.disconnect.operation, target: id, success: .actionSucceeded(.disconnect, storeId: id))
-      {
-        try await service.disconnect(try Self.storeID(id))
+    case .perform(let op):
+      run(op)
+    case .writeFile(let path, let contents):
+      spawn { [weak self] in
+        let failure: String?
+        do {
+          try contents.write(to: URL(fileURLWithPath: path), options: .atomic)
+          failure = nil
+        } catch {
+          failure = (error as NSError).localizedDescription
+        }
+        self?.dispatch(.fileWritten(path: path, bytes: contents.count, error: failure))
       }
     case .setFault(let fault, let enabled, let cluster):
       guard let control else { return }
-      call("SetFault", target: cluster, success: nil) {
+      call("SetFault", target: cluster) {
         try await control.setFault(fault, enabled: enabled, clusterId: cluster)
       }
     case .setHsmFailed(let cluster, let hsm, let failed):
       guard let control else { return }
-      call("SetHsmFailed", target: hsm, success: nil) {
+      call("SetHsmFailed", target: hsm) {
         try await control.setHsmFailed(clusterId: cluster, hsmId: hsm, failed: failed)
       }
     case .createHsm(let cluster, let az):
       guard let control else { return }
-      call("CreateHsm", target: cluster, success: nil) {
+      call("CreateHsm", target: cluster) {
         _ = try await control.createHsm(CreateHsmRequest(clusterId: cluster, availabilityZone: az))
       }
     case .deleteHsm(let cluster, let hsm):
       guard let control else { return }
-      call("DeleteHsm", target: hsm, success: nil) {
+      call("DeleteHsm", target: hsm) {
         _ = try await control.deleteHsm(DeleteHsmRequest(clusterId: cluster, hsmId: hsm))
       }
     case .predictConnect(let id):
@@ -280,29 +283,82 @@ public final class DashboardRuntime {
     }
   }
 
+  /// Runs a store or key operation on the backend; its result comes back as a message, and the
+  /// change itself on the delta stream (no reload).
+  private func run(_ op: FleetOperation) {
+    let service = self.service
+    spawn { [weak self] in
+      let msg: Msg
+      do {
+        let result = try await Self.execute(op, on: service)
+        msg = .operationSucceeded(op, result: result)
+      } catch let e as KMSError {
+        msg = .operationFailed(op, code: e.code, message: e.message)
+      } catch {
+        msg = .operationFailed(op, code: KMSErrorCode("Error"), message: "\(error)")
+      }
+      self?.dispatch(msg)
+    }
+  }
+
+  private nonisolated static func execute(_ op: FleetOperation, on service: any DashboardBackend) async throws
+    -> OperationResult
+  {
+    switch op {
+    case .connect(let id): try await service.connect(id)
+    case .disconnect(let id): try await service.disconnect(id)
+    case .enableKey(let k): try await service.enable(k)
+    case .disableKey(let k): try await service.disable(k)
+    case .scheduleKeyDeletion(let k, let days):
+      return .deletionDate(try await service.scheduleDeletion(k, pendingWindowInDays: days))
+    case .cancelKeyDeletion(let k): try await service.cancelDeletion(k)
+    case .createKey(let store, let description, let alias):
+      let id = try await service.createKey(in: store, description: description.isEmpty ? nil : description)
+      if let alias {
+        do {
+          try await service.createAlias(alias, for: id)
+        } catch let e as KMSError {
+          throw KMSError(e.code, "key \(id) was created, but its alias was not: \(e.message)")
+        }
+      }
+      return .createdKey(id)
+    case .createAlias(let alias, let k): try await service.createAlias(alias, for: k)
+    case .deleteAlias(let alias): try await service.deleteAlias(alias)
+    case .createStore(let name, let cluster, let path, let password):
+      let anchor: String
+      do {
+        anchor = try String(contentsOfFile: (path as NSString).expandingTildeInPath, encoding: .utf8)
+      } catch {
+        throw KMSError(
+          KMSErrorCode("Error"),
+          "cannot read the trust anchor file \(path): \((error as NSError).localizedDescription)")
+      }
+      let id = try await service.createStore(
+        name: name, cluster: cluster, trustAnchor: anchor, password: password.revealed)
+      return .createdStore(id)
+    case .renameStore(let id, let name): try await service.updateStore(id, newName: name, password: nil)
+    case .setStorePassword(let id, let password):
+      try await service.updateStore(id, newName: nil, password: password.revealed)
+    case .deleteStore(let id): try await service.deleteStore(id)
+    }
+    return .done
+  }
+
   private func call(
-    _ operation: String, target: String, success: Msg?, _ body: @escaping @Sendable () async throws -> Void
+    _ operation: String, target: String, _ body: @escaping @Sendable () async throws -> Void
   ) {
     spawn { [weak self] in
       let msg: Msg?
       do {
         try await body()
-        msg = success
+        msg = nil
       } catch let e as KMSError {
-        msg = .actionFailed(operation: operation, target: target, code: e.code.rawValue, message: e.message)
+        msg = .status(StatusMessage("\(operation) \(target) failed: \(e.code): \(e.message)", kind: .error))
       } catch {
-        msg = .actionFailed(operation: operation, target: target, code: "Error", message: "\(error)")
+        msg = .status(StatusMessage("\(operation) \(target) failed: \(error)", kind: .error))
       }
-      guard let self else { return }
       // Success needs no reload: the change arrives on the delta stream.
-      if let msg { self.dispatch(msg) }
+      if let msg { self?.dispatch(msg) }
     }
-  }
-
-  private nonisolated static func storeID(_ text: String) throws -> CustomKeyStoreID {
-    guard let id = CustomKeyStoreID(rawValue: text) else {
-      throw KMSError(.validationException, "No custom key store is selected.")
-    }
-    return id
   }
 }

@@ -10,6 +10,31 @@ public enum ConfirmMode: String, Sendable, CaseIterable {
   case typed
 }
 
+/// How long transitions are expected to take at most, for the progress bar of a transient store.
+public struct ExpectedDurations: Sendable, Equatable {
+  public var cloudHsmConnect: TimeInterval
+  public var xksConnect: TimeInterval
+  public var disconnect: TimeInterval
+
+  public init(cloudHsmConnect: TimeInterval, xksConnect: TimeInterval, disconnect: TimeInterval) {
+    self.cloudHsmConnect = cloudHsmConnect
+    self.xksConnect = xksConnect
+    self.disconnect = disconnect
+  }
+
+  /// AWS's documented durations: a CloudHSM connect can take up to 20 minutes, XKS about five.
+  public static let aws = ExpectedDurations(cloudHsmConnect: 20 * 60, xksConnect: 5 * 60, disconnect: 90)
+
+  /// The expected duration of the state a store is in, nil when it is not transient.
+  public func of(_ store: CustomKeyStoresListEntry) -> TimeInterval? {
+    switch store.connectionState {
+    case .connecting: store.customKeyStoreType == .externalKeyStore ? xksConnect : cloudHsmConnect
+    case .disconnecting: disconnect
+    default: nil
+    }
+  }
+}
+
 /// Fixed settings of one dashboard session.
 public struct DashboardConfig: Sendable, Equatable {
   /// What the header shows as the backend, e.g. "embedded engine" or an endpoint URL.
@@ -22,11 +47,17 @@ public struct DashboardConfig: Sendable, Equatable {
   public var simulator: Bool
   /// Time zone used for every timestamp on screen.
   public var timeZone: TimeZone
+  /// How long connects and disconnects take at most (the simulator's latency model, or AWS's).
+  public var expected: ExpectedDurations
+  public var theme: Theme
 
   public init(
     backend: String = "embedded engine", readOnly: Bool = false, confirm: ConfirmMode = .plain,
-    color: Bool = true, simulator: Bool = true, timeZone: TimeZone = .current
+    color: Bool = true, simulator: Bool = true, timeZone: TimeZone = .current,
+    expected: ExpectedDurations = .aws, theme: Theme = .dark
   ) {
+    self.expected = expected
+    self.theme = theme
     self.backend = backend
     self.readOnly = readOnly
     self.confirm = confirm
@@ -54,47 +85,6 @@ public enum StoreColumn: Int, Sendable, CaseIterable, Hashable {
   }
 }
 
-/// A mutating action on a store.
-public enum StoreAction: String, Sendable, Hashable {
-  case connect, disconnect
-
-  /// The AWS operation name, as shown in status messages.
-  public var operation: String {
-    switch self {
-    case .connect: "ConnectCustomKeyStore"
-    case .disconnect: "DisconnectCustomKeyStore"
-    }
-  }
-}
-
-/// A confirmation dialog. The store is captured when the dialog opens: a refresh of the table
-/// underneath cannot retarget it.
-public struct ConfirmDialog: Sendable, Equatable {
-  public enum Kind: Sendable, Equatable {
-    /// Confirm `action` on the captured store.
-    case confirm(StoreAction)
-    /// The state forbids connecting (FAILED): explain, and offer to disconnect first.
-    case offerDisconnect
-  }
-
-  public var kind: Kind
-  public var storeId: String
-  public var storeName: String
-  public var title: String
-  public var body: [String]
-  /// 0 = Cancel (the default focus), 1 = the action.
-  public var focused: Int = 0
-  /// The typed-confirmation input (with `--confirm typed`).
-  public var typed: TextInput?
-  public var okLabel: String
-
-  /// True when OK may be accepted (typed confirmation matches the name, if required).
-  public var canConfirm: Bool {
-    guard let typed else { return true }
-    return typed.text == storeName
-  }
-}
-
 /// The fault-injection panel for one store's cluster.
 public struct QAPanel: Sendable, Equatable {
   public var storeId: String
@@ -110,6 +100,8 @@ public enum Overlay: Sendable, Equatable {
   case command(TextInput)
   case filter(TextInput)
   case qa(QAPanel)
+  /// The guided remedy in `DashboardState.runbook`.
+  case runbook
 }
 
 /// Which main screen is shown.
@@ -166,6 +158,10 @@ public struct DashboardState: Sendable, Equatable {
   /// frame never filters or sorts the fleet.
   private(set) var order = StoreOrder()
   public var overlay: Overlay?
+  /// A store or key ID an accepted create returned, selected once the fleet shows it.
+  public var selectWhenSeen: String?
+  /// The guided remedy under way, if any (kept while a step's dialog covers it).
+  public var runbook: Runbook?
   public var status: StatusMessage?
   /// Rows briefly highlighted after a state change: store ID → highlight end.
   public var highlightUntil: [String: Date] = [:]
@@ -247,10 +243,27 @@ public struct DashboardState: Sendable, Equatable {
 
   public func store(id: String) -> CustomKeyStoresListEntry? { snapshot?.store(id: id) }
 
-  /// The keys of one store, in the backend's order.
+  /// The keys of one store, oldest first, then by key ID.
   public func keys(inStore id: String?) -> [KeyRow] { keyBook.keys(inStore: id) }
 
   public func keyCount(inStore id: String?) -> Int { keyBook.count(inStore: id) }
+
+  /// The store a key belongs to.
+  public func store(ofKey id: String) -> String? { keyBook.store(ofKey: id) }
+
+  /// How many keys of a store are in each key state.
+  public func keyStateCounts(inStore id: String?) -> [KeyState?: Int] { keyBook.stateCounts(inStore: id) }
+
+  /// The keys of one store as the keys view lists them: oldest first, then by key ID (the order
+  /// the key book keeps).
+  public func sortedKeys(inStore id: String?) -> [KeyRow] { keys(inStore: id) }
+
+  /// The key selected in the keys view.
+  public var selectedKey: KeyRow? {
+    guard case .keys(let id) = screen else { return nil }
+    let keys = sortedKeys(inStore: id)
+    return keys.indices.contains(keyTable.selected) ? keys[keyTable.selected] : nil
+  }
 
   /// True while something on screen animates (a transient store, or a highlight).
   public var needsAnimation: Bool {

@@ -41,16 +41,14 @@ func spinner(_ now: Date) -> String {
   return spinnerFrames[(i + spinnerFrames.count) % spinnerFrames.count]
 }
 
-/// The style that carries a connection state's meaning.
-func stateStyle(_ s: ConnectionStateType?, color: Bool) -> Style {
-  let style: Style
+/// The style that carries a connection state's meaning, in the theme's colours.
+func stateStyle(_ s: ConnectionStateType?, _ config: DashboardConfig) -> Style {
   switch s {
-  case .connected: style = Style(fg: .green)
-  case .connecting, .disconnecting: style = Style(fg: .yellow, attributes: .bold)
-  case .failed: style = Style(fg: .red, attributes: .bold)
-  case .disconnected, nil: style = Style(attributes: .dim)
+  case .connected: config.style(\.connected)
+  case .connecting, .disconnecting: config.style(\.transient)
+  case .failed: config.style(\.failed)
+  case .disconnected, nil: config.style(\.disconnected)
   }
-  return color ? style : style.withoutColor
 }
 
 /// The state cell: spinner and elapsed time while transient, the error code when FAILED.
@@ -60,7 +58,14 @@ func stateText(_ s: CustomKeyStoresListEntry, _ state: DashboardState) -> String
   case .connecting, .disconnecting:
     var text = spinner(state.now) + " " + st
     if let id = s.customKeyStoreId, let since = state.snapshot?.stateSince[id] {
-      text += " " + Fmt.elapsed(state.now.timeIntervalSince(since))
+      let elapsed = state.now.timeIntervalSince(since)
+      if let expected = state.config.expected.of(s) {
+        // The time first: a narrow column cuts the bar, not the time.
+        text +=
+          " " + Fmt.elapsed(elapsed) + "/" + Fmt.elapsed(expected) + " " + progressBar(elapsed / expected)
+      } else {
+        text += " " + Fmt.elapsed(elapsed)
+      }
     }
     return text
   case .failed:
@@ -68,6 +73,15 @@ func stateText(_ s: CustomKeyStoresListEntry, _ state: DashboardState) -> String
   case .connected: return "● " + st
   default: return "○ " + st
   }
+}
+
+/// A five-cell bar for `fraction` (0…1; beyond 1 it stays full).
+func progressBar(_ fraction: Double) -> String {
+  let eighths = Int((min(max(fraction, 0), 1) * 40).rounded(.down))
+  let partial = ["", "▏", "▎", "▍", "▌", "▋", "▊", "▉"]
+  var bar = String(repeating: "█", count: eighths / 8)
+  if bar.count < 5 { bar += partial[eighths % 8] }
+  return bar + String(repeating: "░", count: max(0, 5 - bar.count))
 }
 
 func hsmSummary(_ cluster: Cluster?) -> String {
@@ -121,13 +135,17 @@ public func view(_ state: DashboardState) -> Buffer {
   case .help(let scroll):
     HelpOverlay(
       title: "Keys",
-      sections: KeyBindings.sections(readOnly: state.config.readOnly, simulator: state.config.simulator),
+      sections: KeyTable.sections(
+        readOnly: state.config.readOnly, simulator: state.config.simulator,
+        current: state.screen == .stores ? .stores : .keys),
       scroll: scroll
     ).render(in: area, buffer: &buf)
   case .dialog(let d):
     renderDialog(d, state, area, &buf)
   case .qa(let panel):
     renderQA(state, panel, area, &buf)
+  case .runbook:
+    if let rb = state.runbook { renderRunbook(state, rb, area, &buf) }
   case .command, .filter, nil:
     break
   }
@@ -158,7 +176,7 @@ private func renderHeader(_ state: DashboardState, _ rect: Rect, _ buf: inout Bu
     }
   }
   let left = parts.joined(separator: " │ ")
-  StatusLine(left: left, right: right, style: state.config.color ? Style(fg: .black, bg: .cyan) : .reverse)
+  StatusLine(left: left, right: right, style: state.config.color ? state.config.style(\.header) : .reverse)
     .render(in: rect, buffer: &buf)
 }
 
@@ -210,7 +228,7 @@ private func renderStoreTable(_ state: DashboardState, _ inner: Rect, _ buf: ino
       .hsms: TableCell(s.customKeyStoreType == .externalKeyStore ? "—" : hsmSummary(cluster)),
       .keys: TableCell("\(state.keyCount(inStore: id))"),
       .state: TableCell(
-        stateText(s, state), style: stateStyle(s.connectionState, color: state.config.color).adding(mark)),
+        stateText(s, state), style: stateStyle(s.connectionState, state.config).adding(mark)),
       .created: TableCell(s.creationDate.map { Fmt.date($0, state.config.timeZone) } ?? ""),
     ]
     return TableRow(order.map { values[$0]! })
@@ -234,7 +252,6 @@ private func renderStoreTable(_ state: DashboardState, _ inner: Rect, _ buf: ino
 /// per AZ, keys by state, and for FAILED the meaning and remedy of the error code.
 func detailLines(_ s: CustomKeyStoresListEntry, _ state: DashboardState) -> [(String, String, Style)] {
   let tz = state.config.timeZone
-  let color = state.config.color
   var lines: [(String, String, Style)] = []
   let id = s.customKeyStoreId ?? ""
   lines.append(("CustomKeyStoreName", s.customKeyStoreName ?? "", .bold))
@@ -245,12 +262,13 @@ func detailLines(_ s: CustomKeyStoresListEntry, _ state: DashboardState) -> [(St
     st += " since \(Fmt.time(since, tz))"
     // Elapsed time only while transient: the clock ticks only then, so it never goes stale.
     if s.connectionState?.isTransient == true {
-      st += " (\(Fmt.elapsed(state.now.timeIntervalSince(since))))"
+      let elapsed = Fmt.elapsed(state.now.timeIntervalSince(since))
+      st += state.config.expected.of(s).map { " (\(elapsed) of up to \(Fmt.elapsed($0)))" } ?? " (\(elapsed))"
     }
   }
-  lines.append(("ConnectionState", st, stateStyle(s.connectionState, color: color)))
+  lines.append(("ConnectionState", st, stateStyle(s.connectionState, state.config)))
   if let code = s.connectionErrorCode {
-    let red = stateStyle(.failed, color: color)
+    let red = stateStyle(.failed, state.config)
     lines.append(("ConnectionErrorCode", code.rawValue, red))
     lines.append(("  Meaning", code.meaning, .plain))
     lines.append(("  Remedy", code.remedy, .bold))
@@ -286,11 +304,13 @@ func detailLines(_ s: CustomKeyStoresListEntry, _ state: DashboardState) -> [(St
     if let v = x.vpcEndpointServiceName { lines.append(("XksProxy VpcEndpointSvc", v, .plain)) }
     if let o = x.vpcEndpointServiceOwner { lines.append(("XksProxy VpcSvcOwner", o, .plain)) }
   }
-  let keys = state.keys(inStore: id)
   var counts: [String: Int] = [:]
-  for k in keys { counts[k.keyState?.rawValue ?? "?", default: 0] += 1 }
+  for (keyState, n) in state.keyStateCounts(inStore: id) {
+    counts[keyState?.rawValue ?? "?", default: 0] += n
+  }
+  let total = state.keyCount(inStore: id)
   let byState = counts.keys.sorted().map { "\($0) \(counts[$0]!)" }.joined(separator: ", ")
-  lines.append(("KMS keys", keys.isEmpty ? "none" : "\(keys.count): \(byState)", .plain))
+  lines.append(("KMS keys", total == 0 ? "none" : "\(total): \(byState)", .plain))
   return lines
 }
 
@@ -319,14 +339,20 @@ private func renderDetail(_ state: DashboardState, _ rect: Rect, _ buf: inout Bu
 private func renderEvents(_ state: DashboardState, _ rect: Rect, _ buf: inout Buffer) {
   guard rect.height >= 3 else { return }
   let inner = Pane(title: "Events, newest first  (e: detail)").render(in: rect, buffer: &buf)
-  let events = (state.snapshot?.events ?? []).reversed()
+  let all = state.snapshot?.events ?? []
+  let events = all.reversed()
+  // Each connect and disconnect outcome with how long it took.
+  let durations = outcomeDurations(all)
   var y = inner.y
   for e in events {
     guard y < inner.maxY else { break }
     let t = Fmt.time(e.date, state.config.timeZone)
-    let x = inner.x + buf.put(t + "  ", x: inner.x, y: y, style: .dim, clip: inner)
-    let style = e.connectionState.map { stateStyle($0, color: state.config.color) } ?? .plain
-    buf.put(e.summary, x: x, y: y, style: style, clip: inner)
+    var x = inner.x + buf.put(t + "  ", x: inner.x, y: y, style: .dim, clip: inner)
+    let style = e.connectionState.map { stateStyle($0, state.config) } ?? .plain
+    x += buf.put(e.summary, x: x, y: y, style: style, clip: inner)
+    if let d = durations[e.sequence] {
+      buf.put("  in \(Fmt.elapsed(d))", x: x, y: y, style: .dim, clip: inner)
+    }
     y += 1
   }
   if events.isEmpty { buf.put("No events yet", x: inner.x, y: inner.y, style: .dim, clip: inner) }
@@ -334,16 +360,20 @@ private func renderEvents(_ state: DashboardState, _ rect: Rect, _ buf: inout Bu
 
 private func renderKeys(_ state: DashboardState, storeId: String, _ inner: Rect, _ buf: inout Buffer) {
   let s = state.store(id: storeId)
-  let keys = state.keys(inStore: storeId).sorted {
-    ($0.creationDate ?? .distantPast, $0.keyId) < ($1.creationDate ?? .distantPast, $1.keyId)
-  }
-  let title =
+  let keys = state.keys(inStore: storeId)
+  var title =
     "Keys of \(s?.customKeyStoreName ?? storeId) (\(storeId)): \(keys.count), store \(s?.connectionState?.rawValue ?? "?")  (Esc: back)"
+  // Only the rows on screen are built: 100,000 keys cost no more than a few.
+  var window = state.keyTable
+  let visibleRows = Table.visibleRows(height: inner.height)
+  window.clamp(rowCount: keys.count, visibleRows: visibleRows)
+  if keys.count > visibleRows { title += " [\(window.selected + 1)/\(keys.count)]" }
+  let onScreen = keys[window.offset..<min(keys.count, window.offset + visibleRows)]
   let outer = Rect(x: inner.x - 1, y: inner.y - 1, width: inner.width + 2, height: inner.height + 2)
   Pane(title: title, focused: true).render(in: outer, buffer: &buf)
   // Issue 14's spec, usage, rotation and tags. Wide (160 columns and more): each in its own column.
   // Narrower: the usage joins the spec where the spec allows more than one, the spec and rotation
-  // columns are as wide as what they show, and the creation date goes, so a 120-column terminal
+  // columns are as wide as what the rows on screen show, and the creation date goes, so a 120-column terminal
   // still shows aliases, tags and descriptions.
   let wide = inner.width >= 160
   let cols =
@@ -357,22 +387,21 @@ private func renderKeys(_ state: DashboardState, storeId: String, _ inner: Rect,
     ]
     : [
       TableColumn("KEY ID", minWidth: 36), TableColumn("STATE", minWidth: 15),
-      TableColumn("SPEC / USE", minWidth: keys.reduce(10) { max($0, specAndUse($1).count) }),
-      TableColumn("ROT", minWidth: keys.reduce(3) { max($0, rotationText($1.details).count) }),
+      TableColumn("SPEC / USE", minWidth: onScreen.reduce(10) { max($0, specAndUse($1).count) }),
+      TableColumn("ROT", minWidth: onScreen.reduce(3) { max($0, rotationText($1.details).count) }),
       TableColumn("ALIASES", minWidth: 14, flex: 2),
-      TableColumn("TAGS", minWidth: keys.contains { $0.details?.tags.isEmpty == false } ? 10 : 4, flex: 1),
+      TableColumn("TAGS", minWidth: onScreen.contains { $0.details?.tags.isEmpty == false } ? 10 : 4, flex: 1),
       TableColumn("DESCRIPTION", minWidth: 12, flex: 2),
     ]
-  let rows = keys.map { k -> TableRow in
+  let rows = onScreen.map { k -> TableRow in
     let ks = k.keyState
-    var style = Style.plain
+    let style: Style
     switch ks {
-    case .enabled: style = Style(fg: .green)
-    case .unavailable: style = Style(fg: .yellow)
-    case .pendingDeletion: style = Style(fg: .red)
-    default: style = Style(attributes: .dim)
+    case .enabled: style = state.config.style(\.keyEnabled)
+    case .unavailable: style = state.config.style(\.keyUnavailable)
+    case .pendingDeletion: style = state.config.style(\.keyPending)
+    default: style = state.config.style(\.keyOther)
     }
-    if !state.config.color { style = style.withoutColor }
     let details = k.details
     let rotation = TableCell(rotationText(details), style: details?.rotationEnabled == nil ? .dim : nil)
     let aliases = TableCell(state.snapshot?.aliases(forKey: k.keyId).joined(separator: ", ") ?? "")
@@ -391,7 +420,8 @@ private func renderKeys(_ state: DashboardState, storeId: String, _ inner: Rect,
       TableCell(k.description ?? ""),
     ])
   }
-  Table(columns: cols, rows: rows, state: state.keyTable).render(in: inner, buffer: &buf)
+  Table(columns: cols, rows: rows, state: TableState(selected: window.selected - window.offset, offset: 0))
+    .render(in: inner, buffer: &buf)
   if keys.isEmpty {
     buf.put("This store has no KMS keys", x: inner.x, y: inner.y + 1, style: .dim, clip: inner)
   }
@@ -445,7 +475,7 @@ private func renderStatus(_ state: DashboardState, _ rect: Rect, _ buf: inout Bu
   if let s = state.status {
     let style: Style =
       s.kind == .error
-      ? (state.config.color ? Style(fg: .red, attributes: .bold) : Style(attributes: .bold)) : .plain
+      ? state.config.style(\.error) : .plain
     buf.put(s.text.truncated(toWidth: rect.width), x: rect.x, y: rect.y, style: style, clip: rect)
   } else if !state.filter.isEmpty {
     buf.put("filter: \(state.filter)  (Esc clears)", x: rect.x, y: rect.y, style: .dim, clip: rect)
@@ -459,18 +489,24 @@ private func renderFooter(_ state: DashboardState, _ rect: Rect, _ buf: inout Bu
     hints = state.completions.isEmpty ? ["Tab complete", "Enter run", "Esc cancel"] : state.completions
   } else if case .filter = state.overlay {
     hints = ["Enter keep filter", "Esc clear"]
-  } else if case .dialog = state.overlay {
+  } else if case .dialog(let d) = state.overlay {
     hints =
-      state.config.confirm == .typed
-      ? ["type the name", "Enter on OK confirms", "Esc cancel", "Tab focus"]
+      d.hasTextField
+      ? ["type the text", "↑/↓ field", "Tab to OK", "Enter press focused", "Esc cancel"]
       : ["y confirm", "n/Esc cancel", "Tab focus", "Enter press focused"]
   } else if case .qa = state.overlay {
     hints = ["Space toggle", "x delete HSM", "c connect", "d disconnect", "Esc close"]
+  } else if case .runbook = state.overlay {
+    hints = ["Enter run step", "s skip", "Esc close"]
   } else if case .keys = state.screen {
-    hints = ["Esc back", "j/k move", "d disconnect", "c connect", "? help", "q quit"]
+    hints = ["Esc back", "j/k move"]
+    if !state.config.readOnly {
+      hints += ["E enable", "D disable", "x delete", "u undelete", "n new key", "a/A alias"]
+    }
+    hints += ["? help", "q quit"]
   } else {
     hints = ["q quit", "? help", "j/k move", "Enter keys"]
-    if !state.config.readOnly { hints += ["d disconnect", "c connect"] }
+    if !state.config.readOnly { hints += ["d disconnect", "c connect", "n new store"] }
     hints += ["/ filter", ": command", "s sort", "e events"]
     if state.config.simulator { hints.append("f faults") }
   }
@@ -483,8 +519,40 @@ private func renderFooter(_ state: DashboardState, _ rect: Rect, _ buf: inout Bu
 private func renderDialog(_ d: ConfirmDialog, _ state: DashboardState, _ area: Rect, _ buf: inout Buffer) {
   var dialog = Dialog(
     title: d.title, body: d.body, buttons: ["Cancel", d.okLabel], focused: d.focused, maxWidth: 70)
-  if let typed = d.typed { dialog.input = (prompt: "Name: ", value: typed) }
+  dialog.fields = d.fields.enumerated().map { i, f in
+    var display: String?
+    if case .choice(let options) = f.kind {
+      if let c = f.chosen {
+        display =
+          "‹ \(c.label) ›" + (c.unusable.map { "  unusable: \($0)" } ?? "")
+          + "  (\(f.choice + 1)/\(options.count))"
+      } else {
+        display = "none"
+      }
+    }
+    var masked = false
+    if case .secret = f.kind { masked = true }
+    return Dialog.Field(
+      prompt: f.label, value: f.input, masked: masked, active: i == d.activeField && d.fields.count > 0,
+      display: display)
+  }
   dialog.render(in: area, buffer: &buf)
+}
+
+private func renderRunbook(_ state: DashboardState, _ rb: Runbook, _ area: Rect, _ buf: inout Buffer) {
+  let lines = runbookLines(rb, simulator: state.config.simulator)
+  let width = min(area.width - 2, max(60, (lines.map { $0.0.displayWidth }.max() ?? 0) + 4))
+  let box = area.centered(width: width, height: min(area.height, lines.count + 2))
+  buf.fill(box, with: .blank)
+  let inner = Border.draw(box, title: "Guided remedy: \(rb.code.rawValue)", style: .bold, in: &buf)
+  guard !inner.isEmpty else { return }
+  var y = inner.y
+  for (text, style) in lines where y < inner.maxY {
+    for line in wrap(text, width: max(1, inner.width - 2)) where y < inner.maxY {
+      buf.put(" " + line, x: inner.x, y: y, style: style, clip: inner)
+      y += 1
+    }
+  }
 }
 
 private func renderQA(_ state: DashboardState, _ panel: QAPanel, _ area: Rect, _ buf: inout Buffer) {
@@ -503,7 +571,7 @@ private func renderQA(_ state: DashboardState, _ panel: QAPanel, _ area: Rect, _
     let text: String
     switch item {
     case .fault(let f, let on): text = "[\(on ? "x" : " ")] \(f.rawValue.padded(toWidth: 28)) \(f.summary)"
-    case .hsm(let id, let az, let st): text = "    \(id)  \(az)  \(st)"
+    case .hsm(let id, let az, let st): text = "    \(id)  \(az)  \(st?.rawValue ?? "?")"
     case .addHsm(let az): text = "  + add an HSM in \(az)"
     }
     if i == panel.selected { selectedLine = lines.count }

@@ -78,6 +78,19 @@ public protocol FleetActions: Sendable {
   func disconnect(_ store: CustomKeyStoreID) async throws
   func enable(_ key: KeyID) async throws
   func disable(_ key: KeyID) async throws
+  /// Returns when the key will be deleted.
+  func scheduleDeletion(_ key: KeyID, pendingWindowInDays days: Int) async throws -> Date?
+  func cancelDeletion(_ key: KeyID) async throws
+  /// A symmetric encryption key in a custom key store; returns its ID.
+  func createKey(in store: CustomKeyStoreID, description: String?) async throws -> KeyID
+  func createAlias(_ alias: AliasName, for key: KeyID) async throws
+  func deleteAlias(_ alias: AliasName) async throws
+  /// A CloudHSM key store; returns its ID. `password` is the kmsuser password (never logged).
+  func createStore(name: String, cluster: ClusterID, trustAnchor: String, password: String) async throws
+    -> CustomKeyStoreID
+  /// UpdateCustomKeyStore with a new name and/or the kmsuser password.
+  func updateStore(_ store: CustomKeyStoreID, newName: String?, password: String?) async throws
+  func deleteStore(_ store: CustomKeyStoreID) async throws
 }
 
 /// All a dashboard needs from a backend.
@@ -99,6 +112,56 @@ extension FleetActions where Self: KeyStoreService {
 
   public func disable(_ key: KeyID) async throws {
     _ = try await disableKey(DisableKeyRequest(keyId: key.rawValue))
+  }
+
+  public func scheduleDeletion(_ key: KeyID, pendingWindowInDays days: Int) async throws -> Date? {
+    try await scheduleKeyDeletion(ScheduleKeyDeletionRequest(keyId: key.rawValue, pendingWindowInDays: days))
+      .deletionDate
+  }
+
+  public func cancelDeletion(_ key: KeyID) async throws {
+    _ = try await cancelKeyDeletion(CancelKeyDeletionRequest(keyId: key.rawValue))
+  }
+
+  public func createKey(in store: CustomKeyStoreID, description: String?) async throws -> KeyID {
+    let response = try await createKey(
+      CreateKeyRequest(description: description, origin: "AWS_CLOUDHSM", customKeyStoreId: store.rawValue))
+    guard let id = KeyID(response.keyMetadata?.keyId) else {
+      throw KMSError(.kmsInternalException, "CreateKey answered without a key ID.")
+    }
+    return id
+  }
+
+  public func createAlias(_ alias: AliasName, for key: KeyID) async throws {
+    _ = try await createAlias(CreateAliasRequest(aliasName: alias.rawValue, targetKeyId: key.rawValue))
+  }
+
+  public func deleteAlias(_ alias: AliasName) async throws {
+    _ = try await deleteAlias(DeleteAliasRequest(aliasName: alias.rawValue))
+  }
+
+  public func createStore(name: String, cluster: ClusterID, trustAnchor: String, password: String)
+    async throws
+    -> CustomKeyStoreID
+  {
+    let response = try await createCustomKeyStore(
+      CreateCustomKeyStoreRequest(
+        customKeyStoreName: name, cloudHsmClusterId: cluster.rawValue, trustAnchorCertificate: trustAnchor,
+        keyStorePassword: password))
+    guard let id = CustomKeyStoreID(response.customKeyStoreId) else {
+      throw KMSError(.kmsInternalException, "CreateCustomKeyStore answered without a store ID.")
+    }
+    return id
+  }
+
+  public func updateStore(_ store: CustomKeyStoreID, newName: String?, password: String?) async throws {
+    _ = try await updateCustomKeyStore(
+      UpdateCustomKeyStoreRequest(
+        customKeyStoreId: store.rawValue, newCustomKeyStoreName: newName, keyStorePassword: password))
+  }
+
+  public func deleteStore(_ store: CustomKeyStoreID) async throws {
+    _ = try await deleteCustomKeyStore(DeleteCustomKeyStoreRequest(customKeyStoreId: store.rawValue))
   }
 }
 

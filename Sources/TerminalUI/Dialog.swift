@@ -1,11 +1,38 @@
-/// A modal dialog: title, wrapped body, optional text input, and buttons with focus.
+/// A modal dialog: title, wrapped body, input fields, and buttons with focus.
 public struct Dialog: Sendable {
+  /// One input line under the body.
+  public struct Field: Sendable, Hashable {
+    public var prompt: String
+    public var value: TextInput
+    /// Shown as bullets (a password).
+    public var masked: Bool
+    /// The field that receives typed keys shows the cursor.
+    public var active: Bool
+    /// Shown instead of the text (a choice field: the chosen option).
+    public var display: String?
+
+    public init(
+      prompt: String, value: TextInput, masked: Bool = false, active: Bool = true, display: String? = nil
+    ) {
+      self.prompt = prompt
+      self.value = value
+      self.masked = masked
+      self.active = active
+      self.display = display
+    }
+  }
+
   public var title: String
   public var body: [String]
   public var buttons: [String]
   public var focused: Int
-  /// A prompt and the input line (e.g. typed confirmation), shown under the body.
-  public var input: (prompt: String, value: TextInput)?
+  /// The input lines, shown under the body.
+  public var fields: [Field]
+  /// One prompt and input line (e.g. typed confirmation), shown under the body.
+  public var input: (prompt: String, value: TextInput)? {
+    get { fields.first.map { ($0.prompt, $0.value) } }
+    set { fields = newValue.map { [Field(prompt: $0.prompt, value: $0.value)] } ?? [] }
+  }
   public var style: Style
   public var maxWidth: Int
 
@@ -17,7 +44,7 @@ public struct Dialog: Sendable {
     self.body = body
     self.buttons = buttons
     self.focused = focused
-    self.input = input
+    self.fields = input.map { [Field(prompt: $0.prompt, value: $0.value)] } ?? []
     self.style = style
     self.maxWidth = maxWidth
   }
@@ -31,7 +58,7 @@ public struct Dialog: Sendable {
   public func frame(in area: Rect) -> Rect {
     let innerWidth = max(10, min(maxWidth, area.width - 4) - 4)
     let lines = body.flatMap { wrap($0, width: innerWidth) }
-    let height = lines.count + (input == nil ? 0 : 2) + 4
+    let height = lines.count + (fields.isEmpty ? 0 : fields.count + 1) + 4
     let width = innerWidth + 4
     return area.centered(width: width, height: height)
   }
@@ -48,11 +75,20 @@ public struct Dialog: Sendable {
       buffer.put(line, x: textRect.x, y: y, style: style, clip: textRect)
       y += 1
     }
-    if let input, y < inner.maxY - 2 {
-      y += 1
-      input.value.render(
-        prompt: input.prompt, in: Rect(x: textRect.x, y: y, width: textRect.width, height: 1),
-        style: style.adding(.underline), buffer: &buffer)
+    if !fields.isEmpty { y += 1 }
+    let promptWidth = fields.map(\.prompt.displayWidth).max() ?? 0
+    for field in fields where y < inner.maxY - 1 {
+      let row = Rect(x: textRect.x, y: y, width: textRect.width, height: 1)
+      let prompt = field.prompt.padded(toWidth: promptWidth)
+      if let display = field.display {
+        let used = buffer.put(prompt, x: row.x, y: y, style: style.adding(.bold), clip: row)
+        buffer.put(
+          display, x: row.x + used, y: y, style: field.active ? style.adding(.underline) : style, clip: row)
+      } else {
+        field.value.render(
+          prompt: prompt, in: row, style: field.active ? style.adding(.underline) : style,
+          mask: field.masked ? "•" : nil, cursor: field.active, buffer: &buffer)
+      }
       y += 1
     }
     let labels = buttonLabels()

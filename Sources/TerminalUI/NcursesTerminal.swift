@@ -31,7 +31,13 @@ public enum TerminalError: Error, CustomStringConvertible, Equatable {
 public struct TerminalOptions: Sendable {
   /// False for `NO_COLOR` / `--no-color`: colours are dropped, attributes kept.
   public var color: Bool
-  public init(color: Bool = true) { self.color = color }
+  /// The colours `Color.default` stands for (a theme's foreground and background); nil keeps the
+  /// terminal's own.
+  public var defaultColors: (fg: Color, bg: Color)?
+  public init(color: Bool = true, defaultColors: (fg: Color, bg: Color)? = nil) {
+    self.color = color
+    self.defaultColors = defaultColors
+  }
 }
 
 // MARK: - Async-signal-safe globals
@@ -188,7 +194,12 @@ public final class NcursesTerminal: Terminal {
     colorEnabled = options.color && has_colors()
     if colorEnabled {
       start_color()
-      use_default_colors()
+      if let (fg, bg) = options.defaultColors {
+        // Every cell drawn in the default colours (and the erased screen) takes the theme's.
+        assume_default_colors(Int32(Self.number(fg)), Int32(Self.number(bg)))
+      } else {
+        use_default_colors()
+      }
     }
     size = Size(width: Int(getmaxx(win)), height: Int(getmaxy(win)))
 
@@ -273,11 +284,13 @@ public final class NcursesTerminal: Terminal {
     guard Int32(nextPair) < tui_color_pairs() else { return 0 }
     let pair = nextPair
     nextPair += 1
-    func number(_ c: Color) -> Int16 { c == .default ? -1 : Int16(c.rawValue) - 1 }
-    init_pair(pair, number(style.fg), number(style.bg))
+    init_pair(pair, Self.number(style.fg), Self.number(style.bg))
     pairs[key] = pair
     return pair
   }
+
+  /// The curses colour number (-1: the default colours).
+  private static func number(_ c: Color) -> Int16 { c == .default ? -1 : Int16(c.rawValue) - 1 }
 
   private static func attributes(_ a: Attributes) -> attr_t {
     var r = TUI_A_NORMAL

@@ -59,15 +59,20 @@ public struct TextInput: Sendable, Hashable {
   }
 
   /// Draws `prompt` and the text in one row, scrolled so the cursor is visible; the cursor is a
-  /// reverse-video cell.
-  public func render(prompt: String, in rect: Rect, style: Style = .plain, buffer: inout Buffer) {
+  /// reverse-video cell (none when `cursor` is false). With `mask`, every character is drawn as
+  /// the mask (a password): the text itself never reaches the buffer.
+  public func render(
+    prompt: String, in rect: Rect, style: Style = .plain, mask: Character? = nil,
+    cursor showCursor: Bool = true,
+    buffer: inout Buffer
+  ) {
     guard rect.height > 0, rect.width > 0 else { return }
     let row = Rect(x: rect.x, y: rect.y, width: rect.width, height: 1)
     buffer.fill(row, style: style)
     let used = buffer.put(prompt, x: rect.x, y: rect.y, style: style.adding(.bold), clip: row)
     let avail = rect.width - used - 1
     guard avail > 0 else { return }
-    let chars = Array(Sanitizer.sanitize(text))
+    let chars = mask.map { Array(repeating: $0, count: text.count) } ?? Array(Sanitizer.sanitize(text))
     // Scroll so the cursor stays in view.
     var start = 0
     while DisplayWidth.of(String(chars[start..<cursor])) > avail { start += 1 }
@@ -75,10 +80,11 @@ public struct TextInput: Sendable, Hashable {
     for (i, c) in chars.enumerated() where i >= start {
       let w = DisplayWidth.of(c)
       if x + w > rect.maxX { break }
-      buffer.put(String(c), x: x, y: rect.y, style: i == cursor ? style.adding(.reverse) : style, clip: row)
+      let here = showCursor && i == cursor
+      buffer.put(String(c), x: x, y: rect.y, style: here ? style.adding(.reverse) : style, clip: row)
       x += w
     }
-    if cursor == chars.count && x < rect.maxX {
+    if showCursor && cursor == chars.count && x < rect.maxX {
       buffer.put(" ", x: x, y: rect.y, style: style.adding(.reverse), clip: row)
     }
   }

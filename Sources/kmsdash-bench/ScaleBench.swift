@@ -105,6 +105,15 @@ struct ScaleBench {
     // The keys view of one store and back.
     let keysView = keystrokes([.enter, .escape])
     report.line("  open a store's keys and back: \(keysView.summary)")
+    // Scrolling in the keys view: the frame builds only the rows on screen, so a store with
+    // 100,000 keys (--stores 1 --keys-per-store 100000) scrolls at the cost of one with 10.
+    _ = keystrokes([.enter])
+    let keyScroll = keystrokes(
+      Array(repeating: .down, count: 300) + [.end] + Array(repeating: .pageUp, count: 50) + [.home])
+    precondition(frame.text.contains("Keys of "), "the keys view is not shown:\n\(frame.text)")
+    report.line("  keys view of a \(keysPerStore)-key store, scroll (key → frame): \(keyScroll.summary)")
+    report.figure("scale_keys_scroll_p99_ms", keyScroll.percentile(99))
+    _ = keystrokes([.escape])
 
     try await deltaPath(engine, clock, &deltas, &state, report)
 

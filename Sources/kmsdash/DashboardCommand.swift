@@ -3,9 +3,11 @@ import Dashboard
 import Foundation
 import KMSClient
 import KMSModel
+import KeyStoreEngine
 import TerminalUI
 
 extension ConfirmMode: ExpressibleByArgument {}
+extension Theme: ExpressibleByArgument {}
 
 /// `kmsdash` / `kmsdash dashboard`: the ncurses dashboard on the embedded engine.
 struct DashboardCommand: AsyncParsableCommand {
@@ -48,6 +50,12 @@ struct DashboardCommand: AsyncParsableCommand {
       "How to confirm disconnect/connect: plain (y) or typed (the store name).", valueName: "mode"))
   var confirm: ConfirmMode = .plain
 
+  @Option(
+    help: ArgumentHelp(
+      "Colours: dark (white on black), light (black on white) or terminal (the terminal's own background and 16 colours). NO_COLOR still wins.",
+      valueName: "theme"))
+  var theme: Theme = .dark
+
   func validate() throws {
     guard refresh.isFinite, refresh >= 0.2, refresh <= 3600 else {
       throw ValidationError("--refresh must be between 0.2 and 3600 seconds.")
@@ -74,9 +82,16 @@ struct DashboardCommand: AsyncParsableCommand {
       stateStore.map { "embedded engine, state \(abbreviatingHome($0.path))" }
       ?? "embedded engine (in memory)"
     let noColorEnv = ProcessInfo.processInfo.environment["NO_COLOR"].map { !$0.isEmpty } ?? false
+    // The simulator's own latency model, scaled as the engine scales it.
+    let latency = LatencyModel.named(engineOptions.latency) ?? .demo
+    let scale = max(engineOptions.timeScale, 0.000_001)
     let config = DashboardConfig(
       backend: backend, readOnly: readOnly, confirm: confirm, color: !(noColor || noColorEnv),
-      simulator: true)
+      simulator: true,
+      expected: ExpectedDurations(
+        cloudHsmConnect: latency.connect.upperBound / scale,
+        xksConnect: latency.xksConnect.upperBound / scale,
+        disconnect: latency.disconnect.upperBound / scale), theme: theme)
     let code = await runTerminalDashboard(service: engine, control: engine, config: config)
     if code != 0 { throw ExitCode(code) }
   }
@@ -112,7 +127,7 @@ struct DashboardCommand: AsyncParsableCommand {
     if let identity = configuration.identity { backend += " │ as \(identity.arn)" }
     let config = DashboardConfig(
       backend: backend, readOnly: readOnly, confirm: confirm, color: !(noColor || noColorEnv),
-      simulator: isSimulator)
+      simulator: isSimulator, theme: theme)
     let code = await runTerminalDashboard(
       service: client, control: isSimulator ? client : nil, config: config)
     await client.shutdown()
@@ -128,7 +143,8 @@ func runTerminalDashboard(
 ) async -> Int32 {
   let terminal: NcursesTerminal
   do {
-    terminal = try NcursesTerminal.open(options: TerminalOptions(color: config.color))
+    terminal = try NcursesTerminal.open(
+      options: TerminalOptions(color: config.color, defaultColors: config.theme.defaultColors))
   } catch {
     let message = "kmsdash: \(error)\n"
     _ = message.withCString { write(2, $0, strlen($0)) }

@@ -107,6 +107,21 @@ enum Fixture {
       faults: ["cluster-ledgerarch4": [.kmsuserLockedOut]])
   }
 
+  /// The fixture with two more clusters: one free (usable for a new store) and one with a single
+  /// ACTIVE HSM (unusable).
+  static func snapshotWithSpareCluster() -> FleetSnapshot {
+    var snap = snapshot()
+    snap.clusters += [
+      cluster(
+        "cluster-sparefree6q",
+        [("hsm-jjjjjjjjjjj", "us-east-1a", .active), ("hsm-kkkkkkkkkkk", "us-east-1b", .active)]),
+      cluster(
+        "cluster-singlehsm5x",
+        [("hsm-lllllllllll", "us-east-1a", .active), ("hsm-mmmmmmmmmmm", "us-east-1b", .degraded)]),
+    ]
+    return snap
+  }
+
   static func config(
     readOnly: Bool = false, confirm: ConfirmMode = .plain, color: Bool = true, simulator: Bool = true
   ) -> DashboardConfig {

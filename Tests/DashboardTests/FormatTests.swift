@@ -1,5 +1,6 @@
 import Foundation
 import KMSModel
+import TerminalUI
 import Testing
 
 @testable import Dashboard
@@ -29,5 +30,47 @@ struct FormatTests {
     #expect(Fmt.date(Date(timeIntervalSince1970: 951_782_400), zones[0]) == "2000-02-29")
     #expect(Fmt.dateTime(Date(timeIntervalSince1970: 1_790_000_000), zones[0]) == "2026-09-21 14:13")
     #expect(Fmt.time(Date(timeIntervalSince1970: 1_790_000_000), zones[0]) == "14:13:20")
+  }
+}
+
+@Suite struct ProgressTests {
+  typealias F = Fixture
+
+  @Test func progressBarInEighths() {
+    #expect(progressBar(0) == "░░░░░")
+    #expect(progressBar(0.5) == "██▌░░")
+    #expect(progressBar(0.99) == "████▉")
+    #expect(progressBar(1) == "█████")
+    #expect(progressBar(3) == "█████")  // overdue stays full; the time says by how much
+  }
+
+  @Test func aConnectingRowShowsElapsedAgainstTheExpectedDuration() {
+    var config = F.config()
+    config.expected = ExpectedDurations(cloudHsmConnect: 40, xksConnect: 10, disconnect: 4)
+    var s = F.state(config: config)
+    #expect(stateText(s.store(id: F.staging)!, s) == "⠋ CONNECTING 12s/40s █▌░░░")
+    s.press(.end)
+    #expect(detailLines(s.selectedStore!, s)[3].1 == "CONNECTING since 14:13:08 (12s of up to 40s)")
+    // Against AWS: up to 20 minutes for CloudHSM.
+    let aws = F.state()
+    #expect(stateText(aws.store(id: F.staging)!, aws) == "⠋ CONNECTING 12s/20m00s ░░░░░")
+  }
+}
+
+@Suite struct ThemeTests {
+  typealias F = Fixture
+
+  @Test func eachThemeColoursTheStatesAndNoColorWins() {
+    for (theme, transient) in [(Theme.dark, Color.yellow), (.light, .blue), (.terminal, .yellow)] {
+      var config = F.config()
+      config.theme = theme
+      #expect(stateStyle(.connecting, config) == Style(fg: transient, attributes: .bold))
+      #expect(stateStyle(.failed, config) == Style(fg: .red, attributes: .bold))
+      config.color = false
+      #expect(stateStyle(.connecting, config) == Style(attributes: .bold))
+    }
+    #expect(Theme.dark.defaultColors! == (.white, .black))
+    #expect(Theme.light.defaultColors! == (.black, .white))
+    #expect(Theme.terminal.defaultColors == nil)
   }
 }

@@ -40,6 +40,22 @@ actor FakeService: DashboardBackend {
   }
   func enable(_ key: KeyID) async throws { throw unsupported() }
   func disable(_ key: KeyID) async throws { throw unsupported() }
+  func scheduleDeletion(_ key: KeyID, pendingWindowInDays days: Int) async throws -> Date? {
+    throw unsupported()
+  }
+  func cancelDeletion(_ key: KeyID) async throws { throw unsupported() }
+  func createKey(in store: CustomKeyStoreID, description: String?) async throws -> KeyID {
+    throw unsupported()
+  }
+  func createAlias(_ alias: AliasName, for key: KeyID) async throws { throw unsupported() }
+  func deleteAlias(_ alias: AliasName) async throws { throw unsupported() }
+  func createStore(name: String, cluster: ClusterID, trustAnchor: String, password: String) async throws
+    -> CustomKeyStoreID
+  { throw unsupported() }
+  func updateStore(_ store: CustomKeyStoreID, newName: String?, password: String?) async throws {
+    throw unsupported()
+  }
+  func deleteStore(_ store: CustomKeyStoreID) async throws { throw unsupported() }
   private func unsupported() -> KMSError { KMSError(.unsupportedOperationException, "not in the fake") }
 }
 

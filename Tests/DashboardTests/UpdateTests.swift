@@ -138,8 +138,8 @@ import Testing
     var s = F.state()
     let e = update(
       &s,
-      .actionFailed(
-        operation: "ConnectCustomKeyStore", target: F.ledger, code: "CustomKeyStoreInvalidStateException",
+      .operationFailed(
+        .connect(CustomKeyStoreID(unchecked: F.ledger)), code: .customKeyStoreInvalidStateException,
         message: "The custom key store is FAILED."))
     #expect(e == [])
     #expect(s.status?.kind == .error)
@@ -152,8 +152,8 @@ import Testing
     s.press(.char("d"))
     let e = update(
       &s,
-      .actionFailed(
-        operation: "DisconnectCustomKeyStore", target: F.payments, code: "KMSInternalException",
+      .operationFailed(
+        .disconnect(CustomKeyStoreID(unchecked: F.payments)), code: .kmsInternalException,
         message: "The change could not be saved to the state file, so it was not made: disk full"))
     #expect(e == [])  // no reload, no optimistic state: the engine changed nothing
     #expect(s.snapshot == before)
@@ -239,7 +239,7 @@ import Testing
     #expect(s.overlay == .command(TextInput("disconnect ")))
     s.type("pay")
     s.press(.tab)
-    #expect(s.overlay == .command(TextInput("disconnect payments-prod")))
+    #expect(s.overlay == .command(TextInput("disconnect payments-prod ")))
     s.press(.ctrl("u"))
     s.type("connect cks-0de3")
     s.press(.tab)
@@ -334,7 +334,7 @@ import Testing
     #expect(p.clusterId == "cluster-ledgerarch4")
     let items = qaItems(s, p)
     #expect(items.contains(.fault(.kmsuserLockedOut, enabled: true)))
-    #expect(items.contains(.hsm(id: "hsm-fffffffffff", az: "us-east-1a", state: "ACTIVE")))
+    #expect(items.contains(.hsm(id: "hsm-fffffffffff", az: "us-east-1a", state: .active)))
     #expect(items.contains(.addHsm(az: "us-east-1c")))
     #expect(
       s.press(.char(" ")) == [.setFault(.clusterNotActive, enabled: true, clusterId: "cluster-ledgerarch4")])
@@ -342,7 +342,7 @@ import Testing
     for _ in 0..<lockedIndex { s.press(.down) }
     #expect(
       s.press(.enter) == [.setFault(.kmsuserLockedOut, enabled: false, clusterId: "cluster-ledgerarch4")])
-    let hsmIndex = items.firstIndex(of: .hsm(id: "hsm-fffffffffff", az: "us-east-1a", state: "ACTIVE"))!
+    let hsmIndex = items.firstIndex(of: .hsm(id: "hsm-fffffffffff", az: "us-east-1a", state: .active))!
     for _ in lockedIndex..<hsmIndex { s.press(.down) }
     #expect(
       s.press(.char(" ")) == [

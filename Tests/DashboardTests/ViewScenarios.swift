@@ -53,6 +53,31 @@ enum ViewScenarios {
     var ro = F.state(size, config: F.config(readOnly: true))
     ro.press(.char("j"), .char("j"), .char("d"))
     out.append(("readOnly", ro))
+    var sd = F.state(size)
+    sd.press(.char("j"), .char("j"), .enter, .char("x"))  // payments-prod, first key
+    sd.type("00000000-0000-4000-8000-0000000")
+    out.append(("scheduleDeletionDialog", sd))
+    var ck = F.state(size)
+    ck.press(.char("j"), .char("j"), .enter, .char("n"))
+    ck.type("Settlement files")
+    ck.press(.down)
+    ck.type("alias/payments/settlement")
+    out.append(("createKeyDialog", ck))
+    var cs = F.state(size, snapshot: F.snapshotWithSpareCluster())
+    cs.press(.char("n"))
+    cs.type("edge-2")
+    cs.press(.down, .down)
+    cs.type("assets/certs/customerCA.crt")
+    cs.press(.down)
+    cs.type("Secret123")
+    out.append(("createStoreDialog", cs))
+    var ds = F.state(size)
+    ds.press(.char("j"), .char("j"), .char("j"), .char("X"))  // staging-keys is CONNECTING: refused
+    out.append(("deleteStoreRefused", ds))
+    var rb = F.state(size)
+    rb.press(.char("j"), .char("R"))
+    _ = update(&rb, .prediction(storeId: F.ledger, "FAILED (USER_LOCKED_OUT)"))
+    out.append(("runbook", rb))
     return out
   }
 }

@@ -10,7 +10,7 @@ import Testing
 
   @Test(.enabled(if: (tmuxPath != nil && awsPath != nil) || isCI, Comment(rawValue: awsMissing)))
   func awsCliDisconnectShowsUpOnARemoteDashboard() throws {
-    guard requireTmux() else { return }
+    guard requireTmux() else { throw E2EError(tmuxMissingMessage) }
     guard let aws = Self.awsPath else {
       Issue.record(Comment(rawValue: Self.awsMissing))
       return

@@ -409,11 +409,11 @@ import Testing
     #expect(garbageText.contains("did not print a JSON object"))
     #expect(!garbageText.contains("hunter2"))
     #expect(await message("version").contains("unsupported version '2'"))
-    let started = Date()
+    // The message says the process was stopped at its timeout (no wall-clock assertion: a loaded
+    // machine may take longer to reap it, which is not what this test is about).
     let hang = await message("hang")
     #expect(hang.contains("did not finish within 3 s and was stopped"))
     #expect(hang.contains("waiting"))
-    #expect(Date().timeIntervalSince(started) < 10)
     #expect(await message("expired").contains("expired at 2001-01-01T00:00:00Z"))
     #expect(await message("missing").contains("'/nonexistent/tool' does not exist"))
     #expect(await message("unbalanced").contains("no closing \" quotation"))

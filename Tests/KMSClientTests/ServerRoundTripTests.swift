@@ -114,6 +114,71 @@ import Testing
     }
   }
 
+  /// The dashboard's actions (`FleetActions`) over HTTP: every one reaches the engine, and the
+  /// client's change stream shows the result without a reload being asked for.
+  @Test func dashboardActionsOverHTTP() async throws {
+    let anchor = try String(
+      contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("assets/certs/customerCA.crt"), encoding: .utf8)
+    try await withServer { client, engine in
+      let actions: any DashboardBackend = client
+      var changes = await client.changes().makeAsyncIterator()
+      _ = await changes.next()
+      /// Waits (on the client's change stream) until its snapshot satisfies `done`.
+      func eventually(_ what: String, _ done: (FleetSnapshot) -> Bool) async throws {
+        let deadline = ContinuousClock.now + .seconds(30)
+        while ContinuousClock.now < deadline {
+          if done(try await client.fleetSnapshot()) { return }
+          guard await changes.next() != nil else { break }
+        }
+        Issue.record("the client never saw: \(what)")
+      }
+      let first = try await actions.createStore(
+        name: "http-store", cluster: "cluster-sparefree6q", trustAnchor: anchor, password: "Passw0rd!")
+      try await actions.updateStore(first, newName: "http-store-2", password: "Passw0rd!2")
+      try await eventually("the renamed store") {
+        $0.store(id: first.rawValue)?.customKeyStoreName == "http-store-2"
+      }
+      try await actions.deleteStore(first)
+      try await eventually("the store deleted") { $0.store(id: first.rawValue) == nil }
+      let wrongAnchor = await #expect(throws: KMSError.self) {
+        _ = try await actions.createStore(
+          name: "x", cluster: "cluster-sparefree6q",
+          trustAnchor: "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----",
+          password: "Passw0rd!")
+      }
+      #expect(wrongAnchor?.code == .incorrectTrustAnchorException)
+
+      let store = try await actions.createStore(
+        name: "http-store", cluster: "cluster-sparefree6q", trustAnchor: anchor, password: "DemoPassw0rd")
+      try await actions.connect(store)
+      try await eventually("the store CONNECTED") {
+        $0.store(id: store.rawValue)?.connectionState == .connected
+      }
+      let key = try await actions.createKey(in: store, description: "over HTTP")
+      try await actions.createAlias("alias/http/key", for: key)
+      try await actions.disable(key)
+      try await eventually("the key Disabled with its alias") {
+        $0.key(id: key.rawValue)?.keyState == .disabled
+          && $0.aliases(forKey: key.rawValue) == ["alias/http/key"]
+      }
+      let deletion = try await actions.scheduleDeletion(key, pendingWindowInDays: 7)
+      #expect(deletion != nil)
+      try await eventually("the key PendingDeletion") {
+        $0.key(id: key.rawValue)?.keyState == .pendingDeletion
+      }
+      try await actions.cancelDeletion(key)
+      try await actions.deleteAlias("alias/http/key")
+      try await eventually("the key Disabled without its alias") {
+        $0.key(id: key.rawValue)?.keyState == .disabled && $0.aliases(forKey: key.rawValue).isEmpty
+      }
+      let local = try await engine.fleetSnapshot()
+      #expect(local.key(id: key.rawValue)?.description == "over HTTP")
+      let blocked = await #expect(throws: KMSError.self) { try await actions.deleteStore(store) }
+      #expect(blocked?.code == .customKeyStoreInvalidStateException)
+    }
+  }
+
   @Test func wrongSecretIsRejectedWithTheAWSCode() async throws {
     let wrong = AWSCredentials(
       accessKeyId: Self.credentials.accessKeyId, secretAccessKey: "nope",
