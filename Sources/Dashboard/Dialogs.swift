@@ -318,7 +318,9 @@ func handleDialogKey(_ state: inout DashboardState, _ key: Key, _ dialog: Confir
         state.status = StatusMessage("\(action.operation): nothing to do", kind: .error)
         return []
       }
-      let what = d.keyId ?? (d.storeId.isEmpty ? op.target : "\(d.storeName) (\(d.storeId))")
+      let what =
+        d.keyId.map(state.ownID)
+        ?? (d.storeId.isEmpty ? op.target : "\(d.storeName) (\(state.storeLabel(d.storeId)))")
       state.status = StatusMessage("\(action.operation) requested for \(what)…")
       return [.perform(op)]
     }
@@ -351,15 +353,15 @@ func makeConfirmDialog(_ action: DialogAction, store s: CustomKeyStoresListEntry
   switch action {
   case .disconnect:
     let affected = state.keys(inStore: id).filter { $0.keyState != .pendingDeletion }
-    let aliases = affected.flatMap { state.snapshot?.aliases(forKey: $0.keyId) ?? [] }
+    let aliases = affected.flatMap { (state.snapshot?.aliases(forKey: $0.keyId) ?? []).map(state.ownID) }
     body = [
-      "Disconnect \(name) (\(id))?",
+      "Disconnect \(name) (\(state.storeLabel(id)))?",
       "\(affected.count) KMS key\(affected.count == 1 ? "" : "s") become Unavailable (\(aliasPhrase(aliases))).",
       "Creating keys in this store and all cryptographic operations with its keys will fail until it is connected again.",
     ]
   default:
     body = [
-      "Connect \(name) (\(id))?",
+      "Connect \(name) (\(state.storeLabel(id)))?",
       "The store shows CONNECTING, then CONNECTED, or FAILED with a connection error code. In AWS a CloudHSM connect can take up to 20 minutes.",
     ]
   }
@@ -394,7 +396,7 @@ func request(_ action: DialogAction, store s: CustomKeyStoresListEntry, _ state:
       ConfirmDialog(
         kind: .offerDisconnect, storeId: id, storeName: name, title: "Cannot connect \(name)",
         body: [
-          "\(name) (\(id)) is FAILED (\(code)). A FAILED store must be disconnected first; connecting it now would fail with CustomKeyStoreInvalidStateException.",
+          "\(name) (\(state.storeLabel(id))) is FAILED (\(code)). A FAILED store must be disconnected first; connecting it now would fail with CustomKeyStoreInvalidStateException.",
           s.connectionErrorCode.map { "Remedy: \($0.remedy) (R walks it step by step)" } ?? "",
           "Disconnect it first?",
         ].filter { !$0.isEmpty }, okLabel: "Disconnect…"))
@@ -545,8 +547,9 @@ func requestKeyAction(_ action: DialogAction, key k: KeyRow, _ state: inout Dash
   let storeId = state.store(ofKey: k.keyId) ?? ""
   let store = state.store(id: storeId)
   let storeName = store?.customKeyStoreName ?? storeId
-  let aliases = state.snapshot?.aliases(forKey: k.keyId) ?? []
-  let named = aliases.isEmpty ? k.keyId : "\(k.keyId) (\(aliases.joined(separator: ", ")))"
+  let aliases = (state.snapshot?.aliases(forKey: k.keyId) ?? []).map(state.ownID)
+  let keyText = state.storeLabel(k.keyId)
+  let named = aliases.isEmpty ? keyText : "\(keyText) (\(aliases.joined(separator: ", ")))"
   let st = k.keyState
   let connected = store?.connectionState == .connected
   let notConnectedNote =

@@ -111,9 +111,9 @@ public enum KeyTable {
       KeyBinding([.escape], "Esc", "clear the filter", .clearFilter),
       KeyBinding([.char("s")], "s", "sort by the next column", .sortNext),
       KeyBinding([.char("S")], "S", "reverse the sort order", .sortReverse),
+      // 9 and 0 sort by ACCOUNT and REGION in a view over many accounts and Regions.
       KeyBinding(
-        (1...StoreColumn.allCases.count).map { .char(Character("\($0)")) },
-        "1 … \(StoreColumn.allCases.count)",
+        (Array(1...9) + [0]).map { .char(Character("\($0)")) }, "1 … 8",
         "sort by column N (again: reverse)", .sortByColumn),
       KeyBinding([.char("e")], "e", "toggle the detail / event history pane", .toggleLowerPane),
       KeyBinding([.char(":")], ":", "command line", .openCommandLine),

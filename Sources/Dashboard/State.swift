@@ -70,6 +70,8 @@ public struct DashboardConfig: Sendable, Equatable {
 /// The columns of the store table, in display order.
 public enum StoreColumn: Int, Sendable, CaseIterable, Hashable {
   case name, id, type, cluster, hsms, keys, state, created
+  /// Only in a view over many accounts and Regions.
+  case account, region
 
   public var title: String {
     switch self {
@@ -81,7 +83,23 @@ public enum StoreColumn: Int, Sendable, CaseIterable, Hashable {
     case .keys: "KEYS"
     case .state: "STATE"
     case .created: "CREATED"
+    case .account: "ACCOUNT"
+    case .region: "REGION"
     }
+  }
+
+  /// The column `s` sorts by after this one: ACCOUNT and REGION only in a many-source view.
+  public func next(manySources: Bool) -> StoreColumn {
+    let columns = manySources ? StoreColumn.allCases : StoreColumn.allCases.filter { !$0.isSourceColumn }
+    let at = columns.firstIndex(of: self) ?? 0
+    return columns[(at + 1) % columns.count]
+  }
+
+  public var isSourceColumn: Bool { self == .account || self == .region }
+
+  /// The column a digit key sorts by: 1 … 8, then 9 ACCOUNT and 0 REGION.
+  public init?(digit: Int) {
+    self.init(rawValue: digit == 0 ? 9 : digit - 1)
   }
 }
 
@@ -242,6 +260,23 @@ public struct DashboardState: Sendable, Equatable {
   }
 
   public func store(id: String) -> CustomKeyStoresListEntry? { snapshot?.store(id: id) }
+
+  /// True in a view over many accounts and Regions (rows carry their source).
+  public var hasManySources: Bool { !(snapshot?.sources.isEmpty ?? true) }
+
+  /// The account and Region a row belongs to (nil with one backend).
+  public func source(ofRow id: String?) -> FleetSource? { snapshot?.source(ofRow: id) }
+
+  /// An ID as its own account and Region know it (without the row's source prefix).
+  public func ownID(_ id: String) -> String { snapshot?.ownID(id) ?? id }
+
+  /// How dialogs and messages name a store: its own ID, and in a many-source view the account and
+  /// Region it is in, so a confirmation cannot be mistaken for another account's store.
+  public func storeLabel(_ id: String) -> String {
+    guard let source = source(ofRow: id) else { return id }
+    let account = source.account.isEmpty ? "profile \(source.profile ?? "?")" : "account \(source.account)"
+    return "\(ownID(id)) in \(account), \(source.region)"
+  }
 
   /// The keys of one store, oldest first, then by key ID.
   public func keys(inStore id: String?) -> [KeyRow] { keyBook.keys(inStore: id) }

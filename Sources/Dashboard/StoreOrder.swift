@@ -203,16 +203,21 @@ struct StoreOrder: Sendable, Equatable {
     _ s: CustomKeyStoresListEntry, _ column: StoreColumn, _ snapshot: FleetSnapshot, _ keys: KeyBook
   ) -> Entry {
     Entry(
-      key: sortKey(s, column, snapshot, keys), search: searchText(s),
+      key: sortKey(s, column, snapshot, keys),
+      search: searchText(s, snapshot.source(ofRow: s.customKeyStoreId)),
       transient: s.connectionState?.isTransient == true,
       cluster: s.cloudHsmClusterId)
   }
 
-  static func searchText(_ s: CustomKeyStoresListEntry) -> [UInt8] {
-    Array(
+  /// Lower-cased name, ID, cluster, state and error code, and in a many-source view the account,
+  /// Region and profile (so `/eu-west-1` or `/111122223333` filters by them). IDs are matched as
+  /// their own backend knows them.
+  static func searchText(_ s: CustomKeyStoresListEntry, _ source: FleetSource? = nil) -> [UInt8] {
+    let own = { (id: String?) in id.map { source == nil ? $0 : (FleetRowID.split($0)?.id ?? $0) } }
+    return Array(
       [
-        s.customKeyStoreName, s.customKeyStoreId, s.cloudHsmClusterId, s.connectionState?.rawValue,
-        s.connectionErrorCode?.rawValue,
+        s.customKeyStoreName, own(s.customKeyStoreId), own(s.cloudHsmClusterId), s.connectionState?.rawValue,
+        s.connectionErrorCode?.rawValue, source?.account, source?.region, source?.profile,
       ]
       .compactMap { $0?.lowercased() }.joined(separator: "\u{0}").utf8)
   }
@@ -229,6 +234,8 @@ struct StoreOrder: Sendable, Equatable {
     case .keys: SortKey(number: Double(keys.count(inStore: s.customKeyStoreId)))
     case .state: SortKey(text: (s.connectionState?.rawValue ?? "") + (s.connectionErrorCode?.rawValue ?? ""))
     case .created: SortKey(number: s.creationDate?.timeIntervalSince1970 ?? 0)
+    case .account: SortKey(text: snapshot.source(ofRow: s.customKeyStoreId)?.account ?? "")
+    case .region: SortKey(text: snapshot.source(ofRow: s.customKeyStoreId)?.region ?? "")
     }
   }
 

@@ -29,12 +29,14 @@ func handleStoresKey(_ state: inout DashboardState, _ key: Key) -> [Effect] {
   case .toggleLowerPane: state.lowerPane = state.lowerPane == .detail ? .events : .detail
   case .reload: return [.loadSnapshot]
   case .sortNext:
-    setSort(&state, StoreColumn(rawValue: (state.sortColumn.rawValue + 1) % StoreColumn.allCases.count)!)
+    setSort(&state, state.sortColumn.next(manySources: state.hasManySources))
   case .sortReverse:
     state.sortAscending.toggle()
     clampTables(&state)
   case .sortByColumn:
-    if case .char(let c) = key, let n = c.wholeNumberValue, let col = StoreColumn(rawValue: n - 1) {
+    if case .char(let c) = key, let n = c.wholeNumberValue, let col = StoreColumn(digit: n),
+      !col.isSourceColumn || state.hasManySources
+    {
       if col == state.sortColumn {
         state.sortAscending.toggle()
         clampTables(&state)

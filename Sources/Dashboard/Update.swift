@@ -174,7 +174,7 @@ func moveStoreSelection(_ state: inout DashboardState, to index: Int) {
 private func succeededText(_ op: FleetOperation, result: OperationResult, _ state: DashboardState) -> String {
   var target = op.target
   if let id = op.storeId?.rawValue, let name = state.store(id: id)?.customKeyStoreName {
-    target = "\(name) (\(id))"
+    target = "\(name) (\(state.storeLabel(id)))"
   }
   let detail: String
   switch result {

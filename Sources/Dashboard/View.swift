@@ -6,6 +6,10 @@ import TerminalUI
 struct Layout {
   static let minimum = Size(width: 60, height: 15)
   var header: Rect
+  /// Many-source views: one line with every source's status, then one line per source that is
+  /// not ok (at most `maxProblemLines`).
+  var strip: Rect
+  static let maxProblemLines = 4
   var table: Rect
   var lower: Rect
   var status: Rect
@@ -15,9 +19,13 @@ struct Layout {
   init(_ state: DashboardState) {
     let full = Rect(size: state.size)
     tooSmall = state.size.width < Layout.minimum.width || state.size.height < Layout.minimum.height
-    let (h, rest) = full.splitTop(1)
+    let (h, belowHeader) = full.splitTop(1)
+    let stripHeight =
+      state.hasManySources && !tooSmall ? 1 + min(Layout.maxProblemLines, problemSources(state).count) : 0
+    let (s, rest) = belowHeader.splitTop(stripHeight)
     let (main, bottom) = rest.splitBottom(2)
     header = h
+    strip = s
     status = Rect(x: 0, y: bottom.y, width: bottom.width, height: bottom.height > 0 ? 1 : 0)
     footer = Rect(x: 0, y: bottom.y + 1, width: bottom.width, height: bottom.height > 1 ? 1 : 0)
     if case .keys = state.screen {
@@ -117,6 +125,7 @@ public func view(_ state: DashboardState) -> Buffer {
     return buf
   }
   renderHeader(state, layout.header, &buf)
+  renderSourceStrip(state, layout.strip, &buf)
   switch state.screen {
   case .stores:
     renderStoreTable(state, layout.table, &buf)
@@ -155,7 +164,7 @@ public func view(_ state: DashboardState) -> Buffer {
 private func renderHeader(_ state: DashboardState, _ rect: Rect, _ buf: inout Buffer) {
   // Most important first; the account goes when the line is too narrow.
   var parts = ["kmsdash", state.config.backend]
-  if let snap = state.snapshot { parts.append(snap.region) }
+  if let snap = state.snapshot, !state.hasManySources { parts.append(snap.region) }
   if let backend = state.snapshot?.backend {
     if let profile = backend.profile { parts.append("profile \(profile)") }
     if let error = backend.lastError {
@@ -169,7 +178,7 @@ private func renderHeader(_ state: DashboardState, _ rect: Rect, _ buf: inout Bu
   if let lc = state.lastChange { parts.append("last change \(Fmt.time(lc, state.config.timeZone))") }
   if state.config.readOnly { parts.append("READ-ONLY") }
   let right = state.snapshot.map { "\($0.stores.count) stores" } ?? "loading…"
-  if let snap = state.snapshot {
+  if let snap = state.snapshot, !state.hasManySources {
     let withAccount = parts + ["account \(snap.accountId)"]
     if withAccount.joined(separator: " │ ").displayWidth + right.displayWidth + 1 <= rect.width {
       parts = withAccount
@@ -178,6 +187,85 @@ private func renderHeader(_ state: DashboardState, _ rect: Rect, _ buf: inout Bu
   let left = parts.joined(separator: " │ ")
   StatusLine(left: left, right: right, style: state.config.color ? state.config.style(\.header) : .reverse)
     .render(in: rect, buffer: &buf)
+}
+
+/// Sources that are not ok, in header order.
+func problemSources(_ state: DashboardState) -> [FleetSource] {
+  (state.snapshot?.orderedSources ?? []).filter { $0.health != .ok && $0.health != .pending }
+}
+
+/// One source's problem in one line: its account/Region and profile, the status, and the error or
+/// the note that names the operation.
+func problemLine(_ source: FleetSource) -> String {
+  var line = "\(source.label)"
+  if let profile = source.profile { line += " (profile \(profile))" }
+  line += ": \(source.health.rawValue)"
+  if let status = source.status {
+    if let error = status.lastError {
+      line += " (\(status.consecutiveFailures)×): \(error)"
+    } else if let note = status.notes.first {
+      line += ": \(note)"
+    }
+  }
+  return line
+}
+
+/// The strip's first line, as much detail as fits `width`: every source with its status, else
+/// the Regions grouped per account, else how many sources have each status.
+func sourceStripEntries(_ sources: [FleetSource], width: Int) -> [(text: String, health: BackendHealth?)] {
+  let label = "\(sources.count) sources: "
+  let each = sources.map { (text: "\($0.label) \($0.health.rawValue)", health: Optional($0.health)) }
+  func fits(_ entries: [(text: String, health: BackendHealth?)]) -> Bool {
+    label.displayWidth + entries.map(\.text.displayWidth).reduce(0, +) + 3 * max(0, entries.count - 1)
+      <= width
+  }
+  if fits(each) { return each }
+  var accounts: [String] = []
+  var byAccount: [String: [FleetSource]] = [:]
+  for source in sources {
+    let who = source.account.isEmpty ? (source.profile ?? "?") : source.account
+    if byAccount[who] == nil { accounts.append(who) }
+    byAccount[who, default: []].append(source)
+  }
+  let grouped = accounts.map { who -> (text: String, health: BackendHealth?) in
+    let members = byAccount[who] ?? []
+    let regions = members.map { "\($0.region) \($0.health.rawValue)" }.joined(separator: ", ")
+    let healths = Set(members.map(\.health))
+    return ("\(who) \(regions)", healths.count == 1 ? healths.first : .failing)
+  }
+  if fits(grouped) { return grouped }
+  var counts: [BackendHealth: Int] = [:]
+  for source in sources { counts[source.health, default: 0] += 1 }
+  let order: [BackendHealth] = [.ok, .pending, .notSupported, .accessDenied, .unreachable, .failing]
+  return order.compactMap { health in counts[health].map { ("\($0) \(health.rawValue)", health) } }
+}
+
+private func renderSourceStrip(_ state: DashboardState, _ rect: Rect, _ buf: inout Buffer) {
+  guard rect.height > 0 else { return }
+  let sources = state.snapshot?.orderedSources ?? []
+  var x = rect.x
+  x += buf.put("\(sources.count) sources: ", x: x, y: rect.y, style: .bold, clip: rect)
+  for (i, entry) in sourceStripEntries(sources, width: rect.width).enumerated() {
+    let style: Style
+    switch entry.health {
+    case .ok: style = stateStyle(.connected, state.config)
+    case .pending, nil: style = stateStyle(.disconnected, state.config)
+    case .notSupported: style = stateStyle(.connecting, state.config)
+    case .accessDenied, .unreachable, .failing: style = stateStyle(.failed, state.config)
+    }
+    let text = (i == 0 ? "" : " · ") + entry.text
+    x += buf.put(text, x: x, y: rect.y, style: style, clip: rect)
+  }
+  let problems = problemSources(state)
+  for (row, source) in problems.prefix(rect.height - 1).enumerated() {
+    var line = problemLine(source)
+    if row == rect.height - 2, problems.count > rect.height - 1 {
+      line = "(+\(problems.count - row) more not ok) " + line
+    }
+    buf.put(
+      line.truncated(toWidth: rect.width), x: rect.x, y: rect.y + 1 + row,
+      style: state.config.color ? state.config.style(\.error) : .plain, clip: rect)
+  }
 }
 
 private func renderStoreTable(_ state: DashboardState, _ inner: Rect, _ buf: inout Buffer) {
@@ -200,13 +288,25 @@ private func renderStoreTable(_ state: DashboardState, _ inner: Rect, _ buf: ino
     TableColumn(StoreColumn.keys.title, minWidth: 5, alignRight: true),
     TableColumn(StoreColumn.state.title, minWidth: 22, flex: 1),
     TableColumn(StoreColumn.created.title, minWidth: 10),
+    TableColumn(StoreColumn.account.title, minWidth: 12),
+    TableColumn(StoreColumn.region.title, minWidth: 9),
   ]
-  // Narrow terminals: keep name, state and ID first.
-  let order: [StoreColumn] =
-    inner.width >= 120
-    ? StoreColumn.allCases
-    : inner.width >= 90
-      ? [.name, .id, .state, .hsms, .keys, .cluster, .type, .created] : [.name, .state, .id, .keys, .hsms]
+  // Narrow terminals: keep name, state and ID first; many sources: account and Region right after.
+  let order: [StoreColumn]
+  if state.hasManySources {
+    order =
+      inner.width >= 150
+      ? [.account, .region, .name, .id, .type, .cluster, .hsms, .keys, .state, .created]
+      : inner.width >= 110
+        ? [.account, .region, .name, .id, .state, .keys, .hsms]
+        : [.account, .region, .name, .state, .id]
+  } else {
+    order =
+      inner.width >= 120
+      ? [.name, .id, .type, .cluster, .hsms, .keys, .state, .created]
+      : inner.width >= 90
+        ? [.name, .id, .state, .hsms, .keys, .cluster, .type, .created] : [.name, .state, .id, .keys, .hsms]
+  }
   let cols = order.map { columns[$0.rawValue] }
   // Only the rows on screen are built: a 10,000-store fleet costs no more than a small one.
   var window = state.storeTable
@@ -220,16 +320,19 @@ private func renderStoreTable(_ state: DashboardState, _ inner: Rect, _ buf: ino
     // rewrites about 40 cells for it instead of the full width.
     let highlighted = (state.highlightUntil[id] ?? .distantPast) > state.now
     let mark: Attributes = highlighted ? [.bold, .underline] : []
+    let source = state.source(ofRow: id)
     let values: [StoreColumn: TableCell] = [
       .name: TableCell(s.customKeyStoreName ?? "", style: highlighted ? Style(attributes: mark) : nil),
-      .id: TableCell(id),
+      .id: TableCell(state.ownID(id)),
       .type: TableCell(storeTypeShort(s.customKeyStoreType)),
-      .cluster: TableCell(s.cloudHsmClusterId ?? "—"),
+      .cluster: TableCell(s.cloudHsmClusterId.map(state.ownID) ?? "—"),
       .hsms: TableCell(s.customKeyStoreType == .externalKeyStore ? "—" : hsmSummary(cluster)),
       .keys: TableCell("\(state.keyCount(inStore: id))"),
       .state: TableCell(
         stateText(s, state), style: stateStyle(s.connectionState, state.config).adding(mark)),
       .created: TableCell(s.creationDate.map { Fmt.date($0, state.config.timeZone) } ?? ""),
+      .account: TableCell(source.map { $0.account.isEmpty ? ($0.profile ?? "?") : $0.account } ?? ""),
+      .region: TableCell(source?.region ?? ""),
     ]
     return TableRow(order.map { values[$0]! })
   }
@@ -255,7 +358,12 @@ func detailLines(_ s: CustomKeyStoresListEntry, _ state: DashboardState) -> [(St
   var lines: [(String, String, Style)] = []
   let id = s.customKeyStoreId ?? ""
   lines.append(("CustomKeyStoreName", s.customKeyStoreName ?? "", .bold))
-  lines.append(("CustomKeyStoreId", id, .plain))
+  lines.append(("CustomKeyStoreId", state.ownID(id), .plain))
+  if let source = state.source(ofRow: id) {
+    lines.append(("Account", source.account.isEmpty ? "unknown" : source.account, .plain))
+    lines.append(("Region", source.region, .plain))
+    if let profile = source.profile { lines.append(("Profile", profile, .plain)) }
+  }
   lines.append(("CustomKeyStoreType", s.customKeyStoreType?.rawValue ?? "AWS_CLOUDHSM", .plain))
   var st = s.connectionState?.rawValue ?? "?"
   if let since = state.snapshot?.stateSince[id] {
@@ -276,7 +384,7 @@ func detailLines(_ s: CustomKeyStoresListEntry, _ state: DashboardState) -> [(St
   lines.append(("CreationDate", s.creationDate.map { Fmt.dateTime($0, tz) } ?? "", .plain))
   if let cid = s.cloudHsmClusterId {
     let cluster = state.snapshot?.cluster(cid)
-    var text = cid
+    var text = state.ownID(cid)
     if let cluster {
       text +=
         " (\(cluster.state?.rawValue ?? "?")), \(cluster.activeHsmCount)/\((cluster.hsms ?? []).count) HSMs ACTIVE"
@@ -362,7 +470,7 @@ private func renderKeys(_ state: DashboardState, storeId: String, _ inner: Rect,
   let s = state.store(id: storeId)
   let keys = state.keys(inStore: storeId)
   var title =
-    "Keys of \(s?.customKeyStoreName ?? storeId) (\(storeId)): \(keys.count), store \(s?.connectionState?.rawValue ?? "?")  (Esc: back)"
+    "Keys of \(s?.customKeyStoreName ?? storeId) (\(state.storeLabel(storeId))): \(keys.count), store \(s?.connectionState?.rawValue ?? "?")  (Esc: back)"
   // Only the rows on screen are built: 100,000 keys cost no more than a few.
   var window = state.keyTable
   let visibleRows = Table.visibleRows(height: inner.height)
@@ -404,15 +512,17 @@ private func renderKeys(_ state: DashboardState, storeId: String, _ inner: Rect,
     }
     let details = k.details
     let rotation = TableCell(rotationText(details), style: details?.rotationEnabled == nil ? .dim : nil)
-    let aliases = TableCell(state.snapshot?.aliases(forKey: k.keyId).joined(separator: ", ") ?? "")
+    let aliases = TableCell(
+      (state.snapshot?.aliases(forKey: k.keyId) ?? []).map(state.ownID).joined(separator: ", "))
     guard wide else {
       return TableRow([
-        TableCell(k.keyId), TableCell(ks?.rawValue ?? "?", style: style), TableCell(specAndUse(k)), rotation,
+        TableCell(state.ownID(k.keyId)), TableCell(ks?.rawValue ?? "?", style: style), TableCell(specAndUse(k)),
+        rotation,
         aliases, TableCell(tagsText(details)), TableCell(k.description ?? ""),
       ])
     }
     return TableRow([
-      TableCell(k.keyId), TableCell(ks?.rawValue ?? "?", style: style),
+      TableCell(state.ownID(k.keyId)), TableCell(ks?.rawValue ?? "?", style: style),
       TableCell(k.keySpec?.rawValue ?? ""),
       TableCell(k.keyUsage?.rawValue ?? ""),
       rotation, aliases, TableCell(tagsText(details)),

@@ -13,6 +13,8 @@ struct FleetContent: Sendable, Equatable {
   var faults: [String: Set<SimulatorFault>] = [:]
   /// Degraded views (no cluster permission, …).
   var notes: [String] = []
+  /// The endpoint does not serve the custom-key-store operations (moto, LocalStack).
+  var unsupported = false
 
   /// A store or HSM is between states: poll faster.
   var isTransient: Bool {

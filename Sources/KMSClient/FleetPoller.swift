@@ -276,6 +276,7 @@ actor FleetPoller {
       status.lastRefresh = finished
       status.lastLatency = ContinuousClock.now - startedInstant
       status.lastError = nil
+      status.health = fetched.unsupported ? .notSupported : .ok
       status.consecutiveFailures = 0
       lastFailure = nil
       delay = options.delay(failures: 0, transient: fetched.isTransient)
@@ -284,6 +285,7 @@ actor FleetPoller {
       lastFailure = error
       status.consecutiveFailures += 1
       status.lastError = Self.describe(error)
+      status.health = Self.health(of: error)
       delay = options.delay(failures: status.consecutiveFailures, transient: false)
     }
     status.isSimulator = await probe.known
@@ -335,13 +337,14 @@ actor FleetPoller {
     var lastError: String?
     var notes: [String]
     var isSimulator: Bool?
+    var health: BackendHealth
   }
 
   /// Ticks subscribers when the content or the visible status (refresh time, lost, notes) changed.
   private func publishIfChanged() {
     let visible = VisibleStatus(
       lastRefresh: status.lastRefresh, lastError: status.lastError, notes: status.notes,
-      isSimulator: status.isSimulator)
+      isSimulator: status.isSimulator, health: status.health)
     if let published, published.0 == content, published.1 == visible { return }
     let statusChanged = published?.1 != visible
     published = (content, visible)
@@ -365,8 +368,14 @@ actor FleetPoller {
         return (page.customKeyStores ?? [], page.truncated == true ? page.nextMarker : nil)
       }
     } catch let error as KMSError where KMSErrorDecoder.isUnsupportedOperation(error) {
-      // The endpoint answers, but not this operation (moto, LocalStack): not "lost", one note.
-      content.notes.append(Self.unsupportedNote("DescribeCustomKeyStores", error))
+      // The endpoint answers, but not this operation (moto, LocalStack): not "lost", one note,
+      // and its keys are still listed (they are in no custom key store).
+      content.unsupported = true
+      var note = Self.unsupportedNote("DescribeCustomKeyStores", error)
+      if let count = await listedKeyCount() {
+        note += " ListKeys: \(count) key\(count == 1 ? "" : "s"), none in a custom key store."
+      }
+      content.notes.append(note)
     }
 
     if !content.stores.isEmpty {
@@ -414,6 +423,19 @@ actor FleetPoller {
       }
     }
     return content
+  }
+
+  /// How many keys `ListKeys` lists (nil when it fails too).
+  private func listedKeyCount() async -> Int? {
+    do {
+      return try await allPages { marker in
+        let page = try await self.caller.call(
+          .kms, "ListKeys", ListKeysRequest(marker: marker), as: ListKeysResponse.self)
+        return (page.keys ?? [], page.truncated == true ? page.nextMarker : nil)
+      }.count
+    } catch {
+      return nil
+    }
   }
 
   /// Keys in custom key stores: every `ListKeys` page, `DescribeKey` for keys not known to be
@@ -525,11 +547,39 @@ actor FleetPoller {
 
   static func describe(_ error: any Error) -> String {
     switch error {
-    case let error as KMSError:
-      error.code == .throttlingException ? "Throttled by the endpoint; backing off" : error.description
+    case let error as KMSError where error.code == .throttlingException:
+      "Throttled by the endpoint; backing off"
+    case let error as KMSError where isClockSkew(error):
+      "\(error.description) (this machine's clock is off: correct it; AWS accepts signatures at most 5 minutes away)"
+    case let error as KMSError: error.description
     case let error as KMSTransportError: error.description
     // Credential errors carry a "Fix:" line; the header shows one line.
     default: "\(error)".split(whereSeparator: \.isNewline).joined(separator: " ")
+    }
+  }
+
+  /// A signature refused for its date: the client's clock and the endpoint's disagree.
+  static func isClockSkew(_ error: KMSError) -> Bool {
+    let codes: Set<String> = ["InvalidSignatureException", "RequestExpired", "SignatureDoesNotMatch"]
+    guard codes.contains(error.code.rawValue) else { return false }
+    return error.code.rawValue == "RequestExpired" || error.message.contains("Signature expired")
+      || error.message.contains("Signature not yet current")
+  }
+
+  /// The header strip's word for a failed refresh.
+  static func health(of error: any Error) -> BackendHealth {
+    switch error {
+    case is KMSTransportError: return .unreachable
+    case let error as KMSError:
+      let denied: Set<String> = [
+        "AccessDeniedException", "AccessDenied", "UnrecognizedClientException", "InvalidClientTokenId",
+        "ExpiredTokenException", "ExpiredToken", "IncompleteSignatureException", "InvalidSignatureException",
+        "SignatureDoesNotMatch", "MissingAuthenticationTokenException", "403",
+      ]
+      return denied.contains(error.code.rawValue) ? .accessDenied : .failing
+    default:
+      // Credentials that cannot be fetched (an expired SSO login, a failing credential_process).
+      return .accessDenied
     }
   }
 

@@ -69,35 +69,10 @@ public final class KMSHTTPClient: KeyStoreService, SimulatorControl, FleetObserv
       endpoint: URL?, profile: String?, region: String?, chain: AWSCredentialChain = AWSCredentialChain(),
       polling: PollingOptions = .init(), fetch: CredentialFetchContext? = nil, lookUpIdentity: Bool = true
     ) async throws -> Configuration {
-      let resolved = try chain.resolve(profile: profile, region: region)
-      let endpoints = resolved.endpoints
-      let url = endpoint ?? endpoints.url(.kms, region: resolved.region)
-      let httpClient = try HTTPClients.client(caBundle: resolved.caBundle)
-      let http: any AWSHTTPSending = fetch?.http ?? AsyncHTTPSender(client: httpClient)
-      let context =
-        fetch
-        ?? CredentialFetchContext(
-          http: http, homeDirectory: chain.homeDirectory, environment: chain.environment,
-          mfaCode: TerminalPrompt.mfaCode)
-      let provider = resolved.plan.makeProvider(context)
-      let first = try await provider.credentials()
-      var configuration = Configuration(
-        endpoint: url, region: resolved.region, credentials: first,
-        // Credentials from the environment use no profile; do not claim one in the header.
-        profile: resolved.credentialSource == "environment" ? nil : resolved.profile,
-        cloudHSMEndpoint: endpoints.configured(.cloudHSMV2)?.url
-          ?? (isAWSHost(url) ? endpoints.url(.cloudHSMV2, region: resolved.region) : nil),
-        polling: polling, credentialProvider: provider, caBundle: resolved.caBundle)
-      configuration.credentialSource = resolved.credentialSource
-      if lookUpIdentity && (endpoints.configured(.sts) != nil || isAWSHost(url)) {
-        let sts = STSClient(
-          endpoint: endpoints.url(.sts, region: resolved.region),
-          region: AWSEndpointResolver.stsSigningRegion(resolved.region), http: context.http,
-          timeout: .seconds(5), now: context.now)
-        configuration.identity = try? await sts.getCallerIdentity(
-          credentials: try await provider.credentials())
-      }
-      return configuration
+      let profile = try await ResolvedProfile.resolve(
+        profile: profile, region: region, chain: chain, polling: polling, fetch: fetch,
+        lookUpIdentity: lookUpIdentity, identityEndpoint: endpoint)
+      return profile.configuration(endpoint: endpoint, region: profile.resolved.region)
     }
 
     static func isAWSHost(_ url: URL) -> Bool {
@@ -125,6 +100,84 @@ public final class KMSHTTPClient: KeyStoreService, SimulatorControl, FleetObserv
 
     static func awsHost(_ service: String, region: String) -> String {
       region.hasPrefix("cn-") ? "\(service).\(region).amazonaws.com.cn" : "\(service).\(region).amazonaws.com"
+    }
+  }
+
+  /// One profile resolved once (credentials fetched, identity looked up), for any number of
+  /// Regions: a view over many Regions asks for MFA or runs a `credential_process` once per
+  /// profile, and every Region's client signs with the same refreshing provider.
+  public struct ResolvedProfile: Sendable {
+    public var resolved: AWSResolvedConfiguration
+    public var provider: any AWSCredentialProvider
+    /// Who the credentials are (`sts:GetCallerIdentity`), when it was looked up.
+    public var identity: AWSCallerIdentity?
+    public var polling: PollingOptions
+    /// The credentials fetched while resolving.
+    public var firstCredentials: AWSCredentials
+    let http: any AWSHTTPSending
+    let now: @Sendable () -> Date
+
+    /// Resolves `--profile NAME` through the AWS credential chain, as the AWS CLI v2 does, and
+    /// fetches the first credentials (so an MFA prompt, a `credential_process` or an expired SSO
+    /// login happens before the dashboard takes the screen).
+    ///
+    /// The identity (`sts:GetCallerIdentity`) is looked up when `lookUpIdentity` is set and STS
+    /// is either configured or the KMS endpoint is AWS's own; failures leave it nil.
+    public static func resolve(
+      profile: String?, region: String?, chain: AWSCredentialChain = AWSCredentialChain(),
+      polling: PollingOptions = .init(), fetch: CredentialFetchContext? = nil, lookUpIdentity: Bool = true,
+      identityEndpoint: URL? = nil
+    ) async throws -> ResolvedProfile {
+      let resolved = try chain.resolve(profile: profile, region: region)
+      let endpoints = resolved.endpoints
+      let url = identityEndpoint ?? endpoints.url(.kms, region: resolved.region)
+      let httpClient = try HTTPClients.client(caBundle: resolved.caBundle)
+      let http: any AWSHTTPSending = fetch?.http ?? AsyncHTTPSender(client: httpClient)
+      let context =
+        fetch
+        ?? CredentialFetchContext(
+          http: http, homeDirectory: chain.homeDirectory, environment: chain.environment,
+          mfaCode: TerminalPrompt.mfaCode)
+      let provider = resolved.plan.makeProvider(context)
+      let first = try await provider.credentials()
+      var identity: AWSCallerIdentity?
+      if lookUpIdentity && (endpoints.configured(.sts) != nil || Configuration.isAWSHost(url)) {
+        let sts = STSClient(
+          endpoint: endpoints.url(.sts, region: resolved.region),
+          region: AWSEndpointResolver.stsSigningRegion(resolved.region), http: context.http,
+          timeout: .seconds(5), now: context.now)
+        identity = try? await sts.getCallerIdentity(credentials: try await provider.credentials())
+      }
+      return ResolvedProfile(
+        resolved: resolved, provider: provider, identity: identity, polling: polling, firstCredentials: first,
+        http: context.http,
+        now: context.now)
+    }
+
+    /// The client configuration for one Region: the KMS endpoint as the CLI resolves it for that
+    /// Region (or `endpoint`), the same credentials.
+    public func configuration(endpoint: URL?, region: String) -> Configuration {
+      let endpoints = resolved.endpoints
+      let url = endpoint ?? endpoints.url(.kms, region: region)
+      var configuration = Configuration(
+        endpoint: url, region: region, credentials: firstCredentials,
+        // Credentials from the environment use no profile; do not claim one in the header.
+        profile: resolved.credentialSource == "environment" ? nil : resolved.profile,
+        cloudHSMEndpoint: endpoints.configured(.cloudHSMV2)?.url
+          ?? (Configuration.isAWSHost(url) ? endpoints.url(.cloudHSMV2, region: region) : nil),
+        polling: polling, credentialProvider: provider, caBundle: resolved.caBundle)
+      configuration.credentialSource = resolved.credentialSource
+      configuration.identity = identity
+      return configuration
+    }
+
+    /// The Regions enabled for this profile's account (`ec2:DescribeRegions`, which lists the
+    /// Regions enabled by default and those opted in), sorted.
+    public func enabledRegions() async throws -> [String] {
+      let ec2 = EC2RegionsClient(
+        endpoint: resolved.endpoints.url(.ec2, region: resolved.region), region: resolved.region, http: http,
+        now: now)
+      return try await ec2.describeRegions(credentials: try await provider.credentials())
     }
   }
 

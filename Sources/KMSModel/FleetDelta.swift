@@ -30,6 +30,8 @@ public struct FleetDelta: Sendable, Equatable {
   public var events: [FleetEvent]
   /// A remote backend's status after this refresh; nil when it did not change (or embedded).
   public var backend: BackendStatus?
+  /// Sources of a many-source view whose status or account changed, whole.
+  public var sources: [FleetSource] = []
 
   public init(
     version: UInt64, stores: [CustomKeyStoresListEntry] = [], stateSince: [String: Date] = [:],
@@ -58,7 +60,7 @@ public struct FleetDelta: Sendable, Equatable {
   public var isEmpty: Bool {
     stores.isEmpty && removedStoreIds.isEmpty && keys.isEmpty && removedKeyIds.isEmpty && aliases.isEmpty
       && removedAliasNames.isEmpty && clusters.isEmpty && removedClusterIds.isEmpty && faults.isEmpty
-      && events.isEmpty && backend == nil
+      && events.isEmpty && backend == nil && sources.isEmpty
   }
 }
 
@@ -198,6 +200,7 @@ extension FleetSnapshot {
       if events.count > limit { events.removeFirst(events.count - limit) }
     }
     if let backend = delta.backend { self.backend = backend }
+    for source in delta.sources { sources[source.key] = source }
     return true
   }
 }

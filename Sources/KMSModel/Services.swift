@@ -400,6 +400,8 @@ public struct FleetSnapshot: Sendable, Equatable {
   /// Automatic rotation and tags of the keys in `keys`, by key ID (issue 14: the keys view shows
   /// them beside the spec and usage `KeyMetadata` has). A key without an entry shows none.
   public var keyDetails: [String: KeyDetails]
+  /// The (profile, Region) sources of a many-source view, by key; empty for one backend.
+  public var sources: [String: FleetSource] = [:]
 
   private var storeList: [CustomKeyStoresListEntry]
   private var clusterList: [Cluster]
@@ -474,6 +476,7 @@ public struct FleetSnapshot: Sendable, Equatable {
       && lhs.clusterList == rhs.clusterList && lhs.keyList == rhs.keyList && lhs.aliasList == rhs.aliasList
       && lhs.events == rhs.events && lhs.faults == rhs.faults && lhs.backend == rhs.backend
       && lhs.keyDetails == rhs.keyDetails
+      && lhs.sources == rhs.sources
   }
 
   // MARK: Patching in place (used by `apply(_:)`)
@@ -696,6 +699,8 @@ public struct BackendStatus: Sendable, Equatable {
   public var consecutiveFailures: Int
   /// When the next refresh is due.
   public var nextRefresh: Date?
+  /// How it is doing, in one word (the header strip of a many-source view).
+  public var health: BackendHealth = .pending
   /// What the view lacks and why, e.g. clusters hidden for lack of `cloudhsm:DescribeClusters`.
   public var notes: [String]
 

@@ -26,6 +26,8 @@ public struct KMSServerOptions: Sendable {
   /// Principal ARN per access key ID, for key policies and grants (issue 14); a caller whose
   /// access key is not here is the account root.
   public var principals: [String: String] = [:]
+  /// The account this endpoint plays: STS `GetCallerIdentity` answers it.
+  public var accountId = "111122223333"
 
   public init(
     authentication: KMSAuthentication, defaultRegion: String = "us-east-1", maxBodyBytes: Int = 256 * 1024,
@@ -78,6 +80,14 @@ public struct KMSRequestHandler: Sendable {
   ) async -> WireResponse {
     let started = ContinuousClock.now
     let requestId = requestId ?? UUID().uuidString.lowercased()
+    // Read from the Authorization header whether or not signatures are checked (CloudTrail's
+    // userIdentity.accessKeyId), so a log shows which credentials signed.
+    let accessKeyId = headers[.authorization].flatMap { try? SigV4Authorization.parse($0) }?.accessKeyId
+    if STSQuery.isQueryRequest(method: method, path: path, headers: headers) {
+      return handleSTS(
+        path: path, query: query, authority: authority, headers: headers, body: body, requestId: requestId,
+        accessKeyId: accessKeyId, started: started)
+    }
     var operationName = "-"
     var service = WireService.kms
     var status = 200
@@ -86,7 +96,7 @@ public struct KMSRequestHandler: Sendable {
     do {
       let result = try await route(
         method: method, path: path, query: query, authority: authority, headers: headers, body: body,
-        operationName: &operationName, service: &service)
+        accessKeyId: accessKeyId, operationName: &operationName, service: &service)
       responseBody = result
     } catch {
       let wire: WireError
@@ -114,14 +124,21 @@ public struct KMSRequestHandler: Sendable {
     for (name, value) in extraHeaders {
       if let field = HTTPField.Name(name) { fields[field] = value }
     }
-    logRequest(operation: operationName, status: status, requestId: requestId, started: started)
+    logRequest(
+      operation: operationName, status: status, requestId: requestId, accessKeyId: accessKeyId,
+      started: started)
     return WireResponse(
       status: status, headers: fields, body: responseBody, operation: operationName, requestId: requestId)
   }
 
   /// One line per request at `info`, built only when that level is enabled.
-  private func logRequest(operation: String, status: Int, requestId: String, started: ContinuousClock.Instant)
-  {
+  ///
+  /// `access_key_id` is the ID from the Authorization header (`-` for an unsigned request), as
+  /// CloudTrail's `userIdentity.accessKeyId`; it is logged even under `--no-auth`. The secret and
+  /// the signature never are.
+  func logRequest(
+    operation: String, status: Int, requestId: String, accessKeyId: String?, started: ContinuousClock.Instant
+  ) {
     guard logger.logLevel <= .info else { return }
     let elapsed = ContinuousClock.now - started
     let (seconds, attoseconds) = elapsed.components
@@ -131,6 +148,7 @@ public struct KMSRequestHandler: Sendable {
       metadata: [
         "op": "\(operation)", "status": "\(status)",
         "latency_ms": "\(Double(micros) / 1000)", "request_id": "\(requestId)",
+        "access_key_id": "\(accessKeyId.map(STSQuery.printable) ?? "-")",
       ])
   }
 
@@ -156,8 +174,9 @@ public struct KMSRequestHandler: Sendable {
       return nil
     }
     let region: String
+    let accessKeyId: String?
     do {
-      region = try authenticate(
+      (region, accessKeyId) = try authenticate(
         method: "POST", path: "/", query: "", header: { headers[$0] }, body: body,
         signingNames: operation.service.signingNames, signingKeys: connection.signingKeys)
     } catch {
@@ -177,7 +196,8 @@ public struct KMSRequestHandler: Sendable {
     fields[.contentType] = Self.contentType
     fields[Self.requestIdField] = requestId
     fields[.contentLength] = String(responseBody.readableBytes)
-    logRequest(operation: target, status: 200, requestId: requestId, started: started)
+    logRequest(
+      operation: target, status: 200, requestId: requestId, accessKeyId: accessKeyId, started: started)
     return WireResponse(
       status: 200, headers: fields, body: responseBody, operation: target, requestId: requestId)
   }
@@ -187,7 +207,7 @@ public struct KMSRequestHandler: Sendable {
 
   private func route(
     method: String, path: String, query: String, authority: String?, headers: HTTPFields, body: ByteBuffer?,
-    operationName: inout String, service: inout WireService
+    accessKeyId: String?, operationName: inout String, service: inout WireService
   ) async throws -> ByteBuffer {
     if path == "/moto-api/reset" && method == "POST" {
       // moto's server-mode reset, unsigned as moto's is, so suites written for moto run unchanged.
@@ -233,15 +253,10 @@ public struct KMSRequestHandler: Sendable {
     if let knownService { service = knownService }
     operationName = target.isEmpty ? "-" : String(target.prefix(80))
 
-    let accessKeyId = headers[.authorization].flatMap { try? SigV4Authorization.parse($0) }?.accessKeyId
     let region = try authenticate(
-      method: method, path: path, query: query,
-      header: { name in
-        if name == "host" { return authority.map { [$0] } ?? headers[values: .init("host")!] }
-        guard let field = HTTPField.Name(name) else { return [] }
-        return headers[values: field]
-      }, body: body,
-      signingNames: knownService?.signingNames ?? ["kms", "cloudhsm"], signingKeys: nil)
+      method: method, path: path, query: query, header: Self.headerLookup(headers, authority: authority),
+      body: body, signingNames: knownService?.signingNames ?? ["kms", "cloudhsm"], signingKeys: nil
+    ).region
 
     guard !target.isEmpty else {
       throw WireError.unknownOperation("The request has no X-Amz-Target header.")
@@ -269,26 +284,36 @@ public struct KMSRequestHandler: Sendable {
     }
   }
 
-  /// Verifies the signature (when enabled) and returns the request's region.
+  /// Every value of a header by lowercase name; `host` is the request's authority.
+  static func headerLookup(_ headers: HTTPFields, authority: String?) -> (String) -> [String] {
+    { name in
+      if name == "host" { return authority.map { [$0] } ?? headers[values: .init("host")!] }
+      guard let field = HTTPField.Name(name) else { return [] }
+      return headers[values: field]
+    }
+  }
+
+  /// Verifies the signature (when enabled) and returns the request's region and the access key ID
+  /// that signed it (nil: unsigned).
   ///
   /// - Parameter header: every value of the header with the given lowercase name, in order.
-  private func authenticate(
+  func authenticate(
     method: String, path: String, query: String, header: (String) -> [String], body: ByteBuffer,
     signingNames: Set<String>, signingKeys: SigV4SigningKeyCache?
-  ) throws -> String {
+  ) throws -> (region: String, accessKeyId: String?) {
     switch options.authentication {
     case .disabled:
       if let value = header("authorization").first, let parsed = try? SigV4Authorization.parse(value) {
-        return parsed.region
+        return (parsed.region, parsed.accessKeyId)
       }
-      return options.defaultRegion
+      return (options.defaultRegion, nil)
     case .sigV4(let verifier):
       // The payload is hashed once, straight from the network buffer.
       let payloadHash = body.withUnsafeReadableBytes { SigV4.sha256Hex(bytes: $0) }
       let identity = try verifier.verify(
         method: method, path: path, query: query, header: header, payloadHash: payloadHash,
         services: signingNames, now: options.now(), signingKeys: signingKeys)
-      return identity.region
+      return (identity.region, identity.accessKeyId)
     }
   }
 }

@@ -30,9 +30,25 @@ struct DashboardCommand: AsyncParsableCommand {
 
   @Option(
     help: ArgumentHelp(
-      "AWS profile (default: AWS_PROFILE, then default): keys, role_arn, sso_session, credential_process, … as the AWS CLI v2.",
+      "AWS profile (default: AWS_PROFILE, then default): keys, role_arn, sso_session, credential_process, … as the AWS CLI v2. Repeat it (and --region) to watch many accounts and Regions in one table.",
       valueName: "name"))
-  var profile: String?
+  var profile: [String] = []
+
+  @Flag(
+    help:
+      "With --profile: watch every Region enabled for each profile's account (ec2:DescribeRegions) instead of --region."
+  )
+  var allRegions = false
+
+  @Option(
+    help: ArgumentHelp(
+      "A saved set of profiles and Regions from $XDG_CONFIG_HOME/kmsdash/config.toml ([views.NAME] with profiles, regions or all_regions = true).",
+      valueName: "name"))
+  var view: String?
+
+  @Option(
+    help: ArgumentHelp("Sources (profile × Region) refreshed at once at most, with many.", valueName: "n"))
+  var concurrency = 8
 
   @Option(
     help: ArgumentHelp(
@@ -60,7 +76,23 @@ struct DashboardCommand: AsyncParsableCommand {
     guard refresh.isFinite, refresh >= 0.2, refresh <= 3600 else {
       throw ValidationError("--refresh must be between 0.2 and 3600 seconds.")
     }
-    if endpoint == nil && profile == nil { return }
+    guard (1...64).contains(concurrency) else {
+      throw ValidationError("--concurrency must be between 1 and 64.")
+    }
+    if view != nil && (!profile.isEmpty || !engineOptions.region.isEmpty || allRegions) {
+      throw ValidationError(
+        "--view names the profiles and Regions: give it without --profile, --region or --all-regions.")
+    }
+    if allRegions && !engineOptions.region.isEmpty {
+      throw ValidationError("Give --all-regions or --region, not both.")
+    }
+    if endpoint == nil && profile.isEmpty && view == nil && !allRegions {
+      if engineOptions.region.count > 1 {
+        throw ValidationError(
+          "Several --region need --profile (or --endpoint): the embedded engine has one Region.")
+      }
+      return
+    }
     let embeddedOnly: [(String, Bool)] = [
       ("--scenario", engineOptions.scenario != nil), ("--state", engineOptions.state != nil),
       ("--ephemeral", engineOptions.ephemeral), ("--reset", engineOptions.reset),
@@ -74,8 +106,12 @@ struct DashboardCommand: AsyncParsableCommand {
   }
 
   func run() async throws {
+    // Many profiles or Regions (or a saved view): one table over all of them.
+    if view != nil || allRegions || profile.count > 1 || engineOptions.region.count > 1 {
+      return try await runMany()
+    }
     // `--profile` alone watches that profile's KMS (its configured endpoint, else AWS's).
-    if endpoint != nil || profile != nil { return try await runRemote(endpoint) }
+    if endpoint != nil || !profile.isEmpty { return try await runRemote(endpoint) }
     let stateStore = try engineOptions.openStateStore()
     let engine = try await engineOptions.makeEngine(store: stateStore)
     let backend =
@@ -99,22 +135,13 @@ struct DashboardCommand: AsyncParsableCommand {
   /// The same dashboard through `KMSHTTPClient`: SigV4 with the standard AWS credential chain,
   /// live state by polling; the QA panel only when the endpoint is a kmsdash server.
   func runRemote(_ endpoint: String?) async throws {
-    var url: URL?
-    if let endpoint {
-      guard let parsed = URL(string: endpoint), let scheme = parsed.scheme,
-        ["http", "https"].contains(scheme),
-        parsed.host != nil
-      else {
-        throw ValidationError("--endpoint must be an http:// or https:// URL (got '\(endpoint)').")
-      }
-      url = parsed
-    }
+    let url = try endpointURL()
     // Credentials are resolved and fetched here, before the dashboard takes the screen: an MFA
     // prompt, a credential_process or an expired SSO login talks to the plain terminal.
     let configuration: KMSHTTPClient.Configuration
     do {
       configuration = try await KMSHTTPClient.Configuration.resolve(
-        endpoint: url, profile: profile, region: engineOptions.region,
+        endpoint: url, profile: profile.first, region: engineOptions.region.first,
         polling: PollingOptions(interval: .milliseconds(Int(refresh * 1000))))
     } catch {
       FileHandle.standardError.write(Data("kmsdash: \(error)\n".utf8))
@@ -131,6 +158,83 @@ struct DashboardCommand: AsyncParsableCommand {
     let code = await runTerminalDashboard(
       service: client, control: isSimulator ? client : nil, config: config)
     await client.shutdown()
+    if code != 0 { throw ExitCode(code) }
+  }
+}
+
+extension DashboardCommand {
+  func endpointURL() throws -> URL? {
+    guard let endpoint else { return nil }
+    guard let parsed = URL(string: endpoint), let scheme = parsed.scheme, ["http", "https"].contains(scheme),
+      parsed.host != nil
+    else {
+      throw ValidationError("--endpoint must be an http:// or https:// URL (got '\(endpoint)').")
+    }
+    return parsed
+  }
+
+  /// The profiles and Regions to watch: `--view NAME` from the config file, else the flags.
+  func manySources() throws -> (profiles: [String?], regions: [String], allRegions: Bool) {
+    guard let view else {
+      return (profile.isEmpty ? [nil] : profile.map { $0 }, engineOptions.region, allRegions)
+    }
+    let environment = ProcessInfo.processInfo.environment
+    let path = KMSDashConfig.path(
+      environment: environment, homeDirectory: environment["HOME"] ?? NSHomeDirectory())
+    let config = try KMSDashConfig.load(path: path)
+    guard let saved = config.views[view] else {
+      let known = config.views.keys.sorted()
+      throw KMSDashConfigError(
+        file: path,
+        message: "no view '\(view)'"
+          + (known.isEmpty ? " (the file defines none)" : " (defined: \(known.joined(separator: ", ")))"))
+    }
+    return (saved.profiles.map { $0 }, saved.regions, saved.allRegions)
+  }
+
+  /// One table over every (profile, Region): each its own client and poller, merged by a
+  /// `FleetComposite`. Credentials are resolved once per profile before the screen is taken.
+  func runMany() async throws {
+    let polling = PollingOptions(interval: .milliseconds(Int(refresh * 1000)))
+    var members: [FleetComposite.Member] = []
+    do {
+      let url = try endpointURL()
+      let (profiles, regions, everyRegion) = try manySources()
+      var seen: Set<String> = []
+      for name in profiles {
+        let resolved = try await KMSHTTPClient.ResolvedProfile.resolve(
+          profile: name, region: regions.first, polling: polling, identityEndpoint: url)
+        let list =
+          everyRegion
+          ? try await resolved.enabledRegions() : regions.isEmpty ? [resolved.resolved.region] : regions
+        for region in list where seen.insert("\(resolved.resolved.profile)\u{0}\(region)").inserted {
+          let configuration = resolved.configuration(endpoint: url, region: region)
+          let client = KMSHTTPClient(configuration: configuration)
+          let key = String(members.count)
+          let source = FleetSource(
+            key: key, order: members.count, profile: resolved.resolved.profile,
+            account: resolved.identity?.account ?? "", region: region,
+            status: BackendStatus(
+              endpoint: configuration.endpoint.absoluteString, region: region, profile: configuration.profile)
+          )
+          members.append(FleetComposite.Member(source: source, backend: client) { await client.shutdown() })
+        }
+      }
+    } catch {
+      FileHandle.standardError.write(Data("kmsdash: \(error)\n".utf8))
+      for member in members { await member.shutdown() }
+      throw ExitCode(2)
+    }
+    let composite = FleetComposite(members: members, concurrency: concurrency)
+    let accounts = Set(members.map { $0.source.profile ?? "" }).count
+    let regions = Set(members.map(\.source.region)).count
+    let noColorEnv = ProcessInfo.processInfo.environment["NO_COLOR"].map { !$0.isEmpty } ?? false
+    let config = DashboardConfig(
+      backend: (view.map { "view \($0): " } ?? "")
+        + "\(accounts) profile\(accounts == 1 ? "" : "s") × \(regions) Region\(regions == 1 ? "" : "s")",
+      readOnly: readOnly, confirm: confirm, color: !(noColor || noColorEnv), simulator: false)
+    let code = await runTerminalDashboard(service: composite, control: nil, config: config)
+    await composite.shutdown()
     if code != 0 { throw ExitCode(code) }
   }
 }

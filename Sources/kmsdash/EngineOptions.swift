@@ -26,10 +26,11 @@ struct EngineOptions: ParsableArguments {
 
   @Option(
     help: ArgumentHelp(
-      "AWS Region (embedded engine: the Region in ARNs; default us-east-1).", valueName: "region"))
-  var region: String?
+      "AWS Region (embedded engine: the Region in ARNs; default us-east-1). With --endpoint/--profile, repeat it to watch several Regions in one view.",
+      valueName: "region"))
+  var region: [String] = []
 
-  var effectiveRegion: String { region ?? "us-east-1" }
+  var effectiveRegion: String { region.first ?? "us-east-1" }
 
   @Option(help: ArgumentHelp("AWS account ID used in ARNs.", valueName: "id"))
   var accountId: String = "111122223333"
@@ -62,8 +63,8 @@ struct EngineOptions: ParsableArguments {
     guard accountId.wholeMatch(of: /[0-9]{12}/) != nil else {
       throw ValidationError("--account-id must be 12 digits (got '\(accountId)').")
     }
-    guard effectiveRegion.wholeMatch(of: /[a-z]{2}(-[a-z]+)+-[0-9]/) != nil else {
-      throw ValidationError("--region must look like us-east-1 (got '\(effectiveRegion)').")
+    for name in region where name.wholeMatch(of: /[a-z]{2}(-[a-z]+)+-[0-9]{1,2}/) == nil {
+      throw ValidationError("--region must look like us-east-1 (got '\(name)').")
     }
     if ephemeral && (state != nil || reset) {
       throw ValidationError("--ephemeral keeps no state file: it cannot be combined with --state or --reset.")

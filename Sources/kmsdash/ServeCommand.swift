@@ -87,6 +87,10 @@ struct ServeCommand: AsyncParsableCommand {
     guard (accessKeyId == nil) == (secretAccessKey == nil) else {
       throw ValidationError("Give both --access-key-id and --secret-access-key, or neither.")
     }
+    guard engine.region.count <= 1 else {
+      throw ValidationError(
+        "Give --region once: it is the default Region; serve answers every Region a request is signed for.")
+    }
     guard maxBodyBytes >= 1024 else { throw ValidationError("--max-body-bytes must be at least 1024.") }
   }
 
@@ -155,6 +159,7 @@ struct ServeCommand: AsyncParsableCommand {
     }
     var serverOptions = KMSServerOptions(
       authentication: authentication, defaultRegion: engine.effectiveRegion, maxBodyBytes: maxBodyBytes)
+    serverOptions.accountId = engine.accountId
     serverOptions.principals = Dictionary(
       principalEntries.map { ($0.AccessKeyId, $0.Principal) }, uniquingKeysWith: { _, last in last })
     let handler = KMSRequestHandler(options: serverOptions, backends: regions, logger: logger)

@@ -250,6 +250,8 @@ private typealias F = Fixture
         String(format: "%08d", snap.keys.filter { $0.customKeyStoreId == store.customKeyStoreId }.count)
       case .state: (store.connectionState?.rawValue ?? "") + (store.connectionErrorCode?.rawValue ?? "")
       case .created: String(format: "%016.3f", store.creationDate?.timeIntervalSince1970 ?? 0)
+      case .account: snap.source(ofRow: store.customKeyStoreId)?.account ?? ""
+      case .region: snap.source(ofRow: store.customKeyStoreId)?.region ?? ""
       }
     }
     let matching = snap.stores.filter { store in

@@ -16,7 +16,7 @@ import Testing
 
   /// Runs `body` with a client connected to a fresh server.
   func withServer(
-    credentials: AWSCredentials? = Self.credentials,
+    credentials: AWSCredentials? = Self.credentials, serverClockAhead: TimeInterval = 0,
     _ body: @Sendable (KMSHTTPClient, KeyStoreEngine) async throws -> Void
   ) async throws {
     let engine = KeyStoreEngine(configuration: EngineConfiguration(timeScale: 50))
@@ -24,7 +24,9 @@ import Testing
     var logger = Logger(label: "kmsclient-test")
     logger.logLevel = .critical
     let handler = KMSRequestHandler(
-      options: KMSServerOptions(authentication: .sigV4(SigV4Verifier(credentials: [Self.credentials]))),
+      options: KMSServerOptions(
+        authentication: .sigV4(SigV4Verifier(credentials: [Self.credentials])),
+        now: { Date().addingTimeInterval(serverClockAhead) }),
       backends: SingleBackendProvider(engine), logger: logger)
     let server = KMSHTTPServer(host: "127.0.0.1", port: 0, handler: handler, logger: logger)
     let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
@@ -188,6 +190,22 @@ import Testing
         _ = try await client.listKeys(ListKeysRequest())
       }
       #expect(error?.code == .invalidSignatureException)
+    }
+  }
+
+  /// This machine's clock 20 minutes behind the endpoint's: the refresh fails with AWS's words,
+  /// and the line the header shows says to fix the clock.
+  @Test func aClockSkewIsAReadableFailureThatSaysToFixTheClock() async throws {
+    try await withServer(serverClockAhead: 20 * 60) { client, _ in
+      let error = await #expect(throws: KMSError.self) { _ = try await client.fleetSnapshot() }
+      #expect(error?.code == .invalidSignatureException)
+      #expect(error?.message.hasPrefix("Signature expired: ") == true)
+      let line = FleetPoller.describe(try #require(error))
+      #expect(line.hasPrefix("InvalidSignatureException: Signature expired: "))
+      #expect(
+        line.hasSuffix(
+          "(this machine's clock is off: correct it; AWS accepts signatures at most 5 minutes away)"))
+      #expect(FleetPoller.health(of: try #require(error)) == .accessDenied)
     }
   }
 

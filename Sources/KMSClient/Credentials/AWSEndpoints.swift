@@ -2,7 +2,7 @@ import Foundation
 
 /// The AWS services kmsdash calls, with the names the CLI uses to configure their endpoints.
 public enum AWSServiceID: String, Sendable, CaseIterable {
-  case kms, sts, sso, ssoOIDC, cloudHSMV2
+  case kms, sts, sso, ssoOIDC, cloudHSMV2, ec2
 
   /// `AWS_ENDPOINT_URL_<SUFFIX>`.
   public var environmentSuffix: String {
@@ -12,6 +12,7 @@ public enum AWSServiceID: String, Sendable, CaseIterable {
     case .sso: "SSO"
     case .ssoOIDC: "SSO_OIDC"
     case .cloudHSMV2: "CLOUDHSM_V2"
+    case .ec2: "EC2"
     }
   }
 
@@ -26,11 +27,12 @@ public enum AWSServiceID: String, Sendable, CaseIterable {
     case .sso: "portal.sso"
     case .ssoOIDC: "oidc"
     case .cloudHSMV2: "cloudhsmv2"
+    case .ec2: "ec2"
     }
   }
 
   /// Whether FIPS and dual-stack variants exist for it (SSO portal and OIDC have none here).
-  var hasVariants: Bool { self == .kms || self == .sts || self == .cloudHSMV2 }
+  var hasVariants: Bool { self == .kms || self == .sts || self == .cloudHSMV2 || self == .ec2 }
 }
 
 /// Endpoint URLs as the AWS CLI v2 resolves them (botocore `EndpointConfigProvider`):

@@ -1,3 +1,4 @@
+import AWSSigV4
 import AsyncHTTPClient
 import Foundation
 import NIOCore
@@ -90,6 +91,31 @@ public struct AsyncHTTPSender: AWSHTTPSending {
 // MARK: Small codecs shared by the credential sources
 
 enum AWSWire {
+  /// One Query-protocol request (STS, EC2): the form POSTed to `endpoint`, SigV4-signed for
+  /// `service` when `credentials` are given. Any HTTP answer is returned; no answer throws
+  /// `KMSTransportError`.
+  static func postQuery(
+    _ form: [(String, String)], to endpoint: URL, service: String, region: String,
+    credentials: AWSCredentials?,
+    http: any AWSHTTPSending, timeout: Duration, date: Date
+  ) async throws -> AWSHTTPResponse {
+    let body = Data(formEncode(form).utf8)
+    let host = HTTPTransport.hostHeader(endpoint)
+    let path = endpoint.path.isEmpty ? "/" : endpoint.path
+    var headers: [(name: String, value: String)] = [
+      (name: "Host", value: host),
+      (name: "Content-Type", value: "application/x-www-form-urlencoded; charset=utf-8"),
+    ]
+    if let credentials {
+      headers =
+        SigV4Signer(credentials: credentials, region: region, service: service)
+        .sign(method: "POST", host: host, path: path, headers: headers, body: body, date: date).headers
+    }
+    headers.append((name: "User-Agent", value: "kmsdash"))
+    return try await http.send(
+      AWSHTTPRequest(method: "POST", url: endpoint, headers: headers, body: body, timeout: timeout))
+  }
+
   /// `application/x-www-form-urlencoded` as botocore writes the Query protocol: RFC 3986
   /// unreserved characters kept, everything else percent-encoded, in the given order.
   static func formEncode(_ parameters: [(String, String)]) -> String {

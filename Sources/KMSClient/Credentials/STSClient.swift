@@ -108,23 +108,11 @@ public struct STSClient: Sendable {
     async throws -> String
   {
     let source = "STS \(action)" + (subject.map { " for \($0)" } ?? "") + " at \(endpoint.absoluteString)"
-    let body = Data(AWSWire.formEncode(form).utf8)
-    let host = HTTPTransport.hostHeader(endpoint)
-    let path = endpoint.path.isEmpty ? "/" : endpoint.path
-    var headers: [(name: String, value: String)] = [
-      (name: "Host", value: host),
-      (name: "Content-Type", value: "application/x-www-form-urlencoded; charset=utf-8"),
-    ]
-    if let credentials {
-      headers =
-        SigV4Signer(credentials: credentials, region: region, service: "sts")
-        .sign(method: "POST", host: host, path: path, headers: headers, body: body, date: now()).headers
-    }
-    headers.append((name: "User-Agent", value: "kmsdash"))
     let response: AWSHTTPResponse
     do {
-      response = try await http.send(
-        AWSHTTPRequest(method: "POST", url: endpoint, headers: headers, body: body, timeout: timeout))
+      response = try await AWSWire.postQuery(
+        form, to: endpoint, service: "sts", region: region, credentials: credentials, http: http,
+        timeout: timeout, date: now())
     } catch let error as KMSTransportError {
       throw AWSCredentialError(source: source, message: error.description)
     }
