@@ -143,6 +143,7 @@ let package = Package(
       dependencies: [
         "KeyStoreEngine", "HSMSimulator", "KMSModel", "TestSupport",
         .product(name: "PropertyBased", package: "swift-property-based"),
+        .product(name: "_CryptoExtras", package: "swift-crypto"),
       ]
     ),
     .testTarget(

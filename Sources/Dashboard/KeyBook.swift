@@ -2,23 +2,31 @@ import Foundation
 import KMSModel
 
 /// One KMS key as the dashboard shows it (keys view, detail pane, disconnect dialog): a fraction of
-/// a `KeyMetadata`, so 100,000 keys cost a few MiB rather than the whole AWS shape each.
+/// a `KeyMetadata` plus its rotation and tags, so 100,000 keys cost a few MiB rather than the whole
+/// AWS shape each.
 public struct KeyRow: Sendable, Equatable {
   public var keyId: String
   public var keyState: KeyState?
   public var creationDate: Date?
   public var description: String?
+  public var keySpec: KeySpec?
+  public var keyUsage: KeyUsageType?
+  /// Automatic rotation and tags (issue 14); nil when the backend sent none.
+  public var details: KeyDetails?
 
   /// The keys view's order: oldest first, then by key ID.
   static func listOrder(_ a: KeyRow, _ b: KeyRow) -> Bool {
     (a.creationDate ?? .distantPast, a.keyId) < (b.creationDate ?? .distantPast, b.keyId)
   }
 
-  public init(_ metadata: KeyMetadata) {
+  public init(_ metadata: KeyMetadata, details: KeyDetails? = nil) {
     keyId = metadata.keyId
     keyState = metadata.keyState
     creationDate = metadata.creationDate
     description = metadata.description
+    keySpec = metadata.keySpec ?? metadata.customerMasterKeySpec.flatMap { KeySpec(rawValue: $0.rawValue) }
+    keyUsage = metadata.keyUsage
+    self.details = details
   }
 }
 
@@ -35,13 +43,13 @@ struct KeyBook: Sendable, Equatable {
 
   init() {}
 
-  init(_ keys: [KeyMetadata]) {
+  init(_ keys: [KeyMetadata], details: [String: KeyDetails] = [:]) {
     storeOfKey.reserveCapacity(keys.count)
     for key in keys {
       guard let store = key.customKeyStoreId else { continue }
       if let old = storeOfKey[key.keyId] { byStore[old]?.removeAll { $0.keyId == key.keyId } }  // listed twice
       storeOfKey[key.keyId] = store
-      byStore[store, default: []].append(KeyRow(key))
+      byStore[store, default: []].append(KeyRow(key, details: details[key.keyId]))
     }
     for (store, rows) in byStore {
       for row in rows { statesByStore[store, default: [:]][row.keyState, default: 0] += 1 }
@@ -81,8 +89,8 @@ struct KeyBook: Sendable, Equatable {
 
   /// Replaces the key where it is, or inserts it in order. Keys outside custom key stores are not
   /// kept.
-  mutating func upsert(_ metadata: KeyMetadata) {
-    let row = KeyRow(metadata)
+  mutating func upsert(_ metadata: KeyMetadata, details: KeyDetails? = nil) {
+    let row = KeyRow(metadata, details: details)
     let store = metadata.customKeyStoreId
     if let old = storeOfKey[metadata.keyId] {
       let at = position(of: row, in: old)

@@ -204,9 +204,10 @@ public struct DashboardState: Sendable, Equatable {
 
   /// Replaces the fleet with a whole snapshot and rebuilds the table's order (O(n log n)).
   public mutating func load(_ snapshot: FleetSnapshot) {
-    keyBook = KeyBook(snapshot.keys)
+    keyBook = KeyBook(snapshot.keys, details: snapshot.keyDetails)
     var snap = snapshot
     snap.keys = []  // kept compact in `keyBook`: the full `KeyMetadata` of every key is not held
+    snap.keyDetails = [:]
     self.snapshot = snap
     order.rebuild(snap, keyBook, column: sortColumn, ascending: sortAscending, filter: filter)
   }
@@ -236,9 +237,10 @@ public struct DashboardState: Sendable, Equatable {
     var stores = delta
     stores.keys = []
     stores.removedKeyIds = []
+    stores.keyDetails = [:]
     snap.apply(stores)
     snapshot = snap
-    for key in delta.keys { keyBook.upsert(key) }
+    for key in delta.keys { keyBook.upsert(key, details: delta.keyDetails[key.keyId]) }
     for id in delta.removedKeyIds { keyBook.remove(id) }
     order.update(touched, in: snap, keyBook)
     return true

@@ -482,11 +482,28 @@ private func renderKeys(_ state: DashboardState, storeId: String, _ inner: Rect,
   let onScreen = keys[window.offset..<min(keys.count, window.offset + visibleRows)]
   let outer = Rect(x: inner.x - 1, y: inner.y - 1, width: inner.width + 2, height: inner.height + 2)
   Pane(title: title, focused: true).render(in: outer, buffer: &buf)
-  let cols = [
-    TableColumn("KEY ID", minWidth: 36), TableColumn("STATE", minWidth: 15),
-    TableColumn("ALIASES", minWidth: 16, flex: 1), TableColumn("CREATED", minWidth: 16),
-    TableColumn("DESCRIPTION", minWidth: 12, flex: 1),
-  ]
+  // Issue 14's spec, usage, rotation and tags. Wide (160 columns and more): each in its own column.
+  // Narrower: the usage joins the spec where the spec allows more than one, the spec and rotation
+  // columns are as wide as what the rows on screen show, and the creation date goes, so a 120-column terminal
+  // still shows aliases, tags and descriptions.
+  let wide = inner.width >= 160
+  let cols =
+    wide
+    ? [
+      TableColumn("KEY ID", minWidth: 36), TableColumn("STATE", minWidth: 15),
+      TableColumn("SPEC", minWidth: 17), TableColumn("USAGE", minWidth: 19),
+      TableColumn("ROTATION", minWidth: 8), TableColumn("ALIASES", minWidth: 12, flex: 2),
+      TableColumn("TAGS", minWidth: 8, flex: 2), TableColumn("CREATED", minWidth: 16),
+      TableColumn("DESCRIPTION", minWidth: 12, flex: 1),
+    ]
+    : [
+      TableColumn("KEY ID", minWidth: 36), TableColumn("STATE", minWidth: 15),
+      TableColumn("SPEC / USE", minWidth: onScreen.reduce(10) { max($0, specAndUse($1).count) }),
+      TableColumn("ROT", minWidth: onScreen.reduce(3) { max($0, rotationText($1.details).count) }),
+      TableColumn("ALIASES", minWidth: 14, flex: 2),
+      TableColumn("TAGS", minWidth: onScreen.contains { $0.details?.tags.isEmpty == false } ? 10 : 4, flex: 1),
+      TableColumn("DESCRIPTION", minWidth: 12, flex: 2),
+    ]
   let rows = onScreen.map { k -> TableRow in
     let ks = k.keyState
     let style: Style
@@ -496,9 +513,22 @@ private func renderKeys(_ state: DashboardState, storeId: String, _ inner: Rect,
     case .pendingDeletion: style = state.config.style(\.keyPending)
     default: style = state.config.style(\.keyOther)
     }
+    let details = k.details
+    let rotation = TableCell(rotationText(details), style: details?.rotationEnabled == nil ? .dim : nil)
+    let aliases = TableCell(
+      (state.snapshot?.aliases(forKey: k.keyId) ?? []).map(state.ownID).joined(separator: ", "))
+    guard wide else {
+      return TableRow([
+        TableCell(state.ownID(k.keyId)), TableCell(ks?.rawValue ?? "?", style: style), TableCell(specAndUse(k)),
+        rotation,
+        aliases, TableCell(tagsText(details)), TableCell(k.description ?? ""),
+      ])
+    }
     return TableRow([
       TableCell(state.ownID(k.keyId)), TableCell(ks?.rawValue ?? "?", style: style),
-      TableCell((state.snapshot?.aliases(forKey: k.keyId) ?? []).map(state.ownID).joined(separator: ", ")),
+      TableCell(k.keySpec?.rawValue ?? ""),
+      TableCell(k.keyUsage?.rawValue ?? ""),
+      rotation, aliases, TableCell(tagsText(details)),
       TableCell(k.creationDate.map { Fmt.dateTime($0, state.config.timeZone) } ?? ""),
       TableCell(k.description ?? ""),
     ])
@@ -508,6 +538,40 @@ private func renderKeys(_ state: DashboardState, storeId: String, _ inner: Rect,
   if keys.isEmpty {
     buf.put("This store has no KMS keys", x: inner.x, y: inner.y + 1, style: .dim, clip: inner)
   }
+}
+
+/// Automatic rotation in the keys view: the period while enabled, "off", or "—" for a key KMS
+/// cannot rotate automatically (custom key store, asymmetric, HMAC, imported, replica).
+func rotationText(_ details: KeyDetails?) -> String {
+  switch details?.rotationEnabled {
+  case true?: details?.rotationPeriodInDays.map { "\($0)d" } ?? "on"
+  case false?: "off"
+  case nil: "—"
+  }
+}
+
+/// The narrow keys view's spec column: the key spec, and the usage in a word when the spec allows
+/// more than one (RSA: encrypt or sign; NIST ECC: sign or agree; SM2: any of the three).
+func specAndUse(_ key: KeyRow) -> String {
+  guard let spec = key.keySpec else { return key.keyUsage?.rawValue ?? "" }
+  let raw = spec.rawValue
+  guard raw.hasPrefix("RSA_") || raw.hasPrefix("ECC_NIST_") || raw == "SM2", let usage = key.keyUsage else {
+    return raw
+  }
+  let word =
+    switch usage {
+    case .encryptDecrypt: "encrypt"
+    case .signVerify: "sign"
+    case .generateVerifyMac: "mac"
+    case .keyAgreement: "agree"
+    }
+  return "\(raw) \(word)"
+}
+
+/// Tags in the keys view: `key=value`, in the key's order.
+func tagsText(_ details: KeyDetails?) -> String {
+  (details?.tags ?? []).map { $0.tagValue.isEmpty ? $0.tagKey : "\($0.tagKey)=\($0.tagValue)" }
+    .joined(separator: ", ")
 }
 
 private func renderStatus(_ state: DashboardState, _ rect: Rect, _ buf: inout Buffer) {

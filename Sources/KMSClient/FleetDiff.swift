@@ -7,6 +7,8 @@ struct FleetContent: Sendable, Equatable {
   var stores: [CustomKeyStoresListEntry] = []
   var clusters: [Cluster] = []
   var keys: [KeyMetadata] = []
+  /// Tags of the keys that have some (keys in custom key stores cannot be rotated).
+  var keyDetails: [String: KeyDetails] = [:]
   var aliases: [AliasListEntry] = []
   var faults: [String: Set<SimulatorFault>] = [:]
   /// Degraded views (no cluster permission, …).
@@ -171,6 +173,13 @@ extension FleetDiff {
       if let id = store.customKeyStoreId { delta.stateSince[id] = stateSince[id] }
     }
     (delta.keys, delta.removedKeyIds) = changes(old.keys, new.keys) { $0.keyId }
+    // A key whose tags changed is sent again, whole, with its details.
+    let sent = Set(delta.keys.map(\.keyId))
+    for key in new.keys
+    where !sent.contains(key.keyId) && old.keyDetails[key.keyId] != new.keyDetails[key.keyId] {
+      delta.keys.append(key)
+    }
+    for key in delta.keys { delta.keyDetails[key.keyId] = new.keyDetails[key.keyId] }
     (delta.aliases, delta.removedAliasNames) = changes(old.aliases, new.aliases, id: \.aliasName)
     (delta.clusters, delta.removedClusterIds) = changes(old.clusters, new.clusters, id: \.clusterId)
     for id in Set(old.faults.keys).union(new.faults.keys) where old.faults[id] != new.faults[id] {

@@ -72,6 +72,8 @@ actor FleetPoller {
   /// Keys known not to be in a custom key store (their store never changes), or not describable.
   private var skippedKeys: Set<String> = []
   private var deniedKeys = 0
+  /// True when the last refresh was refused ListResourceTags.
+  private var tagsDenied = false
   private var clustersDeniedUntil: Date?
   private var clustersNote: String?
   private var lastFailure: (any Error)?
@@ -247,7 +249,7 @@ actor FleetPoller {
     return FleetSnapshot(
       version: version, region: status.region, accountId: content.accountId, stores: content.stores,
       stateSince: stateSince, clusters: content.clusters, keys: content.keys, aliases: content.aliases,
-      events: events, faults: content.faults, backend: status)
+      events: events, faults: content.faults, backend: status, keyDetails: content.keyDetails)
   }
 
   // MARK: Refresh
@@ -316,6 +318,7 @@ actor FleetPoller {
     pendingDelta.removedStoreIds += delta.removedStoreIds
     pendingDelta.stateSince.merge(delta.stateSince) { $1 }
     pendingDelta.keys += delta.keys
+    for key in delta.keys { pendingDelta.keyDetails[key.keyId] = delta.keyDetails[key.keyId] }
     pendingDelta.removedKeyIds += delta.removedKeyIds
     pendingDelta.aliases += delta.aliases
     pendingDelta.removedAliasNames += delta.removedAliasNames
@@ -377,7 +380,10 @@ actor FleetPoller {
 
     if !content.stores.isEmpty {
       do {
-        content.keys = try await customStoreKeys()
+        (content.keys, content.keyDetails) = try await customStoreKeys()
+        if tagsDenied {
+          content.notes.append("Tags hidden: kms:ListResourceTags not allowed (AccessDeniedException).")
+        }
         if deniedKeys > 0 {
           content.notes.append(
             "\(deniedKeys) key(s) hidden: DescribeKey denied (AccessDeniedException).")
@@ -433,8 +439,8 @@ actor FleetPoller {
   }
 
   /// Keys in custom key stores: every `ListKeys` page, `DescribeKey` for keys not known to be
-  /// elsewhere. A key deleted between the two calls is skipped.
-  private func customStoreKeys() async throws -> [KeyMetadata] {
+  /// elsewhere, and their tags (`ListResourceTags`). A key deleted between the calls is skipped.
+  private func customStoreKeys() async throws -> ([KeyMetadata], [String: KeyDetails]) {
     let listed = try await allPages { marker in
       let page = try await self.caller.call(
         .kms, "ListKeys", ListKeysRequest(marker: marker), as: ListKeysResponse.self)
@@ -443,7 +449,9 @@ actor FleetPoller {
     let listedIds = listed.compactMap(\.keyId)
     skippedKeys.formIntersection(listedIds)
     var keys: [KeyMetadata] = []
+    var details: [String: KeyDetails] = [:]
     var denied = 0
+    var tagsRefused = false
     for keyId in listedIds where !skippedKeys.contains(keyId) {
       do {
         let response = try await caller.call(
@@ -453,6 +461,23 @@ actor FleetPoller {
           skippedKeys.insert(keyId)
         } else {
           keys.append(metadata)
+          if !tagsRefused {
+            do {
+              let tags =
+                try await caller.call(
+                  .kms, "ListResourceTags", ListResourceTagsRequest(keyId: keyId, limit: 50),
+                  as: ListResourceTagsResponse.self
+                ).tags ?? []
+              // Keys in custom key stores cannot be rotated: rotation stays nil (not applicable).
+              if !tags.isEmpty { details[keyId] = KeyDetails(tags: tags) }
+            } catch let error as KMSError where error.code == .accessDeniedException {
+              tagsRefused = true
+            } catch let error as KMSError
+              where error.code == .unknownOperationException || error.code == .notFoundException
+            {
+              // An endpoint without tags, or the key just went: nothing to show.
+            }
+          }
         }
       } catch let error as KMSError where error.code == .notFoundException {
         continue
@@ -461,7 +486,8 @@ actor FleetPoller {
       }
     }
     deniedKeys = denied
-    return keys
+    tagsDenied = tagsRefused
+    return (keys, details)
   }
 
   /// `DescribeClusters` for the stores' clusters. Denied (or not served): no clusters, a note, and

@@ -554,6 +554,13 @@ public final class KMSHTTPClient: KeyStoreService, SimulatorControl, FleetObserv
     await poller.refreshSoon()
   }
 
+  /// `KmsdashSimulator.Reset`: every Region of a `kmsdash serve` back to its scenario (`kmsdash
+  /// reset`). Not probed first, like `listFaults`: the endpoint's own error is the answer.
+  public func resetSimulator() async throws {
+    _ = try await caller.call(.simulator, "Reset", EmptyResponse(), as: EmptyResponse.self)
+    await poller.refreshSoon()
+  }
+
   /// The cluster's faults with every fault available and its summary (`kmsdash fault --list`).
   /// Not probed first: the endpoint's own error (an authentication failure, an unknown
   /// operation on a server that is not kmsdash) is the answer.

@@ -16,6 +16,8 @@ public struct FleetDelta: Sendable, Equatable {
   /// Custom-store keys created or changed, with their effective key state: when a store's
   /// connection state changes, every key of that store is here.
   public var keys: [KeyMetadata]
+  /// Rotation and tags of the keys in `keys` (a key without an entry has none to show).
+  public var keyDetails: [String: KeyDetails]
   public var removedKeyIds: [String]
   public var aliases: [AliasListEntry]
   public var removedAliasNames: [String]
@@ -38,13 +40,14 @@ public struct FleetDelta: Sendable, Equatable {
     removedStoreIds: [String] = [], keys: [KeyMetadata] = [], removedKeyIds: [String] = [],
     aliases: [AliasListEntry] = [], removedAliasNames: [String] = [], clusters: [Cluster] = [],
     removedClusterIds: [String] = [], faults: [String: Set<SimulatorFault>] = [:],
-    events: [FleetEvent] = [], backend: BackendStatus? = nil
+    events: [FleetEvent] = [], backend: BackendStatus? = nil, keyDetails: [String: KeyDetails] = [:]
   ) {
     self.version = version
     self.stores = stores
     self.stateSince = stateSince
     self.removedStoreIds = removedStoreIds
     self.keys = keys
+    self.keyDetails = keyDetails
     self.removedKeyIds = removedKeyIds
     self.aliases = aliases
     self.removedAliasNames = removedAliasNames
@@ -187,6 +190,8 @@ extension FleetSnapshot {
     for id in delta.removedStoreIds { xksHealth[id] = nil }
     for key in delta.keys { upsert(key: key) }
     remove(keys: delta.removedKeyIds)
+    for key in delta.keys { keyDetails[key.keyId] = delta.keyDetails[key.keyId] }
+    for id in delta.removedKeyIds { keyDetails[id] = nil }
     for alias in delta.aliases { upsert(alias: alias) }
     remove(aliases: delta.removedAliasNames)
     for cluster in delta.clusters { upsert(cluster: cluster) }

@@ -400,6 +400,9 @@ public struct FleetSnapshot: Sendable, Equatable {
   /// What the engine last saw of each external key store's proxy, by store ID (kmsdash engines
   /// only; empty elsewhere).
   public var xksHealth: [String: XKSStoreHealth] = [:]
+  /// Automatic rotation and tags of the keys in `keys`, by key ID (issue 14: the keys view shows
+  /// them beside the spec and usage `KeyMetadata` has). A key without an entry shows none.
+  public var keyDetails: [String: KeyDetails]
   /// The (profile, Region) sources of a many-source view, by key; empty for one backend.
   public var sources: [String: FleetSource] = [:]
 
@@ -413,7 +416,8 @@ public struct FleetSnapshot: Sendable, Equatable {
   public init(
     version: UInt64, region: String, accountId: String, stores: [CustomKeyStoresListEntry],
     stateSince: [String: Date], clusters: [Cluster], keys: [KeyMetadata], aliases: [AliasListEntry],
-    events: [FleetEvent], faults: [String: Set<SimulatorFault>], backend: BackendStatus? = nil
+    events: [FleetEvent], faults: [String: Set<SimulatorFault>], backend: BackendStatus? = nil,
+    keyDetails: [String: KeyDetails] = [:]
   ) {
     self.version = version
     self.region = region
@@ -426,6 +430,7 @@ public struct FleetSnapshot: Sendable, Equatable {
     self.events = events
     self.faults = faults
     self.backend = backend
+    self.keyDetails = keyDetails
     index.index(stores: stores)
     index.index(clusters: clusters)
     index.index(keys: keys)
@@ -473,6 +478,7 @@ public struct FleetSnapshot: Sendable, Equatable {
       && lhs.storeList == rhs.storeList && lhs.stateSince == rhs.stateSince
       && lhs.clusterList == rhs.clusterList && lhs.keyList == rhs.keyList && lhs.aliasList == rhs.aliasList
       && lhs.events == rhs.events && lhs.faults == rhs.faults && lhs.backend == rhs.backend
+      && lhs.keyDetails == rhs.keyDetails
       && lhs.sources == rhs.sources
   }
 
@@ -561,6 +567,24 @@ public struct FleetSnapshot: Sendable, Equatable {
     let gone = Set(names)
     aliasList.removeAll { $0.aliasName.map(gone.contains) ?? false }
     index.index(aliases: aliasList)
+  }
+}
+
+/// What the keys view shows of a key beyond its `KeyMetadata` (which has the key spec and usage):
+/// automatic rotation and tags (issue 14).
+public struct KeyDetails: Sendable, Equatable {
+  /// Automatic rotation; nil when KMS cannot rotate the key automatically (keys in custom key
+  /// stores, asymmetric and HMAC keys, imported key material, multi-Region replicas) or the
+  /// backend did not say.
+  public var rotationEnabled: Bool?
+  /// Days between automatic rotations, while enabled.
+  public var rotationPeriodInDays: Int?
+  public var tags: [Tag]
+
+  public init(rotationEnabled: Bool? = nil, rotationPeriodInDays: Int? = nil, tags: [Tag] = []) {
+    self.rotationEnabled = rotationEnabled
+    self.rotationPeriodInDays = rotationPeriodInDays
+    self.tags = tags
   }
 }
 

@@ -142,6 +142,7 @@ extension KeyStoreEngine {
         throw KMSError(.kmsInternalException, KeyCrypto.describe(error))
       }
       try dryRun(request.dryRun)
+      used(key, .sign)
       return SignResponse(keyId: key.arn, signature: signature, signingAlgorithm: algorithm)
     }
   }
@@ -165,6 +166,7 @@ extension KeyStoreEngine {
       }
       guard valid else { throw KMSError(.kmsInvalidSignatureException, "") }
       try dryRun(request.dryRun)
+      used(key, .verify)
       return VerifyResponse(keyId: key.arn, signatureValid: true, signingAlgorithm: algorithm)
     }
   }
@@ -190,6 +192,7 @@ extension KeyStoreEngine {
       let algorithm = try macInput(key: key, algorithm: request.macAlgorithm, operation: "GenerateMac")
       let mac = KeyCrypto.mac(algorithm, key: try usableBytes(key), message: request.message)
       try dryRun(request.dryRun)
+      used(key, .generateMac)
       return GenerateMacResponse(mac: mac, macAlgorithm: algorithm, keyId: key.arn)
     }
   }
@@ -205,6 +208,7 @@ extension KeyStoreEngine {
         zip(expected, request.mac).reduce(0, { $0 | ($1.0 ^ $1.1) }) == 0
       else { throw KMSError(.kmsInvalidMacException, "") }
       try dryRun(request.dryRun)
+      used(key, .verifyMac)
       return VerifyMacResponse(keyId: key.arn, macValid: true, macAlgorithm: algorithm)
     }
   }
@@ -237,6 +241,7 @@ extension KeyStoreEngine {
           "PublicKey is not a DER-encoded X.509 public key on the curve of \(key.spec.rawValue).")
       }
       try dryRun(request.dryRun)
+      used(key, .deriveSharedSecret)
       return DeriveSharedSecretResponse(
         keyId: key.arn, sharedSecret: secret, keyAgreementAlgorithm: .ecdh, keyOrigin: key.origin)
     }
@@ -292,6 +297,7 @@ extension KeyStoreEngine {
         keyId: request.keyId, pairSpec: request.keyPairSpec, context: request.encryptionContext,
         grantTokens: request.grantTokens, operation: "GenerateDataKeyPair")
       try dryRun(request.dryRun)
+      used(pair.key, .generateDataKeyPair)
       return GenerateDataKeyPairResponse(
         privateKeyCiphertextBlob: pair.sealed, privateKeyPlaintext: pair.privateKey,
         publicKey: pair.publicKey,
@@ -308,6 +314,7 @@ extension KeyStoreEngine {
         keyId: request.keyId, pairSpec: request.keyPairSpec, context: request.encryptionContext,
         grantTokens: request.grantTokens, operation: "GenerateDataKeyPairWithoutPlaintext")
       try dryRun(request.dryRun)
+      used(pair.key, .generateDataKeyPairWithoutPlaintext)
       return GenerateDataKeyPairWithoutPlaintextResponse(
         privateKeyCiphertextBlob: pair.sealed, publicKey: pair.publicKey, keyId: pair.key.arn,
         keyPairSpec: pair.spec, keyMaterialId: currentVersion(pair.key)?.materialId)

@@ -108,10 +108,12 @@ extension KeyStoreEngine {
         let (blob, algorithm) = try sealAsymmetric(
           request.plaintext, key: key, algorithm: request.encryptionAlgorithm)
         try dryRun(request.dryRun)
+        used(key, .encrypt)
         return EncryptResponse(ciphertextBlob: blob, keyId: key.arn, encryptionAlgorithm: algorithm)
       }
       let blob = try seal(request.plaintext, key: key, context: request.encryptionContext)
       try dryRun(request.dryRun)
+      used(key, .encrypt)
       return EncryptResponse(ciphertextBlob: blob, keyId: key.arn, encryptionAlgorithm: .symmetricDefault)
     }
   }
@@ -131,6 +133,7 @@ extension KeyStoreEngine {
       try authorize(key, "Decrypt", grantTokens: request.grantTokens, context: request.encryptionContext)
       try checkAlgorithm(request.encryptionAlgorithm, key: key, operation: "Decrypt")
       try dryRun(request.dryRun)
+      used(key, .decrypt)
       return DecryptResponse(
         keyId: key.arn, plaintext: plaintext,
         encryptionAlgorithm: key.isSymmetricEncryption
@@ -164,6 +167,8 @@ extension KeyStoreEngine {
           plaintext, key: destination, algorithm: request.destinationEncryptionAlgorithm)
       }
       try dryRun(request.dryRun)
+      used(source, .reEncrypt)
+      used(destination, .reEncrypt)
       return ReEncryptResponse(
         ciphertextBlob: sealed, sourceKeyId: source.arn, keyId: destination.arn,
         sourceEncryptionAlgorithm: source.isSymmetricEncryption
@@ -200,6 +205,7 @@ extension KeyStoreEngine {
       let plaintext = KeyCrypto.randomBytes(length)
       let blob = try seal(plaintext, key: key, context: request.encryptionContext)
       try dryRun(request.dryRun)
+      used(key, .generateDataKey)
       return GenerateDataKeyResponse(ciphertextBlob: blob, plaintext: plaintext, keyId: key.arn)
     }
   }
@@ -222,6 +228,7 @@ extension KeyStoreEngine {
         context: request.encryptionContext)
       let blob = try seal(KeyCrypto.randomBytes(length), key: key, context: request.encryptionContext)
       try dryRun(request.dryRun)
+      used(key, .generateDataKeyWithoutPlaintext)
       return GenerateDataKeyWithoutPlaintextResponse(ciphertextBlob: blob, keyId: key.arn)
     }
   }

@@ -206,10 +206,27 @@ extension KeyStoreEngine {
       if let id = request.grantId, id != grantId {
         throw KMSError(.invalidGrantIdException, "The grant ID does not match the grant token.")
       }
+      if let key = keys[keyId], let grant = key.grants?.first(where: { $0.grantId == grantId }) {
+        try requireMayRetire(grant, key: key)
+      }
       try removeGrant(keyId: keyId, grantId: grantId, summary: "Grant \(grantId.prefix(8))… retired")
       try dryRun(request.dryRun)
       return RetireGrantResponse()
     }
+  }
+
+  /// Who may retire a grant, as AWS decides it (the grant, not the key policy): the account that
+  /// created it (its root), the grant's retiring principal, and its grantee principal when the grant
+  /// includes RetireGrant. Anyone else gets AccessDeniedException.
+  func requireMayRetire(_ grant: GrantRecord, key: KeyRecord) throws(KMSError) {
+    let caller = callerPrincipal
+    if caller == grant.issuingAccount || caller == "arn:aws:iam::\(configuration.accountId):root" { return }
+    if let retiring = grant.retiringPrincipal, caller == retiring { return }
+    if caller == grant.granteePrincipal, grant.operations.contains(.retireGrant) { return }
+    throw KMSError(
+      .accessDeniedException,
+      "User: \(caller) is not authorized to perform: kms:RetireGrant on resource: \(key.arn) because the grant does not name it as retiring principal or allow its grantee to retire it"
+    )
   }
 
   public func revokeGrant(_ request: RevokeGrantRequest) throws(KMSError) -> RevokeGrantResponse {

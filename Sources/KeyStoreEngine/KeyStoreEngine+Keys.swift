@@ -73,6 +73,7 @@ extension KeyStoreEngine {
   /// The rules of kms-spec §5.4, shared with the read view.
   static func effectiveState(_ key: KeyRecord, _ context: KeyStoreContext?, pendingImport: Bool) -> KeyState {
     if key.deletionDate != nil { return .pendingDeletion }
+    if key.awaitingReplicaDeletion == true { return .pendingReplicaDeletion }
     if key.customKeyStoreId != nil, context?.keysUsable != true { return .unavailable }
     if pendingImport { return .pendingImport }
     return key.enabled ? .enabled : .disabled
@@ -102,7 +103,8 @@ extension KeyStoreEngine {
       cloudHsmClusterId: context?.cloudHsmClusterId,
       expirationModel: nil, keyManager: .customer, customerMasterKeySpec: .symmetricDefault,
       keySpec: .symmetricDefault, encryptionAlgorithms: Self.symmetricAlgorithms, multiRegion: false,
-      pendingDeletionWindowInDays: key.deletionDate == nil ? nil : key.pendingWindowInDays,
+      // As in KMS: present only while a primary waits for its replicas (PendingReplicaDeletion).
+      pendingDeletionWindowInDays: key.awaitingReplicaDeletion == true ? key.pendingWindowInDays : nil,
       xksKeyConfiguration: key.xksKeyId.map { XksKeyConfigurationType(id: $0) })
     specMetadata(key, into: &metadata, accountId: accountId, region: region)
     return metadata
@@ -248,6 +250,7 @@ extension KeyStoreEngine {
 
   func deleteKeyNow(_ keyId: String) {
     guard let key = keys.removeValue(forKey: keyId) else { return }
+    noteMultiRegionDeletion(key)
     for alias in aliases.values where alias.targetKeyId == keyId { aliases[alias.name] = nil }
     fleet.deleteKeyMaterial(keyId: keyId)
     for version in key.materials ?? [] where version.storageId != keyId {
@@ -297,7 +300,7 @@ extension KeyStoreEngine {
       try request.validate()
       var key = try resolveKey(request.keyId)
       try authorize(key, "EnableKey")
-      if key.deletionDate != nil { throw KMSError.keyPendingDeletion(key.arn) }
+      try requireNotPendingDeletion(key)
       key.enabled = true
       updateKey(key, summary: "Key \(key.keyId) enabled")
       return EnableKeyResponse()
@@ -309,7 +312,7 @@ extension KeyStoreEngine {
       try request.validate()
       var key = try resolveKey(request.keyId)
       try authorize(key, "DisableKey")
-      if key.deletionDate != nil { throw KMSError.keyPendingDeletion(key.arn) }
+      try requireNotPendingDeletion(key)
       key.enabled = false
       updateKey(key, summary: "Key \(key.keyId) disabled")
       return DisableKeyResponse()
@@ -330,14 +333,20 @@ extension KeyStoreEngine {
       if !failures.isEmpty { throw KMSError.validation(failures) }
       var key = try resolveKey(request.keyId)
       try authorize(key, "ScheduleKeyDeletion")
-      if key.deletionDate != nil { throw KMSError.keyPendingDeletion(key.arn) }
-      try checkReplicasBeforeDeletion(key)
+      try requireNotPendingDeletion(key)
       let days = request.pendingWindowInDays ?? 30
-      key.deletionDate = clock.now() + TimeInterval(days * 86_400)
       key.pendingWindowInDays = days
-      updateKey(key, summary: "Key \(key.keyId) scheduled for deletion in \(days) days")
+      if hasReplicas(key) {
+        // A primary with replicas waits for them: its waiting period starts when the last is deleted.
+        key.awaitingReplicaDeletion = true
+        updateKey(key, summary: "Key \(key.keyId) scheduled for deletion once its replicas are deleted")
+      } else {
+        key.deletionDate = clock.now() + TimeInterval(days * 86_400)
+        updateKey(key, summary: "Key \(key.keyId) scheduled for deletion in \(days) days")
+      }
       return ScheduleKeyDeletionResponse(
-        keyId: key.arn, deletionDate: key.deletionDate, keyState: .pendingDeletion, pendingWindowInDays: days)
+        keyId: key.arn, deletionDate: key.deletionDate, keyState: effectiveState(key),
+        pendingWindowInDays: days)
     }
   }
 
@@ -348,8 +357,9 @@ extension KeyStoreEngine {
       try request.validate()
       var key = try resolveKey(request.keyId)
       try authorize(key, "CancelKeyDeletion")
-      guard key.deletionDate != nil else { throw KMSError.keyNotPendingDeletion(key.arn) }
+      guard key.isPendingDeletion else { throw KMSError.keyNotPendingDeletion(key.arn) }
       key.deletionDate = nil
+      key.awaitingReplicaDeletion = nil
       key.pendingWindowInDays = nil
       key.enabled = false  // as in KMS: a cancelled key comes back Disabled
       updateKey(key, summary: "Key \(key.keyId) deletion cancelled")
@@ -378,7 +388,7 @@ extension KeyStoreEngine {
       }
       let key = try resolveKey(request.targetKeyId)
       try authorize(key, "CreateAlias")
-      if key.deletionDate != nil { throw KMSError.keyPendingDeletion(key.arn) }
+      try requireNotPendingDeletion(key)
       if aliases[request.aliasName] != nil {
         throw KMSError(
           .alreadyExistsException, "An alias with the name \(aliasArn(request.aliasName)) already exists")

@@ -181,16 +181,72 @@ extension KeyStoreEngine {
     return UpdatePrimaryRegionResponse()
   }
 
-  /// ScheduleKeyDeletion on a primary key that still has replicas: KMS keeps such a key in
-  /// PendingReplicaDeletion until the replicas are gone; the emulator refuses instead.
-  func checkReplicasBeforeDeletion(_ key: KeyRecord) throws(KMSError) {
-    if let record = key.multiRegion, record.primaryRegion == configuration.region,
-      !record.replicaRegions.isEmpty
-    {
-      throw KMSError(
-        .unsupportedOperationException,
-        "\(key.arn) is a multi-Region primary key with replicas in \(record.replicaRegions.joined(separator: ", ")). Delete the replica keys first."
-      )
+  /// True for a multi-Region primary key that still has replicas: ScheduleKeyDeletion puts it
+  /// in PendingReplicaDeletion, and its waiting period starts when the last replica is deleted.
+  func hasReplicas(_ key: KeyRecord) -> Bool {
+    guard let record = key.multiRegion else { return false }
+    return record.primaryRegion == configuration.region && !record.replicaRegions.isEmpty
+  }
+
+  /// A multi-Region key was deleted in this Region (its waiting period ended): the other Regions
+  /// holding it are told once the deletion is saved (`deliverRegionNotices`).
+  func noteMultiRegionDeletion(_ key: KeyRecord) {
+    guard regionPeers != nil, let record = key.multiRegion else { return }
+    let others = Set(record.replicaRegions + [record.primaryRegion]).subtracting([configuration.region])
+    for region in others.sorted() {
+      regionNotices.append(RegionNotice(keyId: key.keyId, deletedIn: configuration.region, to: region))
     }
   }
+
+  /// Tells the other Regions about the multi-Region keys deleted here. Runs after the deletion's
+  /// transaction is saved (never inside one); a notice that cannot be delivered is kept and tried
+  /// again after the next due work. Notices live in memory only: a crash between a replica's
+  /// deletion and its notice leaves the primary listing that replica.
+  func deliverRegionNotices() async {
+    guard !regionNotices.isEmpty else { return }
+    guard let peers = regionPeers else {
+      regionNotices = []
+      return
+    }
+    let notices = regionNotices
+    regionNotices = []
+    var undelivered: [RegionNotice] = []
+    for notice in notices {
+      do {
+        try await peers.engine(forRegion: notice.to).regionCopyDeleted(
+          keyId: notice.keyId, region: notice.deletedIn)
+      } catch {
+        undelivered.append(notice)
+      }
+    }
+    regionNotices = undelivered + regionNotices
+  }
+
+  /// Another Region's copy of a multi-Region key was deleted: it leaves this copy's replica list,
+  /// and a primary in PendingReplicaDeletion whose last replica this was starts its waiting
+  /// period (PendingDeletion), as in KMS.
+  func regionCopyDeleted(keyId: String, region: String) throws(KMSError) {
+    try transaction { () throws(KMSError) in
+      guard var key = keys[keyId], var record = key.multiRegion, record.replicaRegions.contains(region) else {
+        return
+      }
+      record.replicaRegions.removeAll { $0 == region }
+      key.multiRegion = record
+      var summary = "Key \(keyId): its replica in \(region) was deleted"
+      if key.awaitingReplicaDeletion == true, record.replicaRegions.isEmpty {
+        let days = key.pendingWindowInDays ?? 30
+        key.awaitingReplicaDeletion = nil
+        key.deletionDate = clock.now() + TimeInterval(days * 86_400)
+        summary += "; scheduled for deletion in \(days) days"
+      }
+      updateKey(key, summary: summary)
+    }
+  }
+}
+
+/// "The copy of multi-Region key `keyId` in `deletedIn` was deleted", to the engine of `to`.
+struct RegionNotice: Sendable, Equatable {
+  var keyId: String
+  var deletedIn: String
+  var to: String
 }

@@ -286,5 +286,8 @@ extension KeyStoreEngine {
   /// Refuses the change on a key that is pending deletion (the key-state table's KMSInvalidState).
   func requireNotPendingDeletion(_ key: KeyRecord) throws(KMSError) {
     if key.deletionDate != nil { throw KMSError.keyPendingDeletion(key.arn) }
+    if key.awaitingReplicaDeletion == true {
+      throw KMSError(.kmsInvalidStateException, "\(key.arn) is pending replica deletion.")
+    }
   }
 }

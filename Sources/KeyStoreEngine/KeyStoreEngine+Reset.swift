@@ -5,9 +5,11 @@ import KMSModel
 /// Test isolation (issue 14): back to the scenario without a restart, as moto's
 /// `POST /moto-api/reset` does.
 extension KeyStoreEngine {
-  /// Removes every store, key, alias, cluster and all key material in one transaction, then
-  /// seeds the scenario again through the same transitions a new state file goes through. IDs
-  /// drawn from the seed repeat those of a fresh start.
+  /// Removes every store, key, alias, cluster and all key material, then seeds the scenario
+  /// again through the same operations a new state file goes through, all in one transaction:
+  /// saved and published once, or (a failed save, a scenario that no longer loads) not at all.
+  /// IDs drawn from the seed repeat those of a fresh start. The event history is kept, with a
+  /// reset event; GetKeyLastUsage starts a new tracking period.
   public func reset(to scenario: Scenario) throws {
     try transaction { () throws(KMSError) in
       for id in Array(aliases.keys) { aliases[id] = nil }
@@ -16,7 +18,15 @@ extension KeyStoreEngine {
       fleet.removeEverything(seed: configuration.seed)
       random = SeededRandom(seed: configuration.seed)
       record(.storeDeleted, summary: "Engine reset to its scenario")
+      joinsTransactions = true
+      defer { joinsTransactions = false }
+      do {
+        try load(scenario)
+      } catch {
+        throw KMSError(.kmsInternalException, "The reset could not seed the scenario again: \(error)")
+      }
     }
-    try load(scenario)
+    // Usage is in memory, not in the transaction: forgotten once the reset is committed.
+    usageLog.restart(at: clock.now())
   }
 }

@@ -93,7 +93,7 @@ extension KeyStoreEngine {
       if key.customKeyStoreId != nil || !key.isSymmetricEncryption {
         try checkRotatable(key, automatic: true)
       }
-      if key.deletionDate != nil { throw KMSError.keyPendingDeletion(key.arn) }
+      try requireNotPendingDeletion(key)
       let rotation = key.rotation
       let enabled = rotation?.enabled == true
       return GetKeyRotationStatusResponse(

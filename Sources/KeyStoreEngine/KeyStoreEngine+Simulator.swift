@@ -14,10 +14,20 @@ extension KeyStoreEngine: KeyStoreService, SimulatorControl, FleetObserving, Fle
         aliases: aliases.values.filter { keys[$0.targetKeyId]?.customKeyStoreId != nil }
           .sorted { $0.sequence < $1.sequence }.map(aliasEntry),
         events: events,
-        faults: fleet.clusters.mapValues(\.faults).filter { !$0.value.isEmpty })
+        faults: fleet.clusters.mapValues(\.faults).filter { !$0.value.isEmpty },
+        keyDetails: customStoreKeyDetails())
       for id in xks.externalStores { snapshot.xksHealth[id] = xksHealth(customKeyStoreId: id) }
       return snapshot
     }
+  }
+
+  /// Rotation and tags of the keys the snapshot has, for the keys that have something to show.
+  private func customStoreKeyDetails() -> [String: KeyDetails] {
+    var result: [String: KeyDetails] = [:]
+    for key in keys.values where key.customKeyStoreId != nil {
+      if let details = keyDetails(key) { result[key.keyId] = details }
+    }
+    return result
   }
 
   /// Metadata of every custom-store key, looking each store up once rather than once per key.

@@ -74,6 +74,22 @@ extension KeyStoreEngine {
     }
   }
 
+  // MARK: What the dashboard shows
+
+  /// The rotation and tags the dashboard's keys view shows beside a key's spec and usage, for
+  /// every kind of key; nil when there is nothing to show (no tags, and a key KMS cannot rotate
+  /// automatically).
+  func keyDetails(_ key: KeyRecord) -> KeyDetails? {
+    let rotatable =
+      key.customKeyStoreId == nil && key.isSymmetricEncryption && key.origin != .external
+      && (key.multiRegion.map { $0.primaryRegion == configuration.region } ?? true)
+    let enabled = key.rotation?.enabled == true
+    let details = KeyDetails(
+      rotationEnabled: rotatable ? enabled : nil,
+      rotationPeriodInDays: rotatable && enabled ? key.rotation?.periodInDays : nil, tags: key.tags ?? [])
+    return details == KeyDetails() ? nil : details
+  }
+
   // MARK: UpdateAlias, UpdateKeyDescription
 
   public func updateAlias(_ request: UpdateAliasRequest) throws(KMSError) -> UpdateAliasResponse {
@@ -127,14 +143,22 @@ extension KeyStoreEngine {
 
   // MARK: GetKeyLastUsage
 
-  /// Usage is not tracked (reads never write): the answer is the tracking start and no use yet.
+  /// The key's last successful cryptographic operation since tracking started: since this engine
+  /// started or was last reset (usage is kept in memory, `KeyUsageLog`: reads never write).
   public func getKeyLastUsage(_ request: GetKeyLastUsageRequest) throws(KMSError) -> GetKeyLastUsageResponse {
     try readOnly { () throws(KMSError) -> GetKeyLastUsageResponse in
       try request.validate()
       let key = try resolveKeyById(request.keyId)
       try authorize(key, "GetKeyLastUsage")
+      let (trackingStart, last) = usageLog.lastUsage(of: key.keyId)
       return GetKeyLastUsageResponse(
-        keyId: key.arn, trackingStartDate: key.creationDate, keyCreationDate: key.creationDate)
+        keyId: key.arn, keyLastUsage: last, trackingStartDate: trackingStart,
+        keyCreationDate: key.creationDate)
     }
+  }
+
+  /// Records a successful cryptographic operation for GetKeyLastUsage (memory only).
+  nonisolated func used(_ key: KeyRecord, _ operation: KeyLastUsageTrackingOperation) {
+    usageLog.record(key.keyId, operation, at: clock.now())
   }
 }

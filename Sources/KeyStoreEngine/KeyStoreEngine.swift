@@ -49,10 +49,14 @@ public actor KeyStoreEngine {
   var xks = XKSEngineState()
   /// True while a transaction's body runs (they never nest).
   var inTransaction = false
+  /// True while a reset seeds its scenario: the operations it runs join its transaction.
+  var joinsTransactions = false
   /// Authenticates paging markers so only markers we issued are accepted.
   var markerKey = KeyBytes.random()
   /// The other Regions of a `kmsdash serve`, for multi-Region keys (nil: this engine is alone).
   var regionPeers: (any RegionPeers)?
+  /// Deletions of multi-Region keys saved here and not yet told to their other Regions.
+  var regionNotices: [RegionNotice] = []
   /// True when the engine started from an empty state (the caller then seeds a scenario).
   public private(set) var startedEmpty = true
   /// The engine's own thread: saving blocks it, not the cooperative pool.
@@ -60,12 +64,15 @@ public actor KeyStoreEngine {
   public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
   /// Committed state for the hot reads, readable from any thread (updated after every commit).
   public nonisolated let readView: EngineReadView
+  /// Each key's last successful cryptographic operation (in memory: reads never write).
+  nonisolated let usageLog: KeyUsageLog
 
   /// An engine whose state lives only in memory.
   public init(configuration: EngineConfiguration = .init(), clock: any EngineClock = SystemClock()) {
     self.configuration = configuration
     self.clock = clock
     readView = EngineReadView(configuration: configuration)
+    usageLog = KeyUsageLog(trackingStart: clock.now())
     fleet = HSMFleet(seed: configuration.seed)
     random = SeededRandom(seed: configuration.seed)
     stateStore = nil
@@ -81,6 +88,7 @@ public actor KeyStoreEngine {
     self.clock = clock
     self.stateStore = stateStore
     readView = EngineReadView(configuration: configuration)
+    usageLog = KeyUsageLog(trackingStart: clock.now())
     let saved = try stateStore.loadAll()
     let resumed = try SavedEngineState(records: saved)
     fleet = HSMFleet(seed: configuration.seed, pepper: resumed?.meta.pepper ?? .random())
@@ -184,20 +192,23 @@ public actor KeyStoreEngine {
     }
   }
 
-  func driverFired(_ generation: UInt64) {
+  func driverFired(_ generation: UInt64) async {
     // A driver replaced while it slept must not run the work twice.
     guard generation == driverGeneration else { return }
     driver = nil
     driverDeadline = nil
     _ = runDueWorkReportingFailure()
+    await deliverRegionNotices()
   }
 
   /// What the driver does when it wakes: applies the work that fell due as one transaction
   /// (saved, then published). A manual clock has no driver; its tests advance the clock and then
   /// call this. Throws `KMSInternalException` when the save failed: nothing of the work is kept,
   /// and the driver retries it a second later.
-  public func runDueWork() throws(KMSError) {
-    if let error = runDueWorkReportingFailure() { throw error }
+  public func runDueWork() async throws(KMSError) {
+    let failure = runDueWorkReportingFailure()
+    await deliverRegionNotices()
+    if let failure { throw failure }
   }
 
   private func runDueWorkReportingFailure() -> KMSError? {

@@ -63,6 +63,7 @@ struct EngineCheckpoint {
   var sequence: UInt64
   var random: SeededRandom
   var fleet: HSMFleet.Checkpoint
+  var regionNoticeCount: Int
 }
 
 extension KeyStoreEngine {
@@ -71,11 +72,15 @@ extension KeyStoreEngine {
   /// delta and returned. When the body throws, or the save fails, the engine is put back exactly
   /// as it was: nothing of the call is visible, now or after a restart.
   func transaction<T>(forceSave: Bool = false, _ body: () throws(KMSError) -> T) throws(KMSError) -> T {
+    // A step of a larger transaction (a reset seeding its scenario): the outer one saves,
+    // publishes and rolls back for it.
+    if inTransaction && joinsTransactions { return try body() }
     assert(!inTransaction, "transactions do not nest: the outer one would publish the inner's changes twice")
     inTransaction = true
     defer { inTransaction = false }
     let checkpoint = EngineCheckpoint(
-      sequence: sequence, random: random, fleet: fleet.checkpoint)
+      sequence: sequence, random: random, fleet: fleet.checkpoint,
+      regionNoticeCount: regionNotices.count)
     let result: T
     do {
       result = try body()
@@ -109,6 +114,7 @@ extension KeyStoreEngine {
     events = (droppedEvents + events).filter { !added.contains($0.sequence) }
     unsavedEvents = []
     droppedEvents = []
+    regionNotices.removeLast(regionNotices.count - checkpoint.regionNoticeCount)
     updateDueDates(stores: touchedStores, keys: touchedKeys)
     recomputeNextDue()
   }
@@ -161,7 +167,10 @@ extension KeyStoreEngine {
     for store in storesWithNewKeyState { keyIds.formUnion(keyIdsByStore[store] ?? []) }
     for id in keyIds {
       if let key = keys[id] {
-        if key.customKeyStoreId != nil { delta.keys.append(metadata(key)) }
+        if key.customKeyStoreId != nil {
+          delta.keys.append(metadata(key))
+          delta.keyDetails[id] = keyDetails(key)
+        }
       } else if keys.original(id)??.customKeyStoreId != nil {
         delta.removedKeyIds.append(id)
       }

@@ -388,15 +388,21 @@ extension KeyStoreEngine: ImmediateKeyReads {
     try readView.describeKeyNow(request)
   }
   public nonisolated func encryptNow(_ request: EncryptRequest) throws(KMSError) -> EncryptResponse {
-    try readView.encryptNow(request)
+    let response = try readView.encryptNow(request)
+    usageLog.record(response.keyId ?? "", .encrypt, at: clock.now())
+    return response
   }
   public nonisolated func decryptNow(_ request: DecryptRequest) throws(KMSError) -> DecryptResponse {
-    try readView.decryptNow(request)
+    let response = try readView.decryptNow(request)
+    usageLog.record(response.keyId ?? "", .decrypt, at: clock.now())
+    return response
   }
   public nonisolated func generateDataKeyNow(_ request: GenerateDataKeyRequest) throws(KMSError)
     -> GenerateDataKeyResponse
   {
-    try readView.generateDataKeyNow(request)
+    let response = try readView.generateDataKeyNow(request)
+    usageLog.record(response.keyId ?? "", .generateDataKey, at: clock.now())
+    return response
   }
   public nonisolated func generateRandomNow(_ request: GenerateRandomRequest) throws(KMSError)
     -> GenerateRandomResponse

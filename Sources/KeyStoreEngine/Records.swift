@@ -140,7 +140,8 @@ struct KeyRecord: Sendable, Equatable, Codable {
     xksKeyId: String?, description: String, creationDate: Date, enabled: Bool, deletionDate: Date?,
     pendingWindowInDays: Int?, keySpec: KeySpec? = nil, keyUsage: KeyUsageType? = nil, tags: [Tag]? = nil,
     policy: String? = nil, grants: [GrantRecord]? = nil, rotation: RotationSettings? = nil,
-    materials: [MaterialVersion]? = nil, imported: ImportRecord? = nil, multiRegion: MultiRegionRecord? = nil
+    materials: [MaterialVersion]? = nil, imported: ImportRecord? = nil, multiRegion: MultiRegionRecord? = nil,
+    awaitingReplicaDeletion: Bool? = nil
   ) {
     self.keyId = keyId
     self.sequence = sequence
@@ -158,7 +159,7 @@ struct KeyRecord: Sendable, Equatable, Codable {
     let given = KeyExtras(
       tags: tags, policy: policy, grants: grants, rotation: rotation, materials: materials,
       imported: imported,
-      multiRegion: multiRegion)
+      multiRegion: multiRegion, awaitingReplicaDeletion: awaitingReplicaDeletion)
     extras = given.isEmpty ? nil : KeyExtrasBox(given)
   }
 
@@ -194,6 +195,16 @@ struct KeyRecord: Sendable, Equatable, Codable {
     get { extras?.value.multiRegion }
     set { updateExtras { $0.multiRegion = newValue } }
   }
+  /// A multi-Region primary key scheduled for deletion while it still has replicas
+  /// (PendingReplicaDeletion): `pendingWindowInDays` is kept and `deletionDate` is set only when
+  /// the last replica is deleted.
+  var awaitingReplicaDeletion: Bool? {
+    get { extras?.value.awaitingReplicaDeletion }
+    set { updateExtras { $0.awaitingReplicaDeletion = newValue } }
+  }
+
+  /// PendingDeletion or PendingReplicaDeletion: scheduled for deletion, refused by most operations.
+  var isPendingDeletion: Bool { deletionDate != nil || awaitingReplicaDeletion == true }
 
   /// Copy on write: a box is shared between copies of a record until one of them changes.
   private mutating func updateExtras(_ change: (inout KeyExtras) -> Void) {
@@ -216,7 +227,7 @@ struct KeyRecord: Sendable, Equatable, Codable {
   private enum CodingKeys: String, CodingKey {
     case keyId, sequence, arn, origin, customKeyStoreId, xksKeyId, description, creationDate, enabled
     case deletionDate, pendingWindowInDays, keySpec, keyUsage, tags, policy, grants, rotation, materials
-    case imported, multiRegion
+    case imported, multiRegion, awaitingReplicaDeletion
   }
 
   init(from decoder: any Decoder) throws {
@@ -241,7 +252,8 @@ struct KeyRecord: Sendable, Equatable, Codable {
       rotation: try container.decodeIfPresent(RotationSettings.self, forKey: .rotation),
       materials: try container.decodeIfPresent([MaterialVersion].self, forKey: .materials),
       imported: try container.decodeIfPresent(ImportRecord.self, forKey: .imported),
-      multiRegion: try container.decodeIfPresent(MultiRegionRecord.self, forKey: .multiRegion))
+      multiRegion: try container.decodeIfPresent(MultiRegionRecord.self, forKey: .multiRegion),
+      awaitingReplicaDeletion: try container.decodeIfPresent(Bool.self, forKey: .awaitingReplicaDeletion))
   }
 
   func encode(to encoder: any Encoder) throws {
@@ -266,6 +278,7 @@ struct KeyRecord: Sendable, Equatable, Codable {
     try container.encodeIfPresent(materials, forKey: .materials)
     try container.encodeIfPresent(imported, forKey: .imported)
     try container.encodeIfPresent(multiRegion, forKey: .multiRegion)
+    try container.encodeIfPresent(awaitingReplicaDeletion, forKey: .awaitingReplicaDeletion)
   }
 }
 
@@ -278,6 +291,10 @@ struct KeyExtras: Sendable, Equatable {
   var materials: [MaterialVersion]? = nil
   var imported: ImportRecord? = nil
   var multiRegion: MultiRegionRecord? = nil
+  /// A multi-Region primary key scheduled for deletion while it still has replicas
+  /// (PendingReplicaDeletion): `pendingWindowInDays` is kept and `deletionDate` is set only when
+  /// the last replica is deleted.
+  var awaitingReplicaDeletion: Bool? = nil
 
   var isEmpty: Bool { self == KeyExtras() }
 }

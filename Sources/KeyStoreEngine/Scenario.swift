@@ -182,7 +182,6 @@ extension KeyStoreEngine {
   /// Replays a scenario through the engine's operations. Seeded states are reached through the
   /// real transitions; a store seeded CONNECTING is left connecting.
   public func load(_ scenario: Scenario) throws(ScenarioError) {
-    defer { try? commit() }
     func fail(_ place: String, _ error: KMSError) -> ScenarioError {
       ScenarioError(file: scenario.source, place: place, problem: "\(error.code.rawValue): \(error.message)")
     }

@@ -106,21 +106,13 @@ struct FaultCommand: AsyncParsableCommand {
     }
   }
 
-  /// The endpoint with the flags' credentials, else `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`
-  /// (+ `AWS_SESSION_TOKEN`), else none (unsigned, for a `--no-auth` server); the region from the
-  /// flag, else `AWS_REGION`/`AWS_DEFAULT_REGION`, else us-east-1.
+  /// The endpoint with the flags' credentials (see `simulatorClientConfiguration`).
   func faultClientConfiguration(
     endpoint: URL, environment: [String: String] = ProcessInfo.processInfo.environment
   ) -> KMSHTTPClient.Configuration {
-    let region = region ?? environment["AWS_REGION"] ?? environment["AWS_DEFAULT_REGION"] ?? "us-east-1"
-    let keyId = accessKeyId ?? environment["AWS_ACCESS_KEY_ID"]
-    let secret = secretAccessKey ?? environment["AWS_SECRET_ACCESS_KEY"]
-    var credentials: AWSCredentials?
-    if let keyId, let secret, !keyId.isEmpty, !secret.isEmpty {
-      let token = accessKeyId == nil ? environment["AWS_SESSION_TOKEN"] : nil
-      credentials = AWSCredentials(accessKeyId: keyId, secretAccessKey: secret, sessionToken: token)
-    }
-    return KMSHTTPClient.Configuration(endpoint: endpoint, region: region, credentials: credentials)
+    simulatorClientConfiguration(
+      endpoint: endpoint, region: region, accessKeyId: accessKeyId, secretAccessKey: secretAccessKey,
+      environment: environment)
   }
 
   static func render(_ response: ListFaultsResponse, full: Bool) -> String {

@@ -5,7 +5,9 @@ struct Kmsdash: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "kmsdash",
     abstract: "A terminal dashboard and local simulator for AWS KMS custom key stores.",
-    subcommands: [DashboardCommand.self, ServeCommand.self, FaultCommand.self, XKSProxyCommand.self],
+    subcommands: [
+      DashboardCommand.self, ServeCommand.self, FaultCommand.self, ResetCommand.self, XKSProxyCommand.self,
+    ],
     defaultSubcommand: DashboardCommand.self)
 }
 

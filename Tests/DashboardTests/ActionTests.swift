@@ -377,7 +377,7 @@ struct TestFailure: Error, CustomStringConvertible {
         truth[id] = nil
       }
       for store in stores {
-        let expected = truth.values.filter { $0.customKeyStoreId == store }.map(KeyRow.init)
+        let expected = truth.values.filter { $0.customKeyStoreId == store }.map { KeyRow($0) }
           .sorted(by: KeyRow.listOrder)
         #expect(book.keys(inStore: store) == expected, "step \(step)")
         var counts: [KeyState?: Int] = [:]

@@ -99,6 +99,7 @@ private typealias F = Fixture
     var stateSince: [String: Date] = [:]
     var clusters: [Cluster] = []
     var keys: [KeyMetadata] = []
+    var keyDetails: [String: KeyDetails] = [:]
     var aliases: [AliasListEntry] = []
     var nextStore = 0
     var nextKey = 0
@@ -106,7 +107,8 @@ private typealias F = Fixture
     var snapshot: FleetSnapshot {
       FleetSnapshot(
         version: version, region: "us-east-1", accountId: "111122223333", stores: stores,
-        stateSince: stateSince, clusters: clusters, keys: keys, aliases: aliases, events: [], faults: [:])
+        stateSince: stateSince, clusters: clusters, keys: keys, aliases: aliases, events: [], faults: [:],
+        keyDetails: keyDetails)
     }
   }
 
@@ -159,11 +161,19 @@ private typealias F = Fixture
       for k in m.keys.indices where m.keys[k].customKeyStoreId == id {
         m.keys[k].keyState = state == .connected ? .enabled : .unavailable
         delta.keys.append(m.keys[k])
+        delta.keyDetails[m.keys[k].keyId] = m.keyDetails[m.keys[k].keyId]
       }
-    case 2:  // renamed
+    case 2:  // renamed, and a key's tags change (the key travels again with its details)
       guard let i = storeIndex else { return nil }
       m.stores[i].customKeyStoreName = "\(names[p % names.count])-\(p % 5)"
       delta.stores = [m.stores[i]]
+      if !m.keys.isEmpty {
+        let key = m.keys[p % m.keys.count]
+        m.keyDetails[key.keyId] =
+          p % 3 == 0 ? nil : KeyDetails(tags: [Tag(tagKey: "team", tagValue: "t\(p)")])
+        delta.keys = [key]
+        delta.keyDetails = m.keyDetails[key.keyId].map { [key.keyId: $0] } ?? [:]
+      }
     case 3:  // created
       addStore(&m, seed: p)
       delta.stores = [m.stores.last!]
@@ -174,6 +184,7 @@ private typealias F = Fixture
       m.stateSince[id] = nil
       let gone = Set(m.keys.filter { $0.customKeyStoreId == id }.map(\.keyId))
       m.keys.removeAll { gone.contains($0.keyId) }
+      for id in gone { m.keyDetails[id] = nil }
       let aliases = m.aliases.filter { gone.contains($0.targetKeyId ?? "") }.compactMap(\.aliasName)
       m.aliases.removeAll { gone.contains($0.targetKeyId ?? "") }
       delta.removedStoreIds = [id]
@@ -185,6 +196,10 @@ private typealias F = Fixture
       m.nextKey += 1
       m.keys.append(key)
       delta.keys = [key]
+      if p % 3 == 0 {
+        m.keyDetails[key.keyId] = KeyDetails(tags: [Tag(tagKey: "env", tagValue: "p\(p)")])
+        delta.keyDetails = [key.keyId: m.keyDetails[key.keyId]!]
+      }
       if p % 2 == 0 {
         let alias = AliasListEntry(aliasName: "alias/k\(m.nextKey)", targetKeyId: key.keyId)
         m.aliases.append(alias)
@@ -193,6 +208,7 @@ private typealias F = Fixture
     case 6:  // a key deleted
       guard !m.keys.isEmpty else { return nil }
       let key = m.keys.remove(at: p % m.keys.count)
+      m.keyDetails[key.keyId] = nil
       let aliases = m.aliases.filter { $0.targetKeyId == key.keyId }.compactMap(\.aliasName)
       m.aliases.removeAll { $0.targetKeyId == key.keyId }
       delta.removedKeyIds = [key.keyId]
@@ -256,13 +272,17 @@ private typealias F = Fixture
     let truth = m.snapshot
     var withoutKeys = truth
     withoutKeys.keys = []  // the dashboard keeps its keys compact, per store
+    withoutKeys.keyDetails = [:]
     #expect(s.snapshot == withoutKeys, "\(context): the patched snapshot differs")
     #expect(s.visibleStores.map { $0.customKeyStoreId! } == expectedRows(truth, s), "\(context): rows")
     for store in truth.stores {
       let id = store.customKeyStoreId!
       #expect(s.snapshot?.store(id: id) == store, "\(context): store \(id)")
       #expect(
-        s.keys(inStore: id) == truth.keys.filter { $0.customKeyStoreId == id }.map(KeyRow.init),
+        s.keys(inStore: id)
+          == truth.keys.filter { $0.customKeyStoreId == id }.map {
+            KeyRow($0, details: truth.keyDetails[$0.keyId])
+          },
         "\(context): keys of \(id)")
     }
     for key in truth.keys {

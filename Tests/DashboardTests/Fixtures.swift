@@ -35,7 +35,8 @@ enum Fixture {
   static func key(_ n: Int, store: String, _ state: KeyState, _ desc: String) -> KeyMetadata {
     KeyMetadata(
       keyId: String(format: "00000000-0000-4000-8000-%012d", n), creationDate: t0.addingTimeInterval(-86_400),
-      description: desc, keyState: state, customKeyStoreId: store)
+      description: desc, keyUsage: .encryptDecrypt, keyState: state, customKeyStoreId: store,
+      keySpec: .symmetricDefault)
   }
 
   static let payments = "cks-0de30000000000001"

@@ -30,6 +30,13 @@ struct WholeAPIConformanceTests {
     return false
   }
 
+  /// An AWS CLI answer (`--output json`) as a dictionary.
+  func json(_ output: Conformance.Output) throws -> [String: Any] {
+    try #require(
+      JSONSerialization.jsonObject(with: Data(output.stdout.utf8)) as? [String: Any],
+      "not JSON: \(output.stdout) \(output.stderr)")
+  }
+
   func expectScript(_ output: Conformance.Output, sourceLocation: SourceLocation = #_sourceLocation) {
     #expect(
       output.status == 0, "python exit \(output.status)\n\(output.stdout)\n\(output.stderr)",
@@ -86,6 +93,12 @@ struct WholeAPIConformanceTests {
       grant = alice.create_grant(KeyId=key2, GranteePrincipal="arn:aws:iam::111122223333:root", Operations=["Encrypt"])
       kms.encrypt(KeyId=key2, Plaintext=b"by grant")
       expect_error("AccessDeniedException", kms.generate_data_key, KeyId=key2, KeySpec="AES_256")
+      # RetireGrant is decided by the grant: alice (who made it, allowed kms:* on the key) is not
+      # its retiring principal; the account root is.
+      e = expect_error("AccessDeniedException", alice.retire_grant, GrantToken=grant["GrantToken"])
+      assert "kms:RetireGrant" in e.response["Error"]["Message"], e
+      kms.retire_grant(GrantToken=grant["GrantToken"])
+      expect_error("AccessDeniedException", kms.encrypt, KeyId=key2, Plaintext=b"x")
       print("policy enforcement ok")
       """#, name: "principals")
     expectScript(output)
@@ -96,11 +109,6 @@ struct WholeAPIConformanceTests {
     guard Conformance.requireTools() else { return }
     let server = try await ServerProcess()
     defer { server.stop() }
-    func json(_ output: Conformance.Output) throws -> [String: Any] {
-      try #require(
-        JSONSerialization.jsonObject(with: Data(output.stdout.utf8)) as? [String: Any],
-        "not JSON: \(output.stdout) \(output.stderr)")
-    }
     let created = try await server.aws([
       "kms", "create-key", "--key-spec", "ECC_NIST_P256", "--key-usage", "SIGN_VERIFY", "--tags",
       "TagKey=team,TagValue=qa",
@@ -150,6 +158,164 @@ struct WholeAPIConformanceTests {
       "/usr/bin/env", ["aws", "kms", "list-keys", "--endpoint-url", server.endpoint, "--output", "json"],
       environment: Conformance.clientEnvironment(region: "us-east-1"))
     #expect(reset.status == 0)
+  }
+
+  @Test("AWS CLI: each error of issue 14 by its exception name and AWS's message")
+  func cliErrors() async throws {
+    guard Conformance.requireTools() else { return }
+    let server = try await ServerProcess()
+    defer { server.stop() }
+    func newKey(_ arguments: [String] = []) async throws -> (id: String, arn: String) {
+      let created = try await server.aws(["kms", "create-key"] + arguments)
+      #expect(created.status == 0, "\(created.stderr)")
+      let metadata = try #require(try json(created)["KeyMetadata"] as? [String: Any])
+      return (try #require(metadata["KeyId"] as? String), try #require(metadata["Arn"] as? String))
+    }
+    /// The CLI's one-line error: exit 255 and "An error occurred (Code) when calling the Op operation…: message".
+    func expectFailure(
+      _ arguments: [String], _ code: String, _ operation: String, message: String? = nil,
+      sourceLocation: SourceLocation = #_sourceLocation
+    ) async throws {
+      let output = try await server.aws(arguments)
+      #expect(output.status == 255, "\(arguments): \(output.stdout)", sourceLocation: sourceLocation)
+      // AWS CLI v1 adds " (reached max retries: N)" after the operation name.
+      let expected = "An error occurred (\(code)) when calling the \(operation) operation"
+      #expect(output.stderr.contains(expected), "\(output.stderr)", sourceLocation: sourceLocation)
+      if let message {
+        #expect(
+          output.stderr.trimmingCharacters(in: .whitespacesAndNewlines).hasSuffix(": \(message)"),
+          "\(output.stderr)", sourceLocation: sourceLocation)
+      }
+    }
+    let signing = try await newKey(["--key-spec", "ECC_NIST_P256", "--key-usage", "SIGN_VERIFY"])
+    let mac = try await newKey(["--key-spec", "HMAC_256", "--key-usage", "GENERATE_VERIFY_MAC"])
+    let plain = try await newKey()
+
+    // Wrong key usage, wrong algorithm.
+    try await expectFailure(
+      ["kms", "encrypt", "--key-id", signing.id, "--plaintext", "aGk="], "InvalidKeyUsageException",
+      "Encrypt",
+      message: "\(signing.arn) key usage is SIGN_VERIFY which is not valid for Encrypt.")
+    try await expectFailure(
+      ["kms", "generate-mac", "--key-id", mac.id, "--message", "aGk=", "--mac-algorithm", "HMAC_SHA_512"],
+      "InvalidKeyUsageException", "GenerateMac",
+      message: "Algorithm HMAC_SHA_512 is incompatible with key spec HMAC_256.")
+    try await expectFailure(
+      [
+        "kms", "encrypt", "--key-id", plain.id, "--plaintext", "aGk=", "--encryption-algorithm",
+        "RSAES_OAEP_SHA_256",
+      ],
+      "InvalidKeyUsageException", "Encrypt")
+
+    // Disabled key.
+    #expect(try await server.aws(["kms", "disable-key", "--key-id", mac.id]).status == 0)
+    try await expectFailure(
+      ["kms", "generate-mac", "--key-id", mac.id, "--message", "aGk=", "--mac-algorithm", "HMAC_SHA_256"],
+      "DisabledException", "GenerateMac", message: "\(mac.arn) is disabled.")
+
+    // Pending import.
+    let external = try await newKey(["--origin", "EXTERNAL"])
+    try await expectFailure(
+      ["kms", "encrypt", "--key-id", external.id, "--plaintext", "aGk="], "KMSInvalidStateException",
+      "Encrypt",
+      message: "\(external.arn) is pending import.")
+
+    // Invalid grant token.
+    try await expectFailure(
+      ["kms", "encrypt", "--key-id", plain.id, "--plaintext", "aGk=", "--grant-tokens", "not-a-token"],
+      "InvalidGrantTokenException", "Encrypt", message: "The grant token is not valid.")
+    try await expectFailure(
+      ["kms", "retire-grant", "--grant-token", "not-a-token"], "InvalidGrantTokenException", "RetireGrant")
+
+    // Policy lockout, and the bypass that accepts it.
+    let lockout =
+      #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:user/nobody"},"Action":"kms:*","Resource":"*"}]}"#
+    try await expectFailure(
+      ["kms", "put-key-policy", "--key-id", plain.id, "--policy-name", "default", "--policy", lockout],
+      "MalformedPolicyDocumentException", "PutKeyPolicy",
+      message: "The new key policy will not allow you to update the key policy in the future.")
+    try await expectFailure(
+      ["kms", "create-key", "--policy", lockout], "MalformedPolicyDocumentException", "CreateKey")
+
+    // Tag limits: reserved prefix, 50 tags per key, key and value lengths.
+    try await expectFailure(
+      ["kms", "tag-resource", "--key-id", plain.id, "--tags", "TagKey=aws:owner,TagValue=x"], "TagException",
+      "TagResource")
+    let fifty = (0..<50).map { "TagKey=k\($0),TagValue=v" }
+    #expect(
+      try await server.aws(["kms", "tag-resource", "--key-id", plain.id, "--tags"] + fifty).status == 0)
+    try await expectFailure(
+      ["kms", "tag-resource", "--key-id", plain.id, "--tags", "TagKey=one-more,TagValue=v"],
+      "LimitExceededException", "TagResource")
+    try await expectFailure(
+      [
+        "kms", "tag-resource", "--key-id", signing.id, "--tags",
+        "TagKey=\(String(repeating: "k", count: 129)),TagValue=v",
+      ],
+      "ValidationException", "TagResource")
+
+    // GetKeyLastUsage: the last successful cryptographic operation (the failures above are none).
+    let signed = try await server.aws([
+      "kms", "sign", "--key-id", signing.id, "--message", "aGk=", "--signing-algorithm", "ECDSA_SHA_256",
+    ])
+    #expect(signed.status == 0, "\(signed.stderr)")
+    let usage = try json(try await server.aws(["kms", "get-key-last-usage", "--key-id", signing.id]))
+    #expect((usage["KeyLastUsage"] as? [String: Any])?["Operation"] as? String == "Sign", "\(usage)")
+    let unused = try json(try await server.aws(["kms", "get-key-last-usage", "--key-id", external.id]))
+    #expect(unused["KeyLastUsage"] == nil && unused["TrackingStartDate"] != nil, "\(unused)")
+  }
+
+  @Test("kmsdash reset: asks without --yes, resets every Region with it, and explains its errors")
+  func resetCommand() async throws {
+    guard Conformance.requireTools() else { return }
+    let server = try await ServerProcess()
+    defer { server.stop() }
+    func keyCount(_ region: String) async throws -> Int {
+      let listed = try await server.aws(["kms", "list-keys"], region: region)
+      #expect(listed.status == 0, "\(listed.stderr)")
+      let object = try #require(
+        JSONSerialization.jsonObject(with: Data(listed.stdout.utf8)) as? [String: Any], "\(listed.stdout)")
+      return try #require(object["Keys"] as? [[String: Any]]).count
+    }
+    func reset(_ arguments: [String], secret: String? = nil) async throws -> Conformance.Output {
+      try await Conformance.run(
+        Conformance.kmsdashBinary().path, ["reset"] + arguments,
+        environment: Conformance.clientEnvironment(region: "us-east-1", secret: secret))
+    }
+    let seeded = try await keyCount("us-east-1")
+    let seededWest = try await keyCount("eu-west-1")
+    #expect(try await server.aws(["kms", "create-key"]).status == 0)
+    #expect(try await server.aws(["kms", "create-key"], region: "eu-west-1").status == 0)
+    #expect(try await keyCount("us-east-1") == seeded + 1)
+
+    // Without a terminal and without --yes it refuses, changing nothing.
+    let refused = try await reset(["--endpoint", server.endpoint])
+    #expect(refused.status != 0)
+    #expect(refused.stderr.contains("add --yes to confirm without a terminal"), "\(refused.stderr)")
+    #expect(try await keyCount("us-east-1") == seeded + 1)
+
+    // A wrong secret is refused by the server, with what to do about it.
+    let unsigned = try await reset(["--endpoint", server.endpoint, "--yes"], secret: "wrong-secret")
+    #expect(unsigned.status == 1)
+    #expect(unsigned.stderr.hasPrefix("kmsdash reset: An error occurred ("), "\(unsigned.stderr)")
+    #expect(unsigned.stderr.contains("sign with the server's credentials"), "\(unsigned.stderr)")
+    #expect(try await keyCount("us-east-1") == seeded + 1)
+
+    let done = try await reset(["--endpoint", server.endpoint, "--yes"])
+    #expect(done.status == 0, "\(done.stderr)")
+    #expect(done.stdout.contains("every Region is back to its scenario"), "\(done.stdout)")
+    #expect(try await keyCount("us-east-1") == seeded)
+    #expect(try await keyCount("eu-west-1") == seededWest)
+
+    // Nothing listening: a readable error, not a stack trace.
+    server.stop()
+    let unreachable = try await reset(["--endpoint", server.endpoint, "--yes"])
+    #expect(unreachable.status == 1)
+    #expect(
+      unreachable.stderr.hasPrefix("kmsdash reset: cannot reach \(server.endpoint)"), "\(unreachable.stderr)")
+    let badURL = try await reset(["--endpoint", "not a url", "--yes"])
+    #expect(badURL.status != 0)
+    #expect(badURL.stderr.contains("--endpoint must be an http(s) URL"), "\(badURL.stderr)")
   }
 
   static let script = #"""

@@ -1,0 +1,141 @@
+import Foundation
+import KMSModel
+import TerminalUI
+import Testing
+
+@testable import Dashboard
+
+/// Issue 14: the keys view shows key spec, usage, rotation and tags for every kind of key.
+@Suite struct KeysViewTests {
+  static func id(_ n: Int) -> String { String(format: "00000000-0000-4000-8000-%012d", n) }
+
+  static func key(_ n: Int, _ spec: KeySpec, _ usage: KeyUsageType) -> KeyMetadata {
+    var key = Fixture.key(n, store: Fixture.payments, .enabled, "kind \(n)")
+    key.keySpec = spec
+    key.keyUsage = usage
+    return key
+  }
+
+  @Test func everyKindOfKeyShowsSpecUsageRotationAndTags() throws {
+    var snapshot = Fixture.snapshot()
+    snapshot.keys = [
+      Self.key(1, .symmetricDefault, .encryptDecrypt), Self.key(2, .rsa2048, .signVerify),
+      Self.key(3, .eccNistP256, .keyAgreement), Self.key(4, .hmac256, .generateVerifyMac),
+      Self.key(5, .symmetricDefault, .encryptDecrypt), Self.key(6, .rsa4096, .encryptDecrypt),
+    ]
+    snapshot.keyDetails = [
+      Self.id(1): KeyDetails(
+        rotationEnabled: true, rotationPeriodInDays: 365, tags: [Tag(tagKey: "team", tagValue: "payments")]),
+      Self.id(2): KeyDetails(tags: [Tag(tagKey: "env", tagValue: ""), Tag(tagKey: "owner", tagValue: "qa")]),
+      Self.id(5): KeyDetails(rotationEnabled: false),
+    ]
+    var state = Fixture.state(Size(width: 170, height: 16), snapshot: snapshot)
+    state.press(.char("j"), .char("j"), .enter)
+    let text = view(state).text
+    let lines = text.split(separator: "\n").map(String.init)
+    func row(_ n: Int) throws -> String { try #require(lines.first { $0.contains(Self.id(n)) }) }
+    let header = try #require(lines.first { $0.contains("KEY ID") })
+    #expect(
+      header.contains(
+        "KEY ID                               STATE           SPEC              USAGE               ROTATION")
+    )
+    #expect(header.contains("TAGS") && header.contains("CREATED") && header.contains("DESCRIPTION"))
+    #expect(try row(1).contains("Enabled         SYMMETRIC_DEFAULT ENCRYPT_DECRYPT     365d"))
+    #expect(try row(1).contains("team=payments"))
+    #expect(try row(1).contains("alias/payments"))
+    #expect(try row(2).contains("RSA_2048          SIGN_VERIFY         —"))
+    #expect(try row(2).contains("env, owner=qa"))
+    #expect(try row(3).contains("ECC_NIST_P256     KEY_AGREEMENT       —"))
+    #expect(try row(4).contains("HMAC_256          GENERATE_VERIFY_MAC —"))
+    #expect(try row(5).contains("SYMMETRIC_DEFAULT ENCRYPT_DECRYPT     off"))
+    #expect(try row(6).contains("RSA_4096          ENCRYPT_DECRYPT     —"))
+  }
+
+  /// At 120 columns the usage joins the spec where the spec leaves it open, and aliases, tags and
+  /// descriptions keep readable widths (the creation date goes).
+  @Test func at120ColumnsEveryKindOfKeyStaysReadable() throws {
+    var snapshot = Fixture.snapshot()
+    snapshot.keys = [
+      Self.key(1, .symmetricDefault, .encryptDecrypt), Self.key(2, .rsa2048, .signVerify),
+      Self.key(3, .eccNistP384, .keyAgreement), Self.key(4, .hmac512, .generateVerifyMac),
+      Self.key(5, .rsa4096, .encryptDecrypt), Self.key(6, .eccSecgP256k1, .signVerify),
+    ]
+    snapshot.keyDetails = [
+      Self.id(1): KeyDetails(
+        rotationEnabled: true, rotationPeriodInDays: 2560, tags: [Tag(tagKey: "team", tagValue: "payments")]),
+      Self.id(5): KeyDetails(rotationEnabled: false, tags: [Tag(tagKey: "env", tagValue: "")]),
+    ]
+    var state = Fixture.state(Size(width: 120, height: 16), snapshot: snapshot)
+    state.press(.char("j"), .char("j"), .enter)
+    let lines = view(state).text.split(separator: "\n").map(String.init)
+    func row(_ n: Int) throws -> String { try #require(lines.first { $0.contains(Self.id(n)) }) }
+    let header = try #require(lines.first { $0.contains("KEY ID") })
+    let titles = ["KEY ID", "STATE", "SPEC / USE", "ROT", "ALIASES", "TAGS", "DESCRIPTION"]
+    #expect(header.count == 120)
+    // Every column keeps a readable width: aliases 14, tags 10, description 12 or more.
+    let starts = try titles.map { title in
+      header.distance(from: header.startIndex, to: try #require(header.range(of: title)).lowerBound)
+    }
+    #expect(starts == [1, 38, 54, 74, 80, 95, 106], "\(header)")
+    func cells(_ n: Int) throws -> [String] {
+      let line = Array(try row(n))
+      return starts.indices.map { i in
+        let end = i + 1 < starts.count ? starts[i + 1] : line.count - 1
+        return String(line[starts[i]..<end]).trimmingCharacters(in: .whitespaces)
+      }
+    }
+    #expect(
+      try cells(1) == [
+        Self.id(1), "Enabled", "SYMMETRIC_DEFAULT", "2560d", "alias/payment…", "team=paym…", "kind 1",
+      ])
+    #expect(try cells(2) == [Self.id(2), "Enabled", "RSA_2048 sign", "—", "alias/payment…", "", "kind 2"])
+    #expect(try cells(3) == [Self.id(3), "Enabled", "ECC_NIST_P384 agree", "—", "", "", "kind 3"])
+    #expect(try cells(4) == [Self.id(4), "Enabled", "HMAC_512", "—", "alias/old-exp…", "", "kind 4"])
+    #expect(try cells(5) == [Self.id(5), "Enabled", "RSA_4096 encrypt", "off", "", "env", "kind 5"])
+    #expect(try cells(6) == [Self.id(6), "Enabled", "ECC_SECG_P256K1", "—", "", "", "kind 6"])
+  }
+
+  /// A delta that changes a key's tags reaches the dashboard's keys view (the key travels again
+  /// with its details; nothing else is fetched).
+  @Test func aTagChangeInADeltaReachesTheKeysView() throws {
+    let snapshot = Fixture.snapshot()
+    var state = Fixture.state(Size(width: 170, height: 16), snapshot: snapshot)
+    state.press(.char("j"), .char("j"), .enter)
+    let key = try #require(snapshot.keys.first { $0.customKeyStoreId == Fixture.payments })
+    #expect(!view(state).text.contains("owner=qa"))
+    let applied = state.apply(
+      FleetDelta(
+        version: snapshot.version + 1, keys: [key],
+        keyDetails: [
+          key.keyId: KeyDetails(
+            rotationEnabled: true, rotationPeriodInDays: 90, tags: [Tag(tagKey: "owner", tagValue: "qa")])
+        ]))
+    #expect(applied)
+    let line = try #require(view(state).text.split(separator: "\n").first { $0.contains(key.keyId) })
+    #expect(line.contains("90d") && line.contains("owner=qa"), "\(line)")
+    #expect(
+      state.keys(inStore: Fixture.payments).first { $0.keyId == key.keyId }?.details?.tags.first?.tagKey
+        == "owner")
+  }
+
+  @Test func deltasCarryRotationAndTags() {
+    var snapshot = Fixture.snapshot()
+    var key = snapshot.keys[0]
+    key.description = "tagged"
+    var delta = FleetDelta(version: 2, keys: [key])
+    delta.keyDetails[key.keyId] = KeyDetails(tags: [Tag(tagKey: "a", tagValue: "b")])
+    let applied1 = snapshot.apply(delta)
+    #expect(applied1)
+    #expect(snapshot.keyDetails[key.keyId]?.tags == [Tag(tagKey: "a", tagValue: "b")])
+    // The key again without details: its tags are gone.
+    let applied2 = snapshot.apply(FleetDelta(version: 3, keys: [key]))
+    #expect(applied2)
+    #expect(snapshot.keyDetails[key.keyId] == nil)
+    let applied3 = snapshot.apply(
+      FleetDelta(version: 4, keys: [key], keyDetails: [key.keyId: KeyDetails(rotationEnabled: false)]))
+    #expect(applied3)
+    let applied4 = snapshot.apply(FleetDelta(version: 5, removedKeyIds: [key.keyId]))
+    #expect(applied4)
+    #expect(snapshot.keyDetails.isEmpty)
+  }
+}
