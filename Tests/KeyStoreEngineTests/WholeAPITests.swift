@@ -113,7 +113,7 @@ extension KeyStoreEngine {
     spec: String? = nil, usage: String? = nil, origin: String? = nil, policy: String? = nil,
     bypass: Bool? = nil, tags: [KMSModel.Tag]? = nil, multiRegion: Bool? = nil
   ) async throws -> String {
-    let response = try createKey(
+    let response = try await createKey(
       CreateKeyRequest(
         policy: policy, keyUsage: usage, keySpec: spec, origin: origin,
         bypassPolicyLockoutSafetyCheck: bypass,
@@ -127,11 +127,11 @@ extension KeyStoreEngine {
 
   func seal(_ keyId: String, _ text: String = "secret") async throws -> Data {
     try #require(
-      try encrypt(EncryptRequest(keyId: keyId, plaintext: Data(text.utf8))).ciphertextBlob)
+      try await encrypt(EncryptRequest(keyId: keyId, plaintext: Data(text.utf8))).ciphertextBlob)
   }
 
   func open(_ blob: Data) async throws -> String {
-    String(decoding: try #require(try decrypt(DecryptRequest(ciphertextBlob: blob)).plaintext), as: UTF8.self)
+    String(decoding: try #require(try await decrypt(DecryptRequest(ciphertextBlob: blob)).plaintext), as: UTF8.self)
   }
 }
 
