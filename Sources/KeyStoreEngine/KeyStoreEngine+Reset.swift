@@ -28,5 +28,7 @@ extension KeyStoreEngine {
     }
     // Usage is in memory, not in the transaction: forgotten once the reset is committed.
     usageLog.restart(at: clock.now())
+    // The scenario's external stores connect through their proxy, after the commit.
+    startDueXKSCalls(now: clock.now())
   }
 }

@@ -337,6 +337,7 @@ public actor KeyStoreEngine {
         deadlineReached(storeId: store.id, now: now)
       }
     }
-    startDueXKSCalls(now: clock.now())
+    // Inside a reset's transaction the proxy calls wait for its commit (the reset starts them).
+    if !inTransaction { startDueXKSCalls(now: clock.now()) }
   }
 }
