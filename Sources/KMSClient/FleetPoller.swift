@@ -16,11 +16,14 @@ public struct PollingOptions: Sendable, Equatable {
   public var eventLimit: Int
   /// Pages followed per list call (a guard against a server that never stops paging).
   public var maxPages: Int
+  /// Shared by the pollers of a many-source view: at most its limit of refreshes at once.
+  public var gate: RefreshGate?
 
   public init(
     interval: Duration = .seconds(2), transientInterval: Duration = .seconds(1),
     maxBackoff: Duration = .seconds(30),
-    deniedRetryInterval: Duration = .seconds(60), eventLimit: Int = 200, maxPages: Int = 1000
+    deniedRetryInterval: Duration = .seconds(60), eventLimit: Int = 200, maxPages: Int = 1000,
+    gate: RefreshGate? = nil
   ) {
     self.interval = interval
     self.transientInterval = min(transientInterval, interval)
@@ -28,6 +31,7 @@ public struct PollingOptions: Sendable, Equatable {
     self.deniedRetryInterval = deniedRetryInterval
     self.eventLimit = eventLimit
     self.maxPages = maxPages
+    self.gate = gate
   }
 
   /// The wait before the next refresh: the interval after a success (shorter while transient);
@@ -269,8 +273,16 @@ actor FleetPoller {
     let started = clock.now()
     let startedInstant = ContinuousClock.now
     let delay: Duration
+    await options.gate?.acquire()
+    let outcome: Result<FleetContent, any Error>
     do {
-      let fetched = try await fetch(previous: content)
+      outcome = .success(try await fetch(previous: content))
+    } catch {
+      outcome = .failure(error)
+    }
+    await options.gate?.release()
+    do {
+      let fetched = try outcome.get()
       let finished = clock.now()
       apply(fetched, at: finished)
       status.lastRefresh = finished
@@ -594,4 +606,38 @@ actor FleetPoller {
     let (seconds, attoseconds) = duration.components
     return TimeInterval(seconds) + TimeInterval(attoseconds) / 1e18
   }
+}
+
+/// A bound on refreshes in flight across many pollers (`kmsdash --concurrency`): a refresh waits
+/// for a free slot, and each finished one hands its slot to the longest waiter.
+public actor RefreshGate {
+  public let limit: Int
+  private var running = 0
+  private var waiters: [CheckedContinuation<Void, Never>] = []
+
+  public init(limit: Int) { self.limit = max(1, limit) }
+
+  /// Refreshes in flight and refreshes waiting (tests, diagnostics).
+  public var inFlight: Int { running }
+  public var waiting: Int { waiters.count }
+
+  public func acquire() async {
+    if running < limit {
+      running += 1
+      return
+    }
+    await withCheckedContinuation { waiters.append($0) }
+  }
+
+  public func release() {
+    if waiters.isEmpty {
+      running -= 1
+    } else {
+      waiters.removeFirst().resume()  // the slot passes on: `running` stays
+    }
+  }
+}
+
+extension RefreshGate: Equatable {
+  public static func == (lhs: RefreshGate, rhs: RefreshGate) -> Bool { lhs === rhs }
 }

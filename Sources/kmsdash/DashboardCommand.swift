@@ -196,7 +196,9 @@ extension DashboardCommand {
   /// One table over every (profile, Region): each its own client and poller, merged by a
   /// `FleetComposite`. Credentials are resolved once per profile before the screen is taken.
   func runMany() async throws {
-    let polling = PollingOptions(interval: .milliseconds(Int(refresh * 1000)))
+    // One gate for every source: at most `--concurrency` refreshes in flight, not one per source.
+    let polling = PollingOptions(
+      interval: .milliseconds(Int(refresh * 1000)), gate: RefreshGate(limit: concurrency))
     var members: [FleetComposite.Member] = []
     do {
       let url = try endpointURL()

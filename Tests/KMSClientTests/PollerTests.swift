@@ -29,6 +29,25 @@ func demoFake() -> FakeKMS {
 }
 
 @Suite struct PollerTests {
+  @Test func pollersSharingAGateRefreshNoMoreThanItsLimitAtOnce() async throws {
+    let gate = RefreshGate(limit: 1)
+    let (first, second) = (demoFake(), demoFake())
+    let clients = [first, second].map { makeClient($0, polling: PollingOptions(gate: gate)) }
+    // The test holds the only slot: neither poller may call its endpoint.
+    await gate.acquire()
+    let loads = clients.map { client in Task { try await client.fleetSnapshot() } }
+    while await gate.waiting < 2 { await Task.yield() }
+    #expect(first.requests.isEmpty)
+    #expect(second.requests.isEmpty)
+    // Released: one at a time, each hands the slot on, and both finish.
+    await gate.release()
+    for load in loads { #expect(try await load.value.stores.count == 3) }
+    #expect(first.count("DescribeCustomKeyStores") == 2)
+    #expect(second.count("DescribeCustomKeyStores") == 2)
+    #expect(await gate.inFlight == 0)
+    #expect(await gate.waiting == 0)
+  }
+
   @Test func firstRefreshFollowsEveryPageAndKeepsOnlyCustomStoreKeys() async throws {
     let fake = demoFake()
     let client = makeClient(fake)
