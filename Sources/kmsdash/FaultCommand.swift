@@ -44,16 +44,7 @@ struct FaultCommand: AsyncParsableCommand {
   @Flag(help: "List the faults set on the cluster and every fault available.")
   var list = false
 
-  @Option(
-    help: ArgumentHelp(
-      "Region to sign for (default: AWS_REGION, AWS_DEFAULT_REGION, us-east-1).", valueName: "region"))
-  var region: String?
-
-  @Option(help: ArgumentHelp("Access key ID (default: AWS_ACCESS_KEY_ID).", valueName: "id"))
-  var accessKeyId: String?
-
-  @Option(help: ArgumentHelp("Secret access key (default: AWS_SECRET_ACCESS_KEY).", valueName: "secret"))
-  var secretAccessKey: String?
+  @OptionGroup var signing: SigningOptions
 
   func validate() throws {
     if xksProxy != nil { return try validateXKS() }
@@ -106,13 +97,11 @@ struct FaultCommand: AsyncParsableCommand {
     }
   }
 
-  /// The endpoint with the flags' credentials (see `simulatorClientConfiguration`).
+  /// The endpoint with the flags' credentials (see `SigningOptions`).
   func faultClientConfiguration(
     endpoint: URL, environment: [String: String] = ProcessInfo.processInfo.environment
   ) -> KMSHTTPClient.Configuration {
-    simulatorClientConfiguration(
-      endpoint: endpoint, region: region, accessKeyId: accessKeyId, secretAccessKey: secretAccessKey,
-      environment: environment)
+    signing.configuration(endpoint: endpoint, environment: environment)
   }
 
   static func render(_ response: ListFaultsResponse, full: Bool) -> String {
