@@ -35,15 +35,16 @@ import Testing
   }
 
   /// True when the tools are there; otherwise records why (an issue under CI, a note elsewhere).
-  static func available(_ module: String) -> Bool {
-    if python("import \(module)") { return true }
-    let message = "Python module '\(module)' is missing: install it with `\(installHint)`."
-    if ProcessInfo.processInfo.environment["CI"] != nil {
-      Issue.record(Comment(rawValue: message))
-    } else {
-      print("skipped: \(message)")
-    }
-    return false
+  /// Whether a test that needs `module` runs: always under CI (where a missing module then fails
+  /// the test with the install command), otherwise only when the module is there (else skipped).
+  static func runs(needing module: String) -> Bool {
+    ProcessInfo.processInfo.environment["CI"] != nil || python("import \(module)")
+  }
+
+  /// Inside a test: fails, naming the install command, when `module` is missing.
+  static func requireModule(_ module: String) throws {
+    try #require(
+      python("import \(module)"), "Python module '\(module)' is missing: install it with `\(installHint)`.")
   }
 
   static let botocoreScript = """
@@ -82,8 +83,12 @@ import Testing
     }
   }
 
-  @Test func everyProfileFixtureResolvesToWhatBotocoreResolves() async throws {
-    guard Self.available("botocore") else { return }
+  @Test(
+    .enabled(
+      if: runs(needing: "botocore"), "Python module 'botocore' is missing: install it with `\(installHint)`.")
+  )
+  func everyProfileFixtureResolvesToWhatBotocoreResolves() async throws {
+    try Self.requireModule("botocore")
     let dir = try ScratchDirectory()
     // A fake STS that answers deterministically per role, verifying signatures with every key it
     // issued, and a fake SSO portal.
@@ -234,8 +239,10 @@ import Testing
 
   /// moto_server as STS: AssumeRole, AssumeRoleWithWebIdentity and GetCallerIdentity answers as
   /// a real implementation writes them parse, and its request checks pass.
-  @Test func stsAgainstMotoServer() async throws {
-    guard Self.available("moto") else { return }
+  @Test(
+    .enabled(if: runs(needing: "moto"), "Python module 'moto' is missing: install it with `\(installHint)`."))
+  func stsAgainstMotoServer() async throws {
+    try Self.requireModule("moto")
     let port = 45_000 + Int.random(in: 0..<2000)
     let moto = Process()
     moto.executableURL = URL(fileURLWithPath: "/usr/bin/env")
