@@ -478,7 +478,7 @@ public struct FleetSnapshot: Sendable, Equatable {
       && lhs.storeList == rhs.storeList && lhs.stateSince == rhs.stateSince
       && lhs.clusterList == rhs.clusterList && lhs.keyList == rhs.keyList && lhs.aliasList == rhs.aliasList
       && lhs.events == rhs.events && lhs.faults == rhs.faults && lhs.backend == rhs.backend
-      && lhs.keyDetails == rhs.keyDetails
+      && lhs.keyDetails == rhs.keyDetails && lhs.xksHealth == rhs.xksHealth
       && lhs.sources == rhs.sources
   }
 
