@@ -42,6 +42,8 @@ public enum KeyCommand: Sendable, Hashable {
   case toggleItem, deleteHsm
   // Runbook
   case runStep, skipStep
+  // Mouse only
+  case selectRow, scrollDown, scrollUp, pressButton, focusField
 
   /// True when the command changes the backend (refused under `--read-only`).
   public var isMutating: Bool {
@@ -191,6 +193,45 @@ public enum KeyTable {
     ],
   ]
 
+  /// The mouse's part of the table: clicks, double-clicks and the wheel, per screen and overlay.
+  /// `handleMouse` dispatches through it and the help lists it with the keys.
+  public static let mouseBindings: [KeyContext: [MouseBinding]] = [
+    .stores: [
+      MouseBinding([.click], "click", "select the row", .selectRow),
+      MouseBinding([.doubleClick], "double-click", "keys of the store (as Enter)", .openKeys),
+      MouseBinding([.wheelDown], "wheel ↓", "scroll down", .scrollDown),
+      MouseBinding([.wheelUp], "wheel ↑", "scroll up", .scrollUp),
+    ],
+    .keys: [
+      MouseBinding([.click, .doubleClick], "click", "select the key", .selectRow),
+      MouseBinding([.wheelDown], "wheel ↓", "scroll down", .scrollDown),
+      MouseBinding([.wheelUp], "wheel ↑", "scroll up", .scrollUp),
+    ],
+    .dialog: [
+      MouseBinding([.click, .doubleClick], "click a button", "press it", .pressButton),
+      MouseBinding([.click], "click a field", "type into it", .focusField),
+    ],
+    .qa: [
+      MouseBinding([.wheelDown], "wheel ↓", "next item", .moveDown),
+      MouseBinding([.wheelUp], "wheel ↑", "previous item", .moveUp),
+    ],
+    .help: [
+      MouseBinding([.wheelDown], "wheel ↓", "scroll down", .moveDown),
+      MouseBinding([.wheelUp], "wheel ↑", "scroll up", .moveUp),
+    ],
+  ]
+
+  /// The commands `gesture` may run in `context`, in table order (a click in a dialog presses a
+  /// button or focuses a field, whichever is under it).
+  public static func commands(for gesture: MouseGesture, in context: KeyContext) -> [KeyCommand] {
+    (mouseBindings[context] ?? []).filter { $0.gestures.contains(gesture) }.map(\.command)
+  }
+
+  /// The first key bound to `command` in `context` (the mouse runs key commands through it).
+  public static func key(for command: KeyCommand, in context: KeyContext) -> Key? {
+    bindings[context]?.first { $0.command == command && !$0.withoutTextField }?.keys.first
+  }
+
   /// The command `key` runs in `context`, nil when the key is not bound there. `textField`: the
   /// dialog has a text field (letters are typed into it).
   public static func command(for key: Key, in context: KeyContext, textField: Bool = false) -> KeyCommand? {
@@ -231,6 +272,9 @@ public enum KeyTable {
         } else {
           entries.append(.init(b.label, b.help))
         }
+      }
+      for b in mouseBindings[context] ?? [] {
+        entries.append(.init(b.label, b.help + " (mouse)"))
       }
       out.append((context.title, entries))
       if context == .commandLine {

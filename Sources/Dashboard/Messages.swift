@@ -5,6 +5,9 @@ import TerminalUI
 /// Everything that can happen to the dashboard.
 public enum Msg: Sendable, Equatable {
   case key(Key)
+  /// A click or the wheel, received at `at` (two presses on the same thing close together are a
+  /// double-click).
+  case mouse(MouseEvent, at: Date)
   case resize(Size)
   /// The clock advanced (animation tick while something is transient).
   case tick(Date)

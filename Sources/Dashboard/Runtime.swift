@@ -84,6 +84,7 @@ public final class DashboardRuntime {
     for await event in terminal.events {
       switch event {
       case .key(let k): dispatch(.key(k))
+      case .mouse(let m): dispatch(.mouse(m, at: clock()))
       case .resize(let s):
         lastFrame = nil
         dispatch(.resize(s))

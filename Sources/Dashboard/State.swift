@@ -52,6 +52,8 @@ public struct DashboardConfig: Sendable, Equatable {
   /// How long connects and disconnects take at most (the simulator's latency model, or AWS's).
   public var expected: ExpectedDurations
   public var theme: Theme
+  /// Clicks and the wheel are reported (`--no-mouse` / `mouse = false` turn it off).
+  public var mouse = true
 
   public init(
     backend: String = "embedded engine", readOnly: Bool = false, confirm: ConfirmMode = .plain,
@@ -188,6 +190,8 @@ public struct DashboardState: Sendable, Equatable {
   public var highlightUntil: [String: Date] = [:]
   /// Completion candidates shown under the command line.
   public var completions: [String] = []
+  /// The last left-button press, to tell a double-click from two clicks.
+  public var lastPress: LastPress?
   public var quitRequested = false
   /// Exit status to use when quitting (130 after Ctrl-C / SIGINT).
   public var exitCode: Int32 = 0

@@ -76,6 +76,8 @@ private func reduce(_ state: inout DashboardState, _ msg: Msg) -> [Effect] {
     return [.quit(128 + signo)]
   case .key(let key):
     return handleKey(&state, key)
+  case .mouse(let event, let at):
+    return handleMouse(&state, event, at: at)
   }
 }
 

@@ -14,6 +14,8 @@ struct Layout {
   var lower: Rect
   var status: Rect
   var footer: Rect
+  /// Where overlays (help, dialogs, panels) are centred: between the header and the status line.
+  var overlay: Rect
   var tooSmall: Bool
 
   init(_ state: DashboardState) {
@@ -28,6 +30,7 @@ struct Layout {
     strip = s
     status = Rect(x: 0, y: bottom.y, width: bottom.width, height: bottom.height > 0 ? 1 : 0)
     footer = Rect(x: 0, y: bottom.y + 1, width: bottom.width, height: bottom.height > 1 ? 1 : 0)
+    overlay = Rect(x: 0, y: 1, width: state.size.width, height: state.size.height - 3)
     if case .keys = state.screen {
       table = main.inset(by: 1)
       lower = Rect(x: 0, y: main.maxY, width: main.width, height: 0)
@@ -139,7 +142,7 @@ public func view(_ state: DashboardState) -> Buffer {
   }
   renderStatus(state, layout.status, &buf)
   renderFooter(state, layout.footer, &buf)
-  let area = Rect(x: 0, y: 1, width: state.size.width, height: state.size.height - 3)
+  let area = layout.overlay
   switch state.overlay {
   case .help(let scroll):
     HelpOverlay(
@@ -311,8 +314,7 @@ private func renderStoreTable(_ state: DashboardState, _ inner: Rect, _ buf: ino
   }
   let cols = order.map { columns[$0.rawValue] }
   // Only the rows on screen are built: a 10,000-store fleet costs no more than a small one.
-  var window = state.storeTable
-  window.clamp(rowCount: visible.count, visibleRows: Table.visibleRows(height: inner.height))
+  let window = Table.window(state.storeTable, rowCount: visible.count, in: inner)
   let onScreen = visible[
     window.offset..<min(visible.count, window.offset + Table.visibleRows(height: inner.height))]
   let rows: [TableRow] = onScreen.map { s in
@@ -475,9 +477,8 @@ private func renderKeys(_ state: DashboardState, storeId: String, _ inner: Rect,
   var title =
     "Keys of \(s?.customKeyStoreName ?? storeId) (\(state.storeLabel(storeId))): \(keys.count), store \(s?.connectionState?.rawValue ?? "?")  (Esc: back)"
   // Only the rows on screen are built: 100,000 keys cost no more than a few.
-  var window = state.keyTable
   let visibleRows = Table.visibleRows(height: inner.height)
-  window.clamp(rowCount: keys.count, visibleRows: visibleRows)
+  let window = Table.window(state.keyTable, rowCount: keys.count, in: inner)
   if keys.count > visibleRows { title += " [\(window.selected + 1)/\(keys.count)]" }
   let onScreen = keys[window.offset..<min(keys.count, window.offset + visibleRows)]
   let outer = Rect(x: inner.x - 1, y: inner.y - 1, width: inner.width + 2, height: inner.height + 2)
@@ -501,7 +502,8 @@ private func renderKeys(_ state: DashboardState, storeId: String, _ inner: Rect,
       TableColumn("SPEC / USE", minWidth: onScreen.reduce(10) { max($0, specAndUse($1).count) }),
       TableColumn("ROT", minWidth: onScreen.reduce(3) { max($0, rotationText($1.details).count) }),
       TableColumn("ALIASES", minWidth: 14, flex: 2),
-      TableColumn("TAGS", minWidth: onScreen.contains { $0.details?.tags.isEmpty == false } ? 10 : 4, flex: 1),
+      TableColumn(
+        "TAGS", minWidth: onScreen.contains { $0.details?.tags.isEmpty == false } ? 10 : 4, flex: 1),
       TableColumn("DESCRIPTION", minWidth: 12, flex: 2),
     ]
   let rows = onScreen.map { k -> TableRow in
@@ -519,7 +521,8 @@ private func renderKeys(_ state: DashboardState, storeId: String, _ inner: Rect,
       (state.snapshot?.aliases(forKey: k.keyId) ?? []).map(state.ownID).joined(separator: ", "))
     guard wide else {
       return TableRow([
-        TableCell(state.ownID(k.keyId)), TableCell(ks?.rawValue ?? "?", style: style), TableCell(specAndUse(k)),
+        TableCell(state.ownID(k.keyId)), TableCell(ks?.rawValue ?? "?", style: style),
+        TableCell(specAndUse(k)),
         rotation,
         aliases, TableCell(tagsText(details)), TableCell(k.description ?? ""),
       ])
@@ -632,6 +635,11 @@ private func renderFooter(_ state: DashboardState, _ rect: Rect, _ buf: inout Bu
 }
 
 private func renderDialog(_ d: ConfirmDialog, _ state: DashboardState, _ area: Rect, _ buf: inout Buffer) {
+  dialogWidget(d).render(in: area, buffer: &buf)
+}
+
+/// The widget a dialog is drawn with (and clicks are hit-tested against).
+func dialogWidget(_ d: ConfirmDialog) -> Dialog {
   var dialog = Dialog(
     title: d.title, body: d.body, buttons: ["Cancel", d.okLabel], focused: d.focused, maxWidth: 70)
   dialog.fields = d.fields.enumerated().map { i, f in
@@ -651,7 +659,7 @@ private func renderDialog(_ d: ConfirmDialog, _ state: DashboardState, _ area: R
       prompt: f.label, value: f.input, masked: masked, active: i == d.activeField && d.fields.count > 0,
       display: display)
   }
-  dialog.render(in: area, buffer: &buf)
+  return dialog
 }
 
 private func renderRunbook(_ state: DashboardState, _ rb: Runbook, _ area: Rect, _ buf: inout Buffer) {

@@ -63,8 +63,50 @@ public struct Dialog: Sendable {
     return area.centered(width: width, height: height)
   }
 
-  public func render(in area: Rect, buffer: inout Buffer) {
+  /// Where the parts of the dialog go inside `area`: the input lines and the buttons. Rendering
+  /// and hit-testing (mouse clicks) both use it.
+  public struct Geometry: Sendable, Equatable {
+    public var box: Rect
+    public var inner: Rect
+    /// One rect per field that fits, in order.
+    public var fields: [Rect]
+    /// One rect per button, in order (the label with its padding or brackets).
+    public var buttons: [Rect]
+  }
+
+  public func geometry(in area: Rect) -> Geometry {
     let box = frame(in: area)
+    // As `Border.draw` leaves it.
+    let inner =
+      box.width >= 2 && box.height >= 2 ? box.inset(by: 1) : Rect(x: box.x, y: box.y, width: 0, height: 0)
+    guard !inner.isEmpty else { return Geometry(box: box, inner: inner, fields: [], buttons: []) }
+    let textWidth = inner.width - 2
+    var y = inner.y
+    for _ in body.flatMap({ wrap($0, width: textWidth) }) {
+      if y >= inner.maxY - 1 { break }
+      y += 1
+    }
+    if !fields.isEmpty { y += 1 }
+    var fieldRects: [Rect] = []
+    for _ in fields where y < inner.maxY - 1 {
+      fieldRects.append(Rect(x: inner.x + 1, y: y, width: textWidth, height: 1))
+      y += 1
+    }
+    let labels = buttonLabels()
+    let total = labels.map(\.displayWidth).reduce(0, +) + max(0, labels.count - 1) * 2
+    var x = inner.x + max(0, (inner.width - total) / 2)
+    var buttonRects: [Rect] = []
+    for l in labels {
+      let width = min(l.displayWidth, max(0, inner.maxX - x))
+      buttonRects.append(Rect(x: x, y: inner.maxY - 1, width: width, height: 1))
+      x += l.displayWidth + 2
+    }
+    return Geometry(box: box, inner: inner, fields: fieldRects, buttons: buttonRects)
+  }
+
+  public func render(in area: Rect, buffer: inout Buffer) {
+    let geometry = geometry(in: area)
+    let box = geometry.box
     buffer.fill(box, style: style)
     let inner = Border.draw(box, title: title, style: style.adding(.bold), in: &buffer)
     guard !inner.isEmpty else { return }
@@ -75,10 +117,9 @@ public struct Dialog: Sendable {
       buffer.put(line, x: textRect.x, y: y, style: style, clip: textRect)
       y += 1
     }
-    if !fields.isEmpty { y += 1 }
     let promptWidth = fields.map(\.prompt.displayWidth).max() ?? 0
-    for field in fields where y < inner.maxY - 1 {
-      let row = Rect(x: textRect.x, y: y, width: textRect.width, height: 1)
+    for (field, row) in zip(fields, geometry.fields) {
+      let y = row.y
       let prompt = field.prompt.padded(toWidth: promptWidth)
       if let display = field.display {
         let used = buffer.put(prompt, x: row.x, y: y, style: style.adding(.bold), clip: row)
@@ -89,15 +130,10 @@ public struct Dialog: Sendable {
           prompt: prompt, in: row, style: field.active ? style.adding(.underline) : style,
           mask: field.masked ? "•" : nil, cursor: field.active, buffer: &buffer)
       }
-      y += 1
     }
-    let labels = buttonLabels()
-    let total = labels.map(\.displayWidth).reduce(0, +) + max(0, labels.count - 1) * 2
-    var x = inner.x + max(0, (inner.width - total) / 2)
-    let by = inner.maxY - 1
-    for (i, l) in labels.enumerated() {
+    for (i, (l, rect)) in zip(buttonLabels(), geometry.buttons).enumerated() {
       let s = i == focused ? style.adding([.reverse, .bold]) : style
-      x += buffer.put(l, x: x, y: by, style: s, clip: inner) + 2
+      buffer.put(l, x: rect.x, y: rect.y, style: s, clip: inner)
     }
   }
 }

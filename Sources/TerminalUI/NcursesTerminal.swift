@@ -34,9 +34,13 @@ public struct TerminalOptions: Sendable {
   /// The colours `Color.default` stands for (a theme's foreground and background); nil keeps the
   /// terminal's own.
   public var defaultColors: (fg: Color, bg: Color)?
-  public init(color: Bool = true, defaultColors: (fg: Color, bg: Color)? = nil) {
+  /// Mouse reporting: clicks and the wheel become `TerminalEvent.mouse` (`--no-mouse` turns it
+  /// off). Never motion: an idle dashboard stays silent.
+  public var mouse: Bool
+  public init(color: Bool = true, defaultColors: (fg: Color, bg: Color)? = nil, mouse: Bool = false) {
     self.color = color
     self.defaultColors = defaultColors
+    self.mouse = mouse
   }
 }
 
@@ -191,6 +195,12 @@ public final class NcursesTerminal: Terminal {
     leaveok(win, true)
     curs_set(0)
     set_escdelay(25)
+    if options.mouse {
+      // No click resolution: ncurses would otherwise hold a press back for up to mouseinterval
+      // waiting for its release. The dashboard tells clicks from double-clicks itself, by clock.
+      mouseinterval(0)
+      _ = mousemask(MouseDecoder.mask, nil)
+    }
     colorEnabled = options.color && has_colors()
     if colorEnabled {
       start_color()
@@ -205,6 +215,7 @@ public final class NcursesTerminal: Terminal {
 
     // Precompute the bytes that leave curses mode, for the crash and atexit paths.
     var bytes: [UInt8] = []
+    if options.mouse { bytes += Array(MouseDecoder.disableSequence.utf8) }
     for cap in ["sgr0", "cnorm", "rmkx", "rmcup"] {
       if let s = tigetstr(cap), Int(bitPattern: s) != -1 {
         var q = UnsafePointer<CChar>(s)
@@ -260,6 +271,15 @@ public final class NcursesTerminal: Terminal {
     while true {
       var wc: wint_t = 0
       let rc = wget_wch(window, &wc)
+      if rc == KEY_CODE_YES, Int32(bitPattern: UInt32(wc)) == KEY_MOUSE {
+        var event = MEVENT()
+        if getmouse(&event) == OK,
+          let mouse = MouseDecoder.decode(buttonState: event.bstate, x: event.x, y: event.y)
+        {
+          continuation.yield(.mouse(mouse))
+        }
+        continue
+      }
       guard let key = KeyDecoder.decode(status: rc, code: UInt32(wc)) else { break }
       if key == .resize {
         size = Size(width: Int(getmaxx(window)), height: Int(getmaxy(window)))

@@ -69,6 +69,16 @@ public struct TableState: Sendable, Hashable {
     selected += delta
     clamp(rowCount: rowCount, visibleRows: visibleRows)
   }
+
+  /// Scrolls the window by `delta` rows (the mouse wheel); the selection moves only as far as it
+  /// must to stay on screen.
+  public mutating func scroll(by delta: Int, rowCount: Int, visibleRows: Int) {
+    guard rowCount > 0 else { return clamp(rowCount: rowCount, visibleRows: visibleRows) }
+    let visible = max(1, visibleRows)
+    offset = min(max(0, offset + delta), max(0, rowCount - visible))
+    selected = min(max(selected, offset), min(rowCount - 1, offset + visible - 1))
+    clamp(rowCount: rowCount, visibleRows: visibleRows)
+  }
 }
 
 /// A table with a header row, a sort indicator, a selected row and vertical scrolling.
@@ -126,6 +136,29 @@ public struct Table: Sendable {
   /// Rows that fit below the header in a rect of the given height.
   public static func visibleRows(height: Int) -> Int { max(0, height - 1) }
 
+  /// The part of `rowCount` rows a table in `rect` shows for `state`: the selection clamped and
+  /// scrolled into view. Rendering and hit-testing both go through it.
+  public static func window(_ state: TableState, rowCount: Int, in rect: Rect) -> TableState {
+    var window = state
+    window.clamp(rowCount: rowCount, visibleRows: visibleRows(height: rect.height))
+    return window
+  }
+
+  /// The screen row of the `line`-th visible row (0: the first row under the header).
+  public static func rowY(line: Int, in rect: Rect) -> Int { rect.y + 1 + line }
+
+  /// Which of `rowCount` rows (window `state`) is drawn at screen row `y` of a table in `rect`;
+  /// nil for the header, the space below the last row, or outside the table.
+  public static func rowIndex(atX x: Int, y: Int, in rect: Rect, state: TableState, rowCount: Int) -> Int? {
+    guard rect.contains(x: x, y: y) else { return nil }
+    let line = y - rowY(line: 0, in: rect)
+    let window = window(state, rowCount: rowCount, in: rect)
+    guard line >= 0, line < visibleRows(height: rect.height), window.offset + line < rowCount else {
+      return nil
+    }
+    return window.offset + line
+  }
+
   public func render(in rect: Rect, buffer: inout Buffer) {
     guard rect.height > 0, rect.width > 0 else { return }
     let widths = layout(width: rect.width)
@@ -141,14 +174,13 @@ public struct Table: Sendable {
         style: headerStyle, clip: rect)
       x += w + 1
     }
-    var st = state
+    let st = Table.window(state, rowCount: rows.count, in: rect)
     let visible = Table.visibleRows(height: rect.height)
-    st.clamp(rowCount: rows.count, visibleRows: visible)
     for line in 0..<visible {
       let index = st.offset + line
       guard index < rows.count else { break }
       let row = rows[index]
-      let y = rect.y + 1 + line
+      let y = Table.rowY(line: line, in: rect)
       let selected = showsSelection && index == st.selected
       let rowRect = Rect(x: rect.x, y: y, width: rect.width, height: 1)
       var rowStyle = row.style

@@ -1,6 +1,8 @@
 /// Something that happened at the terminal.
 public enum TerminalEvent: Sendable, Hashable {
   case key(Key)
+  /// A mouse button or the wheel (only when the terminal was opened with mouse reporting on).
+  case mouse(MouseEvent)
   /// The terminal has a new size (already applied by the backend).
   case resize(Size)
   /// SIGINT (Ctrl-C when the key is not delivered as a character), SIGTERM, SIGHUP, or the pty
