@@ -87,14 +87,18 @@ private func mouseContext(_ state: DashboardState) -> KeyContext? {
 }
 
 /// A click or the wheel: turned into a gesture (a second press on the same target within
-/// `doubleClickInterval` is a double-click), then dispatched through `KeyTable.mouseBindings`.
+/// `doubleClickInterval` is a double-click; ncurses reports two clicks that reached it in one read
+/// as one double-click), then dispatched through `KeyTable.mouseBindings`.
 func handleMouse(_ state: inout DashboardState, _ event: MouseEvent, at: Date) -> [Effect] {
   let target = mouseTarget(state, x: event.x, y: event.y)
   let gesture: MouseGesture
   switch event.action {
   case .wheelDown: gesture = .wheelDown
   case .wheelUp: gesture = .wheelUp
-  case .press:
+  case .doubleClick:
+    gesture = .doubleClick
+    state.lastPress = nil
+  case .press, .click:
     let since = state.lastPress.map { at.timeIntervalSince($0.at) }
     if let since, state.lastPress?.target == target, target != .nothing, since >= 0,
       since <= doubleClickInterval

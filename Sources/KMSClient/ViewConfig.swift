@@ -47,12 +47,32 @@ public struct KMSDashConfigError: Error, Sendable, Equatable, CustomStringConver
 /// all_regions = true
 /// ```
 ///
+/// and the dashboard's appearance, at the top (before any table):
+///
+/// ```toml
+/// theme = "light"   # dark, light or terminal; --theme wins, NO_COLOR wins over both
+/// mouse = false     # as --no-mouse
+/// ```
+///
 /// Parsed with TOMLKit (toml++). Unknown keys are errors, not silently ignored: a typo such as
 /// `region =` would otherwise watch nothing it was meant to.
 public struct KMSDashConfig: Sendable, Equatable {
   public var views: [String: SavedView]
+  /// `theme = "NAME"` as written (the dashboard checks the name against its themes).
+  public var theme: String?
+  /// The line of `theme =`, for a message about its value.
+  public var themeLine: Int?
+  /// `mouse = true|false`; nil when the file does not say.
+  public var mouse: Bool?
 
-  public init(views: [String: SavedView] = [:]) { self.views = views }
+  public init(
+    views: [String: SavedView] = [:], theme: String? = nil, themeLine: Int? = nil, mouse: Bool? = nil
+  ) {
+    self.views = views
+    self.theme = theme
+    self.themeLine = themeLine
+    self.mouse = mouse
+  }
 
   /// Where the file is: `$XDG_CONFIG_HOME/kmsdash/config.toml`, else under `~/.config`.
   public static func path(environment: [String: String], homeDirectory: String) -> String {
@@ -97,12 +117,36 @@ public struct KMSDashConfig: Sendable, Equatable {
         $0 + 1
       }
     }
-    var views: [String: SavedView] = [:]
-    for key in root.keys where key != "views" {
-      throw KMSDashConfigError(
-        file: file, message: "unknown top-level key '\(key)' (expected [views.NAME] tables)")
+    /// The line of a top-level `key = …`.
+    func line(ofKey key: String) -> Int? {
+      lines.firstIndex { line in
+        let t = line.trimmingCharacters(in: .whitespaces)
+        return t.hasPrefix(key) && t.dropFirst(key.count).trimmingCharacters(in: .whitespaces).hasPrefix("=")
+      }.map { $0 + 1 }
     }
-    guard let viewsValue = root["views"] else { return KMSDashConfig() }
+    var views: [String: SavedView] = [:]
+    for key in root.keys where !topLevelKeys.contains(key) {
+      throw KMSDashConfigError(
+        file: file, line: line(ofKey: key),
+        message: "unknown top-level key '\(key)' (expected theme, mouse or [views.NAME] tables)")
+    }
+    var config = KMSDashConfig()
+    if let value = root["theme"] {
+      guard let name = value.string else {
+        throw KMSDashConfigError(
+          file: file, line: line(ofKey: "theme"), message: "'theme' must be a string such as \"light\"")
+      }
+      config.theme = name
+      config.themeLine = line(ofKey: "theme")
+    }
+    if let value = root["mouse"] {
+      guard let flag = value.bool else {
+        throw KMSDashConfigError(
+          file: file, line: line(ofKey: "mouse"), message: "'mouse' must be true or false")
+      }
+      config.mouse = flag
+    }
+    guard let viewsValue = root["views"] else { return config }
     guard let table = viewsValue.table else {
       throw KMSDashConfigError(file: file, message: "'views' must be a table of [views.NAME] sections")
     }
@@ -140,8 +184,11 @@ public struct KMSDashConfig: Sendable, Equatable {
       }
       views[name] = SavedView(name: name, profiles: profiles, regions: regions, allRegions: allRegions)
     }
-    return KMSDashConfig(views: views)
+    config.views = views
+    return config
   }
+
+  static let topLevelKeys: Set<String> = ["views", "theme", "mouse"]
 }
 
 /// Region names as AWS spells them (`us-east-1`, `ap-southeast-3`, `us-gov-west-1`, `cn-north-1`).

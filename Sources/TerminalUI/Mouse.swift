@@ -6,6 +6,10 @@ public struct MouseEvent: Sendable, Hashable, CustomStringConvertible {
     /// The left button went down (a click, or half of a double-click).
     case press
     case release
+    /// A press and its release that arrived together (ncurses merges them).
+    case click
+    /// Two clicks that arrived together (ncurses merges them; slower ones come as presses).
+    case doubleClick
     case wheelUp, wheelDown
     /// Another button went down (right, middle): reported, not used.
     case otherPress
@@ -29,8 +33,8 @@ public enum MouseDecoder {
   /// The events kmsdash asks ncurses for: left press and release, and the wheel. Motion is not
   /// among them (no all-motion tracking), so moving the mouse sends nothing.
   public static let mask: mmask_t =
-    TUI_BUTTON1_PRESSED | TUI_BUTTON1_RELEASED | TUI_BUTTON3_PRESSED | TUI_BUTTON4_PRESSED
-    | TUI_BUTTON5_PRESSED
+    TUI_BUTTON1_PRESSED | TUI_BUTTON1_RELEASED | TUI_BUTTON1_CLICKED | TUI_BUTTON1_DOUBLE_CLICKED
+    | TUI_BUTTON1_TRIPLE_CLICKED | TUI_BUTTON3_PRESSED | TUI_BUTTON4_PRESSED | TUI_BUTTON5_PRESSED
 
   /// The bytes that switch mouse reporting off again (X10/normal tracking and SGR 1006), for the
   /// crash path, which cannot call ncurses.
@@ -43,6 +47,10 @@ public enum MouseDecoder {
       action = .wheelUp
     } else if buttonState & TUI_BUTTON5_PRESSED != 0 {
       action = .wheelDown
+    } else if buttonState & (TUI_BUTTON1_DOUBLE_CLICKED | TUI_BUTTON1_TRIPLE_CLICKED) != 0 {
+      action = .doubleClick
+    } else if buttonState & TUI_BUTTON1_CLICKED != 0 {
+      action = .click
     } else if buttonState & TUI_BUTTON1_PRESSED != 0 {
       action = .press
     } else if buttonState & TUI_BUTTON1_RELEASED != 0 {

@@ -17,7 +17,10 @@ struct DashboardCommand: AsyncParsableCommand {
     discussion: """
       Shows every custom key store with its live ConnectionState; d / c disconnect and connect
       with a confirmation dialog, Enter lists a store's keys, f opens the QA fault panel, ? lists
-      every key. NO_COLOR in the environment has the same effect as --no-color.
+      every key. NO_COLOR in the environment has the same effect as --no-color. The mouse selects
+      (click), opens (double-click), scrolls (wheel) and presses dialog buttons; Shift+drag still
+      selects text in most terminals. $XDG_CONFIG_HOME/kmsdash/config.toml may set theme = "light"
+      and mouse = false.
       """)
 
   @OptionGroup var engineOptions: EngineOptions
@@ -68,9 +71,15 @@ struct DashboardCommand: AsyncParsableCommand {
 
   @Option(
     help: ArgumentHelp(
-      "Colours: dark (white on black), light (black on white) or terminal (the terminal's own background and 16 colours). NO_COLOR still wins.",
+      "Colours: dark (white on black, the default), light (black on white) or terminal (the terminal's own background and 16 colours). Wins over theme = in the config file; NO_COLOR still wins.",
       valueName: "theme"))
-  var theme: Theme = .dark
+  var theme: Theme?
+
+  @Flag(
+    help:
+      "No mouse reporting (as mouse = false in the config file): the terminal keeps every click for text selection."
+  )
+  var noMouse = false
 
   func validate() throws {
     guard refresh.isFinite, refresh >= 0.2, refresh <= 3600 else {
@@ -106,28 +115,29 @@ struct DashboardCommand: AsyncParsableCommand {
   }
 
   func run() async throws {
+    // A bad theme or mouse value in the config file stops here, before anything is opened.
+    let appearance = try appearance()
     // Many profiles or Regions (or a saved view): one table over all of them.
     if view != nil || allRegions || profile.count > 1 || engineOptions.region.count > 1 {
-      return try await runMany()
+      return try await runMany(appearance)
     }
     // `--profile` alone watches that profile's KMS (its configured endpoint, else AWS's).
-    if endpoint != nil || !profile.isEmpty { return try await runRemote(endpoint) }
+    if endpoint != nil || !profile.isEmpty { return try await runRemote(endpoint, appearance) }
     let stateStore = try engineOptions.openStateStore()
     let (engine, xksProxy) = try await engineOptions.makeDashboardEngine(store: stateStore)
     let backend =
       stateStore.map { "embedded engine, state \(abbreviatingHome($0.path))" }
       ?? "embedded engine (in memory)"
-    let noColorEnv = ProcessInfo.processInfo.environment["NO_COLOR"].map { !$0.isEmpty } ?? false
     // The simulator's own latency model, scaled as the engine scales it.
     let latency = LatencyModel.named(engineOptions.latency) ?? .demo
     let scale = max(engineOptions.timeScale, 0.000_001)
     let config = DashboardConfig(
-      backend: backend, readOnly: readOnly, confirm: confirm, color: !(noColor || noColorEnv),
-      simulator: true,
+      backend: backend, readOnly: readOnly, confirm: confirm, simulator: true,
       expected: ExpectedDurations(
         cloudHsmConnect: latency.connect.upperBound / scale,
         xksConnect: latency.xksConnect.upperBound / scale,
-        disconnect: latency.disconnect.upperBound / scale), theme: theme)
+        disconnect: latency.disconnect.upperBound / scale)
+    ).with(appearance)
     let code = await runTerminalDashboard(
       service: engine, control: engine, xksControl: xksProxy, config: config)
     if code != 0 { throw ExitCode(code) }
@@ -135,7 +145,7 @@ struct DashboardCommand: AsyncParsableCommand {
 
   /// The same dashboard through `KMSHTTPClient`: SigV4 with the standard AWS credential chain,
   /// live state by polling; the QA panel only when the endpoint is a kmsdash server.
-  func runRemote(_ endpoint: String?) async throws {
+  func runRemote(_ endpoint: String?, _ appearance: Appearance) async throws {
     let url = try endpointURL()
     // Credentials are resolved and fetched here, before the dashboard takes the screen: an MFA
     // prompt, a credential_process or an expired SSO login talks to the plain terminal.
@@ -150,12 +160,11 @@ struct DashboardCommand: AsyncParsableCommand {
     }
     let client = KMSHTTPClient(configuration: configuration)
     let isSimulator = (try? await client.isSimulator()) == true
-    let noColorEnv = ProcessInfo.processInfo.environment["NO_COLOR"].map { !$0.isEmpty } ?? false
     var backend = "endpoint \(configuration.endpoint.absoluteString)"
     if let identity = configuration.identity { backend += " │ as \(identity.arn)" }
     let config = DashboardConfig(
-      backend: backend, readOnly: readOnly, confirm: confirm, color: !(noColor || noColorEnv),
-      simulator: isSimulator, theme: theme)
+      backend: backend, readOnly: readOnly, confirm: confirm, simulator: isSimulator
+    ).with(appearance)
     let code = await runTerminalDashboard(
       service: client, control: isSimulator ? client : nil, config: config)
     await client.shutdown()
@@ -174,15 +183,31 @@ extension DashboardCommand {
     return parsed
   }
 
+  /// `$XDG_CONFIG_HOME/kmsdash/config.toml` (else under `~/.config`), read and checked.
+  func configFile() throws -> (path: String, config: KMSDashConfig) {
+    let environment = ProcessInfo.processInfo.environment
+    let path = KMSDashConfig.path(
+      environment: environment, homeDirectory: environment["HOME"] ?? NSHomeDirectory())
+    return (path, try KMSDashConfig.load(path: path))
+  }
+
+  /// Colours, theme and mouse: NO_COLOR > --no-color/--theme/--no-mouse > the config file > the
+  /// defaults. A bad value in the file stops here, before the screen is taken.
+  func appearance() throws -> Appearance {
+    let (path, config) = try configFile()
+    return try Appearance.resolve(
+      noColorEnvironment: ProcessInfo.processInfo.environment["NO_COLOR"], noColorFlag: noColor,
+      themeFlag: theme, noMouseFlag: noMouse,
+      file: Appearance.FileSettings(
+        file: path, theme: config.theme, themeLine: config.themeLine, mouse: config.mouse))
+  }
+
   /// The profiles and Regions to watch: `--view NAME` from the config file, else the flags.
   func manySources() throws -> (profiles: [String?], regions: [String], allRegions: Bool) {
     guard let view else {
       return (profile.isEmpty ? [nil] : profile.map { $0 }, engineOptions.region, allRegions)
     }
-    let environment = ProcessInfo.processInfo.environment
-    let path = KMSDashConfig.path(
-      environment: environment, homeDirectory: environment["HOME"] ?? NSHomeDirectory())
-    let config = try KMSDashConfig.load(path: path)
+    let (path, config) = try configFile()
     guard let saved = config.views[view] else {
       let known = config.views.keys.sorted()
       throw KMSDashConfigError(
@@ -195,7 +220,7 @@ extension DashboardCommand {
 
   /// One table over every (profile, Region): each its own client and poller, merged by a
   /// `FleetComposite`. Credentials are resolved once per profile before the screen is taken.
-  func runMany() async throws {
+  func runMany(_ appearance: Appearance) async throws {
     // One gate for every source: at most `--concurrency` refreshes in flight, not one per source.
     let polling = PollingOptions(
       interval: .milliseconds(Int(refresh * 1000)), gate: RefreshGate(limit: concurrency))
@@ -231,11 +256,11 @@ extension DashboardCommand {
     let composite = FleetComposite(members: members, concurrency: concurrency)
     let accounts = Set(members.map { $0.source.profile ?? "" }).count
     let regions = Set(members.map(\.source.region)).count
-    let noColorEnv = ProcessInfo.processInfo.environment["NO_COLOR"].map { !$0.isEmpty } ?? false
     let config = DashboardConfig(
       backend: (view.map { "view \($0): " } ?? "")
         + "\(accounts) profile\(accounts == 1 ? "" : "s") × \(regions) Region\(regions == 1 ? "" : "s")",
-      readOnly: readOnly, confirm: confirm, color: !(noColor || noColorEnv), simulator: false)
+      readOnly: readOnly, confirm: confirm, simulator: false
+    ).with(appearance)
     let code = await runTerminalDashboard(service: composite, control: nil, config: config)
     await composite.shutdown()
     if code != 0 { throw ExitCode(code) }
@@ -252,7 +277,8 @@ func runTerminalDashboard(
   let terminal: NcursesTerminal
   do {
     terminal = try NcursesTerminal.open(
-      options: TerminalOptions(color: config.color, defaultColors: config.theme.defaultColors))
+      options: TerminalOptions(
+        color: config.color, defaultColors: config.theme.defaultColors, mouse: config.mouse))
   } catch {
     let message = "kmsdash: \(error)\n"
     _ = message.withCString { write(2, $0, strlen($0)) }
@@ -270,4 +296,15 @@ func abbreviatingHome(_ path: String) -> String {
     return path
   }
   return "~" + path.dropFirst(home.count)
+}
+
+extension DashboardConfig {
+  /// This configuration with the resolved colours, theme and mouse.
+  func with(_ appearance: Appearance) -> DashboardConfig {
+    var config = self
+    config.color = appearance.color
+    config.theme = appearance.theme
+    config.mouse = appearance.mouse
+    return config
+  }
 }

@@ -52,6 +52,18 @@ struct MouseTests {
     #expect(enter.screen == s.screen)
   }
 
+  /// Events that reach ncurses in one read come merged: a click, or a double-click.
+  @Test func mergedClicksAndDoubleClicksAsNcursesReportsThem() throws {
+    var s = F.state()
+    let ledger = try Self.position(of: "ledger-archive", in: s)
+    _ = update(&s, .mouse(MouseEvent(.click, x: ledger.x, y: ledger.y), at: F.t0))
+    #expect(s.selectedStoreId == F.ledger)
+    #expect(s.screen == .stores)
+    let payments = try Self.position(of: "payments-prod", in: s)
+    _ = update(&s, .mouse(MouseEvent(.doubleClick, x: payments.x, y: payments.y), at: F.t0.addingTimeInterval(5)))
+    #expect(s.screen == .keys(storeId: F.payments))
+  }
+
   @Test func twoClicksFarApartOrOnDifferentRowsAreTwoClicks() throws {
     var s = F.state()
     let payments = try Self.position(of: "payments-prod", in: s)

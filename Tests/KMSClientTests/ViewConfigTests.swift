@@ -74,8 +74,35 @@ import Testing
         == "view 'p': 'profiles' must name at least one AWS profile")
     #expect(
       error("[view.p]\nprofiles = [\"a\"]\n")?.message
-        == "unknown top-level key 'view' (expected [views.NAME] tables)")
+        == "unknown top-level key 'view' (expected theme, mouse or [views.NAME] tables)")
     #expect(error("views = 3\n")?.message == "'views' must be a table of [views.NAME] sections")
+  }
+
+  /// The dashboard's appearance: `theme` as written with its line (the dashboard knows the
+  /// names), `mouse` as a boolean.
+  @Test func themeAndMouseAtTheTop() throws {
+    let config = try KMSDashConfig.parse(
+      """
+      # Light terminal, no mouse.
+      theme = "light"
+      mouse = false
+
+      [views.prod]
+      profiles = ["prod-admin"]
+      regions = ["us-east-1"]
+      """, file: Self.file)
+    #expect(config.theme == "light")
+    #expect(config.themeLine == 2)
+    #expect(config.mouse == false)
+    #expect(config.views.keys.sorted() == ["prod"])
+    #expect(try KMSDashConfig.parse("theme = \"solarized\"\n", file: Self.file).theme == "solarized")
+    #expect(try KMSDashConfig.parse("", file: Self.file).mouse == nil)
+    let notBool = error("\n\nmouse = \"no\"\n")
+    #expect(notBool?.line == 3)
+    #expect(notBool?.message == "'mouse' must be true or false")
+    let notString = error("theme = 3\n")
+    #expect(notString?.description == "\(Self.file):1: 'theme' must be a string such as \"light\"")
+    #expect(error("colour = \"red\"\n")?.line == 1)
   }
 
   @Test func theFileIsUnderXDGConfigHomeElseDotConfig() throws {
