@@ -87,6 +87,8 @@ public struct ConfirmDialog: Sendable, Equatable {
     case confirm(DialogAction)
     /// The state forbids connecting (FAILED): explain, and offer to disconnect first.
     case offerDisconnect
+    /// A runbook step: set the kmsuser password in this (simulated) cluster.
+    case setClusterPassword(clusterId: String)
   }
 
   public var kind: Kind
@@ -244,7 +246,7 @@ extension ConfirmDialog {
     var d = self
     let command = KeyTable.command(for: key, in: .dialog, textField: hasTextField)
     func ok() -> DialogOutcome {
-      if case .confirm = d.kind, let why = d.problem { return .refused(d, why) }
+      if d.kind != .offerDisconnect, let why = d.problem { return .refused(d, why) }
       return .confirmed(d)
     }
     // Keys a choice field uses before anything else.
@@ -302,6 +304,9 @@ func handleDialogKey(_ state: inout DashboardState, _ key: Key, _ dialog: Confir
   case .confirmed(let d):
     state.overlay = nil
     switch d.kind {
+    case .setClusterPassword(let clusterId):
+      return runbookSetClusterPassword(
+        &state, clusterId: clusterId, Secret(d.field(.password)?.input.text ?? ""))
     case .offerDisconnect:
       if let s = state.store(id: d.storeId) {
         state.overlay = .dialog(makeConfirmDialog(.disconnect, store: s, state))
@@ -483,7 +488,11 @@ func requestRenameStore(_ s: CustomKeyStoresListEntry, _ state: inout DashboardS
   return []
 }
 
-func requestChangePassword(_ s: CustomKeyStoresListEntry, _ state: inout DashboardState) -> [Effect] {
+/// `known`: the password the runbook just set in the cluster, filled in (masked) for the user to
+/// confirm.
+func requestChangePassword(_ s: CustomKeyStoresListEntry, _ state: inout DashboardState, known: Secret? = nil)
+  -> [Effect]
+{
   if refusedReadOnly(.changePassword, &state) { return [] }
   let id = s.customKeyStoreId ?? ""
   let name = s.customKeyStoreName ?? id
@@ -502,8 +511,11 @@ func requestChangePassword(_ s: CustomKeyStoresListEntry, _ state: inout Dashboa
       kind: .confirm(.changePassword), storeId: id, storeName: name, title: "Set the kmsuser password",
       body: [
         "Tell KMS the current password of the kmsuser crypto user of \(name) (\(id)).",
-        "This does not change the password in the cluster; the next connect logs in with it.",
-      ], fields: [DialogField(.password, "kmsuser password: ", .secret)], okLabel: "Save"))
+        known == nil
+          ? "This does not change the password in the cluster; the next connect logs in with it."
+          : "Filled in: the password just set in the cluster. The next connect logs in with it.",
+      ], fields: [DialogField(.password, "kmsuser password: ", .secret, text: known?.revealed ?? "")],
+      okLabel: "Save"))
   return []
 }
 

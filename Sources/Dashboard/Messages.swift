@@ -23,6 +23,8 @@ public enum Msg: Sendable, Equatable {
   /// A file the dashboard was asked to write (`:export`, `:events`) was written or not.
   case fileWritten(path: String, bytes: Int, error: String?)
   case prediction(storeId: String, String)
+  /// The simulator set (or refused to set) the kmsuser password of a cluster.
+  case kmsuserPasswordSet(clusterId: String, error: String?)
   /// The faults of the embedded XKS proxy behind a store.
   case xksFaults(storeId: String, Set<XKSQAFault>)
   /// A line for the status bar (a QA control failed).
@@ -118,6 +120,8 @@ public enum Effect: Sendable, Equatable {
   /// A store or key operation on the backend.
   case perform(FleetOperation)
   case setFault(SimulatorFault, enabled: Bool, clusterId: String)
+  /// Sets the kmsuser password in a simulated cluster (the runbook's "set a new kmsuser password").
+  case setKmsuserPassword(clusterId: String, password: Secret)
   case setHsmFailed(clusterId: String, hsmId: String, failed: Bool)
   case createHsm(clusterId: String, availabilityZone: String)
   case deleteHsm(clusterId: String, hsmId: String)
@@ -140,7 +144,7 @@ public enum Effect: Sendable, Equatable {
   /// True for every effect that changes the engine or the simulator.
   public var isMutating: Bool {
     switch self {
-    case .perform, .setFault, .setHsmFailed, .createHsm, .deleteHsm, .setXKSFault: true
+    case .perform, .setFault, .setKmsuserPassword, .setHsmFailed, .createHsm, .deleteHsm, .setXKSFault: true
     case .loadSnapshot, .predictConnect, .loadXKSFaults, .writeFile, .redraw, .quit: false
     }
   }

@@ -13,6 +13,10 @@ public struct Runbook: Sendable, Equatable {
     case fixCluster(faults: [SimulatorFault])
     /// Add an HSM in this zone; done when the cluster has an ACTIVE HSM.
     case addHsm(availabilityZone: String)
+    /// Set a new kmsuser password in the cluster, typed masked (the simulator's
+    /// SetKmsuserPassword; on AWS the CloudHSM CLI, then the user skips the step). Unlocks a
+    /// locked-out kmsuser; KMS keeps the old password until the next step.
+    case setClusterPassword
     /// UpdateCustomKeyStore KeyStorePassword through the password dialog.
     case setPassword
     /// ConnectCustomKeyStore; done when CONNECTED, failed when FAILED.
@@ -39,6 +43,9 @@ public struct Runbook: Sendable, Equatable {
   public var steps: [Step]
   /// What the next connect would end in (simulator only), refreshed with the fleet.
   public var prediction: String?
+  /// The password the cluster step set, offered to the UpdateCustomKeyStore step; forgotten once
+  /// KMS has it.
+  public var clusterPassword: Secret?
 
   /// The first step not yet done or skipped.
   public var current: Int? {
@@ -98,6 +105,9 @@ func makeRunbook(_ s: CustomKeyStoresListEntry, code: ConnectionErrorCodeType, _
       cluster.map { Set(($0.subnetMapping ?? [:]).keys).union($0.availabilityZones).sorted() }?.first
       ?? "us-east-1a"
     steps.append(.init(title: "Add an HSM in \(az)", action: .addHsm(availabilityZone: az)))
+  } else if [.invalidCredentials, .userLockedOut].contains(code) {
+    steps.append(
+      .init(title: "Set a new kmsuser password in the cluster (typed masked)", action: .setClusterPassword))
   } else {
     let present = faults(for: code).filter {
       state.snapshot?.faults[s.cloudHsmClusterId ?? ""]?.contains($0) == true
@@ -203,6 +213,23 @@ private func runStep(_ state: inout DashboardState, _ rb: inout Runbook) -> [Eff
     }
     rb.steps[i].status = .running
     return [.createHsm(clusterId: cluster, availabilityZone: az)]
+  case .setClusterPassword:
+    guard state.config.simulator, let cluster = rb.clusterId else {
+      state.status = StatusMessage(
+        "Do this outside kmsdash (CloudHSM CLI: user change-password --username kmsuser --role crypto-user), then press s"
+      )
+      return []
+    }
+    rb.steps[i].status = .running
+    state.overlay = .dialog(
+      ConfirmDialog(
+        kind: .setClusterPassword(clusterId: cluster), storeId: rb.storeId, storeName: rb.storeName,
+        title: "Set the kmsuser password in the cluster",
+        body: [
+          "Set a new password for the kmsuser crypto user in \(cluster), as an administrator would with the CloudHSM CLI. This unlocks a locked-out kmsuser.",
+          "KMS keeps the old password until the next step tells it the new one.",
+        ], fields: [DialogField(.password, "new kmsuser password: ", .secret)], okLabel: "Set"))
+    return []
   case .setPassword:
     guard store.connectionState == .disconnected else {
       state.status = StatusMessage(
@@ -210,7 +237,7 @@ private func runStep(_ state: inout DashboardState, _ rb: inout Runbook) -> [Eff
       return []
     }
     rb.steps[i].status = .running
-    return requestChangePassword(store, &state)
+    return requestChangePassword(store, &state, known: rb.clusterPassword)
   case .connect:
     rb.steps[i].status = .running
     return [.perform(.connect(id))]
@@ -236,8 +263,8 @@ func runbookProgress(_ state: inout DashboardState) {
     }
   case .addHsm:
     if let cluster, cluster.activeHsmCount > 0 { rb.steps[i].status = .done("\(hsmSummary(cluster)) ACTIVE") }
-  case .setPassword:
-    break  // done when UpdateCustomKeyStore is accepted
+  case .setPassword, .setClusterPassword:
+    break  // done when the call is answered
   case .connect:
     if store.connectionState == .connected {
       rb.steps[i].status = .done("CONNECTED")
@@ -258,6 +285,7 @@ func runbookAfter(_ state: inout DashboardState, _ op: FleetOperation, failed: S
   switch (rb.steps[i].action, op) {
   case (.setPassword, .setStorePassword):
     rb.steps[i].status = failed.map { .failed($0) } ?? .done("KeyStorePassword updated")
+    if failed == nil { rb.clusterPassword = nil }  // KMS has it now
     state.overlay = .runbook
   case (.disconnect, .disconnect), (.connect, .connect):
     if let failed { rb.steps[i].status = .failed(failed) }
@@ -268,10 +296,45 @@ func runbookAfter(_ state: inout DashboardState, _ op: FleetOperation, failed: S
   return state.config.simulator ? [.predictConnect(storeId: rb.storeId)] : []
 }
 
-/// The password dialog of a runbook step was cancelled: back to the runbook, the step pending.
+/// The cluster step's dialog was confirmed: the password goes to the simulator, and is kept for
+/// the UpdateCustomKeyStore step.
+func runbookSetClusterPassword(_ state: inout DashboardState, clusterId: String, _ password: Secret)
+  -> [Effect]
+{
+  state.overlay = state.runbook == nil ? nil : .runbook
+  if refusedReadOnly(.changePassword, &state) { return [] }
+  state.runbook?.clusterPassword = password
+  state.status = StatusMessage("Setting the kmsuser password in \(clusterId)…")
+  return [.setKmsuserPassword(clusterId: clusterId, password: password)]
+}
+
+/// The simulator answered the cluster step.
+func runbookClusterPasswordSet(_ state: inout DashboardState, clusterId: String, error: String?) -> [Effect] {
+  if let error {
+    state.status = StatusMessage(
+      "Setting the kmsuser password in \(clusterId) failed: \(error)", kind: .error)
+  } else {
+    state.status = StatusMessage(
+      "kmsuser password set in \(clusterId); KMS still has the old one until UpdateCustomKeyStore")
+  }
+  guard var rb = state.runbook, let i = rb.current, rb.steps[i].status == .running,
+    rb.steps[i].action == .setClusterPassword, rb.clusterId == clusterId
+  else { return [] }
+  if let error {
+    rb.steps[i].status = .failed(error)
+    rb.clusterPassword = nil
+  } else {
+    rb.steps[i].status = .done("set in \(clusterId) (kmsuser unlocked)")
+  }
+  state.runbook = rb
+  return state.config.simulator ? [.predictConnect(storeId: rb.storeId)] : []
+}
+
+/// A runbook step's dialog was cancelled: back to the runbook, the step pending.
 func runbookDialogCancelled(_ state: inout DashboardState, _ dialog: ConfirmDialog) {
   guard var rb = state.runbook, let i = rb.current, rb.steps[i].status == .running,
-    rb.steps[i].action == .setPassword, dialog.storeId == rb.storeId
+    rb.steps[i].action == .setPassword || rb.steps[i].action == .setClusterPassword,
+    dialog.storeId == rb.storeId
   else { return }
   rb.steps[i].status = .pending
   state.runbook = rb

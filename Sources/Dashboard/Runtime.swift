@@ -257,6 +257,19 @@ public final class DashboardRuntime {
       call("SetFault", target: cluster) {
         try await control.setFault(fault, enabled: enabled, clusterId: cluster)
       }
+    case .setKmsuserPassword(let cluster, let password):
+      guard let control else { return }
+      spawn { [weak self] in
+        var failure: String?
+        do {
+          try await control.setKmsuserPassword(password.revealed, clusterId: cluster)
+        } catch let e as KMSError {
+          failure = "\(e.code): \(e.message)"
+        } catch {
+          failure = "\(error)"
+        }
+        self?.dispatch(.kmsuserPasswordSet(clusterId: cluster, error: failure))
+      }
     case .setHsmFailed(let cluster, let hsm, let failed):
       guard let control else { return }
       call("SetHsmFailed", target: hsm) {

@@ -65,6 +65,8 @@ private func reduce(_ state: inout DashboardState, _ msg: Msg) -> [Effect] {
       state.runbook = rb
     }
     return []
+  case .kmsuserPasswordSet(let clusterId, let error):
+    return runbookClusterPasswordSet(&state, clusterId: clusterId, error: error)
   case .xksFaults(let id, let faults):
     return receiveXKSFaults(&state, storeId: id, faults)
   case .status(let message):

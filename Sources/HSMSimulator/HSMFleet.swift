@@ -225,6 +225,30 @@ public struct HSMFleet: Sendable {
     clusters[clusterId] = cluster
   }
 
+  /// An administrator sets the kmsuser crypto user's password in the cluster (CloudHSM CLI
+  /// `user change-password`). It unlocks a locked-out kmsuser (its failed logins start again, and
+  /// the KMSUSER_LOCKED_OUT fault is gone) and ends KMSUSER_PASSWORD_CHANGED (the password is now
+  /// a known one). KMS keeps the old password until UpdateCustomKeyStore tells it the new one:
+  /// until then a connect fails with INVALID_CREDENTIALS.
+  public mutating func setKmsuserPassword(_ password: String, clusterId: String) throws(KMSError) {
+    var cluster = try existing(clusterId)
+    guard (7...32).contains(password.count) else {
+      throw KMSError(
+        .cloudHsmInvalidRequestException,
+        "The kmsuser password must have 7 to 32 characters (it has \(password.count)).")
+    }
+    guard var user = cluster.kmsuser, !cluster.faults.contains(.kmsuserMissing) else {
+      throw KMSError(
+        .cloudHsmResourceNotFoundException, "Cluster \(clusterId) has no kmsuser crypto user to change.")
+    }
+    user.passwordDigest = digest(password)
+    user.failedLogins = 0
+    cluster.kmsuser = user
+    cluster.faults.remove(.kmsuserLockedOut)
+    cluster.faults.remove(.kmsuserPasswordChanged)
+    clusters[clusterId] = cluster
+  }
+
   /// HSMs whose creation time has come become ACTIVE. Returns the IDs that changed.
   public mutating func finishHsmCreations(now: Date) -> [(clusterId: String, hsmId: String)] {
     var finished: [(String, String)] = []

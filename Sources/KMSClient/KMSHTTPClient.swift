@@ -554,6 +554,14 @@ public final class KMSHTTPClient: KeyStoreService, SimulatorControl, FleetObserv
     await poller.refreshSoon()
   }
 
+  public func setKmsuserPassword(_ password: String, clusterId: String) async throws {
+    try await requireSimulator("SetKmsuserPassword")
+    _ = try await caller.call(
+      .simulator, "SetKmsuserPassword", SetKmsuserPasswordRequest(clusterId: clusterId, password: password),
+      as: EmptyResponse.self)
+    await poller.refreshSoon()
+  }
+
   /// `KmsdashSimulator.Reset`: every Region of a `kmsdash serve` back to its scenario (`kmsdash
   /// reset`). Not probed first, like `listFaults`: the endpoint's own error is the answer.
   public func resetSimulator() async throws {

@@ -250,6 +250,10 @@ public protocol SimulatorControl: Sendable {
   func setHsmFailed(clusterId: String, hsmId: String, failed: Bool) async throws
   /// Sets or clears a fault; allowed at any moment, including while a connect is running.
   func setFault(_ fault: SimulatorFault, enabled: Bool, clusterId: String) async throws
+  /// Sets the kmsuser crypto user's password in the cluster, as an administrator would with the
+  /// CloudHSM CLI: unlocks a locked-out kmsuser. KMS keeps the password it has until
+  /// UpdateCustomKeyStore, so a connect before that fails with INVALID_CREDENTIALS.
+  func setKmsuserPassword(_ password: String, clusterId: String) async throws
   func faults(clusterId: String) async throws -> Set<SimulatorFault>
   /// What `ConnectCustomKeyStore` on this store would end in if the cluster stays as it is now.
   /// For a `FAILED` store, which must be disconnected first, the connect after that disconnect.
@@ -322,6 +326,8 @@ public struct FleetEvent: Sendable, Equatable, Codable {
     case storeCreated, storeUpdated, storeDeleted, connectionStateChanged
     case keyCreated, keyStateChanged, keyDeleted, aliasCreated, aliasDeleted
     case hsmCreated, hsmDeleted, hsmStateChanged, faultSet, faultCleared
+    /// The kmsuser password was set in a (simulated) cluster.
+    case kmsuserPasswordSet
   }
 
   public var sequence: UInt64

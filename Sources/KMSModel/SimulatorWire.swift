@@ -8,6 +8,7 @@
 // | KmsdashSimulator.SetFault               | {"ClusterId","Fault","Enabled"?=true}     | same as ListFaults |
 // | KmsdashSimulator.ClearFault             | {"ClusterId","Fault"}                     | same as ListFaults |
 // | KmsdashSimulator.SetHsmFailed           | {"ClusterId","HsmId","Failed"?=true}      | {} |
+// | KmsdashSimulator.SetKmsuserPassword     | {"ClusterId","Password"} (7–32 characters) | {} |
 // | KmsdashSimulator.PredictConnectOutcome  | {"CustomKeyStoreId"}                      | {"Outcome","ConnectionErrorCode"?,"ConnectionState"?,"ErrorCode"?,"Message"?} |
 //
 // Fault names are the raw values of `SimulatorFault` (e.g. `KMSUSER_LOCKED_OUT`).
@@ -18,6 +19,7 @@ public enum SimulatorOperation: String, Sendable, CaseIterable {
   case setFault = "SetFault"
   case clearFault = "ClearFault"
   case setHsmFailed = "SetHsmFailed"
+  case setKmsuserPassword = "SetKmsuserPassword"
   case predictConnectOutcome = "PredictConnectOutcome"
 }
 
@@ -88,6 +90,21 @@ public struct SetHsmFailedRequest: Codable, Sendable, Equatable {
     self.hsmId = hsmId
     self.failed = failed
   }
+}
+
+/// The password is a secret: its description is masked, and validation messages never quote it.
+public struct SetKmsuserPasswordRequest: Codable, Sendable, Equatable, CustomStringConvertible {
+  public var clusterId: String
+  public var password: String
+  enum CodingKeys: String, CodingKey {
+    case clusterId = "ClusterId"
+    case password = "Password"
+  }
+  public init(clusterId: String, password: String) {
+    self.clusterId = clusterId
+    self.password = password
+  }
+  public var description: String { "SetKmsuserPasswordRequest(clusterId: \(clusterId), password: ••••••)" }
 }
 
 public struct EmptyResponse: Codable, Sendable, Equatable {
@@ -170,6 +187,17 @@ extension SetHsmFailedRequest: AWSValidatable {
     var failures: [ValidationFailure] = []
     failures.checkLength(clusterId, min: 1, at: path + "clusterId", sensitive: false)
     failures.checkLength(hsmId, min: 1, at: path + "hsmId", sensitive: false)
+    return failures
+  }
+}
+
+extension SetKmsuserPasswordRequest: AWSValidatable {
+  public func validationFailures(at path: String) -> [ValidationFailure] {
+    var failures: [ValidationFailure] = []
+    failures.checkLength(clusterId, min: 1, at: path + "clusterId", sensitive: false)
+    failures.checkLength(clusterId, max: 64, at: path + "clusterId", sensitive: false)
+    failures.checkLength(password, min: 7, at: path + "password", sensitive: true)
+    failures.checkLength(password, max: 32, at: path + "password", sensitive: true)
     return failures
   }
 }

@@ -221,6 +221,11 @@ let operationTable: [String: Operation] = {
         clusterId: request.clusterId, hsmId: request.hsmId, failed: request.failed ?? true)
       return EmptyResponse()
     },
+    control(.simulator, SimulatorOperation.setKmsuserPassword.rawValue) { control, request in
+      let request = request as SetKmsuserPasswordRequest
+      try await control.setKmsuserPassword(request.password, clusterId: request.clusterId)
+      return EmptyResponse()
+    },
     control(.simulator, SimulatorOperation.predictConnectOutcome.rawValue) { control, request in
       let request = request as PredictConnectOutcomeRequest
       return PredictConnectOutcomeResponse(

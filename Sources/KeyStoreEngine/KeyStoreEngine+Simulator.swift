@@ -125,6 +125,18 @@ extension KeyStoreEngine: KeyStoreService, SimulatorControl, FleetObserving, Fle
     }
   }
 
+  public func setKmsuserPassword(_ password: String, clusterId: String) throws(KMSError) {
+    try transaction { () throws(KMSError) in
+      let before = fleet.cluster(clusterId)?.faults ?? []
+      try fleet.setKmsuserPassword(password, clusterId: clusterId)
+      let cleared = before.subtracting(fleet.cluster(clusterId)?.faults ?? []).sorted().map(\.rawValue)
+      record(
+        .kmsuserPasswordSet, clusterId: clusterId,
+        summary: "kmsuser password set in \(clusterId)"
+          + (cleared.isEmpty ? "" : " (cleared: \(cleared.joined(separator: ", ")))"))
+    }
+  }
+
   public func faults(clusterId: String) throws(KMSError) -> Set<SimulatorFault> {
     try readOnly { () throws(KMSError) -> Set<SimulatorFault> in
       guard let cluster = fleet.cluster(clusterId) else {

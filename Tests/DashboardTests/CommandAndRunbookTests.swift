@@ -198,10 +198,10 @@ import Testing
     #expect(
       rb.steps.map(\.title) == [
         "Disconnect the store (clears the error code)",
-        "Set a new kmsuser password in the cluster (unlocks it)",
+        "Set a new kmsuser password in the cluster (typed masked)",
         "Tell KMS the kmsuser password (UpdateCustomKeyStore)", "Connect the store",
       ])
-    #expect(rb.steps[1].action == .fixCluster(faults: [.kmsuserLockedOut]))
+    #expect(rb.steps[1].action == .setClusterPassword)
     // 1. Disconnect: running until the store shows DISCONNECTED.
     #expect(s.press(.enter) == [.perform(.disconnect(CustomKeyStoreID(unchecked: F.ledger)))])
     #expect(s.runbook?.steps[0].status == .running)
@@ -210,23 +210,58 @@ import Testing
     let disconnected = ledger(s, .disconnected)
     _ = deliver(&s) { $0.stores = [disconnected] }
     #expect(s.runbook?.steps[0].status == .done("DISCONNECTED"))
-    // 2. Clear the lockout in the (simulated) cluster.
-    #expect(
-      s.press(.enter) == [.setFault(.kmsuserLockedOut, enabled: false, clusterId: "cluster-ledgerarch4")])
-    _ = deliver(&s) { $0.faults = ["cluster-ledgerarch4": []] }
-    #expect(s.runbook?.steps[1].status == .done("cleared: KMSUSER_LOCKED_OUT"))
-    _ = update(&s, .prediction(storeId: F.ledger, "CONNECTED"))
-    #expect(
-      view(s).text.contains("The next connect already succeeds with the password KMS has: s skips this step.")
-    )
-    // 3. The password dialog, cancelled: back to the runbook, the step still to do.
+    // 2. A new kmsuser password in the cluster, typed masked. Cancelled first: the step waits.
     s.press(.enter)
-    #expect(try KeyActionTests.dialog(s).kind == .confirm(.changePassword))
+    #expect(try KeyActionTests.dialog(s).kind == .setClusterPassword(clusterId: "cluster-ledgerarch4"))
     s.press(.escape)
     #expect(s.overlay == .runbook)
-    #expect(s.runbook?.steps[2].status == .pending)
-    s.press(.char("s"))
-    #expect(s.runbook?.steps[2].status == .skipped)
+    #expect(s.runbook?.steps[1].status == .pending)
+    s.press(.enter)
+    s.type("short")
+    s.press(.tab)
+    #expect(s.press(.enter).isEmpty)
+    #expect(s.status?.text == "The kmsuser password must have 7 to 32 characters (it has 5)")
+    s.press(.backTab)
+    for _ in 0..<5 { s.press(.backspace) }
+    s.type("N3w-Passw0rd")
+    let text = view(s).text
+    #expect(!text.contains("N3w-Passw0rd"))
+    #expect(text.contains("new kmsuser password: ••••••••••••"))
+    s.press(.tab)
+    #expect(
+      s.press(.enter) == [
+        .setKmsuserPassword(clusterId: "cluster-ledgerarch4", password: Secret("N3w-Passw0rd"))
+      ])
+    #expect(s.overlay == .runbook)
+    #expect(s.runbook?.steps[1].status == .running)
+    #expect(
+      update(&s, .kmsuserPasswordSet(clusterId: "cluster-ledgerarch4", error: nil))
+        == [.predictConnect(storeId: F.ledger)])
+    #expect(s.runbook?.steps[1].status == .done("set in cluster-ledgerarch4 (kmsuser unlocked)"))
+    #expect(
+      s.status?.text
+        == "kmsuser password set in cluster-ledgerarch4; KMS still has the old one until UpdateCustomKeyStore"
+    )
+    // The prediction shows what the next connect does with the password KMS still has.
+    _ = update(&s, .prediction(storeId: F.ledger, ConnectPrediction.fails(.invalidCredentials).description))
+    #expect(
+      view(s).text.contains("Next connect: " + ConnectPrediction.fails(.invalidCredentials).description))
+    // 3. UpdateCustomKeyStore with that password: filled in (masked), confirmed.
+    s.press(.enter)
+    let update3 = try KeyActionTests.dialog(s)
+    #expect(update3.kind == .confirm(.changePassword))
+    #expect(update3.field(.password)?.input.text == "N3w-Passw0rd")
+    #expect(view(s).text.contains("Filled in: the password just set in the cluster."))
+    #expect(!view(s).text.contains("N3w-Passw0rd"))
+    s.press(.tab)
+    let setPassword = FleetOperation.setStorePassword(
+      CustomKeyStoreID(unchecked: F.ledger), Secret("N3w-Passw0rd"))
+    #expect(s.press(.enter) == [.perform(setPassword)])
+    #expect(
+      update(&s, .operationSucceeded(setPassword, result: .done)) == [.predictConnect(storeId: F.ledger)])
+    #expect(s.runbook?.steps[2].status == .done("KeyStorePassword updated"))
+    #expect(s.runbook?.clusterPassword == nil)
+    #expect(s.overlay == .runbook)
     // 4. Connect, and CONNECTED ends it.
     #expect(s.press(.char("y")) == [.perform(.connect(CustomKeyStoreID(unchecked: F.ledger)))])
     let connecting = ledger(s, .connecting)
@@ -240,6 +275,34 @@ import Testing
     s.press(.escape)
     #expect(s.overlay == nil)
     #expect(s.runbook == nil)
+  }
+
+  @Test func aRefusedClusterPasswordFailsTheStepAndForgetsThePassword() throws {
+    var s = F.state()
+    s.press(.char("j"), .char("R"), .char("s"))
+    s.press(.enter)
+    s.type("N3w-Passw0rd")
+    s.press(.tab, .enter)
+    _ = update(
+      &s,
+      .kmsuserPasswordSet(
+        clusterId: "cluster-ledgerarch4", error: "CloudHsmResourceNotFoundException: no kmsuser"))
+    #expect(s.runbook?.steps[1].status == .failed("CloudHsmResourceNotFoundException: no kmsuser"))
+    #expect(s.runbook?.clusterPassword == nil)
+    #expect(s.status?.kind == .error)
+  }
+
+  @Test func withoutTheSimulatorTheClusterStepIsDoneOutsideAndTheUpdateAsksForThePassword() throws {
+    var s = F.state(config: F.config(simulator: false))
+    s.press(.char("j"), .char("R"), .char("s"))
+    #expect(s.press(.enter).isEmpty)
+    #expect(s.overlay == .runbook)
+    #expect(s.status?.text.hasPrefix("Do this outside kmsdash (CloudHSM CLI: user change-password") == true)
+    s.press(.char("s"))
+    let disconnected = ledger(s, .disconnected)
+    _ = deliver(&s) { $0.stores = [disconnected] }
+    s.press(.enter)
+    #expect(try KeyActionTests.dialog(s).field(.password)?.input.text == "")
   }
 
   @Test func aFailedConnectStartsTheRemedyOfTheNewCode() throws {

@@ -116,6 +116,34 @@ import Testing
     }
   }
 
+  /// `KmsdashSimulator.SetKmsuserPassword` over HTTP: the cluster's kmsuser gets the new password
+  /// (KMS's stale one now predicts INVALID_CREDENTIALS), a locked-out kmsuser is unlocked, and a
+  /// too-short password is a ValidationException that does not quote it.
+  @Test func setKmsuserPasswordOverHTTP() async throws {
+    try await withServer { client, engine in
+      let store = "cks-0de30000000000002"  // analytics-dr, DISCONNECTED
+      let cluster = "cluster-analyticsdr"
+      try await client.setFault(.kmsuserLockedOut, enabled: true, clusterId: cluster)
+      #expect(try await client.predictConnectOutcome(customKeyStoreId: store) == .fails(.userLockedOut))
+      try await client.setKmsuserPassword("N3w-Passw0rd", clusterId: cluster)
+      #expect(try await client.faults(clusterId: cluster).isEmpty)
+      #expect(try await client.predictConnectOutcome(customKeyStoreId: store) == .fails(.invalidCredentials))
+      _ = try await client.updateCustomKeyStore(
+        UpdateCustomKeyStoreRequest(customKeyStoreId: store, keyStorePassword: "N3w-Passw0rd"))
+      #expect(try await client.predictConnectOutcome(customKeyStoreId: store) == .connects)
+      let short = await #expect(throws: KMSError.self) {
+        try await client.setKmsuserPassword("abc", clusterId: cluster)
+      }
+      #expect(short?.code == .validationException)
+      #expect(short?.message.contains("abc") == false)
+      let unknown = await #expect(throws: KMSError.self) {
+        try await client.setKmsuserPassword("Passw0rd!", clusterId: "cluster-nope")
+      }
+      #expect(unknown?.code == .cloudHsmResourceNotFoundException)
+      #expect(try await engine.fleetSnapshot().events.contains { $0.kind == .kmsuserPasswordSet })
+    }
+  }
+
   /// The dashboard's actions (`FleetActions`) over HTTP: every one reaches the engine, and the
   /// client's change stream shows the result without a reload being asked for.
   @Test func dashboardActionsOverHTTP() async throws {

@@ -144,6 +144,9 @@ actor FakeBackend: PartialKeyStoreService, SimulatorControl {
   func setHsmFailed(clusterId: String, hsmId: String, failed: Bool) async throws {
     try record("SetHsmFailed")
   }
+  func setKmsuserPassword(_ password: String, clusterId: String) async throws {
+    try record("SetKmsuserPassword")
+  }
   func setFault(_ fault: SimulatorFault, enabled: Bool, clusterId: String) async throws {
     try record("SetFault")
     if enabled {

@@ -170,6 +170,74 @@ import Testing
     try await f.expectState(store, .failed, errorCode: .invalidCredentials)
   }
 
+  /// An administrator sets a new kmsuser password in the cluster: KMS still has the old one, so
+  /// the next connect fails with INVALID_CREDENTIALS (and counts towards the lockout) until
+  /// UpdateCustomKeyStore tells it the new one.
+  @Test func aNewKmsuserPasswordInTheClusterIsInvalidCredentialsUntilKMSKnowsIt() async throws {
+    let f = Fixture()
+    let (store, cluster) = try await f.newStore()
+    try await f.engine.setKmsuserPassword("N3w-Passw0rd", clusterId: cluster)
+    #expect(try await f.engine.predictConnectOutcome(customKeyStoreId: store) == .fails(.invalidCredentials))
+    try await f.connectAndSettle(store)
+    try await f.expectState(store, .failed, errorCode: .invalidCredentials)
+    try await f.disconnectAndSettle(store)
+    try await f.update(UpdateCustomKeyStoreRequest(customKeyStoreId: store, keyStorePassword: "N3w-Passw0rd"))
+    #expect(try await f.engine.predictConnectOutcome(customKeyStoreId: store) == .connects)
+    try await f.connectAndSettle(store)
+    try await f.expectState(store, .connected)
+    let events = try await f.engine.fleetSnapshot().events
+    #expect(
+      events.contains { $0.kind == .kmsuserPasswordSet && $0.summary == "kmsuser password set in \(cluster)" }
+    )
+    #expect(!events.contains { $0.summary.contains("N3w-Passw0rd") })
+  }
+
+  /// The remedy for USER_LOCKED_OUT: a new password in the cluster unlocks kmsuser (the lockout
+  /// counter and the KMSUSER_LOCKED_OUT fault), then UpdateCustomKeyStore, then connect.
+  @Test func aNewKmsuserPasswordUnlocksALockedOutKmsuser() async throws {
+    let f = Fixture()
+    let (store, cluster) = try await f.newStore(password: "WrongPassw0rd")
+    for _ in 0..<3 {
+      try await f.connectAndSettle(store)
+      try await f.disconnectAndSettle(store)
+    }
+    try await f.update(UpdateCustomKeyStoreRequest(customKeyStoreId: store, keyStorePassword: demoPassword))
+    try await f.connectAndSettle(store)
+    try await f.expectState(store, .failed, errorCode: .userLockedOut)
+    try await f.disconnectAndSettle(store)
+    try await f.fault(.kmsuserLockedOut, on: cluster)
+    try await f.engine.setKmsuserPassword("Unl0cked-pw", clusterId: cluster)
+    #expect(try await f.engine.faults(clusterId: cluster).isEmpty)
+    // KMS still has the old (demo) password: not locked out any more, but not the right one.
+    try await f.connectAndSettle(store)
+    try await f.expectState(store, .failed, errorCode: .invalidCredentials)
+    try await f.disconnectAndSettle(store)
+    try await f.update(UpdateCustomKeyStoreRequest(customKeyStoreId: store, keyStorePassword: "Unl0cked-pw"))
+    try await f.connectAndSettle(store)
+    try await f.expectState(store, .connected)
+  }
+
+  @Test func settingTheKmsuserPasswordRefusesBadInput() async throws {
+    let f = Fixture()
+    let (_, cluster) = try await f.newStore()
+    await #expect(
+      throws: KMSError(
+        .cloudHsmInvalidRequestException, "The kmsuser password must have 7 to 32 characters (it has 3).")
+    ) {
+      try await f.engine.setKmsuserPassword("abc", clusterId: cluster)
+    }
+    await #expect(throws: KMSError(.cloudHsmResourceNotFoundException, "Cluster cluster-nope not found.")) {
+      try await f.engine.setKmsuserPassword("Passw0rd!", clusterId: "cluster-nope")
+    }
+    let bare = try await f.cluster(kmsuserPassword: nil)
+    await #expect(
+      throws: KMSError(
+        .cloudHsmResourceNotFoundException, "Cluster \(bare) has no kmsuser crypto user to change.")
+    ) {
+      try await f.engine.setKmsuserPassword("Passw0rd!", clusterId: bare)
+    }
+  }
+
   @Test func clusterWithoutKmsuserIsUserNotFound() async throws {
     let f = Fixture()
     let cluster = try await f.cluster(kmsuserPassword: nil)
