@@ -94,8 +94,13 @@ struct KeyBook: Sendable, Equatable {
     let store = metadata.customKeyStoreId
     if let old = storeOfKey[metadata.keyId] {
       let at = position(of: row, in: old)
-      if old == store, let keys = byStore[old], at < keys.count, keys[at].keyId == row.keyId {
-        count(keys[at].keyState, in: old, -1)
+      // Read without keeping a reference to the array: the write below then changes it in place
+      // instead of copying every key of the store (a disconnect touches all of them).
+      let previous =
+        old == store
+        ? byStore[old].flatMap { at < $0.count && $0[at].keyId == row.keyId ? $0[at] : nil } : nil
+      if let previous {
+        count(previous.keyState, in: old, -1)
         count(row.keyState, in: old, 1)
         byStore[old]![at] = row  // same sort key (creation date and ID never change)
         return
@@ -104,7 +109,8 @@ struct KeyBook: Sendable, Equatable {
     }
     guard let store else { return }
     storeOfKey[row.keyId] = store
-    byStore[store, default: []].insert(row, at: position(of: row, in: store))
+    let at = position(of: row, in: store)
+    byStore[store, default: []].insert(row, at: at)
     count(row.keyState, in: store, 1)
   }
 
