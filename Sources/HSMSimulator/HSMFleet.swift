@@ -361,15 +361,60 @@ public struct HSMFleet: Sendable {
   }
 }
 
-/// 256 bits of key material as plain bytes: Sendable and storable, turned into a `SymmetricKey`
-/// only where it is used.
+/// Key material as plain bytes: Sendable and storable, turned into a `SymmetricKey` only where it
+/// is used. The common 256-bit case is kept inline (a `Data` of 32 bytes costs two heap blocks,
+/// ~95 bytes, for every key of the fleet); other lengths (HMAC, imported, private keys) as `Data`.
 public struct KeyBytes: Sendable, Equatable, Codable {
-  public var bytes: Data
-  public init(bytes: Data) { self.bytes = bytes }
+  private enum Storage: Sendable, Equatable {
+    case inline256(UInt64, UInt64, UInt64, UInt64)
+    case data(Data)
+  }
+  private var storage: Storage
+
+  public init(bytes: Data) {
+    if bytes.count == 32 {
+      var words: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+      withUnsafeMutableBytes(of: &words) { $0.copyBytes(from: bytes) }
+      storage = .inline256(words.0, words.1, words.2, words.3)
+    } else {
+      storage = .data(bytes)
+    }
+  }
+
+  public var bytes: Data {
+    get {
+      switch storage {
+      case .inline256(let a, let b, let c, let d):
+        return withUnsafeBytes(of: (a, b, c, d)) { Data($0) }
+      case .data(let data):
+        return data
+      }
+    }
+    set { self = KeyBytes(bytes: newValue) }
+  }
+
   public static func random() -> KeyBytes {
     KeyBytes(bytes: SymmetricKey(size: .bits256).withUnsafeBytes { Data($0) })
   }
-  public var symmetricKey: SymmetricKey { SymmetricKey(data: bytes) }
+
+  public var symmetricKey: SymmetricKey {
+    switch storage {
+    case .inline256(let a, let b, let c, let d):
+      return withUnsafeBytes(of: (a, b, c, d)) { SymmetricKey(data: $0) }
+    case .data(let data):
+      return SymmetricKey(data: data)
+    }
+  }
+
+  // The saved form is the one every state file has: {"bytes": base64}.
+  private enum CodingKeys: String, CodingKey { case bytes }
+  public init(from decoder: any Decoder) throws {
+    self.init(bytes: try decoder.container(keyedBy: CodingKeys.self).decode(Data.self, forKey: .bytes))
+  }
+  public func encode(to encoder: any Encoder) throws {
+    var container = encoder.container(keyedBy: CodingKeys.self)
+    try container.encode(bytes, forKey: .bytes)
+  }
 }
 
 /// Key material with the backup lineage (cluster certificate) it lives in.

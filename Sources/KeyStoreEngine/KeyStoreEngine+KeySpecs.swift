@@ -3,7 +3,7 @@ import Foundation
 import HSMSimulator
 import KMSModel
 
-extension KeyRecord {
+extension KeyFields {
   var spec: KeySpec { keySpec ?? .symmetricDefault }
   var usage: KeyUsageType { keyUsage ?? .encryptDecrypt }
   var isSymmetricEncryption: Bool { spec == .symmetricDefault }

@@ -82,17 +82,6 @@ struct ClusterReadEntry: Sendable, Equatable {
   }
 }
 
-/// Key material, already turned into a `SymmetricKey`.
-struct MaterialReadEntry {
-  var lineage: String
-  var key: SymmetricKey
-
-  init(_ entry: MaterialEntry) {
-    lineage = entry.lineage
-    key = entry.key.symmetricKey
-  }
-}
-
 /// The committed state reads need, keyed like the engine's own dictionaries.
 struct ReadState {
   /// Key metadata is derived from these at read time (one function with the engine), not kept:
@@ -101,7 +90,9 @@ struct ReadState {
   var stores: [String: StoreReadEntry] = [:]
   var aliases: [String: String] = [:]  // alias name → target key ID
   var clusters: [String: ClusterReadEntry] = [:]
-  var material: [String: MaterialReadEntry] = [:]
+  /// The engine's own entries (their bytes shared with it); a `SymmetricKey` is made per use: kept,
+  /// it was a second copy of every key's material.
+  var material: [String: MaterialEntry] = [:]
   /// Commits applied so far (tests and diagnostics).
   var commits: UInt64 = 0
 }
@@ -112,7 +103,7 @@ struct ReadViewChange {
   var stores: [(String, StoreReadEntry?)] = []
   var aliases: [(String, String?)] = []
   var clusters: [(String, ClusterReadEntry?)] = []
-  var material: [(String, MaterialReadEntry?)] = []
+  var material: [(String, MaterialEntry?)] = []
 
   var isEmpty: Bool {
     keys.isEmpty && stores.isEmpty && aliases.isEmpty && clusters.isEmpty && material.isEmpty
@@ -210,12 +201,12 @@ public final class EngineReadView: ImmediateKeyReads, @unchecked Sendable {
       guard let cluster = state.clusters[clusterId], cluster.isReachable,
         let material = state.material[key.keyId], material.lineage == cluster.lineage
       else { throw KMSError.clusterUnreachable() }
-      return material.key
+      return material.key.symmetricKey
     }
     guard let material = state.material[key.keyId], material.lineage == MaterialEntry.kmsManaged else {
       throw KMSError(.kmsInternalException, "The key material of \(key.arn) is missing.")
     }
-    return material.key
+    return material.key.symmetricKey
   }
 
   private func seal(_ plaintext: Data, key: KeyRecord, material: SymmetricKey, context: [String: String]?)
@@ -365,7 +356,7 @@ extension KeyStoreEngine {
       change.clusters.append((id, fleet.clusters[id].map(ClusterReadEntry.init)))
     }
     for id in fleet.material.touched {
-      change.material.append((id, fleet.material[id].map(MaterialReadEntry.init)))
+      change.material.append((id, fleet.material[id]))
     }
     return change
   }
@@ -377,7 +368,7 @@ extension KeyStoreEngine {
       stores: stores.storage.mapValues(StoreReadEntry.init),
       aliases: aliases.storage.mapValues(\.targetKeyId),
       clusters: fleet.clusters.storage.mapValues(ClusterReadEntry.init),
-      material: fleet.material.storage.mapValues(MaterialReadEntry.init))
+      material: fleet.material.storage)
   }
 }
 
