@@ -418,8 +418,47 @@ public struct KeyBytes: Sendable, Equatable, Codable {
 }
 
 /// Key material with the backup lineage (cluster certificate) it lives in.
+///
+/// One pointer wide: the engine's material dictionary and its read view's share every entry (at
+/// 100,000 keys each dictionary has 262,144 buckets, so the inline size counts four times over).
 public struct MaterialEntry: Sendable, Equatable, Codable {
   public static let kmsManaged = "kms-managed"
-  public var lineage: String
-  public var key: KeyBytes
+
+  private final class Box: Sendable {
+    let lineage: String
+    let key: KeyBytes
+    init(lineage: String, key: KeyBytes) {
+      self.lineage = lineage
+      self.key = key
+    }
+  }
+  private var box: Box
+
+  public init(lineage: String, key: KeyBytes) { box = Box(lineage: lineage, key: key) }
+
+  public var lineage: String {
+    get { box.lineage }
+    set { box = Box(lineage: newValue, key: box.key) }
+  }
+  public var key: KeyBytes {
+    get { box.key }
+    set { box = Box(lineage: box.lineage, key: newValue) }
+  }
+
+  public static func == (lhs: MaterialEntry, rhs: MaterialEntry) -> Bool {
+    lhs.box === rhs.box || (lhs.lineage == rhs.lineage && lhs.key == rhs.key)
+  }
+
+  private enum CodingKeys: String, CodingKey { case lineage, key }
+  public init(from decoder: any Decoder) throws {
+    let container = try decoder.container(keyedBy: CodingKeys.self)
+    self.init(
+      lineage: try container.decode(String.self, forKey: .lineage),
+      key: try container.decode(KeyBytes.self, forKey: .key))
+  }
+  public func encode(to encoder: any Encoder) throws {
+    var container = encoder.container(keyedBy: CodingKeys.self)
+    try container.encode(lineage, forKey: .lineage)
+    try container.encode(key, forKey: .key)
+  }
 }

@@ -72,4 +72,18 @@ import Testing
     #expect(changed != random)
     #expect(changed == KeyBytes(bytes: Data(repeating: 1, count: 32)))
   }
+
+  @Test func materialEntriesChangeAloneAndSaveInTheOldForm() throws {
+    let bytes = KeyBytes(bytes: Data(repeating: 7, count: 32))
+    let original = MaterialEntry(lineage: "-----BEGIN CERTIFICATE-----", key: bytes)
+    var copy = original
+    copy.lineage = MaterialEntry.kmsManaged
+    #expect(original.lineage == "-----BEGIN CERTIFICATE-----")
+    #expect(copy.lineage == MaterialEntry.kmsManaged && copy.key == bytes)
+    #expect(copy != original)
+    let saved = try JSONSerialization.jsonObject(with: JSONEncoder().encode(original)) as? [String: Any]
+    #expect(saved?["lineage"] as? String == "-----BEGIN CERTIFICATE-----")
+    #expect((saved?["key"] as? [String: String])?["bytes"] == bytes.bytes.base64EncodedString())
+    #expect(try JSONDecoder().decode(MaterialEntry.self, from: JSONEncoder().encode(original)) == original)
+  }
 }
