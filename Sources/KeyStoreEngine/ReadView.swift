@@ -231,7 +231,9 @@ public final class EngineReadView: ImmediateKeyReads, @unchecked Sendable {
     return DescribeKeyResponse(keyMetadata: metadata)
   }
 
-  public func encryptNow(_ request: EncryptRequest) throws(KMSError) -> EncryptResponse {
+  func encrypt(_ request: EncryptRequest, used: (_ keyId: String) -> Void) throws(KMSError)
+    -> EncryptResponse
+  {
     try request.validate()
     // The engine's order: resolve, algorithm, material checks, seal, then DryRun.
     let (key, material) = try read { (state) throws(KMSError) -> (KeyRecord, SymmetricKey) in
@@ -242,10 +244,13 @@ public final class EngineReadView: ImmediateKeyReads, @unchecked Sendable {
     }
     let blob = try seal(request.plaintext, key: key, material: material, context: request.encryptionContext)
     try dryRun(request.dryRun)
+    used(key.keyId)
     return EncryptResponse(ciphertextBlob: blob, keyId: key.arn, encryptionAlgorithm: .symmetricDefault)
   }
 
-  public func decryptNow(_ request: DecryptRequest) throws(KMSError) -> DecryptResponse {
+  func decrypt(_ request: DecryptRequest, used: (_ keyId: String) -> Void) throws(KMSError)
+    -> DecryptResponse
+  {
     try request.validate()
     guard let blob = request.ciphertextBlob else { throw KMSError.validation([.missing("ciphertextBlob")]) }
     if request.recipient != nil {
@@ -284,11 +289,12 @@ public final class EngineReadView: ImmediateKeyReads, @unchecked Sendable {
     }
     try KeyStoreEngine.requireSymmetricDefault(request.encryptionAlgorithm, arn: key.arn)
     try dryRun(request.dryRun)
+    used(key.keyId)
     return DecryptResponse(keyId: key.arn, plaintext: plaintext, encryptionAlgorithm: .symmetricDefault)
   }
 
-  public func generateDataKeyNow(_ request: GenerateDataKeyRequest) throws(KMSError)
-    -> GenerateDataKeyResponse
+  func generateDataKey(_ request: GenerateDataKeyRequest, used: (_ keyId: String) -> Void)
+    throws(KMSError) -> GenerateDataKeyResponse
   {
     try request.validate()
     if request.recipient != nil {
@@ -309,7 +315,20 @@ public final class EngineReadView: ImmediateKeyReads, @unchecked Sendable {
     let plaintext = KeyCrypto.randomBytes(length)
     let blob = try seal(plaintext, key: key, material: material, context: request.encryptionContext)
     try dryRun(request.dryRun)
+    used(key.keyId)
     return GenerateDataKeyResponse(ciphertextBlob: blob, plaintext: plaintext, keyId: key.arn)
+  }
+
+  public func encryptNow(_ request: EncryptRequest) throws(KMSError) -> EncryptResponse {
+    try encrypt(request, used: { _ in })
+  }
+  public func decryptNow(_ request: DecryptRequest) throws(KMSError) -> DecryptResponse {
+    try decrypt(request, used: { _ in })
+  }
+  public func generateDataKeyNow(_ request: GenerateDataKeyRequest) throws(KMSError)
+    -> GenerateDataKeyResponse
+  {
+    try generateDataKey(request, used: { _ in })
   }
 
   public func generateRandomNow(_ request: GenerateRandomRequest) throws(KMSError) -> GenerateRandomResponse {
@@ -379,21 +398,15 @@ extension KeyStoreEngine: ImmediateKeyReads {
     try readView.describeKeyNow(request)
   }
   public nonisolated func encryptNow(_ request: EncryptRequest) throws(KMSError) -> EncryptResponse {
-    let response = try readView.encryptNow(request)
-    usageLog.record(response.keyId ?? "", .encrypt, at: clock.now())
-    return response
+    try readView.encrypt(request) { usageLog.record($0, .encrypt, at: clock.now()) }
   }
   public nonisolated func decryptNow(_ request: DecryptRequest) throws(KMSError) -> DecryptResponse {
-    let response = try readView.decryptNow(request)
-    usageLog.record(response.keyId ?? "", .decrypt, at: clock.now())
-    return response
+    try readView.decrypt(request) { usageLog.record($0, .decrypt, at: clock.now()) }
   }
   public nonisolated func generateDataKeyNow(_ request: GenerateDataKeyRequest) throws(KMSError)
     -> GenerateDataKeyResponse
   {
-    let response = try readView.generateDataKeyNow(request)
-    usageLog.record(response.keyId ?? "", .generateDataKey, at: clock.now())
-    return response
+    try readView.generateDataKey(request) { usageLog.record($0, .generateDataKey, at: clock.now()) }
   }
   public nonisolated func generateRandomNow(_ request: GenerateRandomRequest) throws(KMSError)
     -> GenerateRandomResponse
