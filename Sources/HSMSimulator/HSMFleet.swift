@@ -252,7 +252,8 @@ public struct HSMFleet: Sendable {
 
   /// A failure ConnectCustomKeyStore reports at once, leaving the store DISCONNECTED.
   public func quickConnectFailure(clusterId: String) -> KMSError? {
-    guard let cluster = clusters[clusterId], !cluster.isDeleted else { return nil }  // found later: CLUSTER_NOT_FOUND
+    // A missing cluster is found later, by the connect itself (CLUSTER_NOT_FOUND).
+    guard let cluster = clusters[clusterId], !cluster.isDeleted else { return nil }
     if cluster.state != .active {
       return KMSError(.cloudHsmClusterNotActiveException, "The CloudHSM cluster \(clusterId) is not active.")
     }

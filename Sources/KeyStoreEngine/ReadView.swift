@@ -264,7 +264,8 @@ public final class EngineReadView: ImmediateKeyReads, @unchecked Sendable {
     let parsed = CiphertextBlob.parse(blob)
     let (key, material) = try read { (state) throws(KMSError) -> (KeyRecord, SymmetricKey) in
       guard let parsed, let key = state.keys[parsed.keyId] else {
-        if let keyId = request.keyId { _ = try resolveKey(keyId, in: state) }  // an unknown KeyId is reported as such
+        // An unknown KeyId is reported as such.
+        if let keyId = request.keyId { _ = try resolveKey(keyId, in: state) }
         throw KMSError(
           .invalidCiphertextException, "The ciphertext is invalid or was not produced by this service.")
       }
