@@ -47,7 +47,8 @@ struct KeyBook: Sendable, Equatable {
     storeOfKey.reserveCapacity(keys.count)
     for key in keys {
       guard let store = key.customKeyStoreId else { continue }
-      if let old = storeOfKey[key.keyId] { byStore[old]?.removeAll { $0.keyId == key.keyId } }  // listed twice
+      // Listed twice: the later entry wins.
+      if let old = storeOfKey[key.keyId] { byStore[old]?.removeAll { $0.keyId == key.keyId } }
       storeOfKey[key.keyId] = store
       byStore[store, default: []].append(KeyRow(key, details: details[key.keyId]))
     }

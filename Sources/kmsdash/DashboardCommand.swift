@@ -116,7 +116,13 @@ struct DashboardCommand: AsyncParsableCommand {
 
   func run() async throws {
     // A bad theme or mouse value in the config file stops here, before anything is opened.
-    let appearance = try appearance()
+    let appearance: Appearance
+    do {
+      appearance = try self.appearance()
+    } catch {
+      FileHandle.standardError.write(Data("kmsdash: \(error)\n".utf8))
+      throw ExitCode(2)
+    }
     // Many profiles or Regions (or a saved view): one table over all of them.
     if view != nil || allRegions || profile.count > 1 || engineOptions.region.count > 1 {
       return try await runMany(appearance)

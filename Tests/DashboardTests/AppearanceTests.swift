@@ -25,7 +25,8 @@ struct AppearanceTests {
 
   @Test func theFlagsWinOverTheFile() throws {
     let file = Appearance.FileSettings(file: Self.file, theme: "light", themeLine: 2, mouse: true)
-    #expect(try resolve(theme: .terminal, noMouse: true, file: file) == Appearance(color: true, theme: .terminal, mouse: false))
+    let flags = try resolve(theme: .terminal, noMouse: true, file: file)
+    #expect(flags == Appearance(color: true, theme: .terminal, mouse: false))
   }
 
   @Test func noColorWinsOverEverything() throws {

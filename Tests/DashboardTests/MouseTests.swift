@@ -60,7 +60,8 @@ struct MouseTests {
     #expect(s.selectedStoreId == F.ledger)
     #expect(s.screen == .stores)
     let payments = try Self.position(of: "payments-prod", in: s)
-    _ = update(&s, .mouse(MouseEvent(.doubleClick, x: payments.x, y: payments.y), at: F.t0.addingTimeInterval(5)))
+    let later = F.t0.addingTimeInterval(5)
+    _ = update(&s, .mouse(MouseEvent(.doubleClick, x: payments.x, y: payments.y), at: later))
     #expect(s.screen == .keys(storeId: F.payments))
   }
 

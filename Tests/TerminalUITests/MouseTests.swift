@@ -16,9 +16,10 @@ struct MouseDecoderTests {
     #expect(
       MouseDecoder.decode(buttonState: TUI_BUTTON3_PRESSED, x: 3, y: 4) == MouseEvent(.otherPress, x: 3, y: 4)
     )
-    #expect(MouseDecoder.decode(buttonState: TUI_BUTTON1_CLICKED, x: 3, y: 4) == MouseEvent(.click, x: 3, y: 4))
-    #expect(
-      MouseDecoder.decode(buttonState: TUI_BUTTON1_DOUBLE_CLICKED, x: 3, y: 4) == MouseEvent(.doubleClick, x: 3, y: 4))
+    let click = MouseDecoder.decode(buttonState: TUI_BUTTON1_CLICKED, x: 3, y: 4)
+    #expect(click == MouseEvent(.click, x: 3, y: 4))
+    let double = MouseDecoder.decode(buttonState: TUI_BUTTON1_DOUBLE_CLICKED, x: 3, y: 4)
+    #expect(double == MouseEvent(.doubleClick, x: 3, y: 4))
     #expect(MouseDecoder.decode(buttonState: 0, x: 3, y: 4) == nil)
     #expect(MouseDecoder.decode(buttonState: TUI_BUTTON1_PRESSED, x: -1, y: 4) == nil)
   }
