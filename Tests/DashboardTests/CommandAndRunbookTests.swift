@@ -34,7 +34,7 @@ import Testing
     #expect(
       s.status
         == StatusMessage(
-          "No KMS key in a custom key store with ID, ARN or alias \"alias/nope\"", kind: .error))
+          "No KMS key with ID, ARN or alias \"alias/nope\"", kind: .error))
   }
 
   @Test func scheduleKeyDeletionFillsTheDays() throws {
