@@ -85,6 +85,15 @@ final class FakeKMS: KMSTransport {
         return error("NotFoundException", "Key '\(input.keyId)' does not exist")
       }
       return try ok(DescribeKeyResponse(keyMetadata: key))
+    case "TrentService.EnableKey":
+      let input = try decoder.decode(EnableKeyRequest.self, from: request.body)
+      let id = KMSHTTPClient.keyId(from: input.keyId)
+      guard let at = state.keys.firstIndex(where: { $0.keyId == id }) else {
+        return error("NotFoundException", "Key '\(input.keyId)' does not exist")
+      }
+      state.keys[at].keyState = .enabled
+      state.keys[at].enabled = true
+      return KMSWireResponse(status: 200, body: Data("{}".utf8))
     case "TrentService.GetKeyRotationStatus":
       let input = try decoder.decode(GetKeyRotationStatusRequest.self, from: request.body)
       let period = state.rotation[input.keyId]

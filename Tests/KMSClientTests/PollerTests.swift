@@ -282,7 +282,7 @@ func demoFake() -> FakeKMS {
     let snapshot = try await client.fleetSnapshot()
     #expect(snapshot.clusters.isEmpty)
     #expect(snapshot.stores.count == 3)
-    #expect(snapshot.keys.count == 2)
+    #expect(snapshot.keys.count == 4)
     #expect(
       snapshot.backend?.notes == [
         "Clusters and HSMs hidden: cloudhsm:DescribeClusters not allowed (AccessDeniedException)."
