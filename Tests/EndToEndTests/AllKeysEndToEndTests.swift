@@ -21,8 +21,9 @@ import Testing
     let server = try ServeProcess(binary: bin, arguments: ["--ephemeral"], environment: credentials)
     let url = server.endpoint
 
+    // Wide: spec and usage in columns of their own, and the tags.
     let t = try TmuxSession(
-      command: "\(bin) --endpoint \(url) --refresh 0.3",
+      command: "\(bin) --endpoint \(url) --refresh 0.3", width: 180,
       env: credentials.merging(["SWIFT_BACKTRACE": "enable=no", "TERM": "xterm-256color"]) { $1 })
     t.waitFor(shows: ["endpoint \(url)"], timeout: 20)
     t.send("K")
@@ -49,11 +50,14 @@ import Testing
 
     let screen = t.waitFor("both keys with spec and usage", timeout: 20) { screen in
       let lines = screen.split(separator: "\n")
-      return lines.contains { $0.contains(rsa) && $0.contains("RSA_3072 sign") && $0.contains("AWS KMS") }
-        && lines.contains { $0.contains(hmac) && $0.contains("HMAC_384") && $0.contains("AWS KMS") }
+      return lines.contains { $0.contains(rsa) && $0.contains("AWS KMS") && $0.contains("RSA_3072") }
+        && lines.contains { $0.contains(hmac) && $0.contains("AWS KMS") && $0.contains("HMAC_384") }
     }
     let rsaLine = screen.split(separator: "\n").first { $0.contains(rsa) }.map(String.init) ?? ""
     #expect(rsaLine.contains("Enabled") && rsaLine.contains("team=release"), "\(rsaLine)")
+    #expect(rsaLine.contains("RSA_3072          SIGN_VERIFY "), "\(rsaLine)")
+    let hmacLine = screen.split(separator: "\n").first { $0.contains(hmac) }.map(String.init) ?? ""
+    #expect(hmacLine.contains("HMAC_384          GENERATE_VERIFY_MAC"), "\(hmacLine)")
 
     // A key action from the view: disable the HMAC key (the newest, so the last row); the AWS CLI
     // sees it.
