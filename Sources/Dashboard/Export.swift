@@ -69,7 +69,8 @@ private func iso8601(_ date: Date) -> String {
 private func tableRows(_ state: DashboardState) -> ([String], [[String]]) {
   if state.screen.listsKeys {
     let header = [
-      "KeyId", "KeyState", "Aliases", "CreationDate", "Description", "CustomKeyStoreId", "KeySpec", "KeyUsage",
+      "KeyId", "KeyState", "Aliases", "CreationDate", "Description", "CustomKeyStoreId", "KeySpec",
+      "KeyUsage",
     ]
     let rows = state.keysOnScreen.map { k in
       [

@@ -120,7 +120,8 @@ public enum KeyTable {
     .stores: moves + [
       KeyBinding([.enter], "Enter", "keys of the selected store", .openKeys),
       KeyBinding(
-        [.char("K")], "K", "every KMS key of the account: AWS KMS keys (symmetric, RSA, ECC, HMAC) and custom-store keys",
+        [.char("K")], "K",
+        "every KMS key of the account: AWS KMS keys (symmetric, RSA, ECC, HMAC) and custom-store keys",
         .openAllKeys),
       KeyBinding([.char("c")], "c", "connect the selected store (confirm)", .connect),
       KeyBinding([.char("d")], "d", "disconnect the selected store (confirm)", .disconnect),

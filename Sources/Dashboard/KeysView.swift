@@ -69,7 +69,8 @@ enum KeyListColumn: CaseIterable, Sendable {
 
   /// Of `columns` (display order), the ones that fit `width` at their minimum widths, chosen by
   /// priority, in display order.
-  static func fitting(_ columns: [(KeyListColumn, TableColumn)], width: Int) -> [(KeyListColumn, TableColumn)] {
+  static func fitting(_ columns: [(KeyListColumn, TableColumn)], width: Int) -> [(KeyListColumn, TableColumn)]
+  {
     var used = 0
     var kept: Set<Int> = []
     let byPriority = columns.indices.sorted { (columns[$0].0.priority, $0) < (columns[$1].0.priority, $1) }
@@ -104,30 +105,38 @@ private func renderKeyList(
   }
   let anyTags = onScreen.contains { $0.details?.tags.isEmpty == false }
   func offered(shortIds: Bool) -> [(KeyListColumn, TableColumn)] {
-    KeyListColumn.offered(width: inner.width, storeColumn: storeColumn).map { c -> (KeyListColumn, TableColumn) in
-    switch c {
-    case .keyId:
-      (c, TableColumn("KEY ID", minWidth: widest("KEY ID") { keyIdText(state.ownID($0.keyId), short: shortIds) }))
-    case .state: (c, TableColumn("STATE", minWidth: widest("STATE") { $0.keyState?.rawValue ?? "?" }))
-    case .store: (c, TableColumn("STORE", minWidth: min(24, widest("STORE") { storeText(state, $0) })))
-    case .spec: (c, TableColumn("SPEC", minWidth: widest("SPEC") { $0.keySpec?.rawValue ?? "" }))
-    case .usage: (c, TableColumn("USAGE", minWidth: widest("USAGE") { $0.keyUsage?.rawValue ?? "" }))
-    case .specAndUse: (c, TableColumn("SPEC / USE", minWidth: widest("SPEC / USE", specAndUse)))
-    case .rotation:
-      inner.width >= 160
-        ? (c, TableColumn("ROTATION", minWidth: widest("ROTATION") { rotationText($0.details) }))
-        : (c, TableColumn("ROT", minWidth: widest("ROT") { rotationText($0.details) }))
-    case .aliases: (c, TableColumn("ALIASES", minWidth: min(16, widest("ALIASES") { aliasesText(state, $0) }), flex: 2))
-    case .tags: (c, TableColumn("TAGS", minWidth: anyTags ? 10 : 4, flex: 1))
-    case .created: (c, TableColumn("CREATED", minWidth: 16))
-    case .description: (c, TableColumn("DESCRIPTION", minWidth: 11, flex: 2))
-    }
+    KeyListColumn.offered(width: inner.width, storeColumn: storeColumn).map {
+      c -> (KeyListColumn, TableColumn) in
+      switch c {
+      case .keyId:
+        (
+          c,
+          TableColumn(
+            "KEY ID", minWidth: widest("KEY ID") { keyIdText(state.ownID($0.keyId), short: shortIds) })
+        )
+      case .state: (c, TableColumn("STATE", minWidth: widest("STATE") { $0.keyState?.rawValue ?? "?" }))
+      case .store: (c, TableColumn("STORE", minWidth: min(24, widest("STORE") { storeText(state, $0) })))
+      case .spec: (c, TableColumn("SPEC", minWidth: widest("SPEC") { $0.keySpec?.rawValue ?? "" }))
+      case .usage: (c, TableColumn("USAGE", minWidth: widest("USAGE") { $0.keyUsage?.rawValue ?? "" }))
+      case .specAndUse: (c, TableColumn("SPEC / USE", minWidth: widest("SPEC / USE", specAndUse)))
+      case .rotation:
+        inner.width >= 160
+          ? (c, TableColumn("ROTATION", minWidth: widest("ROTATION") { rotationText($0.details) }))
+          : (c, TableColumn("ROT", minWidth: widest("ROT") { rotationText($0.details) }))
+      case .aliases:
+        (c, TableColumn("ALIASES", minWidth: min(16, widest("ALIASES") { aliasesText(state, $0) }), flex: 2))
+      case .tags: (c, TableColumn("TAGS", minWidth: anyTags ? 10 : 4, flex: 1))
+      case .created: (c, TableColumn("CREATED", minWidth: 16))
+      case .description: (c, TableColumn("DESCRIPTION", minWidth: 11, flex: 2))
+      }
     }
   }
   // The whole key ID while the aliases and the spec fit beside it; else its head and tail.
   var shortIds = false
   var shown = KeyListColumn.fitting(offered(shortIds: false), width: inner.width)
-  if !shown.contains(where: { $0.0 == .aliases }) || !shown.contains(where: { $0.0 == .spec || $0.0 == .specAndUse }) {
+  if !shown.contains(where: { $0.0 == .aliases })
+    || !shown.contains(where: { $0.0 == .spec || $0.0 == .specAndUse })
+  {
     shortIds = true
     shown = KeyListColumn.fitting(offered(shortIds: true), width: inner.width)
   }
@@ -135,7 +144,8 @@ private func renderKeyList(
     TableRow(shown.map { keyCell($0.0, k, state, shortIds: shortIds) })
   }
   Table(
-    columns: shown.map(\.1), rows: rows, state: TableState(selected: window.selected - window.offset, offset: 0)
+    columns: shown.map(\.1), rows: rows,
+    state: TableState(selected: window.selected - window.offset, offset: 0)
   )
   .render(in: inner, buffer: &buf)
   if keys.isEmpty {

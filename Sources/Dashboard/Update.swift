@@ -162,7 +162,8 @@ func clampTables(_ state: inout DashboardState) {
   }
   state.storeTable.clamp(rowCount: count, visibleRows: storeTableRows(state))
   if state.screen.listsKeys {
-    state.keyTable.clamp(rowCount: state.keyCountOnScreen, visibleRows: max(1, Layout(state).table.height - 1))
+    state.keyTable.clamp(
+      rowCount: state.keyCountOnScreen, visibleRows: max(1, Layout(state).table.height - 1))
   }
 }
 

@@ -498,7 +498,7 @@ actor FleetPoller {
             tagsRefused = true
           } catch let error as KMSError
             where error.code == .unknownOperationException || error.code == .notFoundException
-              || KMSErrorDecoder.isUnsupportedOperation(error)
+            || KMSErrorDecoder.isUnsupportedOperation(error)
           {
             // An endpoint without tags, or the key just went: nothing to show.
           }
@@ -509,7 +509,9 @@ actor FleetPoller {
               .kms, "GetKeyRotationStatus", GetKeyRotationStatusRequest(keyId: keyId),
               as: GetKeyRotationStatusResponse.self)
             keyDetails.rotationEnabled = status.keyRotationEnabled ?? false
-            if status.keyRotationEnabled == true { keyDetails.rotationPeriodInDays = status.rotationPeriodInDays }
+            if status.keyRotationEnabled == true {
+              keyDetails.rotationPeriodInDays = status.rotationPeriodInDays
+            }
           } catch is KMSError {
             // Not allowed, not served, or the key just went: rotation stays unknown ("—").
           }
@@ -517,8 +519,11 @@ actor FleetPoller {
         let shown = keyDetails == KeyDetails() ? nil : keyDetails
         details[keyId] = shown
         if metadata.customKeyStoreId == nil {
-          if outsideKeys.updateValue((metadata, shown), forKey: keyId) != nil { described.append(keyId) }
-          else { outsideQueue.append(keyId) }
+          if outsideKeys.updateValue((metadata, shown), forKey: keyId) != nil {
+            described.append(keyId)
+          } else {
+            outsideQueue.append(keyId)
+          }
         }
       } catch let error as KMSError where error.code == .notFoundException {
         continue

@@ -149,7 +149,9 @@ enum KeyCrypto {
       case .eccNistP384: return try P384.Signing.PrivateKey(rawRepresentation: bytes).derRepresentation
       case .eccNistP521: return try P521.Signing.PrivateKey(rawRepresentation: bytes).derRepresentation
       case .eccSecgP256k1:
-        guard let der = Secp256k1.privateKeyPKCS8(bytes) else { throw Failure("The stored key cannot be read.") }
+        guard let der = Secp256k1.privateKeyPKCS8(bytes) else {
+          throw Failure("The stored key cannot be read.")
+        }
         return der
       case .eccNistEdwards25519:
         // PKCS#8 for Ed25519 (RFC 8410): a fixed prefix and the 32-byte seed.

@@ -374,7 +374,9 @@ extension KeyStoreEngine {
       try request.validate()
       try Self.requireAliasPrefix(request.aliasName)
       // The model's pattern lets ':' through; an alias name is letters, digits, '/', '_' and '-'.
-      if request.aliasName.contains(where: { !($0.isASCII && ($0.isLetter || $0.isNumber || "/_-".contains($0))) }) {
+      if request.aliasName.contains(where: {
+        !($0.isASCII && ($0.isLetter || $0.isNumber || "/_-".contains($0)))
+      }) {
         throw KMSError(.validationException, "\(request.aliasName) contains invalid characters for an alias")
       }
       if request.aliasName.hasPrefix("alias/aws/") {

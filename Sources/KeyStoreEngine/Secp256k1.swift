@@ -47,7 +47,9 @@ enum Secp256k1 {
     var bigEndian: Data {
       var out = Data(capacity: 32)
       for limb in limbs.reversed() {
-        for shift in stride(from: 56, through: 0, by: -8) { out.append(UInt8(truncatingIfNeeded: limb >> shift)) }
+        for shift in stride(from: 56, through: 0, by: -8) {
+          out.append(UInt8(truncatingIfNeeded: limb >> shift))
+        }
       }
       return out
     }
@@ -147,7 +149,9 @@ enum Secp256k1 {
     }
 
     /// x·y + add + carry as (low, high); cannot overflow 128 bits.
-    private static func multiplyAdd(_ x: UInt64, _ y: UInt64, _ add: UInt64, _ carry: UInt64) -> (UInt64, UInt64) {
+    private static func multiplyAdd(_ x: UInt64, _ y: UInt64, _ add: UInt64, _ carry: UInt64) -> (
+      UInt64, UInt64
+    ) {
       let (high, low) = x.multipliedFullWidth(by: y)
       let (l1, o1) = low.addingReportingOverflow(add)
       let (l2, o2) = l1.addingReportingOverflow(carry)
@@ -350,7 +354,8 @@ enum Secp256k1 {
 
   /// id-ecPublicKey (1.2.840.10045.2.1) and secp256k1 (1.3.132.0.10).
   static let algorithmIdentifier = DER.sequence(
-    Data([0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01]) + Data([0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x0a]))
+    Data([0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01])
+      + Data([0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x0a]))
 
   /// SubjectPublicKeyInfo (RFC 5480) of the key (GetPublicKey).
   static func publicKeyDER(_ privateKey: Data) -> Data? {
@@ -386,7 +391,9 @@ enum Secp256k1 {
       return Data([0x82, UInt8(n >> 8), UInt8(n & 0xff)])
     }
 
-    static func tagged(_ tag: UInt8, _ content: Data) -> Data { Data([tag]) + length(content.count) + content }
+    static func tagged(_ tag: UInt8, _ content: Data) -> Data {
+      Data([tag]) + length(content.count) + content
+    }
     static func sequence(_ content: Data) -> Data { tagged(0x30, content) }
     static func octetString(_ content: Data) -> Data { tagged(0x04, content) }
     static func bitString(_ content: Data) -> Data { tagged(0x03, Data([0x00]) + content) }

@@ -126,7 +126,8 @@ enum Fixture {
       accountKey(10, .eccNistP256, .signVerify, "JWT signing"),
     ]
     snap.aliases.append(
-      AliasListEntry(aliasName: "alias/release", targetKeyId: String(format: "00000000-0000-4000-8000-%012d", 7)))
+      AliasListEntry(
+        aliasName: "alias/release", targetKeyId: String(format: "00000000-0000-4000-8000-%012d", 7)))
     snap.keyDetails[String(format: "00000000-0000-4000-8000-%012d", 7)] = KeyDetails(
       tags: [Tag(tagKey: "team", tagValue: "release")])
     snap.keyDetails[String(format: "00000000-0000-4000-8000-%012d", 9)] = KeyDetails(

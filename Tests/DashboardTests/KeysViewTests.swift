@@ -89,7 +89,8 @@ import Testing
       try cells(1) == [
         Self.id(1), "Enabled", "SYMMETRIC_DEFAULT", "2560d", "alias/payments/tok…", "team=payme…", "kind 1",
       ])
-    #expect(try cells(2) == [Self.id(2), "Enabled", "RSA_2048 sign", "—", "alias/payments/pin", "", "kind 2"])
+    #expect(
+      try cells(2) == [Self.id(2), "Enabled", "RSA_2048 sign", "—", "alias/payments/pin", "", "kind 2"])
     #expect(try cells(3) == [Self.id(3), "Enabled", "ECC_NIST_P384 agree", "—", "", "", "kind 3"])
     #expect(try cells(4) == [Self.id(4), "Enabled", "HMAC_512", "—", "alias/old-export", "", "kind 4"])
     #expect(try cells(5) == [Self.id(5), "Enabled", "RSA_4096 encrypt", "off", "", "env", "kind 5"])
@@ -153,7 +154,8 @@ import Testing
     #expect(lines[1].contains("All KMS keys: 10 (AWS KMS 4, custom key stores 6)"), "\(lines[1])")
     let header = try #require(lines.first { $0.contains("KEY ID") })
     #expect(
-      header.contains("STATE           STORE          SPEC              USAGE               ROTATION"), "\(header)")
+      header.contains("STATE           STORE          SPEC              USAGE               ROTATION"),
+      "\(header)")
     // Oldest first: the account's keys were created a day before the custom-store keys.
     #expect(try row(7).contains("Enabled         AWS KMS        RSA_2048          SIGN_VERIFY         —"))
     #expect(try row(7).contains("alias/release") && row(7).contains("team=release"))
@@ -175,7 +177,8 @@ import Testing
     state.press(.char("j"), .char("j"), .enter)  // payments-prod: a PendingDeletion key among them
     var lines = view(state).text.split(separator: "\n").map(String.init)
     var header = try #require(lines.first { $0.contains("KEY ID") })
-    #expect(header.contains("STATE") && header.contains("SPEC / USE") && header.contains("ALIASES"), "\(header)")
+    #expect(
+      header.contains("STATE") && header.contains("SPEC / USE") && header.contains("ALIASES"), "\(header)")
     let pending = try #require(lines.first { $0.contains("PendingDeletion") })
     #expect(pending.contains("00000000…000000000004 PendingDeletion SYMMETRIC_DEFAULT"), "\(pending)")
     #expect(pending.contains("alias/old-export"), "\(pending)")

@@ -8,7 +8,8 @@ import Testing
 
   @Test(
     .enabled(
-      if: (tmuxPath != nil && RemoteDashboardEndToEndTests.awsPath != nil) || isCI, Comment(rawValue: awsMissing)))
+      if: (tmuxPath != nil && RemoteDashboardEndToEndTests.awsPath != nil) || isCI,
+      Comment(rawValue: awsMissing)))
   func rsaAndHmacKeysFromTheAWSCLIAppearInTheRemoteAllKeysView() throws {
     guard requireTmux() else { throw E2EError(tmuxMissingMessage) }
     guard let aws = RemoteDashboardEndToEndTests.awsPath else { throw E2EError(Self.awsMissing) }

@@ -57,7 +57,8 @@ func runAWS(_ aws: String, _ arguments: [String], environment: [String: String])
   cli.waitUntilExit()
   guard cli.terminationStatus == 0 else {
     throw E2EError(
-      "aws \(arguments.joined(separator: " ")) exited \(cli.terminationStatus): \(String(decoding: error, as: UTF8.self))")
+      "aws \(arguments.joined(separator: " ")) exited \(cli.terminationStatus): \(String(decoding: error, as: UTF8.self))"
+    )
   }
   return String(decoding: output, as: UTF8.self)
 }

@@ -47,7 +47,9 @@ import Testing
         "0/k-aws-1", "0/k-c1", "0/k-aws-2", "0/k-c2", "1/k-aws-1", "1/k-c1", "1/k-aws-2", "1/k-c2",
       ])
     #expect(
-      snapshot.keys.map(\.customKeyStoreId) == [nil, "0/cks-1", nil, "0/cks-2", nil, "1/cks-1", nil, "1/cks-2"])
+      snapshot.keys.map(\.customKeyStoreId) == [
+        nil, "0/cks-1", nil, "0/cks-2", nil, "1/cks-1", nil, "1/cks-2",
+      ])
     #expect(
       snapshot.aliases.map(\.aliasName) == ["0/alias/custom", "0/alias/aws", "1/alias/custom", "1/alias/aws"])
     #expect(snapshot.aliases(forKey: "1/k-c1") == ["1/alias/custom"])

@@ -242,10 +242,13 @@ struct WholeAPIConformanceTests {
     // lets ':' through; KMS does not), and a name without the prefix is invalid, not unknown.
     try await expectFailure(
       ["kms", "create-alias", "--alias-name", "alias/my:alias", "--target-key-id", plain.id],
-      "ValidationException", "CreateAlias", message: "alias/my:alias contains invalid characters for an alias")
+      "ValidationException", "CreateAlias", message: "alias/my:alias contains invalid characters for an alias"
+    )
     #expect(
-      try await server.aws(["kms", "create-alias", "--alias-name", "alias/my_alias-/", "--target-key-id", plain.id])
-        .status == 0)
+      try await server.aws([
+        "kms", "create-alias", "--alias-name", "alias/my_alias-/", "--target-key-id", plain.id,
+      ])
+      .status == 0)
     try await expectFailure(
       ["kms", "delete-alias", "--alias-name", "wrongprefix/my-alias"], "ValidationException", "DeleteAlias",
       message:
