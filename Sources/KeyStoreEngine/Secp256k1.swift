@@ -8,30 +8,59 @@ import Foundation
 enum Secp256k1 {
   // MARK: 256-bit integers
 
-  /// An unsigned 256-bit integer, least significant limb first.
+  /// An unsigned 256-bit integer in four limbs, least significant first (stored inline: no
+  /// allocation per operation).
   struct U256: Equatable, Sendable {
-    var limbs: [UInt64]
+    var l0: UInt64
+    var l1: UInt64
+    var l2: UInt64
+    var l3: UInt64
+
+    init(_ l0: UInt64, _ l1: UInt64, _ l2: UInt64, _ l3: UInt64) {
+      self.l0 = l0
+      self.l1 = l1
+      self.l2 = l2
+      self.l3 = l3
+    }
 
     init(_ limbs: [UInt64]) {
       precondition(limbs.count == 4)
-      self.limbs = limbs
+      self.init(limbs[0], limbs[1], limbs[2], limbs[3])
     }
 
-    static let zero = U256([0, 0, 0, 0])
-    static let one = U256([1, 0, 0, 0])
+    static let zero = U256(0, 0, 0, 0)
+    static let one = U256(1, 0, 0, 0)
+
+    subscript(i: Int) -> UInt64 {
+      get {
+        switch i {
+        case 0: l0
+        case 1: l1
+        case 2: l2
+        default: l3
+        }
+      }
+      set {
+        switch i {
+        case 0: l0 = newValue
+        case 1: l1 = newValue
+        case 2: l2 = newValue
+        default: l3 = newValue
+        }
+      }
+    }
 
     /// From 32 big-endian bytes (shorter input is left-padded with zeros; longer input keeps its
     /// leftmost 32 bytes, as ECDSA truncates a digest).
     init(bigEndian bytes: Data) {
       let b = [UInt8](bytes.prefix(32))
       let padded = [UInt8](repeating: 0, count: 32 - b.count) + b
-      var limbs = [UInt64](repeating: 0, count: 4)
+      self = .zero
       for i in 0..<4 {
         var limb: UInt64 = 0
         for byte in padded[(24 - 8 * i)..<(32 - 8 * i)] { limb = limb << 8 | UInt64(byte) }
-        limbs[i] = limb
+        self[i] = limb
       }
-      self.init(limbs)
     }
 
     init(hex: String) {
@@ -46,7 +75,8 @@ enum Secp256k1 {
 
     var bigEndian: Data {
       var out = Data(capacity: 32)
-      for limb in limbs.reversed() {
+      for i in (0..<4).reversed() {
+        let limb = self[i]
         for shift in stride(from: 56, through: 0, by: -8) {
           out.append(UInt8(truncatingIfNeeded: limb >> shift))
         }
@@ -54,39 +84,41 @@ enum Secp256k1 {
       return out
     }
 
-    var isZero: Bool { limbs.allSatisfy { $0 == 0 } }
+    var isZero: Bool { (l0 | l1 | l2 | l3) == 0 }
 
-    func bit(_ i: Int) -> Bool { limbs[i / 64] >> UInt64(i % 64) & 1 == 1 }
+    func bit(_ i: Int) -> Bool { self[i / 64] >> UInt64(i % 64) & 1 == 1 }
 
     static func < (a: U256, b: U256) -> Bool {
-      for i in (0..<4).reversed() where a.limbs[i] != b.limbs[i] { return a.limbs[i] < b.limbs[i] }
-      return false
+      if a.l3 != b.l3 { return a.l3 < b.l3 }
+      if a.l2 != b.l2 { return a.l2 < b.l2 }
+      if a.l1 != b.l1 { return a.l1 < b.l1 }
+      return a.l0 < b.l0
     }
 
     /// a + b and the carry out.
     static func add(_ a: U256, _ b: U256) -> (U256, Bool) {
-      var out = [UInt64](repeating: 0, count: 4)
+      var out = U256.zero
       var carry: UInt64 = 0
       for i in 0..<4 {
-        let (s1, o1) = a.limbs[i].addingReportingOverflow(b.limbs[i])
+        let (s1, o1) = a[i].addingReportingOverflow(b[i])
         let (s2, o2) = s1.addingReportingOverflow(carry)
         out[i] = s2
         carry = (o1 ? 1 : 0) + (o2 ? 1 : 0)
       }
-      return (U256(out), carry != 0)
+      return (out, carry != 0)
     }
 
     /// a − b and the borrow out.
     static func subtract(_ a: U256, _ b: U256) -> (U256, Bool) {
-      var out = [UInt64](repeating: 0, count: 4)
+      var out = U256.zero
       var borrow: UInt64 = 0
       for i in 0..<4 {
-        let (d1, o1) = a.limbs[i].subtractingReportingOverflow(b.limbs[i])
+        let (d1, o1) = a[i].subtractingReportingOverflow(b[i])
         let (d2, o2) = d1.subtractingReportingOverflow(borrow)
         out[i] = d2
         borrow = (o1 ? 1 : 0) + (o2 ? 1 : 0)
       }
-      return (U256(out), borrow != 0)
+      return (out, borrow != 0)
     }
   }
 
@@ -102,7 +134,7 @@ enum Secp256k1 {
     init(_ m: U256) {
       self.m = m
       var inverse: UInt64 = 1
-      for _ in 0..<6 { inverse = inverse &* (2 &- m.limbs[0] &* inverse) }
+      for _ in 0..<6 { inverse = inverse &* (2 &- m.l0 &* inverse) }
       mInverse = 0 &- inverse
       // R² mod m by doubling 1 modulo m 512 times.
       var x = U256.one
@@ -123,28 +155,34 @@ enum Secp256k1 {
       return borrow ? U256.add(d, m).0 : d
     }
 
-    /// a·b·R⁻¹ mod m (CIOS).
+    /// a·b·R⁻¹ mod m (CIOS, the limbs unrolled).
     func multiply(_ a: U256, _ b: U256) -> U256 {
-      var t = [UInt64](repeating: 0, count: 6)
+      var t0: UInt64 = 0
+      var t1: UInt64 = 0
+      var t2: UInt64 = 0
+      var t3: UInt64 = 0
+      var t4: UInt64 = 0
       for i in 0..<4 {
-        var carry: UInt64 = 0
-        for j in 0..<4 {
-          (t[j], carry) = Self.multiplyAdd(a.limbs[j], b.limbs[i], t[j], carry)
-        }
-        let (s, o) = t[4].addingReportingOverflow(carry)
-        t[4] = s
-        t[5] = o ? 1 : 0
-        let q = t[0] &* mInverse
-        (_, carry) = Self.multiplyAdd(q, m.limbs[0], t[0], 0)
-        for j in 1..<4 {
-          (t[j - 1], carry) = Self.multiplyAdd(q, m.limbs[j], t[j], carry)
-        }
-        let (s2, o2) = t[4].addingReportingOverflow(carry)
-        t[3] = s2
-        t[4] = t[5] + (o2 ? 1 : 0)
+        let bi = b[i]
+        var c: UInt64
+        (t0, c) = Self.multiplyAdd(a.l0, bi, t0, 0)
+        (t1, c) = Self.multiplyAdd(a.l1, bi, t1, c)
+        (t2, c) = Self.multiplyAdd(a.l2, bi, t2, c)
+        (t3, c) = Self.multiplyAdd(a.l3, bi, t3, c)
+        let (s, o) = t4.addingReportingOverflow(c)
+        t4 = s
+        let t5: UInt64 = o ? 1 : 0
+        let q = t0 &* mInverse
+        (_, c) = Self.multiplyAdd(q, m.l0, t0, 0)
+        (t0, c) = Self.multiplyAdd(q, m.l1, t1, c)
+        (t1, c) = Self.multiplyAdd(q, m.l2, t2, c)
+        (t2, c) = Self.multiplyAdd(q, m.l3, t3, c)
+        let (s2, o2) = t4.addingReportingOverflow(c)
+        t3 = s2
+        t4 = t5 + (o2 ? 1 : 0)
       }
-      let result = U256(Array(t[0..<4]))
-      if t[4] != 0 || !(result < m) { return U256.subtract(result, m).0 }
+      let result = U256(t0, t1, t2, t3)
+      if t4 != 0 || !(result < m) { return U256.subtract(result, m).0 }
       return result
     }
 
@@ -174,7 +212,7 @@ enum Secp256k1 {
     }
 
     /// a⁻¹ (Fermat: a^(m−2); m is prime), Montgomery form in and out.
-    func inverse(_ a: U256) -> U256 { power(a, U256.subtract(m, U256([2, 0, 0, 0])).0) }
+    func inverse(_ a: U256) -> U256 { power(a, U256.subtract(m, U256(2, 0, 0, 0)).0) }
   }
 
   static let p = U256(hex: "FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEFFFFFC2F")
@@ -287,7 +325,7 @@ enum Secp256k1 {
   static func generatePrivateKey() -> Data {
     var generator = SystemRandomNumberGenerator()
     while true {
-      let d = U256((0..<4).map { _ in generator.next() })
+      let d = U256(generator.next(), generator.next(), generator.next(), generator.next())
       if !d.isZero && d < n { return d.bigEndian }
     }
   }
@@ -314,7 +352,7 @@ enum Secp256k1 {
     let e = o.reduce(U256(bigEndian: digest))
     var generator = SystemRandomNumberGenerator()
     while true {
-      let k = U256((0..<4).map { _ in generator.next() })
+      let k = U256(generator.next(), generator.next(), generator.next(), generator.next())
       guard !k.isZero, k < n, let point = multiplyGenerator(k) else { continue }
       let r = o.reduce(point.x)
       if r.isZero { continue }
@@ -345,7 +383,20 @@ enum Secp256k1 {
     let w = o.inverse(o.enter(s))
     let u1 = o.leave(o.multiply(o.enter(e), w))
     let u2 = o.leave(o.multiply(o.enter(r), w))
-    let sum = Jacobian(g).multiplied(by: u1).adding(Jacobian(q).multiplied(by: u2))
+    // u1·G + u2·Q in one pass (Shamir's trick): one doubling per bit for both.
+    let gj = Jacobian(g)
+    let qj = Jacobian(q)
+    let both = gj.adding(qj)
+    var sum = Jacobian.infinity
+    for i in (0..<256).reversed() {
+      sum = sum.doubled()
+      switch (u1.bit(i), u2.bit(i)) {
+      case (true, true): sum = sum.adding(both)
+      case (true, false): sum = sum.adding(gj)
+      case (false, true): sum = sum.adding(qj)
+      case (false, false): break
+      }
+    }
     guard let point = sum.affine else { return false }
     return o.reduce(point.x) == r
   }
