@@ -62,9 +62,9 @@ func mouseTarget(_ state: DashboardState, x: Int, y: Int) -> MouseTarget {
       let row = Table.rowIndex(
         atX: x, y: y, in: layout.table, state: state.storeTable, rowCount: state.visibleStores.count)
       return row.map(MouseTarget.storeRow) ?? .nothing
-    case .keys(let id):
+    case .keys, .allKeys:
       let row = Table.rowIndex(
-        atX: x, y: y, in: layout.table, state: state.keyTable, rowCount: state.keyCount(inStore: id))
+        atX: x, y: y, in: layout.table, state: state.keyTable, rowCount: state.keyCountOnScreen)
       return row.map(MouseTarget.keyRow) ?? .nothing
     }
   case .help, .command, .filter, .qa, .xksQA, .runbook:
@@ -81,8 +81,7 @@ private func mouseContext(_ state: DashboardState) -> KeyContext? {
   case .qa, .xksQA: .qa
   case .runbook: .runbook
   case .command, .filter: nil
-  case nil:
-    if case .keys = state.screen { .keys } else { .stores }
+  case nil: state.screen.helpContext
   }
 }
 
@@ -160,9 +159,9 @@ private func runMouseCommand(
 }
 
 private func selectKey(_ state: inout DashboardState, _ index: Int) {
-  guard case .keys(let id) = state.screen else { return }
+  guard state.screen.listsKeys else { return }
   state.keyTable.selected = index
-  state.keyTable.clamp(rowCount: state.keyCount(inStore: id), visibleRows: Layout(state).table.height - 1)
+  state.keyTable.clamp(rowCount: state.keyCountOnScreen, visibleRows: Layout(state).table.height - 1)
 }
 
 /// The wheel: the table's window moves; the selection only as far as it must to stay on screen.
@@ -173,7 +172,7 @@ private func scroll(_ state: inout DashboardState, by rows: Int) {
     let visible = state.visibleStores
     state.storeTable.scroll(by: rows, rowCount: visible.count, visibleRows: visibleRows)
     if !visible.isEmpty { state.selectedStoreId = visible[state.storeTable.selected].customKeyStoreId }
-  case .keys(let id):
-    state.keyTable.scroll(by: rows, rowCount: state.keyCount(inStore: id), visibleRows: visibleRows)
+  case .keys, .allKeys:
+    state.keyTable.scroll(by: rows, rowCount: state.keyCountOnScreen, visibleRows: visibleRows)
   }
 }

@@ -129,6 +129,15 @@ struct MouseTests {
     #expect(!view(s).text.contains(keys[2].keyId))
   }
 
+  @Test func inTheAllKeysViewAClickSelectsAKey() throws {
+    var s = F.state()
+    s.press(.char("K"))
+    #expect(s.screen == .allKeys)
+    let target = try #require(s.allKeys.dropFirst(3).first).keyId
+    Self.click(&s, try Self.position(of: target, in: s))
+    #expect(s.selectedKey?.keyId == target)
+  }
+
   @Test func dialogButtonsAreClickable() throws {
     var s = F.state()
     s.press(.char("j"), .char("j"))  // payments-prod, CONNECTED
