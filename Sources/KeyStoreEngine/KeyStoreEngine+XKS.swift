@@ -62,9 +62,10 @@ extension KeyStoreEngine {
   /// The store's health after a GetHealthStatus answer, with the errors counted since the last one.
   func healthAfter(
     _ store: StoreRecord, operation: String, date: Date, milliseconds: Double?,
-    _ result: Result<XKSHealthResponse, XKSCallFailure>
+    _ result: Result<XKSHealthResponse, XKSCallFailure>, certificateNotAfter: Date? = nil
   ) -> XKSStoreHealth {
     var health = store.xks?.health ?? XKSStoreHealth()
+    if let certificateNotAfter { health.certificateNotAfter = certificateNotAfter }
     health.checkedAt = date
     health.checkOperation = operation
     health.latencyMilliseconds = milliseconds
@@ -161,7 +162,9 @@ extension KeyStoreEngine {
         let (result, milliseconds) = await Self.timed { () async throws(XKSCallFailure) in
           try await client.getHealthStatus(target, metadata: metadata)
         }
-        await self?.xksHealthChecked(storeId, token, date: date, milliseconds: milliseconds, result)
+        let notAfter = await Self.certificateNotAfter(client, target, after: result)
+        await self?.xksHealthChecked(
+          storeId, token, date: date, milliseconds: milliseconds, result, certificateNotAfter: notAfter)
       }
     }
   }
@@ -171,12 +174,13 @@ extension KeyStoreEngine {
   /// round records again.
   func xksHealthChecked(
     _ storeId: String, _ token: UInt64, date: Date, milliseconds: Double,
-    _ result: Result<XKSHealthResponse, XKSCallFailure>
+    _ result: Result<XKSHealthResponse, XKSCallFailure>, certificateNotAfter: Date? = nil
   ) {
     xks.tasks[token] = nil
     guard var store = stores[storeId], store.xks != nil else { return }
     let health = healthAfter(
-      store, operation: "KmsHealthCheck", date: date, milliseconds: milliseconds, result)
+      store, operation: "KmsHealthCheck", date: date, milliseconds: milliseconds, result,
+      certificateNotAfter: certificateNotAfter)
     store.xks?.health = health
     do {
       try transaction { () throws(KMSError) in stores[storeId] = store }
@@ -246,8 +250,19 @@ extension KeyStoreEngine {
       let (result, milliseconds) = await Self.timed { () async throws(XKSCallFailure) in
         try await client.getHealthStatus(target, metadata: metadata)
       }
-      await self?.xksConnectProbeFinished(storeId, token, result, milliseconds: milliseconds)
+      let notAfter = await Self.certificateNotAfter(client, target, after: result)
+      await self?.xksConnectProbeFinished(
+        storeId, token, result, milliseconds: milliseconds, certificateNotAfter: notAfter)
     }
+  }
+
+  /// After a health check answered over TLS: the `notAfter` of the certificate the proxy
+  /// presents (outside the timed call, so the latency stays the call's own).
+  static func certificateNotAfter(
+    _ client: any XKSProxyCalling, _ target: XKSProxyTarget, after result: Result<XKSHealthResponse, XKSCallFailure>
+  ) async -> Date? {
+    guard case .success = result else { return nil }
+    return await client.serverCertificateNotAfter(target)
   }
 
   private func startTask(_ token: UInt64, _ body: @escaping @Sendable () async -> Void) {
@@ -257,7 +272,7 @@ extension KeyStoreEngine {
   /// The health check answered: the machine turns it into CONNECTED or FAILED with a code.
   func xksConnectProbeFinished(
     _ storeId: String, _ token: UInt64, _ result: Result<XKSHealthResponse, XKSCallFailure>,
-    milliseconds: Double? = nil
+    milliseconds: Double? = nil, certificateNotAfter: Date? = nil
   ) {
     xks.tasks[token] = nil
     guard xks.probes[storeId] == token else { return }
@@ -271,7 +286,8 @@ extension KeyStoreEngine {
         switch store.machine.attemptFinished(outcome, at: now) {
         case .connected, .failed:
           let health = healthAfter(
-            store, operation: "ConnectCustomKeyStore", date: now, milliseconds: milliseconds, result)
+            store, operation: "ConnectCustomKeyStore", date: now, milliseconds: milliseconds, result,
+            certificateNotAfter: certificateNotAfter)
           store.xks?.health = health
           stores[storeId] = store
           recordTransition(store, from: before, at: now)

@@ -16,12 +16,17 @@ public final class XKSProxyServer: Sendable {
   private let channel = Mutex<(any Channel)?>(nil)
   private let log: @Sendable (String) -> Void
   public let usesTLS: Bool
+  /// mTLS: the client certificate every connection must present (contexts are made with it).
+  public let clientAuthentication: XKSClientAuthentication?
 
-  /// `tls` nil serves plain HTTP.
+  /// `tls` nil serves plain HTTP. With `clientAuthentication`, `tls` must have been made with
+  /// the same (`tlsContext(…, clientAuthentication:)`).
   public init(
-    core: XKSProxyCore, tls: NIOSSLContext?, threads: Int = 2, log: @escaping @Sendable (String) -> Void
+    core: XKSProxyCore, tls: NIOSSLContext?, clientAuthentication: XKSClientAuthentication? = nil,
+    threads: Int = 2, log: @escaping @Sendable (String) -> Void
   ) {
     self.core = core
+    self.clientAuthentication = clientAuthentication
     group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
     tlsContext = Mutex(tls)
     usesTLS = tls != nil
@@ -29,7 +34,9 @@ public final class XKSProxyServer: Sendable {
   }
 
   /// A TLS 1.2+ server context for a PEM certificate chain and key.
-  public static func tlsContext(certificatePEM: String, privateKeyPEM: String) throws -> NIOSSLContext {
+  public static func tlsContext(
+    certificatePEM: String, privateKeyPEM: String, clientAuthentication: XKSClientAuthentication? = nil
+  ) throws -> NIOSSLContext {
     let chain = try NIOSSLCertificate.fromPEMBytes(Array(certificatePEM.utf8)).map {
       NIOSSLCertificateSource.certificate($0)
     }
@@ -37,6 +44,7 @@ public final class XKSProxyServer: Sendable {
     var configuration = TLSConfiguration.makeServerConfiguration(
       certificateChain: chain, privateKey: .privateKey(key))
     configuration.minimumTLSVersion = .tlsv12
+    clientAuthentication?.apply(to: &configuration)
     return try NIOSSLContext(configuration: configuration)
   }
 
@@ -52,6 +60,7 @@ public final class XKSProxyServer: Sendable {
     let core = self.core
     let log = self.log
     let usesTLS = self.usesTLS
+    let clientAuthentication = self.clientAuthentication
     let bootstrap = ServerBootstrap(group: group)
       .serverChannelOption(ChannelOptions.backlog, value: 256)
       .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
@@ -59,7 +68,12 @@ public final class XKSProxyServer: Sendable {
       .childChannelInitializer { channel in
         channel.eventLoop.makeCompletedFuture {
           if usesTLS, let context = self.currentTLSContext {
-            try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context))
+            if let clientAuthentication {
+              try channel.pipeline.syncOperations.addHandler(
+                NIOSSLServerHandler(context: context, customVerificationCallback: clientAuthentication.verify))
+            } else {
+              try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context))
+            }
           }
           try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
           try channel.pipeline.syncOperations.addHandler(XKSHTTPHandler(core: core, log: log))
