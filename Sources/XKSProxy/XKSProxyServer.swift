@@ -14,6 +14,9 @@ public final class XKSProxyServer: Sendable {
   private let group: MultiThreadedEventLoopGroup
   private let tlsContext: Mutex<NIOSSLContext?>
   private let channel = Mutex<(any Channel)?>(nil)
+  /// Open connections, closed when the certificate changes (as a proxy reloading its
+  /// certificate does), so kept-alive connections do not outlive a certificate fault.
+  private let connections = Mutex<[ObjectIdentifier: any Channel]>([:])
   private let log: @Sendable (String) -> Void
   public let usesTLS: Bool
   /// mTLS: the client certificate every connection must present (contexts are made with it).
@@ -48,9 +51,11 @@ public final class XKSProxyServer: Sendable {
     return try NIOSSLContext(configuration: configuration)
   }
 
-  /// Replaces the certificate new connections are offered (the certificate faults).
+  /// Replaces the certificate new connections are offered (the certificate faults) and closes
+  /// the open ones, so every client shakes hands again with the new certificate.
   public func replaceTLSContext(_ context: NIOSSLContext) {
     tlsContext.withLock { $0 = context }
+    for open in connections.withLock({ Array($0.values) }) { open.close(promise: nil) }
   }
 
   var currentTLSContext: NIOSSLContext? { tlsContext.withLock { $0 } }
@@ -66,7 +71,10 @@ public final class XKSProxyServer: Sendable {
       .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
       .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
       .childChannelInitializer { channel in
-        channel.eventLoop.makeCompletedFuture {
+        let id = ObjectIdentifier(channel)
+        self.connections.withLock { $0[id] = channel }
+        channel.closeFuture.whenComplete { _ in _ = self.connections.withLock { $0.removeValue(forKey: id) } }
+        return channel.eventLoop.makeCompletedFuture {
           if usesTLS, let context = self.currentTLSContext {
             if let clientAuthentication {
               try channel.pipeline.syncOperations.addHandler(

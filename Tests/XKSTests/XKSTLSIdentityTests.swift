@@ -46,12 +46,14 @@ import XKSProxy
     return (server, URL(string: "https://127.0.0.1:\(bound.port)")!)
   }
 
-  static func createStore(_ engine: KeyStoreEngine, _ name: String) async throws -> String {
+  static func createStore(
+    _ engine: KeyStoreEngine, _ name: String, path: String = XKSProxyConfiguration.demoUriPath
+  ) async throws -> String {
     try #require(
       try await engine.createCustomKeyStore(
         CreateCustomKeyStoreRequest(
           customKeyStoreName: name, customKeyStoreType: "EXTERNAL_KEY_STORE", xksProxyUriEndpoint: endpoint,
-          xksProxyUriPath: XKSProxyConfiguration.demoUriPath, xksProxyAuthenticationCredential: credential,
+          xksProxyUriPath: path, xksProxyAuthenticationCredential: credential,
           xksProxyConnectivity: "PUBLIC_ENDPOINT")
       ).customKeyStoreId)
   }
@@ -198,7 +200,9 @@ import XKSProxy
       #expect(entry.connectionState == .failed, "\(label)")
       #expect(entry.connectionErrorCode == .xksProxyInvalidTlsConfiguration, "\(label)")
       do {
-        _ = try await Self.createStore(bad, "mtls-again-\(label.replacingOccurrences(of: " ", with: "-"))")
+        // Another URI path (the first is in use): TLS fails before any path is looked at.
+        _ = try await Self.createStore(
+          bad, "mtls-again-\(label.replacingOccurrences(of: " ", with: "-"))", path: "/other/kms/xks/v1")
         Issue.record("\(label): CreateCustomKeyStore passed without a valid client certificate")
       } catch let error as KMSError {
         #expect(error.code == .xksProxyUriUnreachableException, "\(label): \(error)")
