@@ -18,8 +18,11 @@ public struct XKSQAPanel: Sendable, Equatable {
 func openXKSQA(_ state: inout DashboardState, _ store: CustomKeyStoresListEntry) -> [Effect] {
   guard let id = store.customKeyStoreId else { return [] }
   guard state.config.xksControl else {
+    let name = store.customKeyStoreName ?? id
     state.status = StatusMessage(
-      "\(store.customKeyStoreName ?? id) is an external key store: its faults are those of its XKS proxy (kmsdash fault --xks-proxy URL …)",
+      state.config.simulator
+        ? "\(name) is an external key store: its faults are those of its XKS proxy (kmsdash fault --xks-proxy URL …)"
+        : "QA faults are not available against AWS KMS; a kmsdash xks-proxy's are set with kmsdash fault --xks-proxy URL",
       kind: .error)
     return []
   }
@@ -79,7 +82,7 @@ func renderXKSQA(_ state: DashboardState, _ panel: XKSQAPanel, _ area: Rect, _ b
   let label = store?.connectionState == .failed ? "Next connect (after disconnect): " : "Next connect: "
   lines.append((label + (panel.prediction ?? "asking the proxy…"), .bold))
   lines.append(("", .plain))
-  lines.append(("Faults of the embedded XKS proxy", .bold))
+  lines.append(("Faults of the XKS proxy", .bold))
   var selectedLine = 0
   for (i, fault) in XKSQAFault.allCases.enumerated() {
     let mark = panel.faults.map { $0.contains(fault) ? "x" : " " } ?? "?"

@@ -19,6 +19,9 @@ public enum SimulatorOperation: String, Sendable, CaseIterable {
   case clearFault = "ClearFault"
   case setHsmFailed = "SetHsmFailed"
   case predictConnectOutcome = "PredictConnectOutcome"
+  case describeXksHealth = "DescribeXksHealth"
+  case listXksProxyFaults = "ListXksProxyFaults"
+  case setXksProxyFault = "SetXksProxyFault"
 }
 
 public struct ListFaultsRequest: Codable, Sendable, Equatable {

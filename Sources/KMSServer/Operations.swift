@@ -226,6 +226,26 @@ let operationTable: [String: Operation] = {
       return PredictConnectOutcomeResponse(
         try await control.predictConnectOutcome(customKeyStoreId: request.customKeyStoreId))
     },
+    control(.simulator, SimulatorOperation.describeXksHealth.rawValue) { control, request in
+      let request = request as DescribeXksHealthRequest
+      return DescribeXksHealthResponse(
+        xksHealth: try await control.xksHealth(customKeyStoreIds: request.customKeyStoreIds))
+    },
+    control(.simulator, SimulatorOperation.listXksProxyFaults.rawValue) { control, request in
+      let request = request as ListXksProxyFaultsRequest
+      return ListXksProxyFaultsResponse(
+        customKeyStoreId: request.customKeyStoreId,
+        faults: try await control.xksFaults(customKeyStoreId: request.customKeyStoreId))
+    },
+    control(.simulator, SimulatorOperation.setXksProxyFault.rawValue) { control, request in
+      let request = request as SetXksProxyFaultRequest
+      let fault = XKSQAFault(rawValue: request.fault)!  // validated
+      try await control.setXKSFault(
+        fault, enabled: request.enabled ?? true, customKeyStoreId: request.customKeyStoreId)
+      return ListXksProxyFaultsResponse(
+        customKeyStoreId: request.customKeyStoreId,
+        faults: try await control.xksFaults(customKeyStoreId: request.customKeyStoreId))
+    },
   ]
   var table: [String: Operation] = [:]
   for operation in operations { table["\(operation.service.rawValue).\(operation.name)"] = operation }

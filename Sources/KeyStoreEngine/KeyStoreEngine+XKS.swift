@@ -9,6 +9,9 @@ struct XKSEngineState {
   /// Injected by the app (`XKSClient`); nil keeps XKS stores offline (no proxy is ever called,
   /// and connects succeed at once, as before XKS was simulated).
   var client: (any XKSProxyCalling)?
+  /// QA control of the proxies behind external stores (`kmsdash serve`: `kmsdash xks-proxy`s
+  /// reached through `--xks-route`); nil: their faults cannot be set through the engine.
+  var faultControl: (any XKSProxyEndpointFaultControl)?
   /// Stores whose connect attempt waits for a GetHealthStatus answer, with the attempt's token.
   var probes: [String: UInt64] = [:]
   var nextToken: UInt64 = 0

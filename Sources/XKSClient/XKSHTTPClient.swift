@@ -37,6 +37,12 @@ public final class XKSHTTPClient: XKSProxyCalling {
       self.certificatePath = certificatePath
       self.keyPath = keyPath
     }
+
+    /// Presents this certificate when a server asks for one.
+    func apply(to tls: inout TLSConfiguration) throws {
+      tls.certificateChain = try NIOSSLCertificate.fromPEMFile(certificatePath).map { .certificate($0) }
+      tls.privateKey = .privateKey(try NIOSSLPrivateKey(file: keyPath, format: .pem))
+    }
   }
 
   /// - Parameters:
@@ -54,12 +60,7 @@ public final class XKSHTTPClient: XKSProxyCalling {
     if let caFile {
       tls.additionalTrustRoots = [.certificates(try NIOSSLCertificate.fromPEMFile(caFile))]
     }
-    if let clientIdentity {
-      tls.certificateChain = try NIOSSLCertificate.fromPEMFile(clientIdentity.certificatePath).map {
-        .certificate($0)
-      }
-      tls.privateKey = .privateKey(try NIOSSLPrivateKey(file: clientIdentity.keyPath, format: .pem))
-    }
+    try clientIdentity?.apply(to: &tls)
     probeTLS = try NIOSSLContext(configuration: tls)
     let milliseconds = Int64(
       timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)

@@ -189,6 +189,9 @@ struct EngineOptions: ParsableArguments {
       region: region ?? effectiveRegion, statePath: (store as? SQLiteStateStore)?.path)
     await engine.useXKSProxy(
       try XKSHTTPClient(routes: parsedXKSRoutes(), caFile: xksCaFile, clientIdentity: identity.identity))
+    // QA: the faults of the proxies that are kmsdash's (`KmsdashSimulator.SetXksProxyFault`).
+    await engine.useXKSFaultControl(
+      RoutedXKSProxyControl(routes: try parsedXKSRoutes(), caFile: xksCaFile, clientIdentity: identity.identity))
     return engine
   }
 
