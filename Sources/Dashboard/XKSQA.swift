@@ -18,11 +18,8 @@ public struct XKSQAPanel: Sendable, Equatable {
 func openXKSQA(_ state: inout DashboardState, _ store: CustomKeyStoresListEntry) -> [Effect] {
   guard let id = store.customKeyStoreId else { return [] }
   guard state.config.xksControl else {
-    let name = store.customKeyStoreName ?? id
     state.status = StatusMessage(
-      state.config.simulator
-        ? "\(name) is an external key store: its faults are those of its XKS proxy (kmsdash fault --xks-proxy URL …)"
-        : "QA faults are not available against AWS KMS; a kmsdash xks-proxy's are set with kmsdash fault --xks-proxy URL",
+      "\(store.customKeyStoreName ?? id) is an external key store: its faults are those of its XKS proxy (kmsdash fault --xks-proxy URL …)",
       kind: .error)
     return []
   }

@@ -1,6 +1,5 @@
 import Foundation
 import KMSModel
-import XKSClient
 import XKSProxy
 
 /// `kmsdash serve`'s QA control of the XKS proxies behind its external key stores: a store's
@@ -8,17 +7,23 @@ import XKSProxy
 /// its control endpoint (`/kmsdash/faults`) sets the same faults as the embedded dashboard's QA
 /// panel. Any other proxy (AWS's reference proxy, a vendor's) has no such endpoint: saying so is
 /// the answer.
-struct RoutedXKSProxyControl: XKSProxyEndpointFaultControl {
-  let routes: [String: URL]
-  let caFile: String?
-  let clientIdentity: XKSHTTPClient.ClientIdentity?
+public struct RoutedXKSProxyControl: XKSProxyEndpointFaultControl {
+  public let routes: [String: URL]
+  public let caFile: String?
+  public let clientIdentity: XKSHTTPClient.ClientIdentity?
 
-  func xksFaults(uriEndpoint: String) async throws -> Set<XKSQAFault> {
-    EmbeddedXKSProxy.qaFaults(try await faults(uriEndpoint))
+  public init(routes: [String: URL], caFile: String?, clientIdentity: XKSHTTPClient.ClientIdentity?) {
+    self.routes = routes.reduce(into: [:]) { $0[$1.key.lowercased()] = $1.value }
+    self.caFile = caFile
+    self.clientIdentity = clientIdentity
   }
 
-  func setXKSFault(_ fault: XKSQAFault, enabled: Bool, uriEndpoint: String) async throws {
-    let next = EmbeddedXKSProxy.applying(fault, enabled: enabled, to: try await faults(uriEndpoint))
+  public func xksFaults(uriEndpoint: String) async throws -> Set<XKSQAFault> {
+    try await faults(uriEndpoint).qaFaults
+  }
+
+  public func setXKSFault(_ fault: XKSQAFault, enabled: Bool, uriEndpoint: String) async throws {
+    let next = try await faults(uriEndpoint).applying(fault, enabled: enabled)
     // The control endpoint merges patches: clear, then set the whole new set.
     _ = try await send(uriEndpoint, "/kmsdash/faults/clear", Data("{}".utf8))
     _ = try await send(uriEndpoint, "/kmsdash/faults", try JSONEncoder().encode(next))
