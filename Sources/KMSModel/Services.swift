@@ -259,6 +259,10 @@ public protocol SimulatorControl: Sendable {
   func xksHealth(customKeyStoreIds: [String]?) async throws -> [String: XKSStoreHealth]
   func xksFaults(customKeyStoreId: String) async throws -> Set<XKSQAFault>
   func setXKSFault(_ fault: XKSQAFault, enabled: Bool, customKeyStoreId: String) async throws
+  /// The simulated VPC endpoint services of XKS stores (XKSVPC.swift), and their QA faults.
+  func xksVpcEndpointServices() async throws -> [XKSVPCEndpointService]
+  func setXKSVPCEndpointServiceFault(_ fault: XKSVPCEndpointServiceFault, enabled: Bool, serviceName: String)
+    async throws -> XKSVPCEndpointService
 }
 
 /// Faults a QA engineer can inject into a simulated CloudHSM cluster (kms-spec §3.4, §4.1).

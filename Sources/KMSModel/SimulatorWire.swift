@@ -22,6 +22,8 @@ public enum SimulatorOperation: String, Sendable, CaseIterable {
   case describeXksHealth = "DescribeXksHealth"
   case listXksProxyFaults = "ListXksProxyFaults"
   case setXksProxyFault = "SetXksProxyFault"
+  case listXksVpcEndpointServices = "ListXksVpcEndpointServices"
+  case setXksVpcEndpointServiceFault = "SetXksVpcEndpointServiceFault"
 }
 
 public struct ListFaultsRequest: Codable, Sendable, Equatable {

@@ -237,6 +237,17 @@ let operationTable: [String: Operation] = {
         customKeyStoreId: request.customKeyStoreId,
         faults: try await control.xksFaults(customKeyStoreId: request.customKeyStoreId))
     },
+    control(.simulator, SimulatorOperation.listXksVpcEndpointServices.rawValue) { control, request in
+      _ = request as ListXksVpcEndpointServicesRequest
+      return ListXksVpcEndpointServicesResponse(vpcEndpointServices: try await control.xksVpcEndpointServices())
+    },
+    control(.simulator, SimulatorOperation.setXksVpcEndpointServiceFault.rawValue) { control, request in
+      let request = request as SetXksVpcEndpointServiceFaultRequest
+      let fault = XKSVPCEndpointServiceFault(rawValue: request.fault)!  // validated
+      return SetXksVpcEndpointServiceFaultResponse(
+        vpcEndpointService: try await control.setXKSVPCEndpointServiceFault(
+          fault, enabled: request.enabled ?? true, serviceName: request.serviceName))
+    },
     control(.simulator, SimulatorOperation.setXksProxyFault.rawValue) { control, request in
       let request = request as SetXksProxyFaultRequest
       let fault = XKSQAFault(rawValue: request.fault)!  // validated

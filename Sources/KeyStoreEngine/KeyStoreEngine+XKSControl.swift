@@ -10,7 +10,7 @@ extension KeyStoreEngine {
 
   /// The health record of each external key store asked for (nil: all); a store that is not
   /// an external key store, or does not exist, is an error.
-  public func xksHealth(customKeyStoreIds: [String]?) throws(KMSError) -> [String: XKSStoreHealth] {
+  public func xksHealth(customKeyStoreIds: [String]?) async throws(KMSError) -> [String: XKSStoreHealth] {
     try readOnly { () throws(KMSError) -> [String: XKSStoreHealth] in
       var result: [String: XKSStoreHealth] = [:]
       for id in customKeyStoreIds ?? xks.externalStores.sorted() {
