@@ -436,7 +436,8 @@ actor FleetPoller {
         }
       }
     }
-    let external = content.stores.filter { $0.customKeyStoreType == .externalKeyStore }.compactMap(\.customKeyStoreId)
+    let external = content.stores.filter { $0.customKeyStoreType == .externalKeyStore }.compactMap(
+      \.customKeyStoreId)
     if !external.isEmpty, (try? await probe.isSimulator()) == true {
       // A kmsdash server's record of each proxy; a store deleted meanwhile leaves its record out.
       content.xksHealth = (try? await caller.xksHealth(customKeyStoreIds: nil)) ?? [:]

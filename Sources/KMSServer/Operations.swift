@@ -239,7 +239,8 @@ let operationTable: [String: Operation] = {
     },
     control(.simulator, SimulatorOperation.listXksVpcEndpointServices.rawValue) { control, request in
       _ = request as ListXksVpcEndpointServicesRequest
-      return ListXksVpcEndpointServicesResponse(vpcEndpointServices: try await control.xksVpcEndpointServices())
+      return ListXksVpcEndpointServicesResponse(
+        vpcEndpointServices: try await control.xksVpcEndpointServices())
     },
     control(.simulator, SimulatorOperation.setXksVpcEndpointServiceFault.rawValue) { control, request in
       let request = request as SetXksVpcEndpointServiceFaultRequest

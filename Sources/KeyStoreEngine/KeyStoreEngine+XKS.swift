@@ -244,7 +244,8 @@ extension KeyStoreEngine {
     if let (code, message) = xksVPCConnectFailure(store) {
       // The endpoint service fails KMS's checks: the proxy is not called.
       startTask(token) { [weak self] in
-        await self?.xksConnectProbeFinished(storeId, token, .failure(.notReachable(message)), vpcFailure: code)
+        await self?.xksConnectProbeFinished(
+          storeId, token, .failure(.notReachable(message)), vpcFailure: code)
       }
       return
     }
@@ -271,7 +272,8 @@ extension KeyStoreEngine {
   /// After a health check answered over TLS: the `notAfter` of the certificate the proxy
   /// presents (outside the timed call, so the latency stays the call's own).
   static func certificateNotAfter(
-    _ client: any XKSProxyCalling, _ target: XKSProxyTarget, after result: Result<XKSHealthResponse, XKSCallFailure>
+    _ client: any XKSProxyCalling, _ target: XKSProxyTarget,
+    after result: Result<XKSHealthResponse, XKSCallFailure>
   ) async -> Date? {
     guard case .success = result else { return nil }
     return await client.serverCertificateNotAfter(target)

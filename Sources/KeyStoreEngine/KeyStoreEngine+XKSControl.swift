@@ -6,7 +6,9 @@ import KMSModel
 /// dashboard does.
 extension KeyStoreEngine {
   /// Gives the engine the QA control of its stores' proxies (`kmsdash serve`).
-  public func useXKSFaultControl(_ control: (any XKSProxyEndpointFaultControl)?) { xks.faultControl = control }
+  public func useXKSFaultControl(_ control: (any XKSProxyEndpointFaultControl)?) {
+    xks.faultControl = control
+  }
 
   /// The health record of each external key store asked for (nil: all); a store that is not
   /// an external key store, or does not exist, is an error.

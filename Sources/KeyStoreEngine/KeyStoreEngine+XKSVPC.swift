@@ -20,7 +20,9 @@ extension KeyStoreEngine {
       throw KMSError.validation([
         ValidationFailure(
           member: "xksProxyVpcEndpointServiceName", renderedValue: service.serviceName,
-          constraint: "Member must satisfy regular expression pattern: ^(com|eu)\\.amazonaws\\.vpce\\.([a-z]+-){2,3}\\d+\\.vpce-svc-[0-9a-z]+$")
+          constraint:
+            "Member must satisfy regular expression pattern: ^(com|eu)\\.amazonaws\\.vpce\\.([a-z]+-){2,3}\\d+\\.vpce-svc-[0-9a-z]+$"
+        )
       ])
     }
     try transaction(forceSave: true) { () throws(KMSError) in
@@ -63,7 +65,8 @@ extension KeyStoreEngine {
     if let host, host != service.privateDnsName.lowercased() {
       throw KMSError(
         .xksProxyVpcEndpointServiceInvalidConfigurationException,
-        "The private DNS name of the VPC endpoint service \(name) is \(service.privateDnsName), not the host of the XksProxyUriEndpoint (\(host)).")
+        "The private DNS name of the VPC endpoint service \(name) is \(service.privateDnsName), not the host of the XksProxyUriEndpoint (\(host))."
+      )
     }
   }
 
@@ -72,7 +75,8 @@ extension KeyStoreEngine {
     guard let settings = store.xks, settings.connectivity == .vpcEndpointService,
       let name = settings.vpcEndpointServiceName
     else { return nil }
-    guard let service = xks.vpcServices[name], settings.vpcEndpointServiceOwner ?? configuration.accountId == configuration.accountId
+    guard let service = xks.vpcServices[name],
+      settings.vpcEndpointServiceOwner ?? configuration.accountId == configuration.accountId
     else { return (.xksVpcEndpointServiceNotFound, "The VPC endpoint service \(name) was not found.") }
     switch service.problem(region: configuration.region) {
     case .notFound(let message)?: return (.xksVpcEndpointServiceNotFound, message)

@@ -203,7 +203,9 @@ extension KeyStoreEngine {
           XKSVPCEndpointService(
             serviceName: $0.serviceName, privateDnsName: $0.privateDnsName,
             privateDnsVerified: $0.privateDnsVerified ?? true,
-            allowedPrincipals: $0.allowedPrincipals ?? [XKSVPCEndpointService.kmsPrincipal(region: configuration.region)],
+            allowedPrincipals: $0.allowedPrincipals ?? [
+              XKSVPCEndpointService.kmsPrincipal(region: configuration.region)
+            ],
             acceptanceRequired: $0.acceptanceRequired ?? false, availabilityZones: $0.availabilityZones ?? 2)
         })
     } catch { throw fail("xksVpcEndpointServices", error) }

@@ -52,7 +52,8 @@ public struct RoutedXKSProxyControl: XKSProxyEndpointFaultControl {
     } catch let failure as XKSProxyControlClient.Failure {
       throw KMSError(
         .unsupportedOperationException,
-        "The XKS proxy of \(uriEndpoint) (at \(base)) is not a kmsdash xks-proxy, so its faults cannot be set from here (\(failure.description.prefix(120))).")
+        "The XKS proxy of \(uriEndpoint) (at \(base)) is not a kmsdash xks-proxy, so its faults cannot be set from here (\(failure.description.prefix(120)))."
+      )
     } catch {
       throw KMSError(
         .unsupportedOperationException,

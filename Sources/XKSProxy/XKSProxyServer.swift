@@ -78,7 +78,8 @@ public final class XKSProxyServer: Sendable {
           if usesTLS, let context = self.currentTLSContext {
             if let clientAuthentication {
               try channel.pipeline.syncOperations.addHandler(
-                NIOSSLServerHandler(context: context, customVerificationCallback: clientAuthentication.verify))
+                NIOSSLServerHandler(context: context, customVerificationCallback: clientAuthentication.verify)
+              )
             } else {
               try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context))
             }

@@ -72,7 +72,8 @@ struct EngineOptions: ParsableArguments {
   var xksClientCert: String?
 
   @Option(
-    name: .customLong("xks-client-key"), help: ArgumentHelp("Private key (PEM) of --xks-client-cert.", valueName: "path"))
+    name: .customLong("xks-client-key"),
+    help: ArgumentHelp("Private key (PEM) of --xks-client-cert.", valueName: "path"))
   var xksClientKey: String?
 
   /// The client certificate the engine of `region` presents to proxies that require mTLS: the
@@ -135,7 +136,8 @@ struct EngineOptions: ParsableArguments {
     if (xksClientCert == nil) != (xksClientKey == nil) {
       throw ValidationError("Give both --xks-client-cert and --xks-client-key, or neither.")
     }
-    for file in [xksClientCert, xksClientKey].compactMap({ $0 }) where !FileManager.default.isReadableFile(atPath: file) {
+    for file in [xksClientCert, xksClientKey].compactMap({ $0 })
+    where !FileManager.default.isReadableFile(atPath: file) {
       throw ValidationError("\(file) cannot be read.")
     }
     if let xksCaFile, !FileManager.default.isReadableFile(atPath: xksCaFile) {
@@ -191,7 +193,8 @@ struct EngineOptions: ParsableArguments {
       try XKSHTTPClient(routes: parsedXKSRoutes(), caFile: xksCaFile, clientIdentity: identity.identity))
     // QA: the faults of the proxies that are kmsdash's (`KmsdashSimulator.SetXksProxyFault`).
     await engine.useXKSFaultControl(
-      RoutedXKSProxyControl(routes: try parsedXKSRoutes(), caFile: xksCaFile, clientIdentity: identity.identity))
+      RoutedXKSProxyControl(
+        routes: try parsedXKSRoutes(), caFile: xksCaFile, clientIdentity: identity.identity))
     return engine
   }
 

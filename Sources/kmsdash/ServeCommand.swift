@@ -160,7 +160,8 @@ struct ServeCommand: AsyncParsableCommand {
     // The certificate XKS proxies that require mTLS see (their --client-ca is its CA).
     let xksClientLine: String
     do {
-      let client = try await engine.xksClientIdentity(region: engine.effectiveRegion, statePath: stateStore?.path)
+      let client = try await engine.xksClientIdentity(
+        region: engine.effectiveRegion, statePath: stateStore?.path)
       xksClientLine =
         "kmsdash serve: XKS mTLS client certificate \(client.identity.certificatePath)"
         + (client.caPath.map { " (CA \($0))" } ?? "") + "\n"

@@ -82,7 +82,9 @@ struct XKSProxyCommand: AsyncParsableCommand {
     if (cert == nil) != (key == nil) { throw ValidationError("Give both --cert and --key, or neither.") }
     if http && cert != nil { throw ValidationError("--http serves no certificate: drop --cert/--key.") }
     if http && clientCa != nil { throw ValidationError("--client-ca needs TLS: drop --http.") }
-    if clientSubject != nil && clientCa == nil { throw ValidationError("--client-subject goes with --client-ca.") }
+    if clientSubject != nil && clientCa == nil {
+      throw ValidationError("--client-subject goes with --client-ca.")
+    }
     if let clientCa, !FileManager.default.isReadableFile(atPath: clientCa) {
       throw ValidationError("--client-ca \(clientCa) cannot be read.")
     }
@@ -120,7 +122,9 @@ struct XKSProxyCommand: AsyncParsableCommand {
     var certificates: ProxyCertificates?
     let clientAuthentication: XKSClientAuthentication?
     do {
-      clientAuthentication = try clientCa.map { try XKSClientAuthentication(caFile: $0, subject: clientSubject) }
+      clientAuthentication = try clientCa.map {
+        try XKSClientAuthentication(caFile: $0, subject: clientSubject)
+      }
     } catch {
       fail("cannot read --client-ca: \(error)")
     }
@@ -129,7 +133,8 @@ struct XKSProxyCommand: AsyncParsableCommand {
         if let cert, let key {
           tls = try XKSProxyServer.tlsContext(
             certificatePEM: String(contentsOfFile: cert, encoding: .utf8),
-            privateKeyPEM: String(contentsOfFile: key, encoding: .utf8), clientAuthentication: clientAuthentication)
+            privateKeyPEM: String(contentsOfFile: key, encoding: .utf8),
+            clientAuthentication: clientAuthentication)
         } else {
           let directory =
             stateFile.map { $0.path + ".tls" }

@@ -27,17 +27,20 @@ import XKSProxy
     _ = try await certificates.ensure(names: [])
     let in20Days = Date(timeIntervalSince1970: (Date().timeIntervalSince1970 + 20 * 86_400).rounded(.down))
     let leaf = try await certificates.leaf(names: [], notAfter: in20Days)
-    let core = XKSProxyCore(configuration: .demo, ekm: try ExternalKeyManager(configuration: .demo, state: nil))
+    let core = XKSProxyCore(
+      configuration: .demo, ekm: try ExternalKeyManager(configuration: .demo, state: nil))
     let proxy = XKSProxyServer(
       core: core,
-      tls: try XKSProxyServer.tlsContext(certificatePEM: leaf.certificatePEM, privateKeyPEM: leaf.privateKeyPEM),
+      tls: try XKSProxyServer.tlsContext(
+        certificatePEM: leaf.certificatePEM, privateKeyPEM: leaf.privateKeyPEM),
       threads: 1
     ) { _ in }
     core.observeCertificateFault { kind in
       Task {
         let next = try await certificates.faulty(kind, names: []) ?? leaf
         proxy.replaceTLSContext(
-          try XKSProxyServer.tlsContext(certificatePEM: next.certificatePEM, privateKeyPEM: next.privateKeyPEM))
+          try XKSProxyServer.tlsContext(
+            certificatePEM: next.certificatePEM, privateKeyPEM: next.privateKeyPEM))
       }
     }
     let proxyPort = try await proxy.start(host: "127.0.0.1", port: 0).port
@@ -82,7 +85,8 @@ import XKSProxy
         try await client.createCustomKeyStore(
           CreateCustomKeyStoreRequest(
             customKeyStoreName: name, customKeyStoreType: "EXTERNAL_KEY_STORE", xksProxyUriEndpoint: endpoint,
-            xksProxyUriPath: XKSProxyConfiguration.demoUriPath, xksProxyAuthenticationCredential: Self.credential,
+            xksProxyUriPath: XKSProxyConfiguration.demoUriPath,
+            xksProxyAuthenticationCredential: Self.credential,
             xksProxyConnectivity: "PUBLIC_ENDPOINT")
         ).customKeyStoreId)
     }
@@ -115,7 +119,8 @@ import XKSProxy
     try await client.setXKSFault(XKSQAFault.ekmUnavailable, enabled: true, customKeyStoreId: id)
     #expect(core.faults.ekmHealth == .unavailable)
     try await client.setXKSFault(XKSQAFault.throttling, enabled: true, customKeyStoreId: id)
-    #expect(try await client.xksFaults(customKeyStoreId: id) == Set<XKSQAFault>([.ekmUnavailable, .throttling]))
+    #expect(
+      try await client.xksFaults(customKeyStoreId: id) == Set<XKSQAFault>([.ekmUnavailable, .throttling]))
     try await client.setXKSFault(XKSQAFault.throttling, enabled: false, customKeyStoreId: id)
     // The next periodic KmsHealthCheck sees the fleet down; the remote record follows.
     try await runDueWork(advancing: 301)
@@ -126,7 +131,9 @@ import XKSProxy
     // A certificate fault is set, seen and cleared through the control endpoint even though the
     // proxy's certificate then fails verification.
     try await client.setXKSFault(XKSQAFault.expiredCertificate, enabled: true, customKeyStoreId: id)
-    #expect(try await client.xksFaults(customKeyStoreId: id) == Set<XKSQAFault>([.ekmUnavailable, .expiredCertificate]))
+    #expect(
+      try await client.xksFaults(customKeyStoreId: id)
+        == Set<XKSQAFault>([.ekmUnavailable, .expiredCertificate]))
     try await client.setXKSFault(XKSQAFault.expiredCertificate, enabled: false, customKeyStoreId: id)
     try await client.setXKSFault(XKSQAFault.ekmUnavailable, enabled: false, customKeyStoreId: id)
     #expect(try await client.xksFaults(customKeyStoreId: id) == [])

@@ -95,7 +95,8 @@ import XKSProxy
     let in40Days = Date(timeIntervalSince1970: (Date().timeIntervalSince1970 + 40 * 86_400).rounded(.down))
     let renewed = try await certificates.leaf(names: [], notAfter: in40Days)
     server.replaceTLSContext(
-      try XKSProxyServer.tlsContext(certificatePEM: renewed.certificatePEM, privateKeyPEM: renewed.privateKeyPEM))
+      try XKSProxyServer.tlsContext(
+        certificatePEM: renewed.certificatePEM, privateKeyPEM: renewed.privateKeyPEM))
     clock.advance(by: 301)
     try await engine.runDueWork()
     await engine.xksCallsSettled()
@@ -120,7 +121,8 @@ import XKSProxy
     // What the EXPIRED_CERTIFICATE fault does, done here at once: serve an expired certificate.
     let expired = try #require(try await certificates.faulty(.expired, names: []))
     server.replaceTLSContext(
-      try XKSProxyServer.tlsContext(certificatePEM: expired.certificatePEM, privateKeyPEM: expired.privateKeyPEM))
+      try XKSProxyServer.tlsContext(
+        certificatePEM: expired.certificatePEM, privateKeyPEM: expired.privateKeyPEM))
     let entry = try await Self.connect(engine, clock, id)
     #expect(entry.connectionState == .failed)
     #expect(entry.connectionErrorCode == .xksProxyInvalidTlsConfiguration)
@@ -129,7 +131,8 @@ import XKSProxy
   }
 
   @Test func plainHTTPAndInProcessProxiesShowNoCertificate() async throws {
-    let core = XKSProxyCore(configuration: .demo, ekm: try ExternalKeyManager(configuration: .demo, state: nil))
+    let core = XKSProxyCore(
+      configuration: .demo, ekm: try ExternalKeyManager(configuration: .demo, state: nil))
     let target = XKSProxyTarget(
       uriEndpoint: "https://embedded.kmsdash.test", uriPath: XKSProxyConfiguration.demoUriPath,
       accessKeyId: XKSProxyConfiguration.demoAccessKeyId,

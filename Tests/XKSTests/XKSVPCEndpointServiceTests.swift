@@ -35,14 +35,17 @@ import XKSProxy
       Issue.record("expected \(code.rawValue)", sourceLocation: sourceLocation)
     } catch let error as KMSError {
       #expect(error.code == code, "\(error)", sourceLocation: sourceLocation)
-      if let text { #expect(error.message.contains(text), "\(error.message)", sourceLocation: sourceLocation) }
+      if let text {
+        #expect(error.message.contains(text), "\(error.message)", sourceLocation: sourceLocation)
+      }
     } catch {
       Issue.record("expected \(code.rawValue), got \(error)", sourceLocation: sourceLocation)
     }
   }
 
   @Test func createConnectBreakAndMendThroughTheRoute() async throws {
-    let core = XKSProxyCore(configuration: .demo, ekm: try ExternalKeyManager(configuration: .demo, state: nil))
+    let core = XKSProxyCore(
+      configuration: .demo, ekm: try ExternalKeyManager(configuration: .demo, state: nil))
     let proxy = XKSProxyServer(core: core, tls: nil, threads: 1) { _ in }
     let port = try await proxy.start(host: "127.0.0.1", port: 0).port
     defer { Task { await proxy.shutdown() } }
@@ -57,7 +60,8 @@ import XKSProxy
         serviceName: Self.serviceName, privateDnsName: "xks-vpc.example.com",
         allowedPrincipals: ["cks.kms.us-east-1.amazonaws.com"]),
       XKSVPCEndpointService(
-        serviceName: Self.otherServiceName, privateDnsName: "other-vpc.example.com", privateDnsVerified: false,
+        serviceName: Self.otherServiceName, privateDnsName: "other-vpc.example.com",
+        privateDnsVerified: false,
         allowedPrincipals: ["cks.kms.us-east-1.amazonaws.com"]),
     ])
 
@@ -68,21 +72,29 @@ import XKSProxy
         Self.request("vpc", service: "com.amazonaws.vpce.us-east-1.vpce-svc-00000000000000000"))
     }
     await expectKMSError(.xksProxyVpcEndpointServiceNotFoundException, containing: "444455556666") {
-      try await engine.createCustomKeyStore(Self.request("vpc", service: Self.serviceName, owner: "444455556666"))
+      try await engine.createCustomKeyStore(
+        Self.request("vpc", service: Self.serviceName, owner: "444455556666"))
     }
-    await expectKMSError(.xksProxyVpcEndpointServiceInvalidConfigurationException, containing: "not verified") {
+    await expectKMSError(.xksProxyVpcEndpointServiceInvalidConfigurationException, containing: "not verified")
+    {
       try await engine.createCustomKeyStore(
         Self.request("vpc", service: Self.otherServiceName, endpoint: "https://other-vpc.example.com"))
     }
-    await expectKMSError(.xksProxyVpcEndpointServiceInvalidConfigurationException, containing: "private DNS name") {
+    await expectKMSError(
+      .xksProxyVpcEndpointServiceInvalidConfigurationException, containing: "private DNS name"
+    ) {
       try await engine.createCustomKeyStore(
         Self.request("vpc", service: Self.serviceName, endpoint: "https://elsewhere.example.com"))
     }
-    _ = try await engine.setXKSVPCEndpointServiceFault(.principalNotAllowed, enabled: true, serviceName: Self.serviceName)
-    await expectKMSError(.xksProxyVpcEndpointServiceNotFoundException, containing: "cks.kms.us-east-1.amazonaws.com") {
+    _ = try await engine.setXKSVPCEndpointServiceFault(
+      .principalNotAllowed, enabled: true, serviceName: Self.serviceName)
+    await expectKMSError(
+      .xksProxyVpcEndpointServiceNotFoundException, containing: "cks.kms.us-east-1.amazonaws.com"
+    ) {
       try await engine.createCustomKeyStore(Self.request("vpc", service: Self.serviceName))
     }
-    _ = try await engine.setXKSVPCEndpointServiceFault(.principalNotAllowed, enabled: false, serviceName: Self.serviceName)
+    _ = try await engine.setXKSVPCEndpointServiceFault(
+      .principalNotAllowed, enabled: false, serviceName: Self.serviceName)
     // Created (KMS does not call the proxy for a VPC store before connecting), then in use.
     let id = try #require(
       try await engine.createCustomKeyStore(Self.request("vpc", service: Self.serviceName)).customKeyStoreId)
@@ -115,7 +127,9 @@ import XKSProxy
         CreateKeyRequest(origin: "EXTERNAL_KEY_STORE", customKeyStoreId: id, xksKeyId: "demo-aes-1")
       ).keyMetadata)
     let sealed = try await engine.encrypt(EncryptRequest(keyId: key.keyId, plaintext: Data("vpc".utf8)))
-    #expect(try await engine.decrypt(DecryptRequest(ciphertextBlob: sealed.ciphertextBlob)).plaintext == Data("vpc".utf8))
+    #expect(
+      try await engine.decrypt(DecryptRequest(ciphertextBlob: sealed.ciphertextBlob)).plaintext
+        == Data("vpc".utf8))
 
     // Each broken service: the next connect fails with its code, without calling the proxy.
     let cases: [(XKSVPCEndpointServiceFault, ConnectionErrorCodeType)] = [
@@ -140,7 +154,8 @@ import XKSProxy
     // Mended: connected again through the route. A fault survives a restart, as the services do.
     try await disconnect()
     #expect(try await connect().connectionState == .connected)
-    _ = try await engine.setXKSVPCEndpointServiceFault(.acceptanceRequired, enabled: true, serviceName: Self.serviceName)
+    _ = try await engine.setXKSVPCEndpointServiceFault(
+      .acceptanceRequired, enabled: true, serviceName: Self.serviceName)
     let restarted = try await KeyStoreEngine(clock: clock, stateStore: saved)
     #expect(await restarted.xksVpcEndpointServices() == (await engine.xksVpcEndpointServices()))
     #expect(await restarted.xksVpcEndpointServices().first?.faults == [.acceptanceRequired])
