@@ -46,6 +46,20 @@ import XKSProxy
     return (server, URL(string: "https://127.0.0.1:\(bound.port)")!)
   }
 
+  /// An engine on a manual clock and a client routed to `url`, trusting `caFile` (TLS is tested
+  /// here, not the 250 ms bound: a loaded machine may shake hands slowly).
+  static func engine(
+    routedTo url: URL, caFile: String, identity: (certificatePath: String, keyPath: String)? = nil
+  ) throws -> (KeyStoreEngine, ManualClock, XKSHTTPClient) {
+    let client = try XKSHTTPClient(
+      routes: ["xks.kmsdash.test": url], caFile: caFile,
+      clientIdentity: identity.map {
+        XKSHTTPClient.ClientIdentity(certificatePath: $0.certificatePath, keyPath: $0.keyPath)
+      }, timeout: .seconds(3))
+    let clock = ManualClock(start: Date(timeIntervalSince1970: 1_800_000_000))
+    return (KeyStoreEngine(clock: clock), clock, client)
+  }
+
   static func createStore(
     _ engine: KeyStoreEngine, _ name: String, path: String = XKSProxyConfiguration.demoUriPath
   ) async throws -> String {
@@ -80,11 +94,7 @@ import XKSProxy
     let leaf = try await certificates.leaf(names: [], notAfter: in12Days)
     let (server, url) = try await Self.proxy(certificates, leaf)
     defer { Task { await server.shutdown() } }
-    // TLS is tested here, not the 250 ms bound (a loaded machine may shake hands slowly).
-    let client = try XKSHTTPClient(
-      routes: ["xks.kmsdash.test": url], caFile: certificates.caPath, timeout: .seconds(3))
-    let clock = ManualClock(start: Date(timeIntervalSince1970: 1_800_000_000))
-    let engine = KeyStoreEngine(clock: clock)
+    let (engine, clock, client) = try Self.engine(routedTo: url, caFile: certificates.caPath)
     await engine.useXKSProxy(client)
     let id = try await Self.createStore(engine, "cert-days")
     #expect(await engine.xksHealth(customKeyStoreId: id)?.certificateNotAfter == nil)
@@ -112,10 +122,7 @@ import XKSProxy
     let leaf = try await certificates.ensure(names: [])
     let (server, url) = try await Self.proxy(certificates, leaf)
     defer { Task { await server.shutdown() } }
-    let client = try XKSHTTPClient(
-      routes: ["xks.kmsdash.test": url], caFile: certificates.caPath, timeout: .seconds(3))
-    let clock = ManualClock(start: Date(timeIntervalSince1970: 1_800_000_000))
-    let engine = KeyStoreEngine(clock: clock)
+    let (engine, clock, client) = try Self.engine(routedTo: url, caFile: certificates.caPath)
     await engine.useXKSProxy(client)
     let id = try await Self.createStore(engine, "cert-expired")
     // What the EXPIRED_CERTIFICATE fault does, done here at once: serve an expired certificate.
@@ -167,13 +174,7 @@ import XKSProxy
     func engine(_ identity: (certificatePath: String, keyPath: String)?) throws -> (
       KeyStoreEngine, ManualClock, XKSHTTPClient
     ) {
-      let client = try XKSHTTPClient(
-        routes: ["xks.kmsdash.test": url], caFile: serverCertificates.caPath,
-        clientIdentity: identity.map {
-          XKSHTTPClient.ClientIdentity(certificatePath: $0.certificatePath, keyPath: $0.keyPath)
-        }, timeout: .seconds(3))
-      let clock = ManualClock(start: Date(timeIntervalSince1970: 1_800_000_000))
-      return (KeyStoreEngine(clock: clock), clock, client)
+      try Self.engine(routedTo: url, caFile: serverCertificates.caPath, identity: identity)
     }
 
     // The right certificate: created, connected, and a key double-encrypts through the proxy.
