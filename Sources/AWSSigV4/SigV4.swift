@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import KMSModel
 
 /// AWS credentials: an access key pair and an optional session token.
 public struct AWSCredentials: Sendable, Hashable {
@@ -36,16 +37,7 @@ public enum SigV4 {
   }
 
   /// Lowercase hex of any byte sequence.
-  public static func hex(_ bytes: some Sequence<UInt8>) -> String {
-    let digits: [UInt8] = Array("0123456789abcdef".utf8)
-    var out: [UInt8] = []
-    out.reserveCapacity(64)
-    for byte in bytes {
-      out.append(digits[Int(byte >> 4)])
-      out.append(digits[Int(byte & 0x0f)])
-    }
-    return String(decoding: out, as: UTF8.self)
-  }
+  public static func hex(_ bytes: some Sequence<UInt8>) -> String { Hex.lowercase(bytes) }
 
   // MARK: Canonical request
 

@@ -192,27 +192,31 @@ public final class DashboardRuntime {
   }
 
   private func startLoad() {
-    let service = self.service
     spawn { [weak self] in
-      let result: Msg
-      do {
-        let snap = try await service.fleetSnapshot()
-        result = .snapshot(snap, at: self?.clock() ?? Date())
-      } catch let e as KMSError {
-        result = .loadFailed(code: e.code, message: e.message)
-      } catch {
-        result = .loadFailed(code: KMSErrorCode("Error"), message: "\(error)")
-      }
-      guard let self else { return }
-      switch self.loads.loadFinished() {
-      case .deliver:
-        self.dispatch(result)
-      case .deliverAndStartLoad:
-        self.dispatch(result)
-        self.startLoad()
-      case .discard:
-        break
-      }
+      await self?.loadAndDeliver()
+      // The snapshot is gone now; its pages are not (see FreePages).
+      FreePages.returnToSystem()
+    }
+  }
+
+  private func loadAndDeliver() async {
+    let result: Msg
+    do {
+      let snap = try await service.fleetSnapshot()
+      result = .snapshot(snap, at: clock())
+    } catch let e as KMSError {
+      result = .loadFailed(code: e.code, message: e.message)
+    } catch {
+      result = .loadFailed(code: KMSErrorCode("Error"), message: "\(error)")
+    }
+    switch loads.loadFinished() {
+    case .deliver:
+      dispatch(result)
+    case .deliverAndStartLoad:
+      dispatch(result)
+      startLoad()
+    case .discard:
+      break
     }
   }
 

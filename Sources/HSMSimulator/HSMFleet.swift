@@ -252,7 +252,8 @@ public struct HSMFleet: Sendable {
 
   /// A failure ConnectCustomKeyStore reports at once, leaving the store DISCONNECTED.
   public func quickConnectFailure(clusterId: String) -> KMSError? {
-    guard let cluster = clusters[clusterId], !cluster.isDeleted else { return nil }  // found later: CLUSTER_NOT_FOUND
+    // A missing cluster is found later, by the connect itself (CLUSTER_NOT_FOUND).
+    guard let cluster = clusters[clusterId], !cluster.isDeleted else { return nil }
     if cluster.state != .active {
       return KMSError(.cloudHsmClusterNotActiveException, "The CloudHSM cluster \(clusterId) is not active.")
     }
@@ -361,20 +362,104 @@ public struct HSMFleet: Sendable {
   }
 }
 
-/// 256 bits of key material as plain bytes: Sendable and storable, turned into a `SymmetricKey`
-/// only where it is used.
+/// Key material as plain bytes: Sendable and storable, turned into a `SymmetricKey` only where it
+/// is used. The common 256-bit case is kept inline (a `Data` of 32 bytes costs two heap blocks,
+/// ~95 bytes, for every key of the fleet); other lengths (HMAC, imported, private keys) as `Data`.
 public struct KeyBytes: Sendable, Equatable, Codable {
-  public var bytes: Data
-  public init(bytes: Data) { self.bytes = bytes }
+  private enum Storage: Sendable, Equatable {
+    case inline256(UInt64, UInt64, UInt64, UInt64)
+    case data(Data)
+  }
+  private var storage: Storage
+
+  public init(bytes: Data) {
+    if bytes.count == 32 {
+      var words: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+      withUnsafeMutableBytes(of: &words) { $0.copyBytes(from: bytes) }
+      storage = .inline256(words.0, words.1, words.2, words.3)
+    } else {
+      storage = .data(bytes)
+    }
+  }
+
+  public var bytes: Data {
+    get {
+      switch storage {
+      case .inline256(let a, let b, let c, let d):
+        return withUnsafeBytes(of: (a, b, c, d)) { Data($0) }
+      case .data(let data):
+        return data
+      }
+    }
+    set { self = KeyBytes(bytes: newValue) }
+  }
+
   public static func random() -> KeyBytes {
     KeyBytes(bytes: SymmetricKey(size: .bits256).withUnsafeBytes { Data($0) })
   }
-  public var symmetricKey: SymmetricKey { SymmetricKey(data: bytes) }
+
+  public var symmetricKey: SymmetricKey {
+    switch storage {
+    case .inline256(let a, let b, let c, let d):
+      return withUnsafeBytes(of: (a, b, c, d)) { SymmetricKey(data: $0) }
+    case .data(let data):
+      return SymmetricKey(data: data)
+    }
+  }
+
+  // The saved form is the one every state file has: {"bytes": base64}.
+  private enum CodingKeys: String, CodingKey { case bytes }
+  public init(from decoder: any Decoder) throws {
+    self.init(bytes: try decoder.container(keyedBy: CodingKeys.self).decode(Data.self, forKey: .bytes))
+  }
+  public func encode(to encoder: any Encoder) throws {
+    var container = encoder.container(keyedBy: CodingKeys.self)
+    try container.encode(bytes, forKey: .bytes)
+  }
 }
 
 /// Key material with the backup lineage (cluster certificate) it lives in.
+///
+/// One pointer wide: the engine's material dictionary and its read view's share every entry (at
+/// 100,000 keys each dictionary has 262,144 buckets, so the inline size counts four times over).
 public struct MaterialEntry: Sendable, Equatable, Codable {
   public static let kmsManaged = "kms-managed"
-  public var lineage: String
-  public var key: KeyBytes
+
+  private final class Box: Sendable {
+    let lineage: String
+    let key: KeyBytes
+    init(lineage: String, key: KeyBytes) {
+      self.lineage = lineage
+      self.key = key
+    }
+  }
+  private var box: Box
+
+  public init(lineage: String, key: KeyBytes) { box = Box(lineage: lineage, key: key) }
+
+  public var lineage: String {
+    get { box.lineage }
+    set { box = Box(lineage: newValue, key: box.key) }
+  }
+  public var key: KeyBytes {
+    get { box.key }
+    set { box = Box(lineage: box.lineage, key: newValue) }
+  }
+
+  public static func == (lhs: MaterialEntry, rhs: MaterialEntry) -> Bool {
+    lhs.box === rhs.box || (lhs.lineage == rhs.lineage && lhs.key == rhs.key)
+  }
+
+  private enum CodingKeys: String, CodingKey { case lineage, key }
+  public init(from decoder: any Decoder) throws {
+    let container = try decoder.container(keyedBy: CodingKeys.self)
+    self.init(
+      lineage: try container.decode(String.self, forKey: .lineage),
+      key: try container.decode(KeyBytes.self, forKey: .key))
+  }
+  public func encode(to encoder: any Encoder) throws {
+    var container = encoder.container(keyedBy: CodingKeys.self)
+    try container.encode(lineage, forKey: .lineage)
+    try container.encode(key, forKey: .key)
+  }
 }

@@ -244,7 +244,7 @@ enum FuzzHarness {
 
 /// libFuzzer's entry point.
 @_cdecl("LLVMFuzzerTestOneInput")
-public func LLVMFuzzerTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
+public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
   let bytes = UnsafeRawBufferPointer(start: data, count: data == nil ? 0 : size)
   for outcome in FuzzHarness.run(bytes) {
     if let violation = outcome.violation {
@@ -256,7 +256,7 @@ public func LLVMFuzzerTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -
 
 #if KMSFUZZ
   @_silgen_name("LLVMFuzzerRunDriver")
-  func LLVMFuzzerRunDriver(
+  func runFuzzerDriver(
     _ argc: UnsafeMutablePointer<Int32>,
     _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
     _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> Int32
@@ -269,7 +269,7 @@ struct KMSFuzzMain {
     #if KMSFUZZ
       var argc = CommandLine.argc
       var argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = CommandLine.unsafeArgv
-      exit(LLVMFuzzerRunDriver(&argc, &argv, LLVMFuzzerTestOneInput))
+      exit(runFuzzerDriver(&argc, &argv, fuzzTestOneInput))
     #else
       exit(replay(Array(CommandLine.arguments.dropFirst())))
     #endif

@@ -10,7 +10,7 @@ extension KeyStoreEngine {
   static func wrappingKeyId(_ keyId: String) -> String { "import/\(keyId)" }
 
   static func digestHex(_ data: Data) -> String {
-    SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
+    Hex.lowercase(SHA256.hash(data: data))
   }
 
   func requireExternalOrigin(_ key: KeyRecord, _ operation: String) throws(KMSError) {

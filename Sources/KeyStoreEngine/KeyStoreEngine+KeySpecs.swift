@@ -3,7 +3,7 @@ import Foundation
 import HSMSimulator
 import KMSModel
 
-extension KeyRecord {
+extension KeyFields {
   var spec: KeySpec { keySpec ?? .symmetricDefault }
   var usage: KeyUsageType { keyUsage ?? .encryptDecrypt }
   var isSymmetricEncryption: Bool { spec == .symmetricDefault }
@@ -14,14 +14,7 @@ extension KeyStoreEngine {
 
   /// The ID AWS shows for a key's first material version (64 hex digits, stable per key).
   static func originalMaterialId(_ keyId: String) -> String {
-    let digits = Array("0123456789abcdef".utf8)
-    var hex: [UInt8] = []
-    hex.reserveCapacity(64)
-    for byte in SHA256.hash(data: Data("kmsdash-material:\(keyId)".utf8)) {
-      hex.append(digits[Int(byte >> 4)])
-      hex.append(digits[Int(byte & 0x0f)])
-    }
-    return String(decoding: hex, as: UTF8.self)
+    Hex.lowercase(SHA256.hash(data: Data("kmsdash-material:\(keyId)".utf8)))
   }
 
   /// Every material version of a key, oldest first.

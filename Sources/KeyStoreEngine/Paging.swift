@@ -72,7 +72,7 @@ extension KeyStoreEngine {
 
   private func markerTag(_ body: String) -> String {
     let mac = HMAC<SHA256>.authenticationCode(for: Data(body.utf8), using: markerKey.symmetricKey)
-    return Data(mac).prefix(8).map { String(format: "%02x", $0) }.joined()
+    return Hex.lowercase(Data(mac).prefix(8))
   }
 
   func makeMarker(after sequence: UInt64, kind: String) -> String {

@@ -82,17 +82,6 @@ struct ClusterReadEntry: Sendable, Equatable {
   }
 }
 
-/// Key material, already turned into a `SymmetricKey`.
-struct MaterialReadEntry {
-  var lineage: String
-  var key: SymmetricKey
-
-  init(_ entry: MaterialEntry) {
-    lineage = entry.lineage
-    key = entry.key.symmetricKey
-  }
-}
-
 /// The committed state reads need, keyed like the engine's own dictionaries.
 struct ReadState {
   /// Key metadata is derived from these at read time (one function with the engine), not kept:
@@ -101,7 +90,9 @@ struct ReadState {
   var stores: [String: StoreReadEntry] = [:]
   var aliases: [String: String] = [:]  // alias name → target key ID
   var clusters: [String: ClusterReadEntry] = [:]
-  var material: [String: MaterialReadEntry] = [:]
+  /// The engine's own entries (their bytes shared with it); a `SymmetricKey` is made per use: kept,
+  /// it was a second copy of every key's material.
+  var material: [String: MaterialEntry] = [:]
   /// Commits applied so far (tests and diagnostics).
   var commits: UInt64 = 0
 }
@@ -112,7 +103,7 @@ struct ReadViewChange {
   var stores: [(String, StoreReadEntry?)] = []
   var aliases: [(String, String?)] = []
   var clusters: [(String, ClusterReadEntry?)] = []
-  var material: [(String, MaterialReadEntry?)] = []
+  var material: [(String, MaterialEntry?)] = []
 
   var isEmpty: Bool {
     keys.isEmpty && stores.isEmpty && aliases.isEmpty && clusters.isEmpty && material.isEmpty
@@ -210,12 +201,12 @@ public final class EngineReadView: ImmediateKeyReads, @unchecked Sendable {
       guard let cluster = state.clusters[clusterId], cluster.isReachable,
         let material = state.material[key.keyId], material.lineage == cluster.lineage
       else { throw KMSError.clusterUnreachable() }
-      return material.key
+      return material.key.symmetricKey
     }
     guard let material = state.material[key.keyId], material.lineage == MaterialEntry.kmsManaged else {
       throw KMSError(.kmsInternalException, "The key material of \(key.arn) is missing.")
     }
-    return material.key
+    return material.key.symmetricKey
   }
 
   private func seal(_ plaintext: Data, key: KeyRecord, material: SymmetricKey, context: [String: String]?)
@@ -240,7 +231,9 @@ public final class EngineReadView: ImmediateKeyReads, @unchecked Sendable {
     return DescribeKeyResponse(keyMetadata: metadata)
   }
 
-  public func encryptNow(_ request: EncryptRequest) throws(KMSError) -> EncryptResponse {
+  func encrypt(_ request: EncryptRequest, used: (_ keyId: String) -> Void) throws(KMSError)
+    -> EncryptResponse
+  {
     try request.validate()
     // The engine's order: resolve, algorithm, material checks, seal, then DryRun.
     let (key, material) = try read { (state) throws(KMSError) -> (KeyRecord, SymmetricKey) in
@@ -251,10 +244,13 @@ public final class EngineReadView: ImmediateKeyReads, @unchecked Sendable {
     }
     let blob = try seal(request.plaintext, key: key, material: material, context: request.encryptionContext)
     try dryRun(request.dryRun)
+    used(key.keyId)
     return EncryptResponse(ciphertextBlob: blob, keyId: key.arn, encryptionAlgorithm: .symmetricDefault)
   }
 
-  public func decryptNow(_ request: DecryptRequest) throws(KMSError) -> DecryptResponse {
+  func decrypt(_ request: DecryptRequest, used: (_ keyId: String) -> Void) throws(KMSError)
+    -> DecryptResponse
+  {
     try request.validate()
     guard let blob = request.ciphertextBlob else { throw KMSError.validation([.missing("ciphertextBlob")]) }
     if request.recipient != nil {
@@ -268,7 +264,8 @@ public final class EngineReadView: ImmediateKeyReads, @unchecked Sendable {
     let parsed = CiphertextBlob.parse(blob)
     let (key, material) = try read { (state) throws(KMSError) -> (KeyRecord, SymmetricKey) in
       guard let parsed, let key = state.keys[parsed.keyId] else {
-        if let keyId = request.keyId { _ = try resolveKey(keyId, in: state) }  // an unknown KeyId is reported as such
+        // An unknown KeyId is reported as such.
+        if let keyId = request.keyId { _ = try resolveKey(keyId, in: state) }
         throw KMSError(
           .invalidCiphertextException, "The ciphertext is invalid or was not produced by this service.")
       }
@@ -293,11 +290,12 @@ public final class EngineReadView: ImmediateKeyReads, @unchecked Sendable {
     }
     try KeyStoreEngine.requireSymmetricDefault(request.encryptionAlgorithm, arn: key.arn)
     try dryRun(request.dryRun)
+    used(key.keyId)
     return DecryptResponse(keyId: key.arn, plaintext: plaintext, encryptionAlgorithm: .symmetricDefault)
   }
 
-  public func generateDataKeyNow(_ request: GenerateDataKeyRequest) throws(KMSError)
-    -> GenerateDataKeyResponse
+  func generateDataKey(_ request: GenerateDataKeyRequest, used: (_ keyId: String) -> Void)
+    throws(KMSError) -> GenerateDataKeyResponse
   {
     try request.validate()
     if request.recipient != nil {
@@ -318,7 +316,20 @@ public final class EngineReadView: ImmediateKeyReads, @unchecked Sendable {
     let plaintext = KeyCrypto.randomBytes(length)
     let blob = try seal(plaintext, key: key, material: material, context: request.encryptionContext)
     try dryRun(request.dryRun)
+    used(key.keyId)
     return GenerateDataKeyResponse(ciphertextBlob: blob, plaintext: plaintext, keyId: key.arn)
+  }
+
+  public func encryptNow(_ request: EncryptRequest) throws(KMSError) -> EncryptResponse {
+    try encrypt(request, used: { _ in })
+  }
+  public func decryptNow(_ request: DecryptRequest) throws(KMSError) -> DecryptResponse {
+    try decrypt(request, used: { _ in })
+  }
+  public func generateDataKeyNow(_ request: GenerateDataKeyRequest) throws(KMSError)
+    -> GenerateDataKeyResponse
+  {
+    try generateDataKey(request, used: { _ in })
   }
 
   public func generateRandomNow(_ request: GenerateRandomRequest) throws(KMSError) -> GenerateRandomResponse {
@@ -365,7 +376,7 @@ extension KeyStoreEngine {
       change.clusters.append((id, fleet.clusters[id].map(ClusterReadEntry.init)))
     }
     for id in fleet.material.touched {
-      change.material.append((id, fleet.material[id].map(MaterialReadEntry.init)))
+      change.material.append((id, fleet.material[id]))
     }
     return change
   }
@@ -377,7 +388,7 @@ extension KeyStoreEngine {
       stores: stores.storage.mapValues(StoreReadEntry.init),
       aliases: aliases.storage.mapValues(\.targetKeyId),
       clusters: fleet.clusters.storage.mapValues(ClusterReadEntry.init),
-      material: fleet.material.storage.mapValues(MaterialReadEntry.init))
+      material: fleet.material.storage)
   }
 }
 
@@ -388,21 +399,15 @@ extension KeyStoreEngine: ImmediateKeyReads {
     try readView.describeKeyNow(request)
   }
   public nonisolated func encryptNow(_ request: EncryptRequest) throws(KMSError) -> EncryptResponse {
-    let response = try readView.encryptNow(request)
-    usageLog.record(response.keyId ?? "", .encrypt, at: clock.now())
-    return response
+    try readView.encrypt(request) { usageLog.record($0, .encrypt, at: clock.now()) }
   }
   public nonisolated func decryptNow(_ request: DecryptRequest) throws(KMSError) -> DecryptResponse {
-    let response = try readView.decryptNow(request)
-    usageLog.record(response.keyId ?? "", .decrypt, at: clock.now())
-    return response
+    try readView.decrypt(request) { usageLog.record($0, .decrypt, at: clock.now()) }
   }
   public nonisolated func generateDataKeyNow(_ request: GenerateDataKeyRequest) throws(KMSError)
     -> GenerateDataKeyResponse
   {
-    let response = try readView.generateDataKeyNow(request)
-    usageLog.record(response.keyId ?? "", .generateDataKey, at: clock.now())
-    return response
+    try readView.generateDataKey(request) { usageLog.record($0, .generateDataKey, at: clock.now()) }
   }
   public nonisolated func generateRandomNow(_ request: GenerateRandomRequest) throws(KMSError)
     -> GenerateRandomResponse

@@ -72,6 +72,23 @@ public struct Scenario: Sendable, Decodable {
       })
   }
 
+  /// The same fleet in another Region: Availability Zones named after the scenario's Region
+  /// (`us-east-1b`) are renamed after `region` (`eu-west-1b`), so a demo served in eu-west-1 does
+  /// not show us-east-1 zones. Zones of other Regions are left as written.
+  public func placed(in region: String, from written: String = "us-east-1") -> Scenario {
+    guard region != written else { return self }
+    func rename(_ zone: String) -> String {
+      guard zone.hasPrefix(written), zone.count == written.count + 1 else { return zone }
+      return region + zone.suffix(1)
+    }
+    var placed = self
+    for index in placed.clusters.indices {
+      placed.clusters[index].zones = placed.clusters[index].zones.map(rename)
+      placed.clusters[index].finalHsmZones = placed.clusters[index].finalHsmZones?.map(rename)
+    }
+    return placed
+  }
+
   public static func load(from url: URL) throws(ScenarioError) -> Scenario {
     let data: Data
     do {

@@ -33,6 +33,8 @@ struct ScaleBench {
     report.line(
       "  built in \(fixed(milliseconds(buildTime) / 1000, 1)) s; RSS \(fixed(afterBuild.current, 1)) MiB")
     report.figure("scale_build_seconds", milliseconds(buildTime) / 1000)
+    // Heap profiling (`heaptrack`): what is still allocated at exit is the fleet's live data.
+    if ProcessInfo.processInfo.environment["KMSDASH_BENCH_EXIT_AFTER"] == "build" { exit(0) }
 
     // The change stream, subscribed before the dashboard loads (as the runtime does).
     let changes = await engine.changes()
@@ -60,9 +62,12 @@ struct ScaleBench {
     }
     report.line("  dashboard update(.snapshot) (load / resync): \(applyTime.summary)")
     report.figure("scale_apply_snapshot_p50_ms", applyTime.percentile(50))
+    // As the dashboard's runtime does after each whole-fleet load.
+    FreePages.returnToSystem()
     let loaded = residentMemory()
     report.line("  RSS with the dashboard loaded: \(fixed(loaded.current, 1)) MiB")
     report.figure("scale_rss_loaded_mib", loaded.current)
+    if ProcessInfo.processInfo.environment["KMSDASH_BENCH_EXIT_AFTER"] == "load" { exit(0) }
 
     var render = Distribution()
     var frame = view(state)

@@ -152,9 +152,10 @@ struct EngineOptions: ParsableArguments {
       timeScale: timeScale, seed: seed)
   }
 
-  /// The scenario that seeds a new state: the file if given, else the built-in demo.
-  func loadScenario() throws -> Scenario {
-    guard let scenario else { return .demo }
+  /// The scenario that seeds a new state in `region`: the file if given, else the built-in demo
+  /// with its clusters in that Region's Availability Zones.
+  func loadScenario(region: String? = nil) throws -> Scenario {
+    guard let scenario else { return Scenario.demo.placed(in: region ?? effectiveRegion) }
     return try Scenario.load(from: URL(fileURLWithPath: scenario))
   }
 
@@ -184,7 +185,7 @@ struct EngineOptions: ParsableArguments {
   /// the scenario), or in memory when `store` is nil.
   func makeEngine(region: String? = nil, store: (any StateStore)?) async throws -> KeyStoreEngine {
     let engine = try await openEngine(region: region, store: store)
-    if await engine.startedEmpty { try await engine.load(loadScenario()) }
+    if await engine.startedEmpty { try await engine.load(loadScenario(region: region)) }
     // External key stores talk to their proxies over real HTTP(S) with KMS's 250 ms bound,
     // presenting a client certificate to proxies that require mTLS.
     let identity = try await xksClientIdentity(

@@ -60,9 +60,16 @@ struct ServeCommand: AsyncParsableCommand {
   var principals: String?
 
   struct PrincipalEntry: Decodable {
-    var AccessKeyId: String
-    var SecretAccessKey: String?
-    var Principal: String
+    var accessKeyId: String
+    var secretAccessKey: String?
+    var principal: String
+
+    // The file's names are AWS's (as in `aws configure export-credentials`).
+    enum CodingKeys: String, CodingKey {
+      case accessKeyId = "AccessKeyId"
+      case secretAccessKey = "SecretAccessKey"
+      case principal = "Principal"
+    }
   }
 
   func loadPrincipals() throws -> [PrincipalEntry] {
@@ -123,7 +130,7 @@ struct ServeCommand: AsyncParsableCommand {
       throw ExitCode(2)
     }
     let extraCredentials = principalEntries.compactMap { entry in
-      entry.SecretAccessKey.map { AWSCredentials(accessKeyId: entry.AccessKeyId, secretAccessKey: $0) }
+      entry.secretAccessKey.map { AWSCredentials(accessKeyId: entry.accessKeyId, secretAccessKey: $0) }
     }
     let authentication: KMSAuthentication
     let authSummary: String
@@ -173,7 +180,7 @@ struct ServeCommand: AsyncParsableCommand {
       authentication: authentication, defaultRegion: engine.effectiveRegion, maxBodyBytes: maxBodyBytes)
     serverOptions.accountId = engine.accountId
     serverOptions.principals = Dictionary(
-      principalEntries.map { ($0.AccessKeyId, $0.Principal) }, uniquingKeysWith: { _, last in last })
+      principalEntries.map { ($0.accessKeyId, $0.principal) }, uniquingKeysWith: { _, last in last })
     let handler = KMSRequestHandler(options: serverOptions, backends: regions, logger: logger)
     if !["127.0.0.1", "::1", "localhost"].contains(host) {
       logger.warning("listening on a non-loopback address", metadata: ["host": "\(host)"])

@@ -57,9 +57,8 @@ final class ServeRegions: ResettableBackendProvider, RegionPeers, @unchecked Sen
 
   /// Every region back to the scenario, without a restart (issue 14: fresh state per test).
   func resetAll() async throws {
-    let scenario = try options.loadScenario()
-    for engine in lock.withLock({ Array(ready.values) }) {
-      try await engine.reset(to: scenario)
+    for (region, engine) in lock.withLock({ Array(ready) }) {
+      try await engine.reset(to: options.loadScenario(region: region))
     }
   }
 }

@@ -11,36 +11,36 @@ import Testing
 
   var credentials: AWSCredentials {
     AWSCredentials(
-      accessKeyId: file.credentials.access_key_id,
-      secretAccessKey: file.credentials.secret_access_key)
+      accessKeyId: file.credentials.accessKeyId,
+      secretAccessKey: file.credentials.secretAccessKey)
   }
 
-  var fixtureDate: Date { AmzDate.parse(file.amz_date)! }
+  var fixtureDate: Date { AmzDate.parse(file.amzDate)! }
 
   @Test func everyVectorReproducesCanonicalRequestKeyAndSignature() throws {
     #expect(file.vectors.count == 5)
     for vector in file.vectors {
       var creds = credentials
-      creds.sessionToken = vector.session_token
+      creds.sessionToken = vector.sessionToken
       let signer = SigV4Signer(credentials: creds, region: file.region, service: file.service)
       let signed = signer.sign(
         method: vector.request.method, host: vector.request.host, path: "/",
         headers: vector.request.headerList, body: Array(vector.request.body.utf8), date: fixtureDate)
       #expect(
-        SigV4.sha256Hex(Array(vector.request.body.utf8)) == vector.request.body_sha256, "\(vector.name)")
-      #expect(signed.canonicalRequest == vector.canonical_request, "\(vector.name)")
-      #expect(signed.stringToSign == vector.string_to_sign, "\(vector.name)")
-      #expect(signed.signedHeaders.joined(separator: ";") == vector.signed_headers, "\(vector.name)")
+        SigV4.sha256Hex(Array(vector.request.body.utf8)) == vector.request.bodySha256, "\(vector.name)")
+      #expect(signed.canonicalRequest == vector.canonicalRequest, "\(vector.name)")
+      #expect(signed.stringToSign == vector.stringToSign, "\(vector.name)")
+      #expect(signed.signedHeaders.joined(separator: ";") == vector.signedHeaders, "\(vector.name)")
       #expect(signed.signature == vector.signature, "\(vector.name)")
       #expect(signed.authorization == vector.authorization, "\(vector.name)")
-      #expect(signed.header("x-amz-date") == file.amz_date)
-      #expect(signed.header("x-amz-security-token") == vector.session_token)
+      #expect(signed.header("x-amz-date") == file.amzDate)
+      #expect(signed.header("x-amz-security-token") == vector.sessionToken)
 
-      let scope = vector.credential_scope.split(separator: "/").map(String.init)
+      let scope = vector.credentialScope.split(separator: "/").map(String.init)
       let key = SigV4.signingKey(
         secretAccessKey: creds.secretAccessKey, date: scope[0], region: scope[1], service: scope[2])
       let keyHex = key.withUnsafeBytes { SigV4.hex($0) }
-      #expect(keyHex == vector.signing_key_hex, "\(vector.name)")
+      #expect(keyHex == vector.signingKeyHex, "\(vector.name)")
     }
   }
 
@@ -56,7 +56,7 @@ import Testing
       #expect(identity.accessKeyId == "AKIDEXAMPLE")
       #expect(identity.region == "us-east-1")
       #expect(identity.service == "kms")
-      #expect(identity.sessionToken == vector.session_token)
+      #expect(identity.sessionToken == vector.sessionToken)
     }
   }
 
@@ -64,7 +64,7 @@ import Testing
   func mutatedRequest(_ negative: VectorFile.NegativeCase) throws
     -> (headers: [(name: String, value: String)], body: String, now: Date)
   {
-    let base = try #require(file.vectors.first { $0.name == file.negative_cases_base })
+    let base = try #require(file.vectors.first { $0.name == file.negativeCasesBase })
     var headers = base.request.headerList
     headers.append((name: "Host", value: base.request.host))
     var body = base.request.body
@@ -93,25 +93,25 @@ import Testing
     }
     if let newBody = negative.body { body = newBody }
     if let authorization { headers.append((name: "Authorization", value: authorization)) }
-    let now = negative.server_time.flatMap(AmzDate.parse) ?? fixtureDate
+    let now = negative.serverTime.flatMap(AmzDate.parse) ?? fixtureDate
     return (headers, body, now)
   }
 
   @Test func everyNegativeCaseIsRejectedWithTheNamedError() throws {
-    #expect(file.negative_cases.count == 13)
+    #expect(file.negativeCases.count == 13)
     let verifier = SigV4Verifier(credentials: [credentials], allowedRegions: [file.region])
-    for negative in file.negative_cases {
+    for negative in file.negativeCases {
       let request = try mutatedRequest(negative)
       do {
         _ = try verifier.verify(
           method: "POST", path: "/", headers: request.headers, body: Array(request.body.utf8),
           services: ["kms"], now: request.now)
-        #expect(negative.expect_type == nil, "\(negative.name) was accepted")
-        #expect(negative.expect_status == 200, "\(negative.name)")
+        #expect(negative.expectType == nil, "\(negative.name) was accepted")
+        #expect(negative.expectStatus == 200, "\(negative.name)")
       } catch {
-        #expect(error.awsErrorType == negative.expect_type, "\(negative.name): \(error)")
-        #expect(error.httpStatus == negative.expect_status, "\(negative.name)")
-        if let shape = negative.expect_message_shape {
+        #expect(error.awsErrorType == negative.expectType, "\(negative.name): \(error)")
+        #expect(error.httpStatus == negative.expectStatus, "\(negative.name)")
+        if let shape = negative.expectMessageShape {
           #expect(error.message == shape, "\(negative.name)")
         }
       }

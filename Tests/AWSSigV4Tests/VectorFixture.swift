@@ -3,25 +3,25 @@ import Testing
 
 struct VectorFile: Decodable {
   struct Credentials: Decodable {
-    var access_key_id: String
-    var secret_access_key: String
+    var accessKeyId: String
+    var secretAccessKey: String
   }
   struct Request: Decodable {
     var method: String
     var url: String
     var headers: [String: String]
     var body: String
-    var body_sha256: String
+    var bodySha256: String
   }
   struct Vector: Decodable {
     var name: String
     var request: Request
-    var session_token: String?
-    var signed_headers: String
-    var credential_scope: String
-    var signing_key_hex: String
-    var canonical_request: String
-    var string_to_sign: String
+    var sessionToken: String?
+    var signedHeaders: String
+    var credentialScope: String
+    var signingKeyHex: String
+    var canonicalRequest: String
+    var stringToSign: String
     var signature: String
     var authorization: String
   }
@@ -29,24 +29,27 @@ struct VectorFile: Decodable {
     var name: String
     var authorization: String?
     var body: String?
-    var server_time: String?
-    var expect_type: String?
-    var expect_status: Int
-    var expect_message_shape: String?
+    var serverTime: String?
+    var expectType: String?
+    var expectStatus: Int
+    var expectMessageShape: String?
   }
   var credentials: Credentials
   var region: String
   var service: String
-  var amz_date: String
+  var amzDate: String
   var vectors: [Vector]
-  var negative_cases_base: String
-  var negative_cases: [NegativeCase]
+  var negativeCasesBase: String
+  var negativeCases: [NegativeCase]
 
   static func load() throws -> VectorFile {
     let url = try #require(
       Bundle.module.url(
         forResource: "sigv4-kms-vectors", withExtension: "json", subdirectory: "Fixtures"))
-    return try JSONDecoder().decode(VectorFile.self, from: Data(contentsOf: url))
+    // The fixture's keys are botocore's snake_case.
+    let decoder = JSONDecoder()
+    decoder.keyDecodingStrategy = .convertFromSnakeCase
+    return try decoder.decode(VectorFile.self, from: Data(contentsOf: url))
   }
 }
 

@@ -17,6 +17,24 @@ let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
     #expect(EmbeddedDemo.customerCA == pem, "run scripts/embed-demo-scenario.py")
   }
 
+  @Test func theDemoServedInAnotherRegionUsesThatRegionsZones() async throws {
+    let placed = Scenario.demo.placed(in: "eu-west-1")
+    let zones = placed.clusters.flatMap { $0.zones + ($0.finalHsmZones ?? []) }
+    #expect(!zones.isEmpty)
+    #expect(zones.allSatisfy { $0.wholeMatch(of: /eu-west-1[a-c]/) != nil }, "\(zones)")
+    #expect(placed.clusters.map(\.zones.count) == Scenario.demo.clusters.map(\.zones.count))
+    #expect(
+      Scenario.demo.placed(in: "us-east-1").clusters.map(\.zones) == Scenario.demo.clusters.map(\.zones))
+
+    let engine = KeyStoreEngine(configuration: EngineConfiguration(region: "eu-west-1"), clock: ManualClock())
+    try await engine.load(placed)
+    let hsmZones =
+      try await engine.describeClusters(.init()).clusters?.flatMap { $0.hsms ?? [] }
+      .compactMap(\.availabilityZone) ?? []
+    #expect(!hsmZones.isEmpty)
+    #expect(hsmZones.allSatisfy { $0.hasPrefix("eu-west-1") }, "\(hsmZones)")
+  }
+
   @Test func demoFleetReachesEverySeededState() async throws {
     let clock = ManualClock()
     let engine = KeyStoreEngine(clock: clock)
