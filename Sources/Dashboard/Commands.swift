@@ -44,6 +44,8 @@ public struct CommandSpec: Sendable, Hashable {
     ),
     .init(name: "remedy", args: [.store], help: "guided remedy of a FAILED store", isMutating: true),
     .init(name: "keys", args: [.store], help: "open a store's keys", isMutating: false),
+    .init(
+      name: "all-keys", args: [], help: "every KMS key of the account, any key store (K)", isMutating: false),
     .init(name: "export", args: [.path], help: "write the table shown (.json or .csv)", isMutating: false),
     .init(name: "events", args: [.path], help: "write the event history (JSON lines)", isMutating: false),
     .init(name: "filter", args: [.text], help: "set the filter", isMutating: false),
@@ -65,7 +67,7 @@ extension DashboardState {
     stores.first { $0.customKeyStoreId == text } ?? stores.first { $0.customKeyStoreName == text }
   }
 
-  /// A custom-store key by key ID, key ARN, alias name or alias ARN.
+  /// A key (in a custom key store or not) by key ID, key ARN, alias name or alias ARN.
   func resolveKey(_ text: String) -> KeyRow? {
     var ref = text
     if ref.hasPrefix("arn:"), let slash = ref.firstIndex(of: "/"), ref.contains(":key/") {
@@ -79,8 +81,7 @@ extension DashboardState {
       }
       ref = target
     }
-    guard let store = store(ofKey: ref) else { return nil }
-    return keys(inStore: store).first { $0.keyId == ref }
+    return key(id: ref)
   }
 }
 
@@ -95,14 +96,10 @@ func completionCandidates(_ state: DashboardState, _ kind: CommandSpec.Arg, pref
       if let n = s.customKeyStoreName, n.lowercased().hasPrefix(p), !n.contains(" ") { out.insert(n) }
     }
   case .key:
-    out = Set(customStoreAliases(state, prefix: p))
-    for s in state.stores {
-      for k in state.keys(inStore: s.customKeyStoreId) where k.keyId.lowercased().hasPrefix(p) {
-        out.insert(k.keyId)
-      }
-    }
+    out = Set(keyAliases(state, prefix: p))
+    for k in state.allKeys where k.keyId.lowercased().hasPrefix(p) { out.insert(k.keyId) }
   case .alias:
-    out = Set(customStoreAliases(state, prefix: p))
+    out = Set(keyAliases(state, prefix: p))
   case .days:
     out = Set(["7", "30"].filter { $0.hasPrefix(p) })
   case .name, .text, .path:
@@ -111,11 +108,11 @@ func completionCandidates(_ state: DashboardState, _ kind: CommandSpec.Arg, pref
   return out.sorted()
 }
 
-/// Aliases of custom-store keys that start with `prefix` (lower-cased).
-private func customStoreAliases(_ state: DashboardState, prefix: String) -> [String] {
+/// Aliases of the fleet's keys that start with `prefix` (lower-cased).
+private func keyAliases(_ state: DashboardState, prefix: String) -> [String] {
   (state.snapshot?.aliases ?? []).compactMap { a in
     guard let name = a.aliasName, name.lowercased().hasPrefix(prefix), let target = a.targetKeyId,
-      state.store(ofKey: target) != nil
+      state.key(id: target) != nil
     else { return nil }
     return name
   }
@@ -214,7 +211,7 @@ func runCommand(_ state: inout DashboardState, _ line: String) -> [Effect] {
   func key(_ i: Int, _ body: (KeyRow) -> [Effect]) -> [Effect] {
     guard let k = state.resolveKey(args[i]) else {
       state.status = StatusMessage(
-        "No KMS key in a custom key store with ID, ARN or alias \"\(args[i])\"", kind: .error)
+        "No KMS key with ID, ARN or alias \"\(args[i])\"", kind: .error)
       return []
     }
     return body(k)
@@ -254,7 +251,7 @@ func runCommand(_ state: inout DashboardState, _ line: String) -> [Effect] {
     }
   case "remove-alias":
     guard let k = state.resolveKey(args[0]), args[0].hasPrefix("alias/") else {
-      state.status = StatusMessage("No alias \"\(args[0])\" of a key in a custom key store", kind: .error)
+      state.status = StatusMessage("No alias \"\(args[0])\" of a KMS key", kind: .error)
       return []
     }
     let effects = requestKeyAction(.removeAlias, key: k, &state)
@@ -278,6 +275,8 @@ func runCommand(_ state: inout DashboardState, _ line: String) -> [Effect] {
       state.keyTable = TableState()
       return []
     }
+  case "all-keys":
+    openAllKeys(&state)
   case "export":
     return exportTable(&state, path: rest(0))
   case "events":

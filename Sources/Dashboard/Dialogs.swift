@@ -546,12 +546,13 @@ func requestKeyAction(_ action: DialogAction, key k: KeyRow, _ state: inout Dash
   if refusedReadOnly(action, &state) { return [] }
   let storeId = state.store(ofKey: k.keyId) ?? ""
   let store = state.store(id: storeId)
-  let storeName = store?.customKeyStoreName ?? storeId
+  // A key outside custom key stores is in the AWS KMS key store, always reachable.
+  let storeName = store?.customKeyStoreName ?? (storeId.isEmpty ? "the AWS KMS key store" : storeId)
   let aliases = (state.snapshot?.aliases(forKey: k.keyId) ?? []).map(state.ownID)
   let keyText = state.storeLabel(k.keyId)
   let named = aliases.isEmpty ? keyText : "\(keyText) (\(aliases.joined(separator: ", ")))"
   let st = k.keyState
-  let connected = store?.connectionState == .connected
+  let connected = storeId.isEmpty || store?.connectionState == .connected
   let notConnectedNote =
     "\(storeName) is \(store?.connectionState?.rawValue ?? "?"): the key shows Unavailable until the store is connected again, then takes this state."
   func refuse(_ why: String) -> [Effect] {

@@ -67,13 +67,17 @@ private func iso8601(_ date: Date) -> String {
 }
 
 private func tableRows(_ state: DashboardState) -> ([String], [[String]]) {
-  if case .keys(let id) = state.screen {
-    let header = ["KeyId", "KeyState", "Aliases", "CreationDate", "Description", "CustomKeyStoreId"]
-    let rows = state.sortedKeys(inStore: id).map { k in
+  if state.screen.listsKeys {
+    let header = [
+      "KeyId", "KeyState", "Aliases", "CreationDate", "Description", "CustomKeyStoreId", "KeySpec",
+      "KeyUsage",
+    ]
+    let rows = state.keysOnScreen.map { k in
       [
         k.keyId, k.keyState?.rawValue ?? "",
         (state.snapshot?.aliases(forKey: k.keyId) ?? []).joined(separator: " "),
-        k.creationDate.map(iso8601) ?? "", k.description ?? "", id,
+        k.creationDate.map(iso8601) ?? "", k.description ?? "", state.store(ofKey: k.keyId) ?? "",
+        k.keySpec?.rawValue ?? "", k.keyUsage?.rawValue ?? "",
       ]
     }
     return (header, rows)

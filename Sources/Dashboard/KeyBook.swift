@@ -30,13 +30,16 @@ public struct KeyRow: Sendable, Equatable {
   }
 }
 
-/// The fleet's custom-store keys, per store, in the order the keys view lists them (oldest first,
-/// then by key ID), so a frame slices the rows on screen without sorting. Built once per
-/// snapshot; a delta's keys are upserted or removed one by one (binary search, then one move of
-/// the store's array).
+/// The fleet's keys in the order the keys views list them (oldest first, then by key ID): every
+/// key of the account (the all-keys view), and the custom-store keys per store, so a frame slices
+/// the rows on screen without sorting. Built once per snapshot; a delta's keys are upserted or
+/// removed one by one (binary search, then one move of the array).
 struct KeyBook: Sendable, Equatable {
   private var byStore: [String: [KeyRow]] = [:]
   private var storeOfKey: [String: String] = [:]
+  /// Every key, in custom key stores or not.
+  private var all: [KeyRow] = []
+  private var allIds: Set<String> = []
   /// Keys per store and key state, kept with every change (the detail pane's "keys by state"
   /// costs no pass over a store's keys).
   private var statesByStore: [String: [KeyState?: Int]] = [:]
@@ -45,6 +48,11 @@ struct KeyBook: Sendable, Equatable {
 
   init(_ keys: [KeyMetadata], details: [String: KeyDetails] = [:]) {
     storeOfKey.reserveCapacity(keys.count)
+    all.reserveCapacity(keys.count)
+    for key in keys where allIds.insert(key.keyId).inserted {
+      all.append(KeyRow(key, details: details[key.keyId]))
+    }
+    all.sort(by: KeyRow.listOrder)
     for key in keys {
       guard let store = key.customKeyStoreId else { continue }
       if let old = storeOfKey[key.keyId] { byStore[old]?.removeAll { $0.keyId == key.keyId } }  // listed twice
@@ -60,6 +68,17 @@ struct KeyBook: Sendable, Equatable {
   func keys(inStore id: String?) -> [KeyRow] {
     guard let id else { return [] }
     return byStore[id] ?? []
+  }
+
+  /// Every key of the account, custom key stores or not.
+  var allKeys: [KeyRow] { all }
+
+  var allCount: Int { all.count }
+
+  /// A key by ID (one pass: for commands, not for frames).
+  func key(_ id: String) -> KeyRow? {
+    guard allIds.contains(id) else { return nil }
+    return all.first { $0.keyId == id }
   }
 
   func count(inStore id: String?) -> Int {
@@ -87,10 +106,11 @@ struct KeyBook: Sendable, Equatable {
     (byStore[store] ?? []).partitioningIndex { !KeyRow.listOrder($0, row) }
   }
 
-  /// Replaces the key where it is, or inserts it in order. Keys outside custom key stores are not
-  /// kept.
+  /// Replaces the key where it is, or inserts it in order: in the all-keys list, and in its
+  /// store's list when it is in a custom key store.
   mutating func upsert(_ metadata: KeyMetadata, details: KeyDetails? = nil) {
     let row = KeyRow(metadata, details: details)
+    upsertInAll(row)
     let store = metadata.customKeyStoreId
     if let old = storeOfKey[metadata.keyId] {
       let at = position(of: row, in: old)
@@ -100,7 +120,7 @@ struct KeyBook: Sendable, Equatable {
         byStore[old]![at] = row  // same sort key (creation date and ID never change)
         return
       }
-      remove(metadata.keyId)
+      removeFromStore(metadata.keyId)
     }
     guard let store else { return }
     storeOfKey[row.keyId] = store
@@ -108,7 +128,27 @@ struct KeyBook: Sendable, Equatable {
     count(row.keyState, in: store, 1)
   }
 
+  /// Replaces the row in the all-keys list where it is (same creation date and ID), or inserts it.
+  private mutating func upsertInAll(_ row: KeyRow) {
+    let at = all.partitioningIndex { !KeyRow.listOrder($0, row) }
+    if at < all.count, all[at].keyId == row.keyId {
+      all[at] = row
+      return
+    }
+    if !allIds.insert(row.keyId).inserted, let old = all.firstIndex(where: { $0.keyId == row.keyId }) {
+      all.remove(at: old)  // its creation date changed: it moves
+    }
+    all.insert(row, at: all.partitioningIndex { !KeyRow.listOrder($0, row) })
+  }
+
   mutating func remove(_ keyId: String) {
+    if allIds.remove(keyId) != nil, let at = all.firstIndex(where: { $0.keyId == keyId }) {
+      all.remove(at: at)
+    }
+    removeFromStore(keyId)
+  }
+
+  private mutating func removeFromStore(_ keyId: String) {
     guard let store = storeOfKey.removeValue(forKey: keyId) else { return }
     if let at = byStore[store]?.firstIndex(where: { $0.keyId == keyId }) {
       count(byStore[store]![at].keyState, in: store, -1)

@@ -3,7 +3,7 @@ import TerminalUI
 
 /// Where a key press lands: a main screen or the overlay on top of it.
 public enum KeyContext: String, Sendable, CaseIterable, Hashable {
-  case stores, keys, dialog, commandLine, filter, qa, runbook, help, global
+  case stores, keys, allKeys, dialog, commandLine, filter, qa, runbook, help, global
 
   /// The help overlay's section title.
   public var title: String {
@@ -11,6 +11,7 @@ public enum KeyContext: String, Sendable, CaseIterable, Hashable {
     case .global: "Everywhere"
     case .stores: "Store table"
     case .keys: "Keys view (Enter on a store)"
+    case .allKeys: "All keys of the account (K)"
     case .dialog: "Dialogs"
     case .commandLine: "Command line (:)"
     case .filter: "Filter (/)"
@@ -29,7 +30,7 @@ public enum KeyCommand: Sendable, Hashable {
   case moveDown, moveUp, pageDown, pageUp, first, last
   // Screens and overlays
   case quit, help, openFilter, openCommandLine, toggleLowerPane, reload, back, close
-  case sortNext, sortReverse, sortByColumn, clearFilter, openKeys, openQA, openRunbook
+  case sortNext, sortReverse, sortByColumn, clearFilter, openKeys, openAllKeys, openQA, openRunbook
   // Store actions
   case connect, disconnect, createStore, renameStore, changePassword, deleteStore
   // Key actions
@@ -92,6 +93,25 @@ public enum KeyTable {
     KeyBinding([.end, .char("G")], "End / G", "last row", .last),
   ]
 
+  /// The actions on the selected key, in both key lists.
+  private static let keyActions: [KeyBinding] = [
+    KeyBinding(
+      [.escape, .backspace, .left, .char("h")], "Esc / h / ← / Backspace", "back to the stores", .back),
+    KeyBinding([.char("E")], "E", "enable the selected key", .enableKey),
+    KeyBinding([.char("D")], "D", "disable the selected key", .disableKey),
+    KeyBinding([.char("x")], "x", "schedule deletion (7–30 days; typed)", .scheduleDeletion),
+    KeyBinding([.char("u")], "u", "cancel the key's pending deletion", .cancelDeletion),
+    KeyBinding([.char("a")], "a", "add an alias to the selected key", .addAlias),
+    KeyBinding([.char("A")], "A", "remove an alias of the selected key", .removeAlias),
+  ]
+
+  private static let listCommon: [KeyBinding] = [
+    KeyBinding([.char(":")], ":", "command line", .openCommandLine),
+    KeyBinding([.char("r")], "r", "reload from the backend", .reload),
+    KeyBinding([.char("?")], "?", "this help", .help),
+    KeyBinding([.char("q")], "q", "quit", .quit),
+  ]
+
   public static let bindings: [KeyContext: [KeyBinding]] = [
     .global: [
       KeyBinding([.ctrl("c")], "Ctrl-C", "quit (exit status 130)", .interrupt),
@@ -99,6 +119,10 @@ public enum KeyTable {
     ],
     .stores: moves + [
       KeyBinding([.enter], "Enter", "keys of the selected store", .openKeys),
+      KeyBinding(
+        [.char("K")], "K",
+        "every KMS key of the account: AWS KMS keys (symmetric, RSA, ECC, HMAC) and custom-store keys",
+        .openAllKeys),
       KeyBinding([.char("c")], "c", "connect the selected store (confirm)", .connect),
       KeyBinding([.char("d")], "d", "disconnect the selected store (confirm)", .disconnect),
       KeyBinding([.char("R")], "R", "guided remedy for a FAILED store, step by step", .openRunbook),
@@ -121,23 +145,13 @@ public enum KeyTable {
       KeyBinding([.char("?")], "?", "this help", .help),
       KeyBinding([.char("q")], "q", "quit", .quit),
     ],
-    .keys: moves + [
-      KeyBinding(
-        [.escape, .backspace, .left, .char("h")], "Esc / h / ← / Backspace", "back to the stores", .back),
-      KeyBinding([.char("E")], "E", "enable the selected key", .enableKey),
-      KeyBinding([.char("D")], "D", "disable the selected key", .disableKey),
-      KeyBinding([.char("x")], "x", "schedule deletion (7–30 days; typed)", .scheduleDeletion),
-      KeyBinding([.char("u")], "u", "cancel the key's pending deletion", .cancelDeletion),
+    .keys: moves + keyActions + [
       KeyBinding([.char("n")], "n", "create a key in this store (CONNECTED)", .createKey),
-      KeyBinding([.char("a")], "a", "add an alias to the selected key", .addAlias),
-      KeyBinding([.char("A")], "A", "remove an alias of the selected key", .removeAlias),
       KeyBinding([.char("c")], "c", "connect this store (confirm)", .connect),
       KeyBinding([.char("d")], "d", "disconnect this store (confirm)", .disconnect),
-      KeyBinding([.char(":")], ":", "command line", .openCommandLine),
-      KeyBinding([.char("r")], "r", "reload from the backend", .reload),
-      KeyBinding([.char("?")], "?", "this help", .help),
-      KeyBinding([.char("q")], "q", "quit", .quit),
-    ],
+      KeyBinding([.char("K")], "K", "every KMS key of the account", .openAllKeys),
+    ] + listCommon,
+    .allKeys: moves + keyActions + listCommon,
     .dialog: [
       KeyBinding([.enter], "Enter", "press the focused button (Cancel is focused first)", .pressFocused),
       KeyBinding([.escape], "Esc", "cancel", .cancel),
@@ -207,7 +221,7 @@ public enum KeyTable {
 
   /// The contexts in the order the help lists them.
   public static let order: [KeyContext] = [
-    .stores, .keys, .dialog, .commandLine, .filter, .qa, .runbook, .help, .global,
+    .stores, .keys, .allKeys, .dialog, .commandLine, .filter, .qa, .runbook, .help, .global,
   ]
 
   /// The help overlay's sections. Read-only mode lists the actions as disabled; without the

@@ -130,6 +130,16 @@ public enum Screen: Sendable, Equatable {
   case stores
   /// The keys of one store (Enter on a store).
   case keys(storeId: String)
+  /// Every KMS key of the account, in custom key stores or not (`K`, `:all-keys`).
+  case allKeys
+
+  /// True on a screen that lists keys.
+  public var listsKeys: Bool {
+    switch self {
+    case .keys, .allKeys: true
+    case .stores: false
+    }
+  }
 }
 
 /// The lower pane of the store screen.
@@ -296,10 +306,33 @@ public struct DashboardState: Sendable, Equatable {
   /// the key book keeps).
   public func sortedKeys(inStore id: String?) -> [KeyRow] { keys(inStore: id) }
 
-  /// The key selected in the keys view.
+  /// Every key of the account, oldest first, then by key ID (the all-keys view).
+  public var allKeys: [KeyRow] { keyBook.allKeys }
+
+  /// A key by ID, in a custom key store or not.
+  public func key(id: String) -> KeyRow? { keyBook.key(id) }
+
+  /// The keys the current screen lists (none on the store table).
+  public var keysOnScreen: [KeyRow] {
+    switch screen {
+    case .keys(let id): keyBook.keys(inStore: id)
+    case .allKeys: keyBook.allKeys
+    case .stores: []
+    }
+  }
+
+  /// How many keys the current screen lists.
+  public var keyCountOnScreen: Int {
+    switch screen {
+    case .keys(let id): keyBook.count(inStore: id)
+    case .allKeys: keyBook.allCount
+    case .stores: 0
+    }
+  }
+
+  /// The key selected in the keys view or the all-keys view.
   public var selectedKey: KeyRow? {
-    guard case .keys(let id) = screen else { return nil }
-    let keys = sortedKeys(inStore: id)
+    let keys = keysOnScreen
     return keys.indices.contains(keyTable.selected) ? keys[keyTable.selected] : nil
   }
 

@@ -54,6 +54,7 @@ func handleStoresKey(_ state: inout DashboardState, _ key: Key) -> [Effect] {
       state.screen = .keys(storeId: id)
       state.keyTable = TableState()
     }
+  case .openAllKeys: openAllKeys(&state)
   case .disconnect: return selected { request(.disconnect, store: $0, &state) }
   case .connect: return selected { request(.connect, store: $0, &state) }
   case .openQA: return openQA(&state)

@@ -161,9 +161,9 @@ func clampTables(_ state: inout DashboardState) {
     state.selectedStoreId = count == 0 ? nil : state.visibleStores[state.storeTable.selected].customKeyStoreId
   }
   state.storeTable.clamp(rowCount: count, visibleRows: storeTableRows(state))
-  if case .keys(let id) = state.screen {
-    let n = state.keyCount(inStore: id)
-    state.keyTable.clamp(rowCount: n, visibleRows: max(1, Layout(state).table.height - 1))
+  if state.screen.listsKeys {
+    state.keyTable.clamp(
+      rowCount: state.keyCountOnScreen, visibleRows: max(1, Layout(state).table.height - 1))
   }
 }
 
@@ -202,10 +202,10 @@ func selectCreated(_ state: inout DashboardState) {
     if state.visiblePosition(of: id) == nil, !state.filter.isEmpty { state.filter = "" }
     state.selectedStoreId = id
     clampTables(&state)
-  } else if let store = state.store(ofKey: id) {
+  } else if state.key(id: id) != nil {
     state.selectWhenSeen = nil
-    guard state.screen == .keys(storeId: store),
-      let i = state.keys(inStore: store).firstIndex(where: { $0.keyId == id })
+    guard state.screen == .allKeys || state.screen == state.store(ofKey: id).map({ .keys(storeId: $0) }),
+      let i = state.keysOnScreen.firstIndex(where: { $0.keyId == id })
     else { return }
     state.keyTable.selected = i
     clampTables(&state)
@@ -235,6 +235,7 @@ private func handleKey(_ state: inout DashboardState, _ key: Key) -> [Effect] {
   case nil: break
   }
   if case .keys(let id) = state.screen { return handleKeysScreenKey(&state, key, storeId: id) }
+  if state.screen == .allKeys { return handleAllKeysScreenKey(&state, key) }
   return handleStoresKey(&state, key)
 }
 

@@ -28,7 +28,7 @@ struct Layout {
     strip = s
     status = Rect(x: 0, y: bottom.y, width: bottom.width, height: bottom.height > 0 ? 1 : 0)
     footer = Rect(x: 0, y: bottom.y + 1, width: bottom.width, height: bottom.height > 1 ? 1 : 0)
-    if case .keys = state.screen {
+    if state.screen.listsKeys {
       table = main.inset(by: 1)
       lower = Rect(x: 0, y: main.maxY, width: main.width, height: 0)
     } else {
@@ -136,6 +136,8 @@ public func view(_ state: DashboardState) -> Buffer {
     }
   case .keys(let id):
     renderKeys(state, storeId: id, layout.table, &buf)
+  case .allKeys:
+    renderAllKeys(state, layout.table, &buf)
   }
   renderStatus(state, layout.status, &buf)
   renderFooter(state, layout.footer, &buf)
@@ -146,7 +148,7 @@ public func view(_ state: DashboardState) -> Buffer {
       title: "Keys",
       sections: KeyTable.sections(
         readOnly: state.config.readOnly, simulator: state.config.simulator,
-        current: state.screen == .stores ? .stores : .keys),
+        current: state.screen.helpContext),
       scroll: scroll
     ).render(in: area, buffer: &buf)
   case .dialog(let d):
@@ -469,111 +471,6 @@ private func renderEvents(_ state: DashboardState, _ rect: Rect, _ buf: inout Bu
   if events.isEmpty { buf.put("No events yet", x: inner.x, y: inner.y, style: .dim, clip: inner) }
 }
 
-private func renderKeys(_ state: DashboardState, storeId: String, _ inner: Rect, _ buf: inout Buffer) {
-  let s = state.store(id: storeId)
-  let keys = state.keys(inStore: storeId)
-  var title =
-    "Keys of \(s?.customKeyStoreName ?? storeId) (\(state.storeLabel(storeId))): \(keys.count), store \(s?.connectionState?.rawValue ?? "?")  (Esc: back)"
-  // Only the rows on screen are built: 100,000 keys cost no more than a few.
-  var window = state.keyTable
-  let visibleRows = Table.visibleRows(height: inner.height)
-  window.clamp(rowCount: keys.count, visibleRows: visibleRows)
-  if keys.count > visibleRows { title += " [\(window.selected + 1)/\(keys.count)]" }
-  let onScreen = keys[window.offset..<min(keys.count, window.offset + visibleRows)]
-  let outer = Rect(x: inner.x - 1, y: inner.y - 1, width: inner.width + 2, height: inner.height + 2)
-  Pane(title: title, focused: true).render(in: outer, buffer: &buf)
-  // Issue 14's spec, usage, rotation and tags. Wide (160 columns and more): each in its own column.
-  // Narrower: the usage joins the spec where the spec allows more than one, the spec and rotation
-  // columns are as wide as what the rows on screen show, and the creation date goes, so a 120-column terminal
-  // still shows aliases, tags and descriptions.
-  let wide = inner.width >= 160
-  let cols =
-    wide
-    ? [
-      TableColumn("KEY ID", minWidth: 36), TableColumn("STATE", minWidth: 15),
-      TableColumn("SPEC", minWidth: 17), TableColumn("USAGE", minWidth: 19),
-      TableColumn("ROTATION", minWidth: 8), TableColumn("ALIASES", minWidth: 12, flex: 2),
-      TableColumn("TAGS", minWidth: 8, flex: 2), TableColumn("CREATED", minWidth: 16),
-      TableColumn("DESCRIPTION", minWidth: 12, flex: 1),
-    ]
-    : [
-      TableColumn("KEY ID", minWidth: 36), TableColumn("STATE", minWidth: 15),
-      TableColumn("SPEC / USE", minWidth: onScreen.reduce(10) { max($0, specAndUse($1).count) }),
-      TableColumn("ROT", minWidth: onScreen.reduce(3) { max($0, rotationText($1.details).count) }),
-      TableColumn("ALIASES", minWidth: 14, flex: 2),
-      TableColumn("TAGS", minWidth: onScreen.contains { $0.details?.tags.isEmpty == false } ? 10 : 4, flex: 1),
-      TableColumn("DESCRIPTION", minWidth: 12, flex: 2),
-    ]
-  let rows = onScreen.map { k -> TableRow in
-    let ks = k.keyState
-    let style: Style
-    switch ks {
-    case .enabled: style = state.config.style(\.keyEnabled)
-    case .unavailable: style = state.config.style(\.keyUnavailable)
-    case .pendingDeletion: style = state.config.style(\.keyPending)
-    default: style = state.config.style(\.keyOther)
-    }
-    let details = k.details
-    let rotation = TableCell(rotationText(details), style: details?.rotationEnabled == nil ? .dim : nil)
-    let aliases = TableCell(
-      (state.snapshot?.aliases(forKey: k.keyId) ?? []).map(state.ownID).joined(separator: ", "))
-    guard wide else {
-      return TableRow([
-        TableCell(state.ownID(k.keyId)), TableCell(ks?.rawValue ?? "?", style: style), TableCell(specAndUse(k)),
-        rotation,
-        aliases, TableCell(tagsText(details)), TableCell(k.description ?? ""),
-      ])
-    }
-    return TableRow([
-      TableCell(state.ownID(k.keyId)), TableCell(ks?.rawValue ?? "?", style: style),
-      TableCell(k.keySpec?.rawValue ?? ""),
-      TableCell(k.keyUsage?.rawValue ?? ""),
-      rotation, aliases, TableCell(tagsText(details)),
-      TableCell(k.creationDate.map { Fmt.dateTime($0, state.config.timeZone) } ?? ""),
-      TableCell(k.description ?? ""),
-    ])
-  }
-  Table(columns: cols, rows: rows, state: TableState(selected: window.selected - window.offset, offset: 0))
-    .render(in: inner, buffer: &buf)
-  if keys.isEmpty {
-    buf.put("This store has no KMS keys", x: inner.x, y: inner.y + 1, style: .dim, clip: inner)
-  }
-}
-
-/// Automatic rotation in the keys view: the period while enabled, "off", or "—" for a key KMS
-/// cannot rotate automatically (custom key store, asymmetric, HMAC, imported, replica).
-func rotationText(_ details: KeyDetails?) -> String {
-  switch details?.rotationEnabled {
-  case true?: details?.rotationPeriodInDays.map { "\($0)d" } ?? "on"
-  case false?: "off"
-  case nil: "—"
-  }
-}
-
-/// The narrow keys view's spec column: the key spec, and the usage in a word when the spec allows
-/// more than one (RSA: encrypt or sign; NIST ECC: sign or agree; SM2: any of the three).
-func specAndUse(_ key: KeyRow) -> String {
-  guard let spec = key.keySpec else { return key.keyUsage?.rawValue ?? "" }
-  let raw = spec.rawValue
-  guard raw.hasPrefix("RSA_") || raw.hasPrefix("ECC_NIST_") || raw == "SM2", let usage = key.keyUsage else {
-    return raw
-  }
-  let word =
-    switch usage {
-    case .encryptDecrypt: "encrypt"
-    case .signVerify: "sign"
-    case .generateVerifyMac: "mac"
-    case .keyAgreement: "agree"
-    }
-  return "\(raw) \(word)"
-}
-
-/// Tags in the keys view: `key=value`, in the key's order.
-func tagsText(_ details: KeyDetails?) -> String {
-  (details?.tags ?? []).map { $0.tagValue.isEmpty ? $0.tagKey : "\($0.tagKey)=\($0.tagValue)" }
-    .joined(separator: ", ")
-}
-
 private func renderStatus(_ state: DashboardState, _ rect: Rect, _ buf: inout Buffer) {
   guard rect.height > 0 else { return }
   switch state.overlay {
@@ -613,14 +510,17 @@ private func renderFooter(_ state: DashboardState, _ rect: Rect, _ buf: inout Bu
     hints = ["Space toggle a proxy fault", "c connect", "d disconnect", "Esc close"]
   } else if case .runbook = state.overlay {
     hints = ["Enter run step", "s skip", "Esc close"]
-  } else if case .keys = state.screen {
+  } else if state.screen.listsKeys {
     hints = ["Esc back", "j/k move"]
     if !state.config.readOnly {
-      hints += ["E enable", "D disable", "x delete", "u undelete", "n new key", "a/A alias"]
+      hints += ["E enable", "D disable", "x delete", "u undelete"]
+      if case .keys = state.screen { hints.append("n new key") }
+      hints.append("a/A alias")
     }
+    if case .keys = state.screen { hints.append("K all keys") }
     hints += ["? help", "q quit"]
   } else {
-    hints = ["q quit", "? help", "j/k move", "Enter keys"]
+    hints = ["q quit", "? help", "j/k move", "Enter keys", "K all keys"]
     if !state.config.readOnly { hints += ["d disconnect", "c connect", "n new store"] }
     hints += ["/ filter", ": command", "s sort", "e events"]
     if state.config.simulator { hints.append("f faults") }

@@ -18,13 +18,19 @@ public struct PollingOptions: Sendable, Equatable {
   public var maxPages: Int
   /// Shared by the pollers of a many-source view: at most its limit of refreshes at once.
   public var gate: RefreshGate?
+  /// Keys outside custom key stores described again per refresh (their state, tags and rotation),
+  /// the longest unseen first; a new key, and a key the dashboard just acted on, always are. Keys
+  /// in custom key stores are described every refresh. Bounds a refresh's calls on an account with
+  /// many keys.
+  public var keyRefreshesPerRefresh: Int
 
   public init(
     interval: Duration = .seconds(2), transientInterval: Duration = .seconds(1),
     maxBackoff: Duration = .seconds(30),
     deniedRetryInterval: Duration = .seconds(60), eventLimit: Int = 200, maxPages: Int = 1000,
-    gate: RefreshGate? = nil
+    gate: RefreshGate? = nil, keyRefreshesPerRefresh: Int = 50
   ) {
+    self.keyRefreshesPerRefresh = keyRefreshesPerRefresh
     self.interval = interval
     self.transientInterval = min(transientInterval, interval)
     self.maxBackoff = max(maxBackoff, interval)
@@ -73,8 +79,13 @@ actor FleetPoller {
   private(set) var events: [FleetEvent] = []
   private var sequence: UInt64 = 0
   private var stateSince: [String: Date] = [:]
-  /// Keys known not to be in a custom key store (their store never changes), or not describable.
-  private var skippedKeys: Set<String> = []
+  /// Keys outside custom key stores as last described (a key never moves into a custom key store),
+  /// with their tags and rotation.
+  private var outsideKeys: [String: (metadata: KeyMetadata, details: KeyDetails?)] = [:]
+  /// The keys of `outsideKeys`, the longest unseen first (the next ones described again).
+  private var outsideQueue: [String] = []
+  /// Keys the dashboard just acted on: described on the next refresh.
+  private var staleKeys: Set<String> = []
   private var deniedKeys = 0
   /// True when the last refresh was refused ListResourceTags.
   private var tagsDenied = false
@@ -194,8 +205,10 @@ actor FleetPoller {
     if sleeping == task { sleeping = nil }
   }
 
-  /// Refresh as soon as possible (after an action changed the fleet).
-  func refreshSoon() {
+  /// Refresh as soon as possible (after an action changed the fleet); `key`: the key it changed,
+  /// described again on that refresh.
+  func refreshSoon(key: String? = nil) {
+    if let key { staleKeys.insert(key) }
     switch machine.wakeRequested() {
     case .wakeSleeper:
       sleeping?.cancel()
@@ -385,26 +398,28 @@ actor FleetPoller {
       // The endpoint answers, but not this operation (moto, LocalStack): not "lost", one note,
       // and its keys are still listed (they are in no custom key store).
       content.unsupported = true
-      var note = Self.unsupportedNote("DescribeCustomKeyStores", error)
-      if let count = await listedKeyCount() {
-        note += " ListKeys: \(count) key\(count == 1 ? "" : "s"), none in a custom key store."
-      }
-      content.notes.append(note)
+      content.notes.append(Self.unsupportedNote("DescribeCustomKeyStores", error))
     }
 
-    if !content.stores.isEmpty {
-      do {
-        (content.keys, content.keyDetails) = try await customStoreKeys()
-        if tagsDenied {
-          content.notes.append("Tags hidden: kms:ListResourceTags not allowed (AccessDeniedException).")
-        }
-        if deniedKeys > 0 {
-          content.notes.append(
-            "\(deniedKeys) key(s) hidden: DescribeKey denied (AccessDeniedException).")
-        }
-      } catch let error as KMSError where error.code == .accessDeniedException {
-        content.notes.append("Keys hidden: kms:ListKeys not allowed (AccessDeniedException).")
+    // Every key of the account: the all-keys view shows the AWS KMS key store's keys too.
+    do {
+      (content.keys, content.keyDetails) = try await accountKeys()
+      if content.unsupported, !content.notes.isEmpty {
+        let count = content.keys.count + deniedKeys
+        content.notes[content.notes.count - 1] +=
+          " ListKeys: \(count) key\(count == 1 ? "" : "s"), none in a custom key store."
       }
+      if tagsDenied {
+        content.notes.append("Tags hidden: kms:ListResourceTags not allowed (AccessDeniedException).")
+      }
+      if deniedKeys > 0 {
+        content.notes.append(
+          "\(deniedKeys) key(s) hidden: DescribeKey denied (AccessDeniedException).")
+      }
+    } catch let error as KMSError where error.code == .accessDeniedException {
+      content.notes.append("Keys hidden: kms:ListKeys not allowed (AccessDeniedException).")
+    } catch let error as KMSError where content.unsupported && KMSErrorDecoder.isUnsupportedOperation(error) {
+      // Neither custom key stores nor keys: the note says so.
     }
     if !content.keys.isEmpty {
       let keyIds = Set(content.keys.map(\.keyId))
@@ -446,58 +461,77 @@ actor FleetPoller {
     return content
   }
 
-  /// How many keys `ListKeys` lists (nil when it fails too).
-  private func listedKeyCount() async -> Int? {
-    do {
-      return try await allPages { marker in
-        let page = try await self.caller.call(
-          .kms, "ListKeys", ListKeysRequest(marker: marker), as: ListKeysResponse.self)
-        return (page.keys ?? [], page.truncated == true ? page.nextMarker : nil)
-      }.count
-    } catch {
-      return nil
-    }
-  }
-
-  /// Keys in custom key stores: every `ListKeys` page, `DescribeKey` for keys not known to be
-  /// elsewhere, and their tags (`ListResourceTags`). A key deleted between the calls is skipped.
-  private func customStoreKeys() async throws -> ([KeyMetadata], [String: KeyDetails]) {
+  /// Every key of the account: every `ListKeys` page; `DescribeKey` and tags (`ListResourceTags`)
+  /// for the keys in custom key stores, the keys not seen before, the keys just acted on and, up to
+  /// `keyRefreshesPerRefresh`, the keys outside custom key stores seen longest ago (the others keep
+  /// what was last seen of them); and their rotation (`GetKeyRotationStatus`) where KMS rotates
+  /// keys. A key deleted between the calls is skipped.
+  private func accountKeys() async throws -> ([KeyMetadata], [String: KeyDetails]) {
     let listed = try await allPages { marker in
       let page = try await self.caller.call(
         .kms, "ListKeys", ListKeysRequest(marker: marker), as: ListKeysResponse.self)
       return (page.keys ?? [], page.truncated == true ? page.nextMarker : nil)
     }
     let listedIds = listed.compactMap(\.keyId)
-    skippedKeys.formIntersection(listedIds)
+    let listedSet = Set(listedIds)
+    outsideKeys = outsideKeys.filter { listedSet.contains($0.key) }
+    outsideQueue.removeAll { !listedSet.contains($0) }
+    var again = staleKeys.intersection(listedSet)
+    staleKeys = []
+    for id in outsideQueue where again.count < max(0, options.keyRefreshesPerRefresh) { again.insert(id) }
     var keys: [KeyMetadata] = []
     var details: [String: KeyDetails] = [:]
     var denied = 0
     var tagsRefused = false
-    for keyId in listedIds where !skippedKeys.contains(keyId) {
+    var described: [String] = []
+    for keyId in listedIds {
+      if let known = outsideKeys[keyId], !again.contains(keyId) {
+        keys.append(known.metadata)
+        details[keyId] = known.details
+        continue
+      }
       do {
         let response = try await caller.call(
           .kms, "DescribeKey", DescribeKeyRequest(keyId: keyId), as: DescribeKeyResponse.self)
         guard let metadata = response.keyMetadata else { continue }
-        if metadata.customKeyStoreId == nil {
-          skippedKeys.insert(keyId)
-        } else {
-          keys.append(metadata)
-          if !tagsRefused {
-            do {
-              let tags =
-                try await caller.call(
-                  .kms, "ListResourceTags", ListResourceTagsRequest(keyId: keyId, limit: 50),
-                  as: ListResourceTagsResponse.self
-                ).tags ?? []
-              // Keys in custom key stores cannot be rotated: rotation stays nil (not applicable).
-              if !tags.isEmpty { details[keyId] = KeyDetails(tags: tags) }
-            } catch let error as KMSError where error.code == .accessDeniedException {
-              tagsRefused = true
-            } catch let error as KMSError
-              where error.code == .unknownOperationException || error.code == .notFoundException
-            {
-              // An endpoint without tags, or the key just went: nothing to show.
+        keys.append(metadata)
+        var keyDetails = KeyDetails()
+        if !tagsRefused {
+          do {
+            keyDetails.tags =
+              try await caller.call(
+                .kms, "ListResourceTags", ListResourceTagsRequest(keyId: keyId, limit: 50),
+                as: ListResourceTagsResponse.self
+              ).tags ?? []
+          } catch let error as KMSError where error.code == .accessDeniedException {
+            tagsRefused = true
+          } catch let error as KMSError
+            where error.code == .unknownOperationException || error.code == .notFoundException
+            || KMSErrorDecoder.isUnsupportedOperation(error)
+          {
+            // An endpoint without tags, or the key just went: nothing to show.
+          }
+        }
+        if Self.rotatable(metadata) {
+          do {
+            let status = try await caller.call(
+              .kms, "GetKeyRotationStatus", GetKeyRotationStatusRequest(keyId: keyId),
+              as: GetKeyRotationStatusResponse.self)
+            keyDetails.rotationEnabled = status.keyRotationEnabled ?? false
+            if status.keyRotationEnabled == true {
+              keyDetails.rotationPeriodInDays = status.rotationPeriodInDays
             }
+          } catch is KMSError {
+            // Not allowed, not served, or the key just went: rotation stays unknown ("—").
+          }
+        }
+        let shown = keyDetails == KeyDetails() ? nil : keyDetails
+        details[keyId] = shown
+        if metadata.customKeyStoreId == nil {
+          if outsideKeys.updateValue((metadata, shown), forKey: keyId) != nil {
+            described.append(keyId)
+          } else {
+            outsideQueue.append(keyId)
           }
         }
       } catch let error as KMSError where error.code == .notFoundException {
@@ -506,9 +540,22 @@ actor FleetPoller {
         denied += 1
       }
     }
+    // Described again: to the back of the queue.
+    if !described.isEmpty {
+      let done = Set(described)
+      outsideQueue.removeAll { done.contains($0) }
+      outsideQueue += described
+    }
     deniedKeys = denied
     tagsDenied = tagsRefused
     return (keys, details)
+  }
+
+  /// True for a key KMS rotates automatically when asked: a symmetric encryption key with key
+  /// material from KMS, outside custom key stores, not a multi-Region replica. Others show "—".
+  static func rotatable(_ key: KeyMetadata) -> Bool {
+    key.customKeyStoreId == nil && (key.keySpec ?? .symmetricDefault) == .symmetricDefault
+      && (key.origin ?? .awsKms) == .awsKms && key.multiRegionConfiguration?.multiRegionKeyType != .replica
   }
 
   /// `DescribeClusters` for the stores' clusters. Denied (or not served): no clusters, a note, and

@@ -240,12 +240,19 @@ public final class KMSHTTPClient: KeyStoreService, SimulatorControl, FleetObserv
   }
 
   /// A call that changes the fleet: refresh right after it, so the dashboard sees the change at once.
-  private func change<Response: Decodable>(_ operation: String, _ request: some Encodable) async throws
-    -> Response
+  /// `key`: the key it changed (ID or ARN), described again on that refresh.
+  private func change<Response: Decodable>(_ operation: String, _ request: some Encodable, key: String? = nil)
+    async throws -> Response
   {
     let response: Response = try await kms(operation, request)
-    await poller.refreshSoon()
+    await poller.refreshSoon(key: key.map(Self.keyId(from:)))
     return response
+  }
+
+  /// The key ID of a key ID or key ARN (an alias stays as it is: no key of that ID is listed).
+  static func keyId(from reference: String) -> String {
+    guard reference.hasPrefix("arn:"), let range = reference.range(of: ":key/") else { return reference }
+    return String(reference[range.upperBound...])
   }
 
   // MARK: KeyStoreService
@@ -287,20 +294,20 @@ public final class KMSHTTPClient: KeyStoreService, SimulatorControl, FleetObserv
   }
 
   public func enableKey(_ request: EnableKeyRequest) async throws -> EnableKeyResponse {
-    try await change("EnableKey", request)
+    try await change("EnableKey", request, key: request.keyId)
   }
 
   public func disableKey(_ request: DisableKeyRequest) async throws -> DisableKeyResponse {
-    try await change("DisableKey", request)
+    try await change("DisableKey", request, key: request.keyId)
   }
 
   public func scheduleKeyDeletion(_ request: ScheduleKeyDeletionRequest) async throws
     -> ScheduleKeyDeletionResponse
-  { try await change("ScheduleKeyDeletion", request) }
+  { try await change("ScheduleKeyDeletion", request, key: request.keyId) }
 
   public func cancelKeyDeletion(_ request: CancelKeyDeletionRequest) async throws -> CancelKeyDeletionResponse
   {
-    try await change("CancelKeyDeletion", request)
+    try await change("CancelKeyDeletion", request, key: request.keyId)
   }
 
   public func createAlias(_ request: CreateAliasRequest) async throws -> CreateAliasResponse {
@@ -340,11 +347,11 @@ public final class KMSHTTPClient: KeyStoreService, SimulatorControl, FleetObserv
   }
 
   public func tagResource(_ request: TagResourceRequest) async throws -> TagResourceResponse {
-    try await change("TagResource", request)
+    try await change("TagResource", request, key: request.keyId)
   }
 
   public func untagResource(_ request: UntagResourceRequest) async throws -> UntagResourceResponse {
-    try await change("UntagResource", request)
+    try await change("UntagResource", request, key: request.keyId)
   }
 
   public func listResourceTags(_ request: ListResourceTagsRequest) async throws -> ListResourceTagsResponse {
@@ -387,13 +394,13 @@ public final class KMSHTTPClient: KeyStoreService, SimulatorControl, FleetObserv
 
   public func enableKeyRotation(_ request: EnableKeyRotationRequest) async throws -> EnableKeyRotationResponse
   {
-    try await change("EnableKeyRotation", request)
+    try await change("EnableKeyRotation", request, key: request.keyId)
   }
 
   public func disableKeyRotation(_ request: DisableKeyRotationRequest) async throws
     -> DisableKeyRotationResponse
   {
-    try await change("DisableKeyRotation", request)
+    try await change("DisableKeyRotation", request, key: request.keyId)
   }
 
   public func getKeyRotationStatus(_ request: GetKeyRotationStatusRequest) async throws
@@ -418,7 +425,7 @@ public final class KMSHTTPClient: KeyStoreService, SimulatorControl, FleetObserv
   public func updateKeyDescription(_ request: UpdateKeyDescriptionRequest) async throws
     -> UpdateKeyDescriptionResponse
   {
-    try await change("UpdateKeyDescription", request)
+    try await change("UpdateKeyDescription", request, key: request.keyId)
   }
 
   public func getKeyLastUsage(_ request: GetKeyLastUsageRequest) async throws -> GetKeyLastUsageResponse {
@@ -433,13 +440,13 @@ public final class KMSHTTPClient: KeyStoreService, SimulatorControl, FleetObserv
 
   public func importKeyMaterial(_ request: ImportKeyMaterialRequest) async throws -> ImportKeyMaterialResponse
   {
-    try await change("ImportKeyMaterial", request)
+    try await change("ImportKeyMaterial", request, key: request.keyId)
   }
 
   public func deleteImportedKeyMaterial(_ request: DeleteImportedKeyMaterialRequest) async throws
     -> DeleteImportedKeyMaterialResponse
   {
-    try await change("DeleteImportedKeyMaterial", request)
+    try await change("DeleteImportedKeyMaterial", request, key: request.keyId)
   }
 
   public func replicateKey(_ request: ReplicateKeyRequest) async throws -> ReplicateKeyResponse {

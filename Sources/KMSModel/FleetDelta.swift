@@ -13,7 +13,7 @@ public struct FleetDelta: Sendable, Equatable {
   public var stores: [CustomKeyStoresListEntry]
   public var stateSince: [String: Date]
   public var removedStoreIds: [String]
-  /// Custom-store keys created or changed, with their effective key state: when a store's
+  /// Keys created or changed (in custom key stores or not), with their effective key state: when a store's
   /// connection state changes, every key of that store is here.
   public var keys: [KeyMetadata]
   /// Rotation and tags of the keys in `keys` (a key without an entry has none to show).

@@ -384,7 +384,8 @@ public struct FleetSnapshot: Sendable, Equatable {
       index.index(clusters: clusterList)
     }
   }
-  /// Custom-store keys only.
+  /// Every key the backend lists: keys in custom key stores (with `customKeyStoreId`) and the
+  /// account's other keys (AWS_KMS key store: symmetric, RSA, ECC, HMAC, imported, multi-Region).
   public var keys: [KeyMetadata] {
     get { keyList }
     set {

@@ -37,7 +37,7 @@ enum KeyCrypto {
   /// Specs this emulator can create (others are refused with UnsupportedOperationException).
   static func isImplemented(_ spec: KeySpec) -> Bool {
     switch spec {
-    case .eccSecgP256k1, .sm2, .mlDsa44, .mlDsa65, .mlDsa87: false
+    case .sm2, .mlDsa44, .mlDsa65, .mlDsa87: false
     default: true
     }
   }
@@ -109,6 +109,7 @@ enum KeyCrypto {
       case .eccNistP384: return P384.Signing.PrivateKey().rawRepresentation
       case .eccNistP521: return P521.Signing.PrivateKey().rawRepresentation
       case .eccNistEdwards25519: return Curve25519.Signing.PrivateKey().rawRepresentation
+      case .eccSecgP256k1: return Secp256k1.generatePrivateKey()
       case .hmac224: return randomBytes(28)
       case .hmac256: return randomBytes(32)
       case .hmac384: return randomBytes(48)
@@ -147,6 +148,11 @@ enum KeyCrypto {
       case .eccNistP256: return try P256.Signing.PrivateKey(rawRepresentation: bytes).derRepresentation
       case .eccNistP384: return try P384.Signing.PrivateKey(rawRepresentation: bytes).derRepresentation
       case .eccNistP521: return try P521.Signing.PrivateKey(rawRepresentation: bytes).derRepresentation
+      case .eccSecgP256k1:
+        guard let der = Secp256k1.privateKeyPKCS8(bytes) else {
+          throw Failure("The stored key cannot be read.")
+        }
+        return der
       case .eccNistEdwards25519:
         // PKCS#8 for Ed25519 (RFC 8410): a fixed prefix and the 32-byte seed.
         return Data([
@@ -174,6 +180,7 @@ enum KeyCrypto {
     case .eccNistP256: return (try? P256.Signing.PrivateKey(derRepresentation: der))?.rawRepresentation
     case .eccNistP384: return (try? P384.Signing.PrivateKey(derRepresentation: der))?.rawRepresentation
     case .eccNistP521: return (try? P521.Signing.PrivateKey(derRepresentation: der))?.rawRepresentation
+    case .eccSecgP256k1: return Secp256k1.importPKCS8(der)
     case .eccNistEdwards25519:
       guard der.count == 48 else { return nil }
       return der.suffix(32)
@@ -193,6 +200,9 @@ enum KeyCrypto {
         return try P384.Signing.PrivateKey(rawRepresentation: bytes).publicKey.derRepresentation
       case .eccNistP521:
         return try P521.Signing.PrivateKey(rawRepresentation: bytes).publicKey.derRepresentation
+      case .eccSecgP256k1:
+        guard let der = Secp256k1.publicKeyDER(bytes) else { throw Failure("The stored key cannot be read.") }
+        return der
       case .eccNistEdwards25519:
         let raw = try Curve25519.Signing.PrivateKey(rawRepresentation: bytes).publicKey.rawRepresentation
         return Data([0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00]) + raw
@@ -243,6 +253,11 @@ enum KeyCrypto {
         case 48: return try key.signature(for: try digest384(digest), padding: padding).rawRepresentation
         default: return try key.signature(for: try digest512(digest), padding: padding).rawRepresentation
         }
+      case .ecdsaSha256 where spec == .eccSecgP256k1:
+        guard let signature = Secp256k1.sign(digest: digest, privateKey: bytes) else {
+          throw Failure("The stored key cannot be read.")
+        }
+        return signature
       case .ecdsaSha256:
         return try P256.Signing.PrivateKey(rawRepresentation: bytes).signature(for: try digest256(digest))
           .derRepresentation
@@ -283,6 +298,8 @@ enum KeyCrypto {
         case 48: return key.isValidSignature(rsaSignature, for: try digest384(digest), padding: padding)
         default: return key.isValidSignature(rsaSignature, for: try digest512(digest), padding: padding)
         }
+      case .ecdsaSha256 where spec == .eccSecgP256k1:
+        return Secp256k1.verify(digest: digest, signature: signature, privateKey: bytes)
       case .ecdsaSha256:
         guard let parsed = try? P256.Signing.ECDSASignature(derRepresentation: signature) else {
           return false

@@ -372,11 +372,12 @@ extension KeyStoreEngine {
   public func createAlias(_ request: CreateAliasRequest) throws(KMSError) -> CreateAliasResponse {
     try transaction { () throws(KMSError) -> CreateAliasResponse in
       try request.validate()
-      guard request.aliasName.hasPrefix("alias/"), request.aliasName.count > 6 else {
-        throw KMSError(
-          .validationException,
-          "Alias must start with the prefix \"alias/\". Please see https://docs.aws.amazon.com/kms/latest/developerguide/kms-alias.html"
-        )
+      try Self.requireAliasPrefix(request.aliasName)
+      // The model's pattern lets ':' through; an alias name is letters, digits, '/', '_' and '-'.
+      if request.aliasName.contains(where: {
+        !($0.isASCII && ($0.isLetter || $0.isNumber || "/_-".contains($0)))
+      }) {
+        throw KMSError(.validationException, "\(request.aliasName) contains invalid characters for an alias")
       }
       if request.aliasName.hasPrefix("alias/aws/") {
         throw KMSError(
@@ -408,6 +409,7 @@ extension KeyStoreEngine {
   public func deleteAlias(_ request: DeleteAliasRequest) throws(KMSError) -> DeleteAliasResponse {
     try transaction { () throws(KMSError) -> DeleteAliasResponse in
       try request.validate()
+      try Self.requireAliasPrefix(request.aliasName)
       guard let alias = aliases.removeValue(forKey: request.aliasName) else {
         throw KMSError(.notFoundException, "Alias \(aliasArn(request.aliasName)) is not found.")
       }
@@ -415,6 +417,17 @@ extension KeyStoreEngine {
         record(.aliasDeleted, storeId: storeId, summary: "Alias \(alias.name) deleted")
       }
       return DeleteAliasResponse()
+    }
+  }
+
+  /// An alias name is `alias/` and a name: anything else is refused before any lookup
+  /// (ValidationException, not NotFoundException).
+  static func requireAliasPrefix(_ name: String) throws(KMSError) {
+    guard name.hasPrefix("alias/"), name.count > 6 else {
+      throw KMSError(
+        .validationException,
+        "Alias must start with the prefix \"alias/\". Please see https://docs.aws.amazon.com/kms/latest/developerguide/kms-alias.html"
+      )
     }
   }
 

@@ -10,34 +10,39 @@ extension KeyStoreEngine: KeyStoreService, SimulatorControl, FleetObserving, Fle
         stores: storesInOrder.map(entry),
         stateSince: stores.mapValues(\.machine.since),
         clusters: fleet.clusterOrder.compactMap { fleet.cluster($0)?.describe() },
-        keys: customStoreKeyMetadata(),
-        aliases: aliases.values.filter { keys[$0.targetKeyId]?.customKeyStoreId != nil }
+        keys: allKeyMetadata(),
+        aliases: aliases.values.filter { keys[$0.targetKeyId] != nil }
           .sorted { $0.sequence < $1.sequence }.map(aliasEntry),
         events: events,
         faults: fleet.clusters.mapValues(\.faults).filter { !$0.value.isEmpty },
-        keyDetails: customStoreKeyDetails())
+        keyDetails: allKeyDetails())
       for id in xks.externalStores { snapshot.xksHealth[id] = xksHealth(customKeyStoreId: id) }
       return snapshot
     }
   }
 
   /// Rotation and tags of the keys the snapshot has, for the keys that have something to show.
-  private func customStoreKeyDetails() -> [String: KeyDetails] {
+  private func allKeyDetails() -> [String: KeyDetails] {
     var result: [String: KeyDetails] = [:]
-    for key in keys.values where key.customKeyStoreId != nil {
+    for key in keys.values {
       if let details = keyDetails(key) { result[key.keyId] = details }
     }
     return result
   }
 
-  /// Metadata of every custom-store key, looking each store up once rather than once per key.
-  private func customStoreKeyMetadata() -> [KeyMetadata] {
+  /// Metadata of every key of the Region, in custom key stores or not (the dashboard's all-keys
+  /// view shows each kind), looking each store up once rather than once per key.
+  private func allKeyMetadata() -> [KeyMetadata] {
     var contexts: [String: KeyStoreContext] = [:]
     for id in stores.keys { contexts[id] = keyStoreContext(id) }
     var result: [KeyMetadata] = []
     result.reserveCapacity(keys.count)
     for entry in keyOrder {
-      guard let key = keys[entry.id], let storeId = key.customKeyStoreId else { continue }
+      guard let key = keys[entry.id] else { continue }
+      guard let storeId = key.customKeyStoreId else {
+        result.append(metadata(key))
+        continue
+      }
       result.append(
         metadata(key, contexts[storeId] ?? KeyStoreContext(keysUsable: false, cloudHsmClusterId: nil)))
     }

@@ -171,16 +171,14 @@ extension KeyStoreEngine {
     for store in storesWithNewKeyState { keyIds.formUnion(keyIdsByStore[store] ?? []) }
     for id in keyIds {
       if let key = keys[id] {
-        if key.customKeyStoreId != nil {
-          delta.keys.append(metadata(key))
-          delta.keyDetails[id] = keyDetails(key)
-        }
-      } else if keys.original(id)??.customKeyStoreId != nil {
+        delta.keys.append(metadata(key))
+        delta.keyDetails[id] = keyDetails(key)
+      } else if keys.original(id).flatMap({ $0 }) != nil {
         delta.removedKeyIds.append(id)
       }
     }
     for name in aliases.touched {
-      if let alias = aliases[name], keys[alias.targetKeyId]?.customKeyStoreId != nil {
+      if let alias = aliases[name], keys[alias.targetKeyId] != nil {
         delta.aliases.append(aliasEntry(alias))
       } else {
         delta.removedAliasNames.append(name)

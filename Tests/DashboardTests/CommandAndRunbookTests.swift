@@ -34,7 +34,7 @@ import Testing
     #expect(
       s.status
         == StatusMessage(
-          "No KMS key in a custom key store with ID, ARN or alias \"alias/nope\"", kind: .error))
+          "No KMS key with ID, ARN or alias \"alias/nope\"", kind: .error))
   }
 
   @Test func scheduleKeyDeletionFillsTheDays() throws {
@@ -309,22 +309,25 @@ import Testing
 
   /// Walks every binding of the store table and the keys view and checks it does what the help
   /// says.
-  @Test(arguments: [KeyContext.stores, .keys])
+  @Test(arguments: [KeyContext.stores, .keys, .allKeys])
   func everyBindingDoesWhatTheHelpSays(_ context: KeyContext) throws {
     for b in try #require(KeyTable.bindings[context]) {
       var s = F.state()
       if context == .keys { s.press(.char("j"), .char("j"), .enter) }  // payments-prod
+      if context == .allKeys { s.press(.char("K")) }
       s.press(.char("j"))  // not on the first row, so moves show
       let before = s
       let effects = s.press(b.keys[0])
       let what = "\(b.label) (\(b.help))"
-      let selected = context == .keys ? s.keyTable.selected : s.storeTable.selected
+      let selected = context == .stores ? s.storeTable.selected : s.keyTable.selected
+      let lastRow = context == .allKeys ? 5 : 3
       switch b.command {
       case .moveDown: #expect(selected == 2, "\(what)")
       case .moveUp, .first: #expect(selected == 0, "\(what)")
-      case .pageDown, .last: #expect(selected == 3, "\(what)")
+      case .pageDown, .last: #expect(selected == lastRow, "\(what)")
       case .pageUp: #expect(selected == 0, "\(what)")
       case .openKeys: #expect(s.screen == .keys(storeId: F.ledger), "\(what)")
+      case .openAllKeys: #expect(s.screen == .allKeys && s.keyTable.selected == 0, "\(what)")
       case .back: #expect(s.screen == .stores, "\(what)")
       case .help: #expect(s.overlay == .help(scroll: 0), "\(what)")
       case .openFilter: #expect(s.overlay == .filter(TextInput()), "\(what)")

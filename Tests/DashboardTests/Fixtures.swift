@@ -107,6 +107,34 @@ enum Fixture {
       faults: ["cluster-ledgerarch4": [.kmsuserLockedOut]])
   }
 
+  /// A key of the AWS KMS key store (outside custom key stores).
+  static func accountKey(_ n: Int, _ spec: KeySpec, _ usage: KeyUsageType, _ desc: String) -> KeyMetadata {
+    KeyMetadata(
+      keyId: String(format: "00000000-0000-4000-8000-%012d", n),
+      creationDate: t0.addingTimeInterval(-86_400 * 2 + Double(n)), description: desc, keyUsage: usage,
+      keyState: .enabled, origin: .awsKms, keySpec: spec)
+  }
+
+  /// The fixture with four keys outside custom key stores (RSA, HMAC, symmetric with rotation, ECC),
+  /// the RSA key with an alias and a tag.
+  static func snapshotWithAccountKeys() -> FleetSnapshot {
+    var snap = snapshot()
+    snap.keys += [
+      accountKey(7, .rsa2048, .signVerify, "Release signing"),
+      accountKey(8, .hmac256, .generateVerifyMac, "Webhook MACs"),
+      accountKey(9, .symmetricDefault, .encryptDecrypt, "S3 default"),
+      accountKey(10, .eccNistP256, .signVerify, "JWT signing"),
+    ]
+    snap.aliases.append(
+      AliasListEntry(
+        aliasName: "alias/release", targetKeyId: String(format: "00000000-0000-4000-8000-%012d", 7)))
+    snap.keyDetails[String(format: "00000000-0000-4000-8000-%012d", 7)] = KeyDetails(
+      tags: [Tag(tagKey: "team", tagValue: "release")])
+    snap.keyDetails[String(format: "00000000-0000-4000-8000-%012d", 9)] = KeyDetails(
+      rotationEnabled: true, rotationPeriodInDays: 365)
+    return snap
+  }
+
   /// The fixture with two more clusters: one free (usable for a new store) and one with a single
   /// ACTIVE HSM (unusable).
   static func snapshotWithSpareCluster() -> FleetSnapshot {

@@ -78,6 +78,9 @@ enum ViewScenarios {
     rb.press(.char("j"), .char("R"))
     _ = update(&rb, .prediction(storeId: F.ledger, "FAILED (USER_LOCKED_OUT)"))
     out.append(("runbook", rb))
+    var ak = F.state(size, snapshot: F.snapshotWithAccountKeys())
+    ak.press(.char("K"), .char("j"))
+    out.append(("allKeys", ak))
     return out
   }
 }

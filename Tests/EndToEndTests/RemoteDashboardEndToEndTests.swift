@@ -23,32 +23,9 @@ import Testing
     ]
 
     // The server: auth on (credentials from its environment), slow enough transitions to watch.
-    let log = FileManager.default.temporaryDirectory.appendingPathComponent(
-      "kmsdash-e2e-serve-\(getpid()).log")
-    _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-    defer { try? FileManager.default.removeItem(at: log) }
-    let server = Process()
-    server.executableURL = URL(fileURLWithPath: bin)
-    server.arguments = ["serve", "--port", "0", "--ephemeral", "--time-scale", "0.2"]
-    server.environment = ProcessInfo.processInfo.environment.merging(credentials) { $1 }
-      .merging(["SWIFT_BACKTRACE": "enable=no"]) { $1 }
-    let logHandle = try FileHandle(forWritingTo: log)
-    server.standardOutput = logHandle
-    server.standardError = logHandle
-    try server.run()
-    defer {
-      // SIGKILL: a child started by Foundation may inherit a blocked SIGTERM (see Tmux.swift).
-      kill(server.processIdentifier, SIGKILL)
-      server.waitUntilExit()
-    }
-    var endpoint: String?
-    let deadline = Date().addingTimeInterval(30)
-    while endpoint == nil, Date() < deadline {
-      let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
-      endpoint = text.firstMatch(of: /http:\/\/127\.0\.0\.1:[0-9]+/).map { String($0.output) }
-      if endpoint == nil { usleep(50_000) }
-    }
-    let url = try #require(endpoint, "serve did not start")
+    let server = try ServeProcess(
+      binary: bin, arguments: ["--ephemeral", "--time-scale", "0.2"], environment: credentials)
+    let url = server.endpoint
 
     // The dashboard on the endpoint, signing with the same credentials from its environment.
     let t = try TmuxSession(
@@ -60,16 +37,13 @@ import Testing
     }
 
     // The AWS CLI disconnects the store; nobody touches the dashboard.
-    let cli = Process()
-    cli.executableURL = URL(fileURLWithPath: aws)
-    cli.arguments = [
-      "kms", "disconnect-custom-key-store", "--endpoint-url", url, "--custom-key-store-id",
-      "cks-0de30000000000003",
-    ]
-    cli.environment = ProcessInfo.processInfo.environment.merging(credentials) { $1 }
-    try cli.run()
-    cli.waitUntilExit()
-    #expect(cli.terminationStatus == 0)
+    _ = try runAWS(
+      aws,
+      [
+        "kms", "disconnect-custom-key-store", "--endpoint-url", url, "--custom-key-store-id",
+        "cks-0de30000000000003",
+      ],
+      environment: credentials)
 
     t.waitFor("hr-records DISCONNECTING", timeout: 15) { _ in
       t.line(containing: "hr-records")?.contains("DISCONNECTING") ?? false

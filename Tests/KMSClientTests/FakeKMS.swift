@@ -23,6 +23,10 @@ final class FakeKMS: KMSTransport {
     var requests: [KMSWireRequest] = []
     /// A fixed answer per target.
     var canned: [String: KMSWireResponse] = [:]
+    /// Automatic rotation period per key ID, for the keys whose rotation is on.
+    var rotation: [String: Int] = [:]
+    /// Tags per key ID (`ListResourceTags`).
+    var tags: [String: [Tag]] = [:]
   }
 
   let state: Locked<State>
@@ -81,6 +85,24 @@ final class FakeKMS: KMSTransport {
         return error("NotFoundException", "Key '\(input.keyId)' does not exist")
       }
       return try ok(DescribeKeyResponse(keyMetadata: key))
+    case "TrentService.EnableKey":
+      let input = try decoder.decode(EnableKeyRequest.self, from: request.body)
+      let id = KMSHTTPClient.keyId(from: input.keyId)
+      guard let at = state.keys.firstIndex(where: { $0.keyId == id }) else {
+        return error("NotFoundException", "Key '\(input.keyId)' does not exist")
+      }
+      state.keys[at].keyState = .enabled
+      state.keys[at].enabled = true
+      return KMSWireResponse(status: 200, body: Data("{}".utf8))
+    case "TrentService.GetKeyRotationStatus":
+      let input = try decoder.decode(GetKeyRotationStatusRequest.self, from: request.body)
+      let period = state.rotation[input.keyId]
+      return try ok(
+        GetKeyRotationStatusResponse(
+          keyRotationEnabled: period != nil, keyId: input.keyId, rotationPeriodInDays: period))
+    case "TrentService.ListResourceTags":
+      let input = try decoder.decode(ListResourceTagsRequest.self, from: request.body)
+      return try ok(ListResourceTagsResponse(tags: state.tags[input.keyId] ?? [], truncated: false))
     case "TrentService.ListAliases":
       let input = try decoder.decode(ListAliasesRequest.self, from: request.body)
       let (items, next) = page(state.aliases, marker: input.marker, size: state.pageSize)

@@ -42,9 +42,16 @@ import Testing
       snapshot.stores.compactMap(\.customKeyStoreId) == [
         "0/cks-1", "0/cks-2", "0/cks-3", "1/cks-1", "1/cks-2", "1/cks-3",
       ])
-    #expect(snapshot.keys.map(\.keyId) == ["0/k-c1", "0/k-c2", "1/k-c1", "1/k-c2"])
-    #expect(snapshot.keys.map(\.customKeyStoreId) == ["0/cks-1", "0/cks-2", "1/cks-1", "1/cks-2"])
-    #expect(snapshot.aliases.map(\.aliasName) == ["0/alias/custom", "1/alias/custom"])
+    #expect(
+      snapshot.keys.map(\.keyId) == [
+        "0/k-aws-1", "0/k-c1", "0/k-aws-2", "0/k-c2", "1/k-aws-1", "1/k-c1", "1/k-aws-2", "1/k-c2",
+      ])
+    #expect(
+      snapshot.keys.map(\.customKeyStoreId) == [
+        nil, "0/cks-1", nil, "0/cks-2", nil, "1/cks-1", nil, "1/cks-2",
+      ])
+    #expect(
+      snapshot.aliases.map(\.aliasName) == ["0/alias/custom", "0/alias/aws", "1/alias/custom", "1/alias/aws"])
     #expect(snapshot.aliases(forKey: "1/k-c1") == ["1/alias/custom"])
     #expect(snapshot.store(id: "1/cks-3")?.cloudHsmClusterId == "1/cluster-2")
     #expect(snapshot.cluster("1/cluster-2")?.clusterId == "1/cluster-2")

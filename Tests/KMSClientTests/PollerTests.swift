@@ -48,15 +48,16 @@ func demoFake() -> FakeKMS {
     #expect(await gate.waiting == 0)
   }
 
-  @Test func firstRefreshFollowsEveryPageAndKeepsOnlyCustomStoreKeys() async throws {
+  @Test func firstRefreshFollowsEveryPageAndListsEveryKeyOfTheAccount() async throws {
     let fake = demoFake()
     let client = makeClient(fake)
     let snapshot = try await client.fleetSnapshot()
     #expect(snapshot.stores.map(\.customKeyStoreId) == ["cks-1", "cks-2", "cks-3"])
     #expect(fake.count("DescribeCustomKeyStores") == 2)
     #expect(fake.count("ListKeys") == 2)
-    #expect(snapshot.keys.map(\.keyId) == ["k-c1", "k-c2"])
-    #expect(snapshot.aliases.map(\.aliasName) == ["alias/custom"])
+    // Keys outside custom key stores too (the all-keys view), with the aliases that name keys.
+    #expect(snapshot.keys.map(\.keyId) == ["k-aws-1", "k-c1", "k-aws-2", "k-c2"])
+    #expect(snapshot.aliases.map(\.aliasName) == ["alias/custom", "alias/aws"])
     #expect(snapshot.clusters.compactMap(\.clusterId).sorted() == ["cluster-1", "cluster-2"])
     #expect(snapshot.faults == ["cluster-2": [.subnetFull]])
     #expect(snapshot.accountId == Build.account)
@@ -77,24 +78,65 @@ func demoFake() -> FakeKMS {
         #""clusterIds":["cluster-1","cluster-2"]"#))
   }
 
-  @Test func keysOutsideCustomStoresAreDescribedOnce() async throws {
+  /// Keys in custom key stores are described every refresh; the others (whose state changes far
+  /// less often on an account with thousands of them) at most `keyRefreshesPerRefresh` per refresh,
+  /// the longest unseen first, plus a key the dashboard just acted on.
+  @Test func keysOutsideCustomStoresAreDescribedAgainWithinABudget() async throws {
     let fake = demoFake()
-    let client = makeClient(fake)
+    let client = makeClient(fake, polling: PollingOptions(keyRefreshesPerRefresh: 1))
+    func described() -> [String] {
+      let ids = fake.requests.filter { $0.operation == "DescribeKey" }.map {
+        String(decoding: $0.body, as: UTF8.self)
+      }
+      fake.clearRequests()
+      return ids
+    }
     _ = await client.poller.refreshOnce()
+    #expect(described().count == 4)  // every key once
+    fake.update { $0.keys[2].keyState = .disabled }  // k-aws-2
+    _ = await client.poller.refreshOnce()
+    #expect(described() == [#"{"KeyId":"k-aws-1"}"#, #"{"KeyId":"k-c1"}"#, #"{"KeyId":"k-c2"}"#])
+    // k-aws-2 still shows what was last seen of it...
+    #expect(try await client.fleetSnapshot().keys.first { $0.keyId == "k-aws-2" }?.keyState == .enabled)
+    _ = await client.poller.refreshOnce()
+    #expect(described() == [#"{"KeyId":"k-c1"}"#, #"{"KeyId":"k-aws-2"}"#, #"{"KeyId":"k-c2"}"#])
+    // ...until its turn comes.
+    #expect(try await client.fleetSnapshot().keys.first { $0.keyId == "k-aws-2" }?.keyState == .disabled)
+    // An action on a key: that key on the next refresh, whatever the queue says.
+    _ = try await client.enableKey(
+      EnableKeyRequest(keyId: "arn:aws:kms:us-east-1:\(Build.account):key/k-aws-2"))
     fake.clearRequests()
     _ = await client.poller.refreshOnce()
-    let described = fake.requests.filter { $0.operation == "DescribeKey" }.map {
-      String(decoding: $0.body, as: UTF8.self)
-    }
-    #expect(described == [#"{"KeyId":"k-c1"}"#, #"{"KeyId":"k-c2"}"#])
+    #expect(described() == [#"{"KeyId":"k-c1"}"#, #"{"KeyId":"k-aws-2"}"#, #"{"KeyId":"k-c2"}"#])
   }
 
-  @Test func noStoresMeansNoKeyCalls() async throws {
+  /// Rotation (`GetKeyRotationStatus`) is asked only of keys KMS rotates: symmetric, AWS_KMS origin,
+  /// outside custom key stores; tags of every key.
+  @Test func rotationAndTagsOfKeysOutsideCustomStores() async throws {
+    let fake = demoFake()
+    fake.update {
+      $0.keys[2].keySpec = .rsa2048
+      $0.keys[2].keyUsage = .signVerify
+      $0.rotation["k-aws-1"] = 180
+      $0.tags["k-aws-2"] = [Tag(tagKey: "team", tagValue: "qa")]
+    }
+    let snapshot = try await makeClient(fake).fleetSnapshot()
+    #expect(snapshot.keyDetails["k-aws-1"] == KeyDetails(rotationEnabled: true, rotationPeriodInDays: 180))
+    #expect(snapshot.keyDetails["k-aws-2"] == KeyDetails(tags: [Tag(tagKey: "team", tagValue: "qa")]))
+    #expect(snapshot.keyDetails["k-c1"] == nil)
+    let asked = fake.requests.filter { $0.operation == "GetKeyRotationStatus" }.map {
+      String(decoding: $0.body, as: UTF8.self)
+    }
+    #expect(asked == [#"{"KeyId":"k-aws-1"}"#])
+  }
+
+  @Test func noStoresStillListsTheAccountsKeys() async throws {
     let fake = FakeKMS()
     fake.update { $0.keys = [Build.key("k", store: nil)] }
     let snapshot = try await makeClient(fake).fleetSnapshot()
     #expect(snapshot.stores.isEmpty)
-    #expect(fake.count("ListKeys") == 0)
+    #expect(snapshot.keys.map(\.keyId) == ["k"])
+    #expect(fake.count("ListKeys") == 1)
     #expect(fake.count("DescribeClusters") == 0)
   }
 
@@ -240,7 +282,7 @@ func demoFake() -> FakeKMS {
     let snapshot = try await client.fleetSnapshot()
     #expect(snapshot.clusters.isEmpty)
     #expect(snapshot.stores.count == 3)
-    #expect(snapshot.keys.count == 2)
+    #expect(snapshot.keys.count == 4)
     #expect(
       snapshot.backend?.notes == [
         "Clusters and HSMs hidden: cloudhsm:DescribeClusters not allowed (AccessDeniedException)."

@@ -51,6 +51,7 @@ struct WholeAPIConformanceTests {
     let output = try await server.python(Self.script, name: "issue14")
     expectScript(output)
     #expect(output.stdout.contains("checked: tags, policies, grants"), "\(output.stdout)")
+    #expect(output.stdout.contains("ecc, secp256k1, hmac"), "\(output.stdout)")
     if output.status != 0 { print(server.log.suffix(4000)) }
   }
 
@@ -236,6 +237,25 @@ struct WholeAPIConformanceTests {
       message: "The new key policy will not allow you to update the key policy in the future.")
     try await expectFailure(
       ["kms", "create-key", "--policy", lockout], "MalformedPolicyDocumentException", "CreateKey")
+
+    // Alias names: letters, digits, '/', '_' and '-' after "alias/" (the model's pattern also
+    // lets ':' through; KMS does not), and a name without the prefix is invalid, not unknown.
+    try await expectFailure(
+      ["kms", "create-alias", "--alias-name", "alias/my:alias", "--target-key-id", plain.id],
+      "ValidationException", "CreateAlias", message: "alias/my:alias contains invalid characters for an alias"
+    )
+    #expect(
+      try await server.aws([
+        "kms", "create-alias", "--alias-name", "alias/my_alias-/", "--target-key-id", plain.id,
+      ])
+      .status == 0)
+    try await expectFailure(
+      ["kms", "delete-alias", "--alias-name", "wrongprefix/my-alias"], "ValidationException", "DeleteAlias",
+      message:
+        "Alias must start with the prefix \"alias/\". Please see https://docs.aws.amazon.com/kms/latest/developerguide/kms-alias.html"
+    )
+    try await expectFailure(
+      ["kms", "delete-alias", "--alias-name", "alias/never-created"], "NotFoundException", "DeleteAlias")
 
     // Tag limits: reserved prefix, 50 tags per key, key and value lengths.
     try await expectFailure(
@@ -496,6 +516,46 @@ struct WholeAPIConformanceTests {
     expect_error("ValidationException", kms.create_key, KeySpec="ECC_NIST_P256", KeyUsage="ENCRYPT_DECRYPT")
     ok("ecc")
 
+    # --- ECC_SECG_P256K1 (kmsdash's own curve arithmetic: swift-crypto has no secp256k1)
+    k1 = new_key(KeySpec="ECC_SECG_P256K1", KeyUsage="SIGN_VERIFY")
+    assert k1["SigningAlgorithms"] == ["ECDSA_SHA_256"] and k1["KeySpec"] == "ECC_SECG_P256K1", k1
+    k1pub = serialization.load_der_public_key(kms.get_public_key(KeyId=k1["KeyId"])["PublicKey"])
+    assert k1pub.curve.name == "secp256k1", k1pub.curve.name
+    for i in range(8):
+        m = b"secp256k1 message %d" % i
+        s = kms.sign(KeyId=k1["KeyId"], Message=m, SigningAlgorithm="ECDSA_SHA_256")["Signature"]
+        k1pub.verify(s, m, ec.ECDSA(hashes.SHA256()))
+        assert kms.verify(KeyId=k1["KeyId"], Message=m, Signature=s, SigningAlgorithm="ECDSA_SHA_256")["SignatureValid"]
+        d = hashlib.sha256(m).digest()
+        s2 = kms.sign(KeyId=k1["KeyId"], Message=d, MessageType="DIGEST", SigningAlgorithm="ECDSA_SHA_256")["Signature"]
+        k1pub.verify(s2, d, ec.ECDSA(utils.Prehashed(hashes.SHA256())))
+    expect_error("KMSInvalidSignatureException", kms.verify, KeyId=k1["KeyId"], Message=b"other", Signature=s,
+                 SigningAlgorithm="ECDSA_SHA_256")
+    expect_error("InvalidKeyUsageException", kms.sign, KeyId=k1["KeyId"], Message=b"m", SigningAlgorithm="ECDSA_SHA_384")
+    expect_error("ValidationException", kms.create_key, KeySpec="ECC_SECG_P256K1", KeyUsage="KEY_AGREEMENT")
+    # Key material made by cryptography, imported: its signatures verify in kmsdash.
+    ik = new_key(KeySpec="ECC_SECG_P256K1", KeyUsage="SIGN_VERIFY", Origin="EXTERNAL")["KeyId"]
+    local = ec.generate_private_key(ec.SECP256K1())
+    pkcs8 = local.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption())
+    params = kms.get_parameters_for_import(KeyId=ik, WrappingAlgorithm="RSA_AES_KEY_WRAP_SHA_256",
+                                           WrappingKeySpec="RSA_4096")
+    aes = os.urandom(32)
+    wrapped = serialization.load_der_public_key(params["PublicKey"]).encrypt(
+        aes, padding.OAEP(mgf=padding.MGF1(hashes.SHA256()), algorithm=hashes.SHA256(), label=None)) \
+        + aes_key_wrap_with_padding(aes, pkcs8)
+    kms.import_key_material(KeyId=ik, ImportToken=params["ImportToken"], EncryptedKeyMaterial=wrapped,
+                            ExpirationModel="KEY_MATERIAL_DOES_NOT_EXPIRE")
+    assert kms.get_public_key(KeyId=ik)["PublicKey"] == local.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    for i in range(8):
+        m = b"signed by cryptography %d" % i
+        theirs = local.sign(m, ec.ECDSA(hashes.SHA256()))
+        assert kms.verify(KeyId=ik, Message=m, Signature=theirs, SigningAlgorithm="ECDSA_SHA_256")["SignatureValid"]
+        expect_error("KMSInvalidSignatureException", kms.verify, KeyId=ik, Message=m + b"!", Signature=theirs,
+                     SigningAlgorithm="ECDSA_SHA_256")
+    ok("secp256k1")
+
     # --- HMAC against Python's hmac
     for bits in (224, 256, 384, 512):
         mk = new_key(KeySpec=f"HMAC_{bits}", KeyUsage="GENERATE_VERIFY_MAC")
@@ -533,7 +593,7 @@ struct WholeAPIConformanceTests {
 
     # --- data key pairs
     sym = new_key()["KeyId"]
-    for spec in ("RSA_2048", "ECC_NIST_P256", "ECC_NIST_P384", "ECC_NIST_P521"):
+    for spec in ("RSA_2048", "ECC_NIST_P256", "ECC_NIST_P384", "ECC_NIST_P521", "ECC_SECG_P256K1"):
         pair = kms.generate_data_key_pair(KeyId=sym, KeyPairSpec=spec, EncryptionContext={"a": "b"})
         private = serialization.load_der_private_key(pair["PrivateKeyPlaintext"], password=None)
         pub_der = private.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)

@@ -131,7 +131,9 @@ extension KeyStoreEngine {
   }
 
   func open(_ blob: Data) async throws -> String {
-    String(decoding: try #require(try await decrypt(DecryptRequest(ciphertextBlob: blob)).plaintext), as: UTF8.self)
+    String(
+      decoding: try #require(try await decrypt(DecryptRequest(ciphertextBlob: blob)).plaintext), as: UTF8.self
+    )
   }
 }
 
@@ -224,6 +226,47 @@ extension TagTests {
     #expect(try await f.engine.fleetSnapshot().keyDetails[key] == nil)
     let cleared = try #require(await iterator.next())
     #expect(cleared.keys.map(\.keyId) == [key] && cleared.keyDetails.isEmpty)
+  }
+}
+
+extension TagTests {
+  /// The dashboard's all-keys view: keys outside custom key stores (RSA, HMAC, symmetric) are in
+  /// the snapshot and travel in deltas with their spec, usage, rotation and tags, as do their
+  /// aliases and their removal.
+  @Test func keysOutsideCustomStoresAreInSnapshotsAndDeltas() async throws {
+    let f = Fixture()
+    let stream = await f.engine.changes()
+    var iterator = stream.makeAsyncIterator()
+    let rsa = try #require(
+      try await f.engine.createKey(CreateKeyRequest(keyUsage: "SIGN_VERIFY", keySpec: "RSA_2048")).keyMetadata
+    )
+    let created = try #require(await iterator.next())
+    #expect(created.keys.map(\.keyId) == [rsa.keyId])
+    #expect(created.keys.first?.keySpec == .rsa2048 && created.keys.first?.keyUsage == .signVerify)
+    #expect(created.keys.first?.customKeyStoreId == nil)
+    let hmac = try #require(
+      try await f.engine.createKey(CreateKeyRequest(keyUsage: "GENERATE_VERIFY_MAC", keySpec: "HMAC_256"))
+        .keyMetadata)
+    _ = try #require(await iterator.next())
+    let symmetric = try #require(try await f.engine.createKey(CreateKeyRequest()).keyMetadata)
+    _ = try #require(await iterator.next())
+    _ = try await f.engine.enableKeyRotation(EnableKeyRotationRequest(keyId: symmetric.keyId))
+    let rotated = try #require(await iterator.next())
+    #expect(rotated.keyDetails[symmetric.keyId]?.rotationEnabled == true)
+    _ = try await f.engine.createAlias(CreateAliasRequest(aliasName: "alias/mac", targetKeyId: hmac.keyId))
+    let aliased = try #require(await iterator.next())
+    #expect(aliased.aliases.map(\.aliasName) == ["alias/mac"])
+    let snapshot = try await f.engine.fleetSnapshot()
+    let ids = Set(snapshot.keys.map(\.keyId))
+    #expect(ids.isSuperset(of: [rsa.keyId, hmac.keyId, symmetric.keyId]))
+    #expect(snapshot.keys.first { $0.keyId == hmac.keyId }?.keySpec == .hmac256)
+    #expect(snapshot.aliases(forKey: hmac.keyId) == ["alias/mac"])
+    #expect(snapshot.keyDetails[symmetric.keyId]?.rotationEnabled == true)
+    #expect(snapshot.keyDetails[rsa.keyId] == nil)  // not rotatable, no tags: nothing to show
+    _ = try await f.engine.scheduleKeyDeletion(
+      ScheduleKeyDeletionRequest(keyId: rsa.keyId, pendingWindowInDays: 7))
+    let pending = try #require(await iterator.next())
+    #expect(pending.keys.first { $0.keyId == rsa.keyId }?.keyState == .pendingDeletion)
   }
 }
 
