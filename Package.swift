@@ -84,13 +84,14 @@ let package = Package(
     .target(
       name: "XKSClient",
       dependencies: [
-        "KMSModel", "AWSSigV4",
+        "KMSModel", "AWSSigV4", "XKSProxy",
         .product(name: "AsyncHTTPClient", package: "async-http-client"),
         .product(name: "Crypto", package: "swift-crypto"),
         .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "NIOPosix", package: "swift-nio"),
         .product(name: "NIOHTTP1", package: "swift-nio"),
         .product(name: "NIOSSL", package: "swift-nio-ssl"),
+        .product(name: "NIOTLS", package: "swift-nio"),
       ]
     ),
     .systemLibrary(name: "CNcursesw", path: "Sources/CNcursesw", providers: [.apt(["libncurses-dev"])]),
@@ -175,7 +176,8 @@ let package = Package(
     .testTarget(
       name: "XKSTests",
       dependencies: [
-        "XKSProxy", "XKSClient", "KMSModel", "AWSSigV4", "KeyStoreEngine",
+        "XKSProxy", "XKSClient", "KMSModel", "AWSSigV4", "KeyStoreEngine", "KMSServer", "KMSClient",
+        .product(name: "Logging", package: "swift-log"),
         .product(name: "NIOSSL", package: "swift-nio-ssl"),
         .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "NIOPosix", package: "swift-nio"),

@@ -79,7 +79,7 @@ func renderXKSQA(_ state: DashboardState, _ panel: XKSQAPanel, _ area: Rect, _ b
   let label = store?.connectionState == .failed ? "Next connect (after disconnect): " : "Next connect: "
   lines.append((label + (panel.prediction ?? "asking the proxy…"), .bold))
   lines.append(("", .plain))
-  lines.append(("Faults of the embedded XKS proxy", .bold))
+  lines.append(("Faults of the XKS proxy", .bold))
   var selectedLine = 0
   for (i, fault) in XKSQAFault.allCases.enumerated() {
     let mark = panel.faults.map { $0.contains(fault) ? "x" : " " } ?? "?"

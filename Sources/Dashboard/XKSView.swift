@@ -9,7 +9,12 @@ import TerminalUI
 func xksDetailLines(_ s: CustomKeyStoresListEntry, _ state: DashboardState) -> [(String, String, Style)] {
   guard s.customKeyStoreType == .externalKeyStore, let id = s.customKeyStoreId else { return [] }
   guard let health = state.snapshot?.xksHealth[id] else {
-    return state.config.simulator ? [("XKS proxy health", "no proxy call recorded yet", .dim)] : []
+    // AWS KMS publishes these only as CloudWatch metrics, which the KMS API does not return.
+    return [
+      state.config.simulator
+        ? ("XKS proxy health", "no proxy call recorded yet", .dim)
+        : ("XKS proxy health", "not available from AWS KMS (CloudWatch metrics XksProxy*)", .dim)
+    ]
   }
   let tz = state.config.timeZone
   let good = stateStyle(.connected, state.config)

@@ -11,6 +11,8 @@ struct FleetContent: Sendable, Equatable {
   var keyDetails: [String: KeyDetails] = [:]
   var aliases: [AliasListEntry] = []
   var faults: [String: Set<SimulatorFault>] = [:]
+  /// What a kmsdash engine last saw of each external key store's proxy (`DescribeXksHealth`).
+  var xksHealth: [String: XKSStoreHealth] = [:]
   /// Degraded views (no cluster permission, …).
   var notes: [String] = []
   /// The endpoint does not serve the custom-key-store operations (moto, LocalStack).
@@ -185,6 +187,7 @@ extension FleetDiff {
     for id in Set(old.faults.keys).union(new.faults.keys) where old.faults[id] != new.faults[id] {
       delta.faults[id] = new.faults[id] ?? []
     }
+    for (id, health) in new.xksHealth where old.xksHealth[id] != health { delta.xksHealth[id] = health }
     return delta
   }
 

@@ -515,7 +515,7 @@ public final class KMSHTTPClient: KeyStoreService, SimulatorControl, FleetObserv
     try await probe.isSimulator()
   }
 
-  private func requireSimulator(_ operation: String) async throws {
+  func requireSimulator(_ operation: String) async throws {
     guard try await probe.isSimulator() else {
       throw KMSError(
         .unsupportedOperationException,

@@ -258,6 +258,15 @@ public protocol SimulatorControl: Sendable {
   /// What `ConnectCustomKeyStore` on this store would end in if the cluster stays as it is now.
   /// For a `FAILED` store, which must be disconnected first, the connect after that disconnect.
   func predictConnectOutcome(customKeyStoreId: String) async throws -> ConnectPrediction
+  /// XKS (kmsdash engines; see XKSSimulatorWire.swift): what KMS last saw of the proxies, and
+  /// the QA faults of proxies that are kmsdash's. The defaults say the endpoint offers neither.
+  func xksHealth(customKeyStoreIds: [String]?) async throws -> [String: XKSStoreHealth]
+  func xksFaults(customKeyStoreId: String) async throws -> Set<XKSQAFault>
+  func setXKSFault(_ fault: XKSQAFault, enabled: Bool, customKeyStoreId: String) async throws
+  /// The simulated VPC endpoint services of XKS stores (XKSVPC.swift), and their QA faults.
+  func xksVpcEndpointServices() async throws -> [XKSVPCEndpointService]
+  func setXKSVPCEndpointServiceFault(_ fault: XKSVPCEndpointServiceFault, enabled: Bool, serviceName: String)
+    async throws -> XKSVPCEndpointService
 }
 
 /// Faults a QA engineer can inject into a simulated CloudHSM cluster (kms-spec §3.4, §4.1).

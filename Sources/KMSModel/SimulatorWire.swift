@@ -21,6 +21,11 @@ public enum SimulatorOperation: String, Sendable, CaseIterable {
   case setHsmFailed = "SetHsmFailed"
   case setKmsuserPassword = "SetKmsuserPassword"
   case predictConnectOutcome = "PredictConnectOutcome"
+  case describeXksHealth = "DescribeXksHealth"
+  case listXksProxyFaults = "ListXksProxyFaults"
+  case setXksProxyFault = "SetXksProxyFault"
+  case listXksVpcEndpointServices = "ListXksVpcEndpointServices"
+  case setXksVpcEndpointServiceFault = "SetXksVpcEndpointServiceFault"
 }
 
 public struct ListFaultsRequest: Codable, Sendable, Equatable {

@@ -277,6 +277,14 @@ public protocol XKSProxyCalling: Sendable {
   func decrypt(_ target: XKSProxyTarget, keyId: String, request: XKSDecryptRequest)
     async throws(XKSCallFailure)
     -> XKSDecryptResponse
+  /// The `notAfter` of the TLS certificate the proxy presents now, read from a verified
+  /// handshake (KMS's `XksProxyCertificateDaysToExpire`); nil over plain HTTP, in process, or
+  /// when no verified handshake completes within the bound.
+  func serverCertificateNotAfter(_ target: XKSProxyTarget) async -> Date?
+}
+
+extension XKSProxyCalling {
+  public func serverCertificateNotAfter(_ target: XKSProxyTarget) async -> Date? { nil }
 }
 
 /// The spec's AAD construction for the external key manager (Encrypt, ciphertextMetadata):

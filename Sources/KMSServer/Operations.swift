@@ -231,6 +231,38 @@ let operationTable: [String: Operation] = {
       return PredictConnectOutcomeResponse(
         try await control.predictConnectOutcome(customKeyStoreId: request.customKeyStoreId))
     },
+    control(.simulator, SimulatorOperation.describeXksHealth.rawValue) { control, request in
+      let request = request as DescribeXksHealthRequest
+      return DescribeXksHealthResponse(
+        xksHealth: try await control.xksHealth(customKeyStoreIds: request.customKeyStoreIds))
+    },
+    control(.simulator, SimulatorOperation.listXksProxyFaults.rawValue) { control, request in
+      let request = request as ListXksProxyFaultsRequest
+      return ListXksProxyFaultsResponse(
+        customKeyStoreId: request.customKeyStoreId,
+        faults: try await control.xksFaults(customKeyStoreId: request.customKeyStoreId))
+    },
+    control(.simulator, SimulatorOperation.listXksVpcEndpointServices.rawValue) { control, request in
+      _ = request as ListXksVpcEndpointServicesRequest
+      return ListXksVpcEndpointServicesResponse(
+        vpcEndpointServices: try await control.xksVpcEndpointServices())
+    },
+    control(.simulator, SimulatorOperation.setXksVpcEndpointServiceFault.rawValue) { control, request in
+      let request = request as SetXksVpcEndpointServiceFaultRequest
+      let fault = XKSVPCEndpointServiceFault(rawValue: request.fault)!  // validated
+      return SetXksVpcEndpointServiceFaultResponse(
+        vpcEndpointService: try await control.setXKSVPCEndpointServiceFault(
+          fault, enabled: request.enabled ?? true, serviceName: request.serviceName))
+    },
+    control(.simulator, SimulatorOperation.setXksProxyFault.rawValue) { control, request in
+      let request = request as SetXksProxyFaultRequest
+      let fault = XKSQAFault(rawValue: request.fault)!  // validated
+      try await control.setXKSFault(
+        fault, enabled: request.enabled ?? true, customKeyStoreId: request.customKeyStoreId)
+      return ListXksProxyFaultsResponse(
+        customKeyStoreId: request.customKeyStoreId,
+        faults: try await control.xksFaults(customKeyStoreId: request.customKeyStoreId))
+    },
   ]
   var table: [String: Operation] = [:]
   for operation in operations { table["\(operation.service.rawValue).\(operation.name)"] = operation }

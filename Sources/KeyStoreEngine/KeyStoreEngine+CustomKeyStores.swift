@@ -88,7 +88,8 @@ extension KeyStoreEngine {
         operation: "CreateCustomKeyStore", endpoint: request.xksProxyUriEndpoint,
         path: request.xksProxyUriPath,
         credential: request.xksProxyAuthenticationCredential, connectivity: request.xksProxyConnectivityValue,
-        existing: nil)
+        existing: nil, vpcServiceName: request.xksProxyVpcEndpointServiceName,
+        vpcServiceOwner: request.xksProxyVpcEndpointServiceOwner)
     }
     return try createCustomKeyStore(request, assigningId: nil)
   }
@@ -376,13 +377,16 @@ extension KeyStoreEngine {
     if xks.client != nil, let existing = stores[request.customKeyStoreId], existing.type == .externalKeyStore,
       request.xksProxyUriEndpoint != nil || request.xksProxyUriPath != nil
         || request.xksProxyAuthenticationCredential != nil || request.xksProxyConnectivity != nil
+        || request.xksProxyVpcEndpointServiceName != nil || request.xksProxyVpcEndpointServiceOwner != nil
     {
       try rehearse { () throws(KMSError) in _ = try updateCustomKeyStoreChanges(request) }
       try await xksHealthCheckBeforeCommit(
         operation: "UpdateCustomKeyStore", endpoint: request.xksProxyUriEndpoint,
         path: request.xksProxyUriPath,
         credential: request.xksProxyAuthenticationCredential, connectivity: request.xksProxyConnectivityValue,
-        existing: existing)
+        existing: existing,
+        vpcServiceName: request.xksProxyVpcEndpointServiceName.flatMap { $0.isEmpty ? nil : $0 },
+        vpcServiceOwner: request.xksProxyVpcEndpointServiceOwner)
     }
     return try transaction { () throws(KMSError) -> UpdateCustomKeyStoreResponse in
       try updateCustomKeyStoreChanges(request)

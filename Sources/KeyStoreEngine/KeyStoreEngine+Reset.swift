@@ -16,6 +16,7 @@ extension KeyStoreEngine {
       for id in Array(keys.keys) { keys[id] = nil }
       for id in Array(stores.keys) { stores[id] = nil }
       fleet.removeEverything(seed: configuration.seed)
+      xks.vpcServices = [:]
       random = SeededRandom(seed: configuration.seed)
       record(.storeDeleted, summary: "Engine reset to its scenario")
       joinsTransactions = true

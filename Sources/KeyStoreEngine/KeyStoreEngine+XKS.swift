@@ -9,6 +9,11 @@ struct XKSEngineState {
   /// Injected by the app (`XKSClient`); nil keeps XKS stores offline (no proxy is ever called,
   /// and connects succeed at once, as before XKS was simulated).
   var client: (any XKSProxyCalling)?
+  /// QA control of the proxies behind external stores (`kmsdash serve`: `kmsdash xks-proxy`s
+  /// reached through `--xks-route`); nil: their faults cannot be set through the engine.
+  var faultControl: (any XKSProxyEndpointFaultControl)?
+  /// The simulated VPC endpoint services by name (saved in the engine's meta record).
+  var vpcServices: [String: XKSVPCEndpointService] = [:]
   /// Stores whose connect attempt waits for a GetHealthStatus answer, with the attempt's token.
   var probes: [String: UInt64] = [:]
   var nextToken: UInt64 = 0
@@ -62,9 +67,10 @@ extension KeyStoreEngine {
   /// The store's health after a GetHealthStatus answer, with the errors counted since the last one.
   func healthAfter(
     _ store: StoreRecord, operation: String, date: Date, milliseconds: Double?,
-    _ result: Result<XKSHealthResponse, XKSCallFailure>
+    _ result: Result<XKSHealthResponse, XKSCallFailure>, certificateNotAfter: Date? = nil
   ) -> XKSStoreHealth {
     var health = store.xks?.health ?? XKSStoreHealth()
+    if let certificateNotAfter { health.certificateNotAfter = certificateNotAfter }
     health.checkedAt = date
     health.checkOperation = operation
     health.latencyMilliseconds = milliseconds
@@ -161,7 +167,9 @@ extension KeyStoreEngine {
         let (result, milliseconds) = await Self.timed { () async throws(XKSCallFailure) in
           try await client.getHealthStatus(target, metadata: metadata)
         }
-        await self?.xksHealthChecked(storeId, token, date: date, milliseconds: milliseconds, result)
+        let notAfter = await Self.certificateNotAfter(client, target, after: result)
+        await self?.xksHealthChecked(
+          storeId, token, date: date, milliseconds: milliseconds, result, certificateNotAfter: notAfter)
       }
     }
   }
@@ -171,12 +179,13 @@ extension KeyStoreEngine {
   /// round records again.
   func xksHealthChecked(
     _ storeId: String, _ token: UInt64, date: Date, milliseconds: Double,
-    _ result: Result<XKSHealthResponse, XKSCallFailure>
+    _ result: Result<XKSHealthResponse, XKSCallFailure>, certificateNotAfter: Date? = nil
   ) {
     xks.tasks[token] = nil
     guard var store = stores[storeId], store.xks != nil else { return }
     let health = healthAfter(
-      store, operation: "KmsHealthCheck", date: date, milliseconds: milliseconds, result)
+      store, operation: "KmsHealthCheck", date: date, milliseconds: milliseconds, result,
+      certificateNotAfter: certificateNotAfter)
     store.xks?.health = health
     do {
       try transaction { () throws(KMSError) in stores[storeId] = store }
@@ -232,6 +241,14 @@ extension KeyStoreEngine {
     let token = xks.nextToken
     xks.probes[store.id] = token
     let storeId = store.id
+    if let (code, message) = xksVPCConnectFailure(store) {
+      // The endpoint service fails KMS's checks: the proxy is not called.
+      startTask(token) { [weak self] in
+        await self?.xksConnectProbeFinished(
+          storeId, token, .failure(.notReachable(message)), vpcFailure: code)
+      }
+      return
+    }
     guard let target = xksTarget(store) else {
       // No usable credential (a store saved before secrets were kept): the proxy would refuse it.
       startTask(token) { [weak self] in
@@ -246,8 +263,20 @@ extension KeyStoreEngine {
       let (result, milliseconds) = await Self.timed { () async throws(XKSCallFailure) in
         try await client.getHealthStatus(target, metadata: metadata)
       }
-      await self?.xksConnectProbeFinished(storeId, token, result, milliseconds: milliseconds)
+      let notAfter = await Self.certificateNotAfter(client, target, after: result)
+      await self?.xksConnectProbeFinished(
+        storeId, token, result, milliseconds: milliseconds, certificateNotAfter: notAfter)
     }
+  }
+
+  /// After a health check answered over TLS: the `notAfter` of the certificate the proxy
+  /// presents (outside the timed call, so the latency stays the call's own).
+  static func certificateNotAfter(
+    _ client: any XKSProxyCalling, _ target: XKSProxyTarget,
+    after result: Result<XKSHealthResponse, XKSCallFailure>
+  ) async -> Date? {
+    guard case .success = result else { return nil }
+    return await client.serverCertificateNotAfter(target)
   }
 
   private func startTask(_ token: UInt64, _ body: @escaping @Sendable () async -> Void) {
@@ -257,12 +286,12 @@ extension KeyStoreEngine {
   /// The health check answered: the machine turns it into CONNECTED or FAILED with a code.
   func xksConnectProbeFinished(
     _ storeId: String, _ token: UInt64, _ result: Result<XKSHealthResponse, XKSCallFailure>,
-    milliseconds: Double? = nil
+    milliseconds: Double? = nil, certificateNotAfter: Date? = nil, vpcFailure: ConnectionErrorCodeType? = nil
   ) {
     xks.tasks[token] = nil
     guard xks.probes[storeId] == token else { return }
     xks.probes[storeId] = nil
-    let outcome = Self.connectionErrorCode(for: result)
+    let outcome = vpcFailure ?? Self.connectionErrorCode(for: result)
     do {
       try transaction { () throws(KMSError) in
         guard var store = stores[storeId] else { return }
@@ -270,15 +299,21 @@ extension KeyStoreEngine {
         let now = clock.now()
         switch store.machine.attemptFinished(outcome, at: now) {
         case .connected, .failed:
-          let health = healthAfter(
-            store, operation: "ConnectCustomKeyStore", date: now, milliseconds: milliseconds, result)
-          store.xks?.health = health
+          if vpcFailure == nil {
+            // No proxy call was made when the endpoint service failed: the health record stays.
+            let health = healthAfter(
+              store, operation: "ConnectCustomKeyStore", date: now, milliseconds: milliseconds, result,
+              certificateNotAfter: certificateNotAfter)
+            store.xks?.health = health
+          }
           stores[storeId] = store
           recordTransition(store, from: before, at: now)
           if let outcome {
             record(
               .connectionStateChanged, storeId: storeId, state: .failed, code: outcome, at: now,
-              summary: "\(store.name) (\(storeId)): GetHealthStatus failed: \(Self.describe(result))")
+              summary: "\(store.name) (\(storeId)): "
+                + (vpcFailure == nil ? "GetHealthStatus failed: " : "VPC endpoint service: ")
+                + Self.describe(result))
           }
         case .discarded:
           return
@@ -334,6 +369,7 @@ extension KeyStoreEngine {
     guard let store = stores[customKeyStoreId], runsXKSProbe(store), let client = xks.client else {
       return nil
     }
+    if let (code, _) = xksVPCConnectFailure(store) { return code }
     guard let target = xksTarget(store) else { return .invalidCredentials }
     let metadata = XKSRequestMetadata(
       kmsOperation: "ConnectCustomKeyStore", kmsRequestId: UUID().uuidString.lowercased())
@@ -351,9 +387,18 @@ extension KeyStoreEngine {
   /// re-checks everything else.
   func xksHealthCheckBeforeCommit(
     operation: String, endpoint: String?, path: String?, credential: XksProxyAuthenticationCredentialType?,
-    connectivity: XksProxyConnectivityType?, existing: StoreRecord?
+    connectivity: XksProxyConnectivityType?, existing: StoreRecord?, vpcServiceName: String? = nil,
+    vpcServiceOwner: String? = nil
   ) async throws(KMSError) {
     guard let client = xks.client else { return }
+    // VPC_ENDPOINT_SERVICE: KMS checks the endpoint service; it calls the proxy only on connect.
+    if (connectivity ?? existing?.xks?.connectivity) == .vpcEndpointService {
+      try checkXKSVPCEndpointService(
+        name: vpcServiceName ?? existing?.xks?.vpcEndpointServiceName,
+        owner: vpcServiceOwner ?? existing?.xks?.vpcEndpointServiceOwner,
+        endpoint: endpoint ?? existing?.xks?.uriEndpoint)
+      return
+    }
     let base = existing.flatMap(xksTarget)
     guard (connectivity ?? existing?.xks?.connectivity) == .publicEndpoint,
       let uriEndpoint = endpoint ?? base?.uriEndpoint, let uriPath = path ?? base?.uriPath,

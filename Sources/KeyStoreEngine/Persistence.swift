@@ -13,6 +13,8 @@ struct EngineMeta: Codable {
   /// When the last change was saved: a crash happened after it, so pending transitions resume
   /// with the time that was left then.
   var savedAt: Date
+  /// The simulated VPC endpoint services of XKS stores (absent in older state files).
+  var xksVpcEndpointServices: [XKSVPCEndpointService]? = nil
 }
 
 /// Everything read back from a state store.
@@ -64,6 +66,7 @@ struct EngineCheckpoint {
   var random: SeededRandom
   var fleet: HSMFleet.Checkpoint
   var regionNoticeCount: Int
+  var vpcServices: [String: XKSVPCEndpointService] = [:]
 }
 
 extension KeyStoreEngine {
@@ -80,7 +83,7 @@ extension KeyStoreEngine {
     defer { inTransaction = false }
     let checkpoint = EngineCheckpoint(
       sequence: sequence, random: random, fleet: fleet.checkpoint,
-      regionNoticeCount: regionNotices.count)
+      regionNoticeCount: regionNotices.count, vpcServices: xks.vpcServices)
     let result: T
     do {
       result = try body()
@@ -107,6 +110,7 @@ extension KeyStoreEngine {
     keys.rollback()
     aliases.rollback()
     fleet.rollback(to: checkpoint.fleet)
+    xks.vpcServices = checkpoint.vpcServices
     sequence = checkpoint.sequence
     random = checkpoint.random
     // The history without a copy per transaction: what was dropped comes back, what was added goes.
@@ -225,9 +229,12 @@ extension KeyStoreEngine {
           .init(kind: .event, id: eventId(event.sequence), payload: try recordEncoder.encode(event)))
       }
       change.deletions += droppedEvents.map { .init(kind: .event, id: eventId($0.sequence)) }
-      let meta = EngineMeta(
+      var meta = EngineMeta(
         sequence: sequence, random: random, fleetRandom: fleet.random, clusterOrder: fleet.clusterOrder,
         pepper: fleet.pepper, markerKey: markerKey, savedAt: savedAt)
+      if !xks.vpcServices.isEmpty {
+        meta.xksVpcEndpointServices = xks.vpcServices.values.sorted { $0.serviceName < $1.serviceName }
+      }
       change.upserts.append(.init(kind: .meta, id: "engine", payload: try recordEncoder.encode(meta)))
     } catch {
       throw KMSError(.kmsInternalException, "The change could not be encoded for the state file: \(error)")
@@ -255,6 +262,7 @@ extension KeyStoreEngine {
     sequence = saved.meta.sequence
     random = saved.meta.random
     markerKey = saved.meta.markerKey
+    for service in saved.meta.xksVpcEndpointServices ?? [] { xks.vpcServices[service.serviceName] = service }
     var clusters = saved.clusters
     for (id, cluster) in clusters {
       var resumed = cluster

@@ -36,15 +36,27 @@ public struct Scenario: Sendable, Decodable {
     public var keys: [KeyEntry]?
   }
 
+  /// A simulated VPC endpoint service for XKS stores with VPC_ENDPOINT_SERVICE connectivity.
+  public struct VPCEndpointServiceEntry: Sendable, Decodable {
+    public var serviceName: String
+    public var privateDnsName: String
+    public var privateDnsVerified: Bool?
+    /// Default: the KMS principal of the engine's Region, `cks.kms.<region>.amazonaws.com`.
+    public var allowedPrincipals: [String]?
+    public var acceptanceRequired: Bool?
+    public var availabilityZones: Int?
+  }
+
   public var description: String?
   public var clusters: [ClusterEntry]
   public var stores: [StoreEntry]
+  public var xksVpcEndpointServices: [VPCEndpointServiceEntry]?
   /// Trust anchor PEMs by cluster index, resolved when the file was read.
   var trustAnchors: [String] = []
   /// Where the scenario came from, for error messages.
   public private(set) var source = "<scenario>"
 
-  enum CodingKeys: String, CodingKey { case description, clusters, stores }
+  enum CodingKeys: String, CodingKey { case description, clusters, stores, xksVpcEndpointServices }
 
   /// The built-in demo fleet (a copy of assets/scenarios/demo.json).
   /// The demo fleet's trust anchor (`assets/certs/customerCA.crt`), for fleets built in code.
@@ -202,6 +214,18 @@ extension KeyStoreEngine {
     func fail(_ place: String, _ error: KMSError) -> ScenarioError {
       ScenarioError(file: scenario.source, place: place, problem: "\(error.code.rawValue): \(error.message)")
     }
+    do {
+      try addXKSVPCEndpointServices(
+        (scenario.xksVpcEndpointServices ?? []).map {
+          XKSVPCEndpointService(
+            serviceName: $0.serviceName, privateDnsName: $0.privateDnsName,
+            privateDnsVerified: $0.privateDnsVerified ?? true,
+            allowedPrincipals: $0.allowedPrincipals ?? [
+              XKSVPCEndpointService.kmsPrincipal(region: configuration.region)
+            ],
+            acceptanceRequired: $0.acceptanceRequired ?? false, availabilityZones: $0.availabilityZones ?? 2)
+        })
+    } catch { throw fail("xksVpcEndpointServices", error) }
     for (index, cluster) in scenario.clusters.enumerated() {
       do {
         try addCluster(

@@ -25,13 +25,34 @@ public final class XKSHTTPClient: XKSProxyCalling {
   public let inProcess: [String: any XKSInProcessExchange]
   public let timeout: Duration
   private let now: @Sendable () -> Date
+  /// The TLS context of the certificate probe: the same trust and client identity as the calls.
+  private let probeTLS: NIOSSLContext
+
+  /// A client certificate the engine presents to proxies that require mTLS (as AWS KMS presents
+  /// `cks.kms.<region>.amazonaws.com`): PEM files of the certificate (chain) and its key.
+  public struct ClientIdentity: Sendable, Equatable {
+    public var certificatePath: String
+    public var keyPath: String
+    public init(certificatePath: String, keyPath: String) {
+      self.certificatePath = certificatePath
+      self.keyPath = keyPath
+    }
+
+    /// Presents this certificate when a server asks for one.
+    func apply(to tls: inout TLSConfiguration) throws {
+      tls.certificateChain = try NIOSSLCertificate.fromPEMFile(certificatePath).map { .certificate($0) }
+      tls.privateKey = .privateKey(try NIOSSLPrivateKey(file: keyPath, format: .pem))
+    }
+  }
 
   /// - Parameters:
   ///   - routes: like curl's `--resolve`: calls for `https://HOST` go to the URL instead
   ///     (`http://` allowed there, for local work).
   ///   - caFile: a PEM file of extra trusted CAs (a private proxy CA).
+  ///   - clientIdentity: the certificate presented when a proxy asks for one (mTLS).
   public init(
     routes: [String: URL] = [:], inProcess: [String: any XKSInProcessExchange] = [:], caFile: String? = nil,
+    clientIdentity: ClientIdentity? = nil,
     timeout: Duration = XKSHTTPClient.kmsTimeout, now: @escaping @Sendable () -> Date = { Date() }
   ) throws {
     var tls = TLSConfiguration.makeClientConfiguration()
@@ -39,6 +60,8 @@ public final class XKSHTTPClient: XKSProxyCalling {
     if let caFile {
       tls.additionalTrustRoots = [.certificates(try NIOSSLCertificate.fromPEMFile(caFile))]
     }
+    try clientIdentity?.apply(to: &tls)
+    probeTLS = try NIOSSLContext(configuration: tls)
     let milliseconds = Int64(
       timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
     var configuration = HTTPClient.Configuration(
@@ -134,6 +157,15 @@ public final class XKSHTTPClient: XKSProxyCalling {
       throw .invalidCiphertextReturned
     }
     return answer
+  }
+
+  public func serverCertificateNotAfter(_ target: XKSProxyTarget) async -> Date? {
+    guard let base = baseURL(for: target), base.scheme == "https", let host = base.host,
+      inProcess[host.lowercased()] == nil
+    else { return nil }
+    let bare = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
+    return await PeerCertificateProbe.notAfter(
+      host: bare, port: base.port ?? 443, context: probeTLS, timeout: timeout)
   }
 
   // MARK: One call

@@ -9,10 +9,21 @@ import NIOSSL
 public struct XKSProxyControlClient: Sendable {
   public let baseURL: String
   public let caFile: String?
+  /// Presented when the proxy requires mTLS.
+  public let clientIdentity: XKSHTTPClient.ClientIdentity?
+  /// false: the proxy's certificate is not checked, so a certificate fault (expired, wrong
+  /// name) can still be cleared. The control endpoint takes no credential, so nothing secret
+  /// is sent to a proxy that is not the one meant.
+  public let verifyCertificate: Bool
 
-  public init(baseURL: String, caFile: String? = nil) {
+  public init(
+    baseURL: String, caFile: String? = nil, clientIdentity: XKSHTTPClient.ClientIdentity? = nil,
+    verifyCertificate: Bool = true
+  ) {
     self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
     self.caFile = caFile
+    self.clientIdentity = clientIdentity
+    self.verifyCertificate = verifyCertificate
   }
 
   public struct Failure: Error, CustomStringConvertible {
@@ -23,6 +34,8 @@ public struct XKSProxyControlClient: Sendable {
   public func send(path: String, body: Data?) async throws -> Data {
     var tls = TLSConfiguration.makeClientConfiguration()
     if let caFile { tls.additionalTrustRoots = [.certificates(try NIOSSLCertificate.fromPEMFile(caFile))] }
+    if !verifyCertificate { tls.certificateVerification = .none }
+    try clientIdentity?.apply(to: &tls)
     let client = HTTPClient(
       eventLoopGroupProvider: .shared(MultiThreadedEventLoopGroup.singleton),
       configuration: HTTPClient.Configuration(tlsConfiguration: tls))

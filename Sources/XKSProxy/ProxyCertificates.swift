@@ -62,12 +62,52 @@ public struct ProxyCertificates: Sendable {
     }
   }
 
+  /// A server certificate from the same CA valid until `notAfter` (a certificate about to
+  /// expire, for `XksProxyCertificateDaysToExpire`).
+  public func leaf(names: [String], notAfter: Date) async throws -> Leaf {
+    let (caCertificate, caKey) = try await loadOrCreateCA()
+    return try await issue(
+      names: ["localhost", "127.0.0.1", "::1"] + names, notBefore: Date().addingTimeInterval(-3600),
+      notAfter: notAfter, ca: caCertificate, caKey: caKey)
+  }
+
+  /// The client certificate KMS presents to proxies that require mTLS, `CN=commonName` (AWS:
+  /// `cks.kms.<region>.amazonaws.com`), signed by this directory's CA (`caPath`, what a proxy's
+  /// `--client-ca` trusts); created when missing, for another name, or expiring within a day.
+  public func ensureClient(commonName: String) async throws -> (certificatePath: String, keyPath: String) {
+    try FileManager.default.createDirectory(
+      atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+    let (caCertificate, caKey) = try await loadOrCreateCA()
+    let certificatePath = (directory as NSString).appendingPathComponent("client-\(commonName).pem")
+    let keyPath = (directory as NSString).appendingPathComponent("client-\(commonName)-key.pem")
+    if let pem = try? String(contentsOfFile: certificatePath, encoding: .utf8),
+      FileManager.default.fileExists(atPath: keyPath),
+      let certificate = try? Certificate(pemEncoded: pem), certificate.issuer == caCertificate.subject,
+      certificate.notValidAfter > Date().addingTimeInterval(86_400),
+      Self.commonNames(of: certificate) == [commonName]
+    {
+      return (certificatePath, keyPath)
+    }
+    let leaf = try await issue(
+      names: [commonName], notBefore: Date().addingTimeInterval(-3600),
+      notAfter: Date().addingTimeInterval(397 * 86_400), ca: caCertificate, caKey: caKey, usage: .clientAuth)
+    try ProxyStateFile.writePrivate(Data(leaf.certificatePEM.utf8), to: certificatePath)
+    try ProxyStateFile.writePrivate(Data(leaf.privateKeyPEM.utf8), to: keyPath)
+    return (certificatePath, keyPath)
+  }
+
   /// Days until the server certificate expires (the dashboard's `XksProxyCertificateDaysToExpire`).
   public func daysToExpiry() -> Int? {
     guard let pem = try? String(contentsOfFile: certificatePath, encoding: .utf8),
       let certificate = try? Certificate(pemEncoded: pem)
     else { return nil }
     return Int(certificate.notValidAfter.timeIntervalSinceNow / 86_400)
+  }
+
+  static func commonNames(of certificate: Certificate) -> [String] {
+    certificate.subject.flatMap { relative in
+      relative.filter { $0.type == .RDNAttributeType.commonName }.compactMap { String($0.value) }
+    }
   }
 
   static func names(of certificate: Certificate) -> Set<String> {
@@ -118,7 +158,8 @@ public struct ProxyCertificates: Sendable {
   }
 
   private func issue(
-    names: [String], notBefore: Date, notAfter: Date, ca: Certificate, caKey: Certificate.PrivateKey
+    names: [String], notBefore: Date, notAfter: Date, ca: Certificate, caKey: Certificate.PrivateKey,
+    usage: ExtendedKeyUsage.Usage = .serverAuth
   ) async throws -> Leaf {
     let key = P256.Signing.PrivateKey()
     let unique = Array(Set(names)).sorted()
@@ -137,7 +178,7 @@ public struct ProxyCertificates: Sendable {
       extensions: try Certificate.Extensions {
         Critical(BasicConstraints.notCertificateAuthority)
         Critical(KeyUsage(digitalSignature: true))
-        try ExtendedKeyUsage([.serverAuth])
+        try ExtendedKeyUsage([usage])
         SubjectAlternativeNames(alternatives)
       }, issuerPrivateKey: caKey)
     return Leaf(

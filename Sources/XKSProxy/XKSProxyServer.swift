@@ -14,14 +14,22 @@ public final class XKSProxyServer: Sendable {
   private let group: MultiThreadedEventLoopGroup
   private let tlsContext: Mutex<NIOSSLContext?>
   private let channel = Mutex<(any Channel)?>(nil)
+  /// Open connections, closed when the certificate changes (as a proxy reloading its
+  /// certificate does), so kept-alive connections do not outlive a certificate fault.
+  private let connections = Mutex<[ObjectIdentifier: any Channel]>([:])
   private let log: @Sendable (String) -> Void
   public let usesTLS: Bool
+  /// mTLS: the client certificate every connection must present (contexts are made with it).
+  public let clientAuthentication: XKSClientAuthentication?
 
-  /// `tls` nil serves plain HTTP.
+  /// `tls` nil serves plain HTTP. With `clientAuthentication`, `tls` must have been made with
+  /// the same (`tlsContext(…, clientAuthentication:)`).
   public init(
-    core: XKSProxyCore, tls: NIOSSLContext?, threads: Int = 2, log: @escaping @Sendable (String) -> Void
+    core: XKSProxyCore, tls: NIOSSLContext?, clientAuthentication: XKSClientAuthentication? = nil,
+    threads: Int = 2, log: @escaping @Sendable (String) -> Void
   ) {
     self.core = core
+    self.clientAuthentication = clientAuthentication
     group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
     tlsContext = Mutex(tls)
     usesTLS = tls != nil
@@ -29,7 +37,9 @@ public final class XKSProxyServer: Sendable {
   }
 
   /// A TLS 1.2+ server context for a PEM certificate chain and key.
-  public static func tlsContext(certificatePEM: String, privateKeyPEM: String) throws -> NIOSSLContext {
+  public static func tlsContext(
+    certificatePEM: String, privateKeyPEM: String, clientAuthentication: XKSClientAuthentication? = nil
+  ) throws -> NIOSSLContext {
     let chain = try NIOSSLCertificate.fromPEMBytes(Array(certificatePEM.utf8)).map {
       NIOSSLCertificateSource.certificate($0)
     }
@@ -37,12 +47,15 @@ public final class XKSProxyServer: Sendable {
     var configuration = TLSConfiguration.makeServerConfiguration(
       certificateChain: chain, privateKey: .privateKey(key))
     configuration.minimumTLSVersion = .tlsv12
+    clientAuthentication?.apply(to: &configuration)
     return try NIOSSLContext(configuration: configuration)
   }
 
-  /// Replaces the certificate new connections are offered (the certificate faults).
+  /// Replaces the certificate new connections are offered (the certificate faults) and closes
+  /// the open ones, so every client shakes hands again with the new certificate.
   public func replaceTLSContext(_ context: NIOSSLContext) {
     tlsContext.withLock { $0 = context }
+    for open in connections.withLock({ Array($0.values) }) { open.close(promise: nil) }
   }
 
   var currentTLSContext: NIOSSLContext? { tlsContext.withLock { $0 } }
@@ -52,14 +65,24 @@ public final class XKSProxyServer: Sendable {
     let core = self.core
     let log = self.log
     let usesTLS = self.usesTLS
+    let clientAuthentication = self.clientAuthentication
     let bootstrap = ServerBootstrap(group: group)
       .serverChannelOption(ChannelOptions.backlog, value: 256)
       .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
       .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
       .childChannelInitializer { channel in
-        channel.eventLoop.makeCompletedFuture {
+        let id = ObjectIdentifier(channel)
+        self.connections.withLock { $0[id] = channel }
+        channel.closeFuture.whenComplete { _ in _ = self.connections.withLock { $0.removeValue(forKey: id) } }
+        return channel.eventLoop.makeCompletedFuture {
           if usesTLS, let context = self.currentTLSContext {
-            try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context))
+            if let clientAuthentication {
+              try channel.pipeline.syncOperations.addHandler(
+                NIOSSLServerHandler(context: context, customVerificationCallback: clientAuthentication.verify)
+              )
+            } else {
+              try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context))
+            }
           }
           try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
           try channel.pipeline.syncOperations.addHandler(XKSHTTPHandler(core: core, log: log))

@@ -172,7 +172,8 @@ struct DashboardCommand: AsyncParsableCommand {
       backend: backend, readOnly: readOnly, confirm: confirm, simulator: isSimulator
     ).with(appearance)
     let code = await runTerminalDashboard(
-      service: client, control: isSimulator ? client : nil, config: config)
+      service: client, control: isSimulator ? client : nil, xksControl: isSimulator ? client : nil,
+      config: config)
     await client.shutdown()
     if code != 0 { throw ExitCode(code) }
   }

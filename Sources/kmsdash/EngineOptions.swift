@@ -3,6 +3,7 @@ import EngineStorage
 import Foundation
 import KeyStoreEngine
 import XKSClient
+import XKSProxy
 
 /// Flags that build the embedded engine; shared by the dashboard and `kmsdash serve`.
 struct EngineOptions: ParsableArguments {
@@ -63,6 +64,38 @@ struct EngineOptions: ParsableArguments {
       "PEM file of extra CAs to trust for XKS proxies (a private proxy CA).", valueName: "path"))
   var xksCaFile: String?
 
+  @Option(
+    name: .customLong("xks-client-cert"),
+    help: ArgumentHelp(
+      "mTLS: client certificate (PEM) presented to XKS proxies (default: one generated beside the state, CN=cks.kms.<region>.amazonaws.com).",
+      valueName: "path"))
+  var xksClientCert: String?
+
+  @Option(
+    name: .customLong("xks-client-key"),
+    help: ArgumentHelp("Private key (PEM) of --xks-client-cert.", valueName: "path"))
+  var xksClientKey: String?
+
+  /// The client certificate the engine of `region` presents to proxies that require mTLS: the
+  /// flags', else one generated beside the state file (in a temporary directory with
+  /// --ephemeral), named as AWS KMS names itself, `cks.kms.<region>.amazonaws.com`.
+  func xksClientIdentity(region: String, statePath: String?) async throws -> (
+    identity: XKSHTTPClient.ClientIdentity, caPath: String?
+  ) {
+    if let xksClientCert, let xksClientKey {
+      return (XKSHTTPClient.ClientIdentity(certificatePath: xksClientCert, keyPath: xksClientKey), nil)
+    }
+    let directory =
+      statePath.map { $0 + ".xks-client" }
+      ?? (NSTemporaryDirectory() as NSString).appendingPathComponent("kmsdash-xks-client-\(getpid())")
+    let certificates = ProxyCertificates(directory: directory)
+    let paths = try await certificates.ensureClient(commonName: "cks.kms.\(region).amazonaws.com")
+    return (
+      XKSHTTPClient.ClientIdentity(certificatePath: paths.certificatePath, keyPath: paths.keyPath),
+      certificates.caPath
+    )
+  }
+
   /// `--xks-route` as host → base URL.
   func parsedXKSRoutes() throws -> [String: URL] {
     var routes: [String: URL] = [:]
@@ -100,6 +133,13 @@ struct EngineOptions: ParsableArguments {
     }
     if yes && !reset { throw ValidationError("--yes only goes with --reset.") }
     _ = try parsedXKSRoutes()
+    if (xksClientCert == nil) != (xksClientKey == nil) {
+      throw ValidationError("Give both --xks-client-cert and --xks-client-key, or neither.")
+    }
+    for file in [xksClientCert, xksClientKey].compactMap({ $0 })
+    where !FileManager.default.isReadableFile(atPath: file) {
+      throw ValidationError("\(file) cannot be read.")
+    }
     if let xksCaFile, !FileManager.default.isReadableFile(atPath: xksCaFile) {
       throw ValidationError("--xks-ca-file \(xksCaFile) cannot be read.")
     }
@@ -146,8 +186,16 @@ struct EngineOptions: ParsableArguments {
   func makeEngine(region: String? = nil, store: (any StateStore)?) async throws -> KeyStoreEngine {
     let engine = try await openEngine(region: region, store: store)
     if await engine.startedEmpty { try await engine.load(loadScenario(region: region)) }
-    // External key stores talk to their proxies over real HTTP(S) with KMS's 250 ms bound.
-    await engine.useXKSProxy(try XKSHTTPClient(routes: parsedXKSRoutes(), caFile: xksCaFile))
+    // External key stores talk to their proxies over real HTTP(S) with KMS's 250 ms bound,
+    // presenting a client certificate to proxies that require mTLS.
+    let identity = try await xksClientIdentity(
+      region: region ?? effectiveRegion, statePath: (store as? SQLiteStateStore)?.path)
+    await engine.useXKSProxy(
+      try XKSHTTPClient(routes: parsedXKSRoutes(), caFile: xksCaFile, clientIdentity: identity.identity))
+    // QA: the faults of the proxies that are kmsdash's (`KmsdashSimulator.SetXksProxyFault`).
+    await engine.useXKSFaultControl(
+      RoutedXKSProxyControl(
+        routes: try parsedXKSRoutes(), caFile: xksCaFile, clientIdentity: identity.identity))
     return engine
   }
 
@@ -156,8 +204,11 @@ struct EngineOptions: ParsableArguments {
   func makeDashboardEngine(store: SQLiteStateStore?) async throws -> (KeyStoreEngine, EmbeddedXKSProxy) {
     let engine = try await openEngine(store: store)
     let proxy = try EmbeddedXKSProxy(engine: engine, statePath: store.map { $0.path + ".xks-ekm.json" })
+    let identity = try await xksClientIdentity(region: effectiveRegion, statePath: store?.path)
     await engine.useXKSProxy(
-      try XKSHTTPClient(routes: parsedXKSRoutes(), inProcess: proxy.exchanges, caFile: xksCaFile))
+      try XKSHTTPClient(
+        routes: parsedXKSRoutes(), inProcess: proxy.exchanges, caFile: xksCaFile,
+        clientIdentity: identity.identity))
     if await engine.startedEmpty {
       try await engine.load(loadScenario())
       if scenario == nil { try await EmbeddedXKSProxy.seed(engine, proxy: proxy) }

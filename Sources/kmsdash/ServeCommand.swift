@@ -164,6 +164,18 @@ struct ServeCommand: AsyncParsableCommand {
       FileHandle.standardError.write(Data("kmsdash serve: \(error)\n".utf8))
       throw ExitCode(1)
     }
+    // The certificate XKS proxies that require mTLS see (their --client-ca is its CA).
+    let xksClientLine: String
+    do {
+      let client = try await engine.xksClientIdentity(
+        region: engine.effectiveRegion, statePath: stateStore?.path)
+      xksClientLine =
+        "kmsdash serve: XKS mTLS client certificate \(client.identity.certificatePath)"
+        + (client.caPath.map { " (CA \($0))" } ?? "") + "\n"
+    } catch {
+      FileHandle.standardError.write(Data("kmsdash serve: XKS client certificate: \(error)\n".utf8))
+      throw ExitCode(1)
+    }
     var serverOptions = KMSServerOptions(
       authentication: authentication, defaultRegion: engine.effectiveRegion, maxBodyBytes: maxBodyBytes)
     serverOptions.accountId = engine.accountId
@@ -178,7 +190,7 @@ struct ServeCommand: AsyncParsableCommand {
     try await server.run { boundHost, boundPort in
       let display = boundHost.contains(":") ? "[\(boundHost)]" : boundHost
       let line = "kmsdash serve: listening on http://\(display):\(boundPort) (auth: \(authSummary))\n"
-      FileHandle.standardOutput.write(Data(line.utf8))
+      FileHandle.standardOutput.write(Data((line + xksClientLine).utf8))
     }
   }
 }

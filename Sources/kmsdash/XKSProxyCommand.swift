@@ -54,6 +54,18 @@ struct XKSProxyCommand: AsyncParsableCommand {
     help: ArgumentHelp("Extra host name for the generated certificate (repeatable).", valueName: "name"))
   var certNames: [String] = []
 
+  @Option(
+    help: ArgumentHelp(
+      "mTLS: require a client certificate issued by this CA (PEM), e.g. the one kmsdash serve prints.",
+      valueName: "path"))
+  var clientCa: String?
+
+  @Option(
+    help: ArgumentHelp(
+      "mTLS: the client certificate's common name must be this (AWS: cks.kms.<region>.amazonaws.com).",
+      valueName: "CN"))
+  var clientSubject: String?
+
   @Flag(help: "Print the KMS console's proxy configuration file for a key store and exit.")
   var printKmsConfig = false
 
@@ -69,6 +81,13 @@ struct XKSProxyCommand: AsyncParsableCommand {
     }
     if (cert == nil) != (key == nil) { throw ValidationError("Give both --cert and --key, or neither.") }
     if http && cert != nil { throw ValidationError("--http serves no certificate: drop --cert/--key.") }
+    if http && clientCa != nil { throw ValidationError("--client-ca needs TLS: drop --http.") }
+    if clientSubject != nil && clientCa == nil {
+      throw ValidationError("--client-subject goes with --client-ca.")
+    }
+    if let clientCa, !FileManager.default.isReadableFile(atPath: clientCa) {
+      throw ValidationError("--client-ca \(clientCa) cannot be read.")
+    }
   }
 
   func run() async throws {
@@ -101,12 +120,21 @@ struct XKSProxyCommand: AsyncParsableCommand {
 
     var tls: NIOSSLContext?
     var certificates: ProxyCertificates?
+    let clientAuthentication: XKSClientAuthentication?
+    do {
+      clientAuthentication = try clientCa.map {
+        try XKSClientAuthentication(caFile: $0, subject: clientSubject)
+      }
+    } catch {
+      fail("cannot read --client-ca: \(error)")
+    }
     if !http {
       do {
         if let cert, let key {
           tls = try XKSProxyServer.tlsContext(
             certificatePEM: String(contentsOfFile: cert, encoding: .utf8),
-            privateKeyPEM: String(contentsOfFile: key, encoding: .utf8))
+            privateKeyPEM: String(contentsOfFile: key, encoding: .utf8),
+            clientAuthentication: clientAuthentication)
         } else {
           let directory =
             stateFile.map { $0.path + ".tls" }
@@ -115,14 +143,15 @@ struct XKSProxyCommand: AsyncParsableCommand {
           let leaf = try await made.ensure(
             names: certNames + (["127.0.0.1", "localhost"].contains(host) ? [] : [host]))
           tls = try XKSProxyServer.tlsContext(
-            certificatePEM: leaf.certificatePEM, privateKeyPEM: leaf.privateKeyPEM)
+            certificatePEM: leaf.certificatePEM, privateKeyPEM: leaf.privateKeyPEM,
+            clientAuthentication: clientAuthentication)
           certificates = made
         }
       } catch {
         fail("cannot set up TLS: \(error)")
       }
     }
-    let server = XKSProxyServer(core: core, tls: tls) { line in
+    let server = XKSProxyServer(core: core, tls: tls, clientAuthentication: clientAuthentication) { line in
       let stamp = ISO8601DateFormatter().string(from: Date())
       FileHandle.standardError.write(Data("\(stamp) xks-proxy \(line)\n".utf8))
     }
@@ -139,7 +168,8 @@ struct XKSProxyCommand: AsyncParsableCommand {
             }
             server.replaceTLSContext(
               try XKSProxyServer.tlsContext(
-                certificatePEM: leaf.certificatePEM, privateKeyPEM: leaf.privateKeyPEM))
+                certificatePEM: leaf.certificatePEM, privateKeyPEM: leaf.privateKeyPEM,
+                clientAuthentication: clientAuthentication))
           } catch {
             FileHandle.standardError.write(Data("xks-proxy: cannot switch the certificate: \(error)\n".utf8))
           }
@@ -158,6 +188,11 @@ struct XKSProxyCommand: AsyncParsableCommand {
         + " (key stores: \(configuration.keyStores.map(\.uriPath).joined(separator: ", ")))"
     ]
     if let certificates { lines.append("kmsdash xks-proxy: CA certificate: \(certificates.caPath)") }
+    if let clientCa {
+      lines.append(
+        "kmsdash xks-proxy: mTLS: client certificates of \(clientCa)"
+          + (clientSubject.map { " with CN=\($0)" } ?? "") + " required")
+    }
     if let stateFile { lines.append("kmsdash xks-proxy: keys kept in \(stateFile.path)") }
     FileHandle.standardOutput.write(Data((lines.joined(separator: "\n") + "\n").utf8))
     try await server.waitUntilClosed()

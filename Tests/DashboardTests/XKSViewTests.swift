@@ -146,3 +146,24 @@ import Testing
     #expect(other.overlay == nil)
   }
 }
+
+/// Against AWS KMS (no kmsdash engine behind the endpoint) the XKS detail and QA panel say what
+/// is not available instead of showing empty or stale lines.
+@Suite struct XKSAgainstAWSViewTests {
+  @Test func theDetailAndTheQAPanelSayWhatAWSDoesNotOffer() throws {
+    var snapshot = XKSViewTests.snapshot()
+    snapshot.xksHealth = [:]
+    var config = Fixture.config()
+    config.simulator = false
+    var s = Fixture.state(Size(width: 120, height: 40), config: config, snapshot: snapshot)
+    s.selectedStoreId = XKSViewTests.orders
+    let screen = view(s)
+    #expect(
+      XKSViewTests.line(screen, "XKS proxy health")
+        == "XKS proxy health        not available from AWS KMS (CloudWatch metrics XksProxy*)")
+    #expect(XKSViewTests.line(screen, "TLS certificate") == nil)
+    #expect(s.press(.char("f")) == [])
+    #expect(s.overlay == nil)
+    #expect(s.status?.text == "The QA panel needs the simulator (embedded engine or kmsdash serve)")
+  }
+}
