@@ -238,9 +238,10 @@ extension KeyStoreEngine {
     var keyId = given ?? random.uuid()
     while given == nil && keys[keyId] != nil { keyId = random.uuid() }
     let key = KeyRecord(
-      keyId: keyId, sequence: nextSequence(), arn: keyArn(keyId), origin: origin, customKeyStoreId: storeId,
-      xksKeyId: xksKeyId, description: description ?? "", creationDate: clock.now(), enabled: true,
-      deletionDate: nil, pendingWindowInDays: nil)
+      KeyFields(
+        keyId: keyId, sequence: nextSequence(), arn: keyArn(keyId), origin: origin, customKeyStoreId: storeId,
+        xksKeyId: xksKeyId, description: description ?? "", creationDate: clock.now(), enabled: true,
+        deletionDate: nil, pendingWindowInDays: nil))
     keys[keyId] = key
     if storeId != nil {
       record(.keyCreated, storeId: storeId, summary: "Key \(keyId) created in \(storeId!)")

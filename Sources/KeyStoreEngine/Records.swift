@@ -122,24 +122,6 @@ struct KeyRecord: Sendable, Equatable, Codable {
 
   init(_ fields: KeyFields) { box = KeyRecordBox(fields) }
 
-  init(
-    keyId: String, sequence: UInt64, arn: String, origin: OriginType, customKeyStoreId: String?,
-    xksKeyId: String?, description: String, creationDate: Date, enabled: Bool, deletionDate: Date?,
-    pendingWindowInDays: Int?, keySpec: KeySpec? = nil, keyUsage: KeyUsageType? = nil, tags: [Tag]? = nil,
-    policy: String? = nil, grants: [GrantRecord]? = nil, rotation: RotationSettings? = nil,
-    materials: [MaterialVersion]? = nil, imported: ImportRecord? = nil, multiRegion: MultiRegionRecord? = nil,
-    awaitingReplicaDeletion: Bool? = nil
-  ) {
-    self.init(
-      KeyFields(
-        keyId: keyId, sequence: sequence, arn: arn, origin: origin, customKeyStoreId: customKeyStoreId,
-        xksKeyId: xksKeyId, description: description, creationDate: creationDate, enabled: enabled,
-        deletionDate: deletionDate, pendingWindowInDays: pendingWindowInDays, keySpec: keySpec,
-        keyUsage: keyUsage, tags: tags, policy: policy, grants: grants, rotation: rotation,
-        materials: materials, imported: imported, multiRegion: multiRegion,
-        awaitingReplicaDeletion: awaitingReplicaDeletion))
-  }
-
   var fields: KeyFields { box.fields }
 
   subscript<Value>(dynamicMember keyPath: KeyPath<KeyFields, Value>) -> Value {

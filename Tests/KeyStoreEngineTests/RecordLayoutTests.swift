@@ -10,10 +10,11 @@ import Testing
 @Suite struct RecordLayoutTests {
   private func record(_ keyId: String = "1234abcd-12ab-34cd-56ef-1234567890ab") -> KeyRecord {
     KeyRecord(
-      keyId: keyId, sequence: 7, arn: "arn:aws:kms:us-east-1:111122223333:key/\(keyId)", origin: .awsKms,
-      customKeyStoreId: "cks-1234567890abcdef0", xksKeyId: nil, description: "payments",
-      creationDate: Date(timeIntervalSince1970: 1_700_000_000), enabled: true, deletionDate: nil,
-      pendingWindowInDays: nil)
+      KeyFields(
+        keyId: keyId, sequence: 7, arn: "arn:aws:kms:us-east-1:111122223333:key/\(keyId)", origin: .awsKms,
+        customKeyStoreId: "cks-1234567890abcdef0", xksKeyId: nil, description: "payments",
+        creationDate: Date(timeIntervalSince1970: 1_700_000_000), enabled: true, deletionDate: nil,
+        pendingWindowInDays: nil))
   }
 
   @Test func aCopyChangesAloneAndTheOriginalKeepsItsValue() {
@@ -45,9 +46,10 @@ import Testing
 
   @Test func anArnThatDoesNotNameItsKeyIsKeptAsGiven() throws {
     let odd = KeyRecord(
-      keyId: "k-1", sequence: 1, arn: "arn:aws:kms:eu-west-1:444455556666:key/other", origin: .awsKms,
-      customKeyStoreId: nil, xksKeyId: nil, description: "", creationDate: Date(timeIntervalSince1970: 0),
-      enabled: true, deletionDate: nil, pendingWindowInDays: nil)
+      KeyFields(
+        keyId: "k-1", sequence: 1, arn: "arn:aws:kms:eu-west-1:444455556666:key/other", origin: .awsKms,
+        customKeyStoreId: nil, xksKeyId: nil, description: "", creationDate: Date(timeIntervalSince1970: 0),
+        enabled: true, deletionDate: nil, pendingWindowInDays: nil))
     #expect(odd.arn == "arn:aws:kms:eu-west-1:444455556666:key/other")
     let restored = try JSONDecoder().decode(KeyRecord.self, from: JSONEncoder().encode(odd))
     #expect(restored.arn == odd.arn)
