@@ -1,48 +1,6 @@
 import Foundation
 import Testing
 
-/// A background server for a test: its output goes to a log file, read for its URL.
-final class BackgroundServer {
-  let process = Process()
-  let log: URL
-
-  init(_ executable: String, _ arguments: [String], environment: [String: String], name: String) throws {
-    log = FileManager.default.temporaryDirectory.appendingPathComponent("kmsdash-e2e-\(name)-\(getpid()).log")
-    _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-    let handle = try FileHandle(forWritingTo: log)
-    process.standardOutput = handle
-    process.standardError = handle
-    try process.run()
-  }
-
-  var output: String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
-
-  /// The first `http://127.0.0.1:PORT` the server prints.
-  func url(timeout: TimeInterval = 30) throws -> String {
-    let deadline = Date().addingTimeInterval(timeout)
-    while Date() < deadline {
-      if let match = output.firstMatch(of: /http:\/\/127\.0\.0\.1:[0-9]+/) { return String(match.output) }
-      usleep(50_000)
-    }
-    throw E2EError("the server did not print its address:\n\(output)")
-  }
-
-  func stop() {
-    guard process.isRunning else { return }
-    // SIGKILL: a child started by Foundation may inherit a blocked SIGTERM (see Tmux.swift).
-    kill(process.processIdentifier, SIGKILL)
-    process.waitUntilExit()
-  }
-
-  deinit {
-    stop()
-    try? FileManager.default.removeItem(at: log)
-  }
-}
-
 /// Issue 12: two `kmsdash serve` (two accounts, each signing only its own access key, two Regions
 /// each) plus moto_server, one dashboard over all of them from a saved view.
 @Suite(.serialized) struct ManySourcesEndToEndTests {
@@ -70,16 +28,15 @@ final class BackgroundServer {
       [
         "serve", "--port", "0", "--ephemeral", "--time-scale", "0.2", "--account-id", "111111111111",
         "--access-key-id", "AKIDACCOUNTA00000001", "--secret-access-key", "secret-of-account-a",
-      ], environment: quiet, name: "serve-a")
+      ], environment: quiet)
     let serveB = try BackgroundServer(
       bin,
       [
         "serve", "--port", "0", "--ephemeral", "--time-scale", "0.2", "--account-id", "222222222222",
         "--access-key-id", "AKIDACCOUNTB00000001", "--secret-access-key", "secret-of-account-b",
-      ], environment: quiet, name: "serve-b")
+      ], environment: quiet)
     let motoServer = try BackgroundServer(
-      "/usr/bin/env", ["python3", "-m", "moto.server", "-H", "127.0.0.1", "-p", "0"], environment: [:],
-      name: "moto")
+      "/usr/bin/env", ["python3", "-m", "moto.server", "-H", "127.0.0.1", "-p", "0"], environment: [:])
     let (urlA, urlB, urlMoto) = (try serveA.url(), try serveB.url(), try motoServer.url())
 
     // The AWS config: one profile per endpoint (endpoint_url covers KMS and STS, so each

@@ -1,42 +1,76 @@
 import Foundation
 import Testing
 
-/// A `kmsdash serve` on a free port, its log in a temporary file, killed when released.
-final class ServeProcess {
+/// A background server for a test. Its output (stdout and stderr) is read as it arrives; a test
+/// waits for a line it expects (the server's address) on a condition signalled by each chunk,
+/// never by sleeping and looking again. Killed when stopped or released.
+final class BackgroundServer: @unchecked Sendable {
   let process = Process()
-  let log: URL
-  /// The endpoint the server printed (`http://127.0.0.1:PORT`).
-  private(set) var endpoint = ""
+  private let pipe = Pipe()
+  private let arrived = NSCondition()
+  private var captured = Data()  // guarded by `arrived`
+  private var closed = false  // guarded by `arrived`
 
-  init(binary: String, arguments: [String], environment: [String: String]) throws {
-    log = FileManager.default.temporaryDirectory.appendingPathComponent(
-      "kmsdash-e2e-serve-\(getpid())-\(UUID().uuidString.prefix(8)).log")
-    _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-    process.executableURL = URL(fileURLWithPath: binary)
-    process.arguments = ["serve", "--port", "0"] + arguments
+  init(_ executable: String, _ arguments: [String], environment: [String: String]) throws {
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
     process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
       .merging(["SWIFT_BACKTRACE": "enable=no"]) { $1 }
-    let handle = try FileHandle(forWritingTo: log)
-    process.standardOutput = handle
-    process.standardError = handle
-    try process.run()
-    let deadline = Date().addingTimeInterval(30)
-    while Date() < deadline {
-      let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
-      if let match = text.firstMatch(of: /http:\/\/127\.0\.0\.1:[0-9]+/) {
-        endpoint = String(match.output)
-        return
-      }
-      usleep(50_000)
+    process.standardOutput = pipe
+    process.standardError = pipe
+    pipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
+      let chunk = handle.availableData
+      guard let self else { return }
+      self.arrived.lock()
+      if chunk.isEmpty { self.closed = true } else { self.captured.append(chunk) }
+      self.arrived.broadcast()
+      self.arrived.unlock()
+      if chunk.isEmpty { handle.readabilityHandler = nil }
     }
-    throw E2EError("kmsdash serve did not print its endpoint within 30 s: \(log.path)")
+    try process.run()
   }
 
-  deinit {
-    // SIGKILL: a child started by Foundation may inherit a blocked SIGTERM (see Tmux.swift).
-    kill(process.processIdentifier, SIGKILL)
-    process.waitUntilExit()
-    try? FileManager.default.removeItem(at: log)
+  /// Everything the server has printed so far.
+  var output: String {
+    arrived.lock()
+    defer { arrived.unlock() }
+    return String(decoding: captured, as: UTF8.self)
+  }
+
+  /// The first `http://127.0.0.1:PORT` the server prints; fails when it exits or stays silent.
+  func url(timeout: TimeInterval = 30) throws -> String {
+    let deadline = Date().addingTimeInterval(timeout)
+    arrived.lock()
+    defer { arrived.unlock() }
+    while true {
+      let text = String(decoding: captured, as: UTF8.self)
+      if let match = text.firstMatch(of: /http:\/\/127\.0\.0\.1:[0-9]+/) { return String(match.output) }
+      if closed || !arrived.wait(until: deadline) {
+        throw E2EError("the server did not print its address:\n\(text)")
+      }
+    }
+  }
+
+  func stop() {
+    if process.isRunning {
+      // SIGKILL: a child started by Foundation may inherit a blocked SIGTERM (see Tmux.swift).
+      kill(process.processIdentifier, SIGKILL)
+      process.waitUntilExit()
+    }
+  }
+
+  deinit { stop() }
+}
+
+/// A `kmsdash serve` on a free port.
+final class ServeProcess {
+  let server: BackgroundServer
+  /// The endpoint the server printed (`http://127.0.0.1:PORT`).
+  let endpoint: String
+
+  init(binary: String, arguments: [String], environment: [String: String]) throws {
+    server = try BackgroundServer(binary, ["serve", "--port", "0"] + arguments, environment: environment)
+    endpoint = try server.url()
   }
 }
 
