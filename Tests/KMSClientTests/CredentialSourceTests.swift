@@ -773,17 +773,33 @@ import Testing
   /// A provider whose fetches hand out numbered keys valid for an hour; `fail` makes them throw.
   final class Source: @unchecked Sendable {
     let clock: ManualClock
-    let state = Locked((count: 0, fail: false, gate: false))
+    let state = Locked((count: 0, fail: false, gate: false, held: [CheckedContinuation<Void, Never>]()))
     init(_ clock: ManualClock) { self.clock = clock }
 
     func fetch() async throws -> ExpiringCredentials {
-      while state.withLock({ $0.gate }) { try await Task.sleep(for: .milliseconds(5)) }
+      // While the gate is closed a fetch waits until it opens (`setGate(false)` resumes it).
+      await withCheckedContinuation { (waiting: CheckedContinuation<Void, Never>) in
+        let hold = state.withLock { value -> Bool in
+          if value.gate { value.held.append(waiting) }
+          return value.gate
+        }
+        if !hold { waiting.resume() }
+      }
       let (n, fail) = state.withLock { value -> (Int, Bool) in
         value.count += 1
         return (value.count, value.fail)
       }
       if fail { throw AWSCredentialError(source: "test", message: "STS unreachable") }
       return ExpiringCredentials(keys(n), expiration: clock.now.addingTimeInterval(3600))
+    }
+
+    func setGate(_ closed: Bool) {
+      let released = state.withLock { value -> [CheckedContinuation<Void, Never>] in
+        value.gate = closed
+        defer { if !closed { value.held = [] } }
+        return closed ? [] : value.held
+      }
+      for waiting in released { waiting.resume() }
     }
   }
 
@@ -795,12 +811,10 @@ import Testing
     }
     #expect(try await provider.credentials() == Self.keys(1))
     clock.advance(3600 - 14 * 60)  // 14 minutes left: advisory
-    source.state.withLock { $0.gate = true }  // the refresh hangs…
+    source.setGate(true)  // the refresh hangs…
     #expect(try await provider.credentials() == Self.keys(1))  // …and the caller does not wait
-    source.state.withLock { $0.gate = false }
-    for _ in 0..<200 where try await provider.credentials() != Self.keys(2) {
-      try await Task.sleep(for: .milliseconds(5))
-    }
+    source.setGate(false)
+    await provider.backgroundRefreshSettled()
     #expect(try await provider.credentials() == Self.keys(2))
     #expect(await provider.fetchCount == 2)
   }

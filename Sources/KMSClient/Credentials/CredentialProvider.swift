@@ -76,6 +76,8 @@ public actor RefreshingCredentialProvider: AWSCredentialProvider {
   private var current: ExpiringCredentials?
   private var fetchedAt: Date?
   private var refreshing: Task<ExpiringCredentials, any Error>?
+  /// The background refresh's bookkeeping (stored or failed), for tests that wait for it.
+  private var backgroundRefresh: Task<Void, Never>?
   /// Fetches started (for tests and diagnostics).
   public private(set) var fetchCount = 0
   /// The last background refresh failure, if the current credentials outlived it.
@@ -145,8 +147,11 @@ public actor RefreshingCredentialProvider: AWSCredentialProvider {
     let task = Task { try await fetch() }
     refreshing = task
     fetchCount += 1
-    Task { await self.finishBackground(task) }
+    backgroundRefresh = Task { await self.finishBackground(task) }
   }
+
+  /// Returns once the background refresh started last has been stored or has failed.
+  func backgroundRefreshSettled() async { await backgroundRefresh?.value }
 
   private func finishBackground(_ task: Task<ExpiringCredentials, any Error>) async {
     do {
