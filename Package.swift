@@ -135,7 +135,7 @@ let package = Package(
         .product(name: "NIOHTTP1", package: "swift-nio"),
       ]
     ),
-    // What several test targets share (one test clock); not part of the product.
+    // What several test targets share (one test clock, background servers); not part of the product.
     .target(name: "TestSupport", path: "Tests/TestSupport"),
     .testTarget(name: "KMSModelTests", dependencies: ["KMSModel"]),
     .testTarget(name: "AWSSigV4Tests", dependencies: ["AWSSigV4"], resources: [.copy("Fixtures")]),
@@ -172,7 +172,7 @@ let package = Package(
       // Text snapshots of the screens, read from the source tree (ViewSnapshotTests).
       exclude: ["Snapshots"]
     ),
-    .testTarget(name: "EndToEndTests", dependencies: ["KMSModel"]),
+    .testTarget(name: "EndToEndTests", dependencies: ["KMSModel", "TestSupport"]),
     .testTarget(
       name: "XKSTests",
       dependencies: [

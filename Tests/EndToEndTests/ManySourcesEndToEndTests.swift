@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// Issue 12: two `kmsdash serve` (two accounts, each signing only its own access key, two Regions

@@ -1,6 +1,7 @@
 import AWSSigV4
 import Crypto
 import Foundation
+import TestSupport
 import Testing
 
 @testable import KMSClient
@@ -243,29 +244,17 @@ import Testing
     .enabled(if: runs(needing: "moto"), "Python module 'moto' is missing: install it with `\(installHint)`."))
   func stsAgainstMotoServer() async throws {
     try Self.requireModule("moto")
-    let port = 45_000 + Int.random(in: 0..<2000)
-    let moto = Process()
-    moto.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    moto.arguments = ["python3", "-m", "moto.server", "-H", "127.0.0.1", "-p", String(port)]
-    moto.standardOutput = FileHandle.nullDevice
-    moto.standardError = FileHandle.nullDevice
-    try moto.run()
-    defer {
-      // moto's threaded server may outlive SIGTERM; waitUntilExit would then never return.
-      kill(moto.processIdentifier, SIGKILL)
-      moto.waitUntilExit()
-    }
-    let endpoint = URL(string: "http://127.0.0.1:\(port)")!
+    // Port 0: moto picks a free one and prints its address, which the test waits for.
+    let moto = try BackgroundServer(
+      "/usr/bin/env", ["python3", "-m", "moto.server", "-H", "127.0.0.1", "-p", "0"], environment: [:])
+    // moto's threaded server may outlive SIGTERM: stop() kills it.
+    defer { moto.stop() }
+    let endpoint = try #require(URL(string: try moto.url()))
     let sts = STSClient(
       endpoint: endpoint, region: "us-east-1", http: AsyncHTTPSender(), timeout: .seconds(5))
     let keys = AWSCredentials(
       accessKeyId: "AKIAIOSFODNN7EXAMPLE", secretAccessKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
-    var identity: AWSCallerIdentity?
-    for _ in 0..<100 where identity == nil {
-      identity = try? await sts.getCallerIdentity(credentials: keys)
-      if identity == nil { try await Task.sleep(for: .milliseconds(100)) }
-    }
-    let found = try #require(identity, "moto_server did not start on port \(port)")
+    let found = try await sts.getCallerIdentity(credentials: keys)
     #expect(found.account == "123456789012")
     #expect(
       found.arn.hasPrefix("arn:aws:sts::123456789012:") || found.arn.hasPrefix("arn:aws:iam::123456789012:"))
