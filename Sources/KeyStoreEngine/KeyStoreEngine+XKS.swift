@@ -51,9 +51,21 @@ extension KeyStoreEngine {
   /// What the engine last saw of a store's proxy (saved with the store), with the crypto errors
   /// counted since.
   public func xksHealth(customKeyStoreId: String) -> XKSStoreHealth? {
-    guard var health = stores[customKeyStoreId]?.xks?.health else { return nil }
+    guard let store = stores[customKeyStoreId], var health = xksSavedHealth(store) else { return nil }
     for (name, count) in xks.unsavedErrors[customKeyStoreId] ?? [:] {
       health.errorCounts[name, default: 0] += count
+    }
+    return health
+  }
+
+  /// The store's saved health, with its VPC endpoint service as the account has it now (what a
+  /// commit publishes: the crypto errors not yet saved are left to `xksHealth`).
+  func xksSavedHealth(_ store: StoreRecord) -> XKSStoreHealth? {
+    guard let settings = store.xks, var health = settings.health else { return nil }
+    if settings.connectivity == .vpcEndpointService, let name = settings.vpcEndpointServiceName {
+      let failure = xksVPCConnectFailure(store)
+      health.vpcEndpointService = XKSVPCEndpointServiceStatus(
+        serviceName: name, service: xks.vpcServices[name], connectOutcome: failure?.0, problem: failure?.1)
     }
     return health
   }
@@ -426,6 +438,10 @@ extension KeyStoreEngine {
   static func storeException(for failure: XKSCallFailure) -> KMSError {
     let message = XKSMessages.message(for: failure)
     switch failure {
+    case .proxyError(let name) where !healthErrorNames.contains(name):
+      // An errorName GetHealthStatus never answers (the spec's table has no Create/Update entry
+      // for it): an answer KMS cannot interpret, whatever its own wording would be for a key.
+      return KMSError(.xksProxyInvalidResponseException, XKSMessages.cannotInterpret)
     case .proxyError(.authenticationFailedException):
       return KMSError(.xksProxyIncorrectAuthenticationCredentialException, message)
     case .proxyError(.invalidUriPathException):
@@ -439,6 +455,13 @@ extension KeyStoreEngine {
     }
   }
 
+  /// The errorNames the spec lets GetHealthStatus answer (everything but ValidationException,
+  /// AccessDeniedException and the key errors); ValidationException reads as "cannot interpret".
+  static let healthErrorNames: Set<XKSErrorName> = [
+    .validationException, .authenticationFailedException, .invalidUriPathException, .throttlingException,
+    .dependencyTimeoutException, .internalException,
+  ]
+
   // MARK: CreateKey: GetKeyMetadata
 
   /// The proxy's answer for `XksKeyId`, when the request is a CreateKey in a CONNECTED external
@@ -448,7 +471,14 @@ extension KeyStoreEngine {
       let store = stores[storeId], store.type == .externalKeyStore
     else { return nil }
     // Every other check first, as KMS: GetKeyMetadata only for a request that would pass.
-    try rehearse { () throws(KMSError) in _ = try createKeyChanges(request, verified: .rehearsal) }
+    do {
+      try rehearse { () throws(KMSError) in _ = try createKeyChanges(request, verified: .rehearsal) }
+    } catch where error.code == .customKeyStoreInvalidStateException
+      && stores[storeId]?.machine.connectionState != .connected
+    {
+      // KMS's wording for an external key store that is not connected to its proxy.
+      throw KMSError(.customKeyStoreInvalidStateException, XKSMessages.notConnected)
+    }
     guard let target = xksTarget(store) else {
       throw KMSError(.customKeyStoreInvalidStateException, XKSMessages.authentication)
     }
@@ -472,6 +502,9 @@ extension KeyStoreEngine {
     case .proxyError(.unsupportedOperationException):
       return KMSError(.xksKeyInvalidResponseException, message)
     case .proxyError(.accessDeniedException): return KMSError(.kmsInvalidStateException, message)
+    case .proxyError(.invalidCiphertextException):
+      // Not an answer GetKeyMetadata can give (there is no ciphertext): uninterpretable.
+      return KMSError(.customKeyStoreInvalidStateException, XKSMessages.cannotInterpret)
     default: return KMSError(.customKeyStoreInvalidStateException, message)
     }
   }

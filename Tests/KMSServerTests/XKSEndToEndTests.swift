@@ -1,25 +1,31 @@
 import Foundation
 import Testing
 
-/// A running `kmsdash xks-proxy --http --ephemeral` on a free port; terminated by `stop()`.
+/// A running `kmsdash xks-proxy --ephemeral` on a free port (`--http` unless `tls`, then with its
+/// generated certificate, whose CA file is `caPath`); terminated by `stop()`.
 final class XKSProxyProcess: @unchecked Sendable {
   let process = Process()
   let url: String
   let logURL: URL
+  /// With `tls`: the CA file the proxy printed (trust it with `serve --xks-ca-file`).
+  let caPath: String?
 
-  init() async throws {
+  init(tls: Bool = false) async throws {
     logURL = FileManager.default.temporaryDirectory.appendingPathComponent(
       "kmsdash-xks-\(UUID().uuidString.prefix(8)).log")
     _ = FileManager.default.createFile(atPath: logURL.path, contents: nil)
     process.executableURL = try Conformance.kmsdashBinary()
-    process.arguments = ["xks-proxy", "--http", "--ephemeral", "--host", "127.0.0.1", "--port", "0"]
+    process.arguments =
+      ["xks-proxy"] + (tls ? [] : ["--http"]) + ["--ephemeral", "--host", "127.0.0.1", "--port", "0"]
     let outPipe = Pipe()
     process.standardOutput = outPipe
     process.standardError = try FileHandle(forWritingTo: logURL)
     process.standardInput = FileHandle.nullDevice
     try process.run()
     let reader = outPipe.fileHandleForReading
-    let found: String? = await withCheckedContinuation { continuation in
+    // The address line, and with TLS the CA line printed after it.
+    let address = tls ? #"https://127\.0\.0\.1:[0-9]+"# : #"http://127\.0\.0\.1:[0-9]+"#
+    let found: (String, String?)? = await withCheckedContinuation { continuation in
       DispatchQueue.global().async {
         var buffer = Data()
         let deadline = Date().addingTimeInterval(60)
@@ -28,8 +34,11 @@ final class XKSProxyProcess: @unchecked Sendable {
           if chunk.isEmpty { break }
           buffer.append(chunk)
           let text = String(decoding: buffer, as: UTF8.self)
-          if let range = text.range(of: #"http://127\.0\.0\.1:[0-9]+"#, options: .regularExpression) {
-            continuation.resume(returning: String(text[range]))
+          let ca = text.range(of: #"CA certificate: [^\n]+\n"#, options: .regularExpression).map {
+            String(text[$0].dropFirst("CA certificate: ".count).dropLast())
+          }
+          if let range = text.range(of: address, options: .regularExpression), !tls || ca != nil {
+            continuation.resume(returning: (String(text[range]), ca))
             DispatchQueue.global().async { while !reader.availableData.isEmpty {} }
             return
           }
@@ -42,7 +51,7 @@ final class XKSProxyProcess: @unchecked Sendable {
       throw Conformance.HarnessError(
         "kmsdash xks-proxy did not start: \((try? String(contentsOf: logURL, encoding: .utf8)) ?? "")")
     }
-    url = found
+    (url, caPath) = found
   }
 
   var log: String { (try? String(contentsOf: logURL, encoding: .utf8)) ?? "" }
@@ -53,6 +62,13 @@ final class XKSProxyProcess: @unchecked Sendable {
       process.waitUntilExit()
     }
     try? FileManager.default.removeItem(at: logURL)
+    // --ephemeral keeps its generated certificates in a directory of its own under the temp dir.
+    if let caPath {
+      let directory = URL(fileURLWithPath: caPath).deletingLastPathComponent()
+      if directory.lastPathComponent.hasPrefix("kmsdash-xks-proxy-") {
+        try? FileManager.default.removeItem(at: directory)
+      }
+    }
   }
 }
 
