@@ -21,6 +21,9 @@ func xksDetailLines(_ s: CustomKeyStoresListEntry, _ state: DashboardState) -> [
   let warn = stateStyle(.connecting, state.config)
   let bad = stateStyle(.failed, state.config)
   var lines: [(String, String, Style)] = []
+  if let vpc = health.vpcEndpointService {
+    lines += vpcEndpointServiceLines(vpc, store: s, good: good, bad: bad)
+  }
   if health.proxyVendor != nil || health.proxyModel != nil {
     let text = [health.proxyVendor, health.proxyModel].compactMap { $0 }.joined(separator: " ")
     lines.append(("XKS proxy", text, .plain))
@@ -70,6 +73,32 @@ func xksDetailLines(_ s: CustomKeyStoresListEntry, _ state: DashboardState) -> [
     lines.append(("TLS certificate", text, days < 0 ? bad : days < 30 ? warn : .plain))
   } else {
     lines.append(("TLS certificate", "not seen (plain HTTP or no TLS call yet)", .dim))
+  }
+  return lines
+}
+
+/// A `VPC_ENDPOINT_SERVICE` store's endpoint service as the account has it (as the CloudHSM
+/// detail shows the cluster): its private DNS name and Availability Zones, the QA faults set on
+/// it, and what KMS's check would make of the next connect, with the remedy.
+func vpcEndpointServiceLines(
+  _ vpc: XKSVPCEndpointServiceStatus, store s: CustomKeyStoresListEntry, good: Style, bad: Style
+) -> [(String, String, Style)] {
+  var lines: [(String, String, Style)] = []
+  if let service = vpc.service {
+    var text = "\(service.privateDnsName), \(service.availabilityZones) AZ"
+    text += service.availabilityZones == 1 ? "" : "s"
+    if !service.faults.isEmpty {
+      text += "; faults: " + service.faults.sorted().map(\.rawValue).joined(separator: ", ")
+    }
+    lines.append(("VPC endpoint service", text, vpc.connectOutcome == nil ? good : bad))
+  } else {
+    lines.append(("VPC endpoint service", "\(vpc.serviceName) is not in the account", bad))
+  }
+  if let outcome = vpc.connectOutcome {
+    lines.append(("  KMS check", outcome.rawValue + (vpc.problem.map { ": \($0)" } ?? ""), bad))
+    if outcome != s.connectionErrorCode { lines.append(("  Remedy", outcome.remedy, .bold)) }
+  } else {
+    lines.append(("  KMS check", "passes (found, KMS allowed, private DNS verified, no acceptance, 2+ AZs)", good))
   }
   return lines
 }

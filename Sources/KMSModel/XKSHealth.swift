@@ -39,6 +39,9 @@ public struct XKSStoreHealth: Sendable, Equatable, Codable {
   public var credentialSetAt: Date?
   /// The `notAfter` of the proxy's TLS certificate, when one was seen (nil over plain HTTP).
   public var certificateNotAfter: Date?
+  /// `VPC_ENDPOINT_SERVICE` connectivity: the store's endpoint service as the account has it now
+  /// (filled in when the health is read, never saved with the store).
+  public var vpcEndpointService: XKSVPCEndpointServiceStatus?
 
   public init(
     checkedAt: Date? = nil, checkOperation: String? = nil, latencyMilliseconds: Double? = nil,
@@ -62,6 +65,26 @@ public struct XKSStoreHealth: Sendable, Equatable, Codable {
 
   /// KMS times out every proxy call after this long.
   public static let timeoutMilliseconds = 250.0
+}
+
+/// A store's simulated VPC endpoint service as KMS's connect check sees it.
+public struct XKSVPCEndpointServiceStatus: Sendable, Equatable, Codable {
+  public var serviceName: String
+  /// The service as the account has it; nil when the account has no such service.
+  public var service: XKSVPCEndpointService?
+  /// The code a connect gets from the service now (nil: the check passes), and why.
+  public var connectOutcome: ConnectionErrorCodeType?
+  public var problem: String?
+
+  public init(
+    serviceName: String, service: XKSVPCEndpointService?, connectOutcome: ConnectionErrorCodeType?,
+    problem: String?
+  ) {
+    self.serviceName = serviceName
+    self.service = service
+    self.connectOutcome = connectOutcome
+    self.problem = problem
+  }
 }
 
 /// The faults the dashboard's QA panel toggles on an embedded XKS proxy (issue 10 §1's list).

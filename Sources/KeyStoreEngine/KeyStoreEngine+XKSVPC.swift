@@ -40,6 +40,10 @@ extension KeyStoreEngine {
       }
       if enabled { service.faults.insert(fault) } else { service.faults.remove(fault) }
       xks.vpcServices[serviceName] = service
+      // The stores behind the service are republished: their health shows the service's state.
+      for id in xks.externalStores.sorted() {
+        if let store = stores[id], store.xks?.vpcEndpointServiceName == serviceName { stores[id] = store }
+      }
       return service
     }
   }

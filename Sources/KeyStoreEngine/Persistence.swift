@@ -158,7 +158,7 @@ extension KeyStoreEngine {
       if let store = stores[id] {
         delta.stores.append(entry(store))
         delta.stateSince[id] = store.machine.since
-        if let health = store.xks?.health { delta.xksHealth[id] = health }
+        if let health = xksSavedHealth(store) { delta.xksHealth[id] = health }
         let before = stores.original(id).flatMap { $0 }
         if before?.machine.keysUsable != store.machine.keysUsable || before?.clusterId != store.clusterId {
           storesWithNewKeyState.insert(id)

@@ -24,8 +24,8 @@ extension FaultCommand {
   ]
 
   func validateXKS() throws {
-    guard endpoint == nil, cluster == nil else {
-      throw ValidationError("--xks-proxy does not go with --endpoint or --cluster.")
+    guard endpoint == nil, cluster == nil, vpcEndpointService == nil else {
+      throw ValidationError("--xks-proxy does not go with --endpoint, --cluster or --vpc-endpoint-service.")
     }
     let chosen = [set != nil, clear != nil, list].filter { $0 }.count
     guard chosen == 1 else {

@@ -14,6 +14,11 @@ struct FaultCommand: AsyncParsableCommand {
       (for example KMSUSER_LOCKED_OUT makes it FAILED with USER_LOCKED_OUT). Fault names: \
       \(SimulatorFault.allCases.map(\.rawValue).joined(separator: ", ")).
 
+      --vpc-endpoint-service NAME breaks a simulated VPC endpoint service instead (external key \
+      stores with VPC_ENDPOINT_SERVICE connectivity): \
+      \(XKSVPCEndpointServiceFault.allCases.map(\.rawValue).joined(separator: ", ")); \
+      --vpc-endpoint-service all --list lists them. --xks-proxy URL sets a kmsdash xks-proxy's faults.
+
       Requests are signed with SigV4 using --access-key-id/--secret-access-key or \
       AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (+ AWS_SESSION_TOKEN); without credentials they are \
       sent unsigned, which only a server started with --no-auth accepts.
@@ -32,6 +37,12 @@ struct FaultCommand: AsyncParsableCommand {
   var xksProxy: String?
 
   @Option(
+    help: ArgumentHelp(
+      "With --endpoint: a simulated VPC endpoint service to break or mend (see --set), or `all` with --list.",
+      valueName: "name"))
+  var vpcEndpointService: String?
+
+  @Option(
     help: ArgumentHelp("With --xks-proxy: a PEM CA file to trust (its printed ca.pem).", valueName: "path"))
   var caFile: String?
 
@@ -48,8 +59,10 @@ struct FaultCommand: AsyncParsableCommand {
 
   func validate() throws {
     if xksProxy != nil { return try validateXKS() }
-    guard let endpoint, cluster != nil else {
-      throw ValidationError("Give --endpoint URL and --cluster ID (or --xks-proxy URL for proxy faults).")
+    if vpcEndpointService != nil { try validateVPC() }
+    guard let endpoint, cluster != nil || vpcEndpointService != nil else {
+      throw ValidationError(
+        "Give --endpoint URL and --cluster ID or --vpc-endpoint-service NAME (or --xks-proxy URL for proxy faults).")
     }
     let chosen = [set != nil, clear != nil, list].filter { $0 }.count
     guard chosen == 1 else {
@@ -58,7 +71,7 @@ struct FaultCommand: AsyncParsableCommand {
     guard let url = URL(string: endpoint), let scheme = url.scheme, ["http", "https"].contains(scheme),
       url.host != nil
     else { throw ValidationError("--endpoint must be an http(s) URL such as http://127.0.0.1:4599.") }
-    for name in [set, clear].compactMap({ $0 }) where Self.fault(named: name) == nil {
+    for name in [set, clear].compactMap({ $0 }) where vpcEndpointService == nil && Self.fault(named: name) == nil {
       throw ValidationError(
         "Unknown fault '\(name)'. Faults: \(SimulatorFault.allCases.map(\.rawValue).joined(separator: ", "))."
       )
@@ -72,6 +85,9 @@ struct FaultCommand: AsyncParsableCommand {
 
   func run() async throws {
     if let xksProxy { return try await runXKS(xksProxy) }
+    if let vpcEndpointService, let endpoint, let url = URL(string: endpoint) {
+      return try await runVPC(vpcEndpointService, endpoint: url)
+    }
     guard let endpoint, let cluster, let url = URL(string: endpoint) else { throw ExitCode(2) }
     let client = KMSHTTPClient(configuration: faultClientConfiguration(endpoint: url))
     defer { Task { await client.shutdown() } }

@@ -81,6 +81,9 @@ enum ViewScenarios {
     var ak = F.state(size, snapshot: F.snapshotWithAccountKeys())
     ak.press(.char("K"), .char("j"))
     out.append(("allKeys", ak))
+    var vpc = F.state(size, snapshot: XKSViewTests.vpcSnapshot())
+    vpc.selectedStoreId = XKSViewTests.vpcBroken
+    out.append(("xksVpcDetail", vpc))
     return out
   }
 }

@@ -132,6 +132,77 @@ import Testing
     #expect(s.overlay == nil)
   }
 
+  static let vpcGood = "cks-0de3000000000000b"
+  static let vpcBroken = "cks-0de3000000000000c"
+  static let service = "com.amazonaws.vpce.us-east-1.vpce-svc-0123456789abcdef0"
+  static let brokenService = "com.amazonaws.vpce.us-east-1.vpce-svc-0aaaabbbbccccdddd"
+
+  /// The XKS fleet plus two VPC_ENDPOINT_SERVICE stores: one whose service passes KMS's check,
+  /// one whose service QA deleted (the store FAILED with the matching code).
+  static func vpcSnapshot() -> FleetSnapshot {
+    var snap = snapshot()
+    func vpcStore(_ id: String, _ name: String, _ serviceName: String, _ state: ConnectionStateType,
+                  code: ConnectionErrorCodeType? = nil) -> CustomKeyStoresListEntry {
+      var entry = xksStore(id, name, state, code: code)
+      entry.xksProxyConfiguration = XksProxyConfigurationType(
+        connectivity: .vpcEndpointService, accessKeyId: "KMSDASHDEMOXKSACCESSKEY2",
+        uriEndpoint: "https://xks-vpc.example.com", uriPath: "/demo/kms/xks/v1",
+        vpcEndpointServiceName: serviceName)
+      return entry
+    }
+    snap.stores.append(vpcStore(vpcGood, "aaa-xks-vpc", service, .connected))
+    snap.stores.append(
+      vpcStore(vpcBroken, "aaa-xks-vpc-broken", brokenService, .failed, code: .xksVpcEndpointServiceNotFound))
+    var good = XKSStoreHealth(credentialSetAt: F.t0.addingTimeInterval(-86_400))
+    good.vpcEndpointService = XKSVPCEndpointServiceStatus(
+      serviceName: service,
+      service: XKSVPCEndpointService(
+        serviceName: service, privateDnsName: "xks-vpc.example.com",
+        allowedPrincipals: ["cks.kms.us-east-1.amazonaws.com"]),
+      connectOutcome: nil, problem: nil)
+    snap.xksHealth[vpcGood] = good
+    var broken = XKSStoreHealth(credentialSetAt: F.t0.addingTimeInterval(-86_400))
+    broken.vpcEndpointService = XKSVPCEndpointServiceStatus(
+      serviceName: brokenService,
+      service: XKSVPCEndpointService(
+        serviceName: brokenService, privateDnsName: "xks-vpc2.example.com",
+        allowedPrincipals: ["cks.kms.us-east-1.amazonaws.com"], availabilityZones: 1,
+        faults: [.deleted, .privateDnsUnverified]),
+      connectOutcome: .xksVpcEndpointServiceNotFound,
+      problem: "The VPC endpoint service \(brokenService) was not found.")
+    snap.xksHealth[vpcBroken] = broken
+    return snap
+  }
+
+  @Test func theDetailOfAVPCStoreShowsItsEndpointService() throws {
+    var s = F.state(Size(width: 120, height: 40), snapshot: Self.vpcSnapshot())
+    s.selectedStoreId = Self.vpcGood
+    var screen = view(s)
+    #expect(Self.line(screen, "XksProxy VpcEndpointSvc") == "XksProxy VpcEndpointSvc \(Self.service)")
+    #expect(Self.line(screen, "VPC endpoint service") == "VPC endpoint service    xks-vpc.example.com, 2 AZs")
+    #expect(
+      Self.line(screen, "  KMS check")
+        == "KMS check             passes (found, KMS allowed, private DNS verified, no acceptance, 2+ AZs)")
+    s.selectedStoreId = Self.vpcBroken
+    screen = view(s)
+    #expect(
+      Self.line(screen, "VPC endpoint service")
+        == "VPC endpoint service    xks-vpc2.example.com, 1 AZ; faults: DELETED, PRIVATE_DNS_UNVERIFIED")
+    #expect(
+      Self.line(screen, "  KMS check")
+        == "KMS check             XKS_VPC_ENDPOINT_SERVICE_NOT_FOUND: The VPC endpoint service \(Self.brokenService)")
+    // The store already FAILED with that code: its remedy is shown once, under the code.
+    #expect(screen.text.components(separatedBy: "Remedy").count == 2)
+    // A service missing from the account altogether.
+    var snap = Self.vpcSnapshot()
+    snap.xksHealth[Self.vpcBroken]?.vpcEndpointService?.service = nil
+    var missing = F.state(Size(width: 120, height: 40), snapshot: snap)
+    missing.selectedStoreId = Self.vpcBroken
+    #expect(
+      Self.line(view(missing), "VPC endpoint service")
+        == "VPC endpoint service    \(Self.brokenService) is not in the account")
+  }
+
   @Test func readOnlyAndOtherBackendsDoNotToggle() {
     var s = Self.state(F.config(readOnly: true))
     s.selectedStoreId = Self.orders
