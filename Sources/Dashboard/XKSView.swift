@@ -98,7 +98,8 @@ func vpcEndpointServiceLines(
     lines.append(("  KMS check", outcome.rawValue + (vpc.problem.map { ": \($0)" } ?? ""), bad))
     if outcome != s.connectionErrorCode { lines.append(("  Remedy", outcome.remedy, .bold)) }
   } else {
-    lines.append(("  KMS check", "passes (found, KMS allowed, private DNS verified, no acceptance, 2+ AZs)", good))
+    lines.append(
+      ("  KMS check", "passes (found, KMS allowed, private DNS verified, no acceptance, 2+ AZs)", good))
   }
   return lines
 }

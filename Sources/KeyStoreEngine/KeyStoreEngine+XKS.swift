@@ -473,7 +473,8 @@ extension KeyStoreEngine {
     // Every other check first, as KMS: GetKeyMetadata only for a request that would pass.
     do {
       try rehearse { () throws(KMSError) in _ = try createKeyChanges(request, verified: .rehearsal) }
-    } catch where error.code == .customKeyStoreInvalidStateException
+    } catch
+      where error.code == .customKeyStoreInvalidStateException
       && stores[storeId]?.machine.connectionState != .connected
     {
       // KMS's wording for an external key store that is not connected to its proxy.

@@ -62,7 +62,8 @@ struct FaultCommand: AsyncParsableCommand {
     if vpcEndpointService != nil { try validateVPC() }
     guard let endpoint, cluster != nil || vpcEndpointService != nil else {
       throw ValidationError(
-        "Give --endpoint URL and --cluster ID or --vpc-endpoint-service NAME (or --xks-proxy URL for proxy faults).")
+        "Give --endpoint URL and --cluster ID or --vpc-endpoint-service NAME (or --xks-proxy URL for proxy faults)."
+      )
     }
     let chosen = [set != nil, clear != nil, list].filter { $0 }.count
     guard chosen == 1 else {
@@ -71,7 +72,8 @@ struct FaultCommand: AsyncParsableCommand {
     guard let url = URL(string: endpoint), let scheme = url.scheme, ["http", "https"].contains(scheme),
       url.host != nil
     else { throw ValidationError("--endpoint must be an http(s) URL such as http://127.0.0.1:4599.") }
-    for name in [set, clear].compactMap({ $0 }) where vpcEndpointService == nil && Self.fault(named: name) == nil {
+    for name in [set, clear].compactMap({ $0 })
+    where vpcEndpointService == nil && Self.fault(named: name) == nil {
       throw ValidationError(
         "Unknown fault '\(name)'. Faults: \(SimulatorFault.allCases.map(\.rawValue).joined(separator: ", "))."
       )

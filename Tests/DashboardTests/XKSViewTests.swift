@@ -141,8 +141,10 @@ import Testing
   /// one whose service QA deleted (the store FAILED with the matching code).
   static func vpcSnapshot() -> FleetSnapshot {
     var snap = snapshot()
-    func vpcStore(_ id: String, _ name: String, _ serviceName: String, _ state: ConnectionStateType,
-                  code: ConnectionErrorCodeType? = nil) -> CustomKeyStoresListEntry {
+    func vpcStore(
+      _ id: String, _ name: String, _ serviceName: String, _ state: ConnectionStateType,
+      code: ConnectionErrorCodeType? = nil
+    ) -> CustomKeyStoresListEntry {
       var entry = xksStore(id, name, state, code: code)
       entry.xksProxyConfiguration = XksProxyConfigurationType(
         connectivity: .vpcEndpointService, accessKeyId: "KMSDASHDEMOXKSACCESSKEY2",
@@ -190,7 +192,8 @@ import Testing
         == "VPC endpoint service    xks-vpc2.example.com, 1 AZ; faults: DELETED, PRIVATE_DNS_UNVERIFIED")
     #expect(
       Self.line(screen, "  KMS check")
-        == "KMS check             XKS_VPC_ENDPOINT_SERVICE_NOT_FOUND: The VPC endpoint service \(Self.brokenService)")
+        == "KMS check             XKS_VPC_ENDPOINT_SERVICE_NOT_FOUND: The VPC endpoint service \(Self.brokenService)"
+    )
     // The store already FAILED with that code: its remedy is shown once, under the code.
     #expect(screen.text.components(separatedBy: "Remedy").count == 2)
     // A service missing from the account altogether.

@@ -88,7 +88,8 @@ extension DashboardEndToEndTests {
     let storeId = try kms([
       "create-custom-key-store", "--custom-key-store-name", "xks-remote", "--custom-key-store-type",
       "EXTERNAL_KEY_STORE", "--xks-proxy-uri-endpoint", "https://xks.kmsdash.test", "--xks-proxy-uri-path",
-      "/demo/kms/xks/v1", "--xks-proxy-connectivity", "PUBLIC_ENDPOINT", "--xks-proxy-authentication-credential",
+      "/demo/kms/xks/v1", "--xks-proxy-connectivity", "PUBLIC_ENDPOINT",
+      "--xks-proxy-authentication-credential",
       "AccessKeyId=KMSDASHDEMOXKSACCESSKEY2,RawSecretAccessKey=kmsdashDemoXksSecretKey0123456789abcdefghijk",
       "--query", "CustomKeyStoreId",
     ])
@@ -113,7 +114,8 @@ extension DashboardEndToEndTests {
     t.waitFor(
       shows: [
         "XksProxy UriEndpoint    https://xks.kmsdash.test", "XKS proxy               kmsdash",
-        "EKM fleet", "ACTIVE", "ms of 250 ms", "  Next connect would be CONNECTED", "Proxy errors            none",
+        "EKM fleet", "ACTIVE", "ms of 250 ms", "  Next connect would be CONNECTED",
+        "Proxy errors            none",
         "TLS certificate         not seen (plain HTTP or no TLS call yet)",
       ], timeout: 20)
 
@@ -139,7 +141,8 @@ extension DashboardEndToEndTests {
     }
     t.waitFor(shows: ["Proxy errors            InternalException 1"], timeout: 15)
     t.waitFor(
-      shows: ["UNAVAILABLE", "KmsHealthCheck", "  Next connect would be XKS_PROXY_NOT_REACHABLE"], timeout: 30)
+      shows: ["UNAVAILABLE", "KmsHealthCheck", "  Next connect would be XKS_PROXY_NOT_REACHABLE"], timeout: 30
+    )
     #expect(t.line(containing: "xks-remote")?.contains("● CONNECTED") == true)
 
     // Mended from the panel: the prediction and then the health record follow.
