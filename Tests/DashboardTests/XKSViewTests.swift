@@ -192,7 +192,12 @@ import Testing
         == "VPC endpoint service    xks-vpc2.example.com, 1 AZ; faults: DELETED, PRIVATE_DNS_UNVERIFIED")
     #expect(
       Self.line(screen, "  KMS check")
-        == "KMS check             XKS_VPC_ENDPOINT_SERVICE_NOT_FOUND: The VPC endpoint service \(Self.brokenService)"
+        == "KMS check             XKS_VPC_ENDPOINT_SERVICE_NOT_FOUND: The VPC endpoint service")
+    let store = try #require(s.snapshot?.stores.first { $0.customKeyStoreId == Self.vpcBroken })
+    let check = xksDetailLines(store, s).first { $0.0 == "  KMS check" }?.1
+    #expect(
+      check
+        == "XKS_VPC_ENDPOINT_SERVICE_NOT_FOUND: The VPC endpoint service \(Self.brokenService) was not found."
     )
     // The store already FAILED with that code: its remedy is shown once, under the code.
     #expect(screen.text.components(separatedBy: "Remedy").count == 2)

@@ -80,9 +80,15 @@ extension DashboardEndToEndTests {
       arguments: ["--ephemeral", "--time-scale", "60", "--xks-route", "xks.kmsdash.test=\(proxyURL)"],
       environment: Self.credentials)
     let url = server.endpoint
+    // AWS CLI v1 would fetch an https:// argument (the proxy endpoint) unless told not to.
+    let config = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "kmsdash-e2e-awscfg-\(UUID().uuidString.prefix(8))")
+    try Data("[default]\ncli_follow_urlparam = false\n".utf8).write(to: config)
+    defer { try? FileManager.default.removeItem(at: config) }
+    let cliEnvironment = Self.credentials.merging(["AWS_CONFIG_FILE": config.path]) { $1 }
     func kms(_ arguments: [String]) throws -> String {
       try runAWS(
-        aws, ["kms"] + arguments + ["--endpoint-url", url, "--output", "text"], environment: Self.credentials
+        aws, ["kms"] + arguments + ["--endpoint-url", url, "--output", "text"], environment: cliEnvironment
       ).trimmingCharacters(in: .whitespacesAndNewlines)
     }
     let storeId = try kms([

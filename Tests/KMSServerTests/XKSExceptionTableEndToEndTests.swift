@@ -119,6 +119,11 @@ struct XKSExceptionTableEndToEndTests {
          None, None, "internal"),
     ]
 
+    # errorNames the spec gives no Create/Update entry ("-"): GetHealthStatus never answers them,
+    # so KMS cannot interpret them, whatever they would mean for a key.
+    NO_STORE_ENTRY = {"InvalidStateException", "InvalidKeyUsageException", "AccessDeniedException",
+                      "KeyNotFoundException", "UnsupportedOperationException"}
+
     UNVERIFIED = ssl._create_unverified_context()
     OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}),
                                          urllib.request.HTTPSHandler(context=UNVERIFIED))
@@ -139,6 +144,8 @@ struct XKSExceptionTableEndToEndTests {
                     return True
         except ssl.SSLCertVerificationError:
             return False
+        except OSError:
+            return None  # a connection the certificate swap closed mid-handshake: ask again
 
     def wait_certificate(verifies):
         # The proxy swaps its certificate in the background (and closes open connections).
@@ -202,9 +209,10 @@ struct XKSExceptionTableEndToEndTests {
     for number, (outcome, patch, applies, store_code, createkey_code, message_key) in enumerate(ROWS):
         set_faults(patch)
         if "store" in applies:
-            expect(f"{outcome} / CreateCustomKeyStore", store_code, message_key,
+            store_message = "interpret" if outcome in NO_STORE_ENTRY else message_key
+            expect(f"{outcome} / CreateCustomKeyStore", store_code, store_message,
                    create, name=f"table-{number}")
-            expect(f"{outcome} / UpdateCustomKeyStore", store_code, message_key,
+            expect(f"{outcome} / UpdateCustomKeyStore", store_code, store_message,
                    kms.update_custom_key_store, CustomKeyStoreId=idle_id, XksProxyUriPath=PATH,
                    XksProxyAuthenticationCredential=CREDENTIAL)
         if "createkey" in applies:

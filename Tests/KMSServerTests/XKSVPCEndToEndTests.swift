@@ -113,14 +113,19 @@ struct XKSVPCEndToEndTests {
       wait_state(store_id, "DISCONNECTED")
 
       # The same through `kmsdash fault --vpc-endpoint-service` (KMSClient, signed from the env).
-      listed = fault("--vpc-endpoint-service", "all", "--list")
+      def vpc_fault(*args):
+          result = subprocess.run([os.environ["KMSDASH_BINARY"], "fault", "--endpoint", ENDPOINT, *args],
+                                  capture_output=True, text=True, timeout=60)
+          assert result.returncode == 0, f"kmsdash fault {args}: {result.returncode} {result.stderr}"
+          return result.stdout
+      listed = vpc_fault("--vpc-endpoint-service", "all", "--list")
       assert SERVICE in listed and "xks-vpc.example.com" in listed, listed
       assert "usable: KMS can connect" in listed and "requires acceptance" in listed, listed
       assert "SINGLE_AVAILABILITY_ZONE" in listed, listed
       for name, fault_name, code in [("private-dns-unverified", "PRIVATE_DNS_UNVERIFIED",
                                       "XKS_VPC_ENDPOINT_SERVICE_INVALID_CONFIGURATION"),
                                      ("deleted", "DELETED", "XKS_VPC_ENDPOINT_SERVICE_NOT_FOUND")]:
-          out = fault("--vpc-endpoint-service", SERVICE, "--set", name)
+          out = vpc_fault("--vpc-endpoint-service", SERVICE, "--set", name)
           assert f"Set {fault_name} on {SERVICE}." in out and f"connect fails: {code}" in out, out
           faults = simulator("ListXksVpcEndpointServices", {})["VpcEndpointServices"][0]["Faults"]
           assert faults == [fault_name], faults
@@ -129,7 +134,7 @@ struct XKSVPCEndToEndTests {
           assert entry.get("ConnectionErrorCode") == code, (name, entry)
           kms.disconnect_custom_key_store(CustomKeyStoreId=store_id)
           wait_state(store_id, "DISCONNECTED")
-          out = fault("--vpc-endpoint-service", SERVICE, "--clear", fault_name)
+          out = vpc_fault("--vpc-endpoint-service", SERVICE, "--clear", fault_name)
           assert f"Cleared {fault_name}" in out and "faults: none" in out and "usable" in out, out
       def fault_fails(*args):
           result = subprocess.run([os.environ["KMSDASH_BINARY"], "fault", "--endpoint", ENDPOINT, *args],
