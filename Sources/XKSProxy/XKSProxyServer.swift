@@ -155,9 +155,11 @@ final class XKSHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         .unsupportedOperationException, "The request body is larger than this proxy accepts.")
     } else {
       let target = head.uri
-      let path = String(
-        target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? "")
-      let query = target.contains("?") ? String(target.split(separator: "?", maxSplits: 1)[1]) : ""
+      // Cut at the first "?" by index: `split` drops an empty query ("/health?"), and indexing
+      // its second part crashed the proxy (found by scripts/proof-fuzz-xks-proxy).
+      let mark = target.firstIndex(of: "?")
+      let path = String(target[..<(mark ?? target.endIndex)])
+      let query = mark.map { String(target[target.index(after: $0)...]) } ?? ""
       let request = XKSHTTPRequest(
         method: head.method.rawValue, path: path, query: query,
         headers: head.headers.map { (name: $0.name, value: $0.value) },
