@@ -218,7 +218,8 @@ public struct HSMFleet: Sendable {
   }
 
   /// Faults may be set on a deleted cluster too (clearing CLUSTER_DELETED restores it).
-  public mutating func setFault(_ fault: SimulatorFault, enabled: Bool, clusterId: ClusterID) throws(KMSError) {
+  public mutating func setFault(_ fault: SimulatorFault, enabled: Bool, clusterId: ClusterID) throws(KMSError)
+  {
     guard var cluster = clusters[clusterId.rawValue] else {
       throw KMSError(.cloudHsmResourceNotFoundException, "Cluster \(clusterId) not found.")
     }
@@ -300,7 +301,9 @@ public struct HSMFleet: Sendable {
   /// The code a connect ends in if the cluster is as it is now; nil means CONNECTED.
   /// Precedence follows the order of the connect process: find the cluster, reach it, create an
   /// ENI in every subnet, find an active HSM, then log in as kmsuser.
-  public func connectFailure(clusterId: ClusterID, passwordDigest: PasswordDigest?) -> ConnectionErrorCodeType? {
+  public func connectFailure(clusterId: ClusterID, passwordDigest: PasswordDigest?)
+    -> ConnectionErrorCodeType?
+  {
     guard let cluster = clusters[clusterId.rawValue], !cluster.isDeleted else { return .clusterNotFound }
     if cluster.faults.contains(.internalError) { return .internalError }
     if cluster.faults.contains(.networkErrors) { return .networkErrors }

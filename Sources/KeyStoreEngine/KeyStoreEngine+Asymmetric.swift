@@ -249,7 +249,8 @@ extension KeyStoreEngine {
 
   /// A fresh key pair, its private key sealed under a symmetric encryption key.
   private func dataKeyPair(
-    keyId: KeyReference, pairSpec raw: String, context: [String: String]?, grantTokens: [String]?, operation: String
+    keyId: KeyReference, pairSpec raw: String, context: [String: String]?, grantTokens: [String]?,
+    operation: String
   ) throws(KMSError) -> (
     key: KeyRecord, spec: DataKeyPairSpec, privateKey: Data, publicKey: Data, sealed: Data
   ) {

@@ -128,7 +128,8 @@ extension KeyStoreEngine {
           .unsupportedOperationException, "Recipient (Nitro Enclaves attestation) is not supported.")
       }
       let (key, plaintext) = try open(
-        blob, keyId: request.keyIdValue, context: request.encryptionContext, algorithm: request.encryptionAlgorithm
+        blob, keyId: request.keyIdValue, context: request.encryptionContext,
+        algorithm: request.encryptionAlgorithm
       )
       try authorize(key, "Decrypt", grantTokens: request.grantTokens, context: request.encryptionContext)
       try checkAlgorithm(request.encryptionAlgorithm, key: key, operation: "Decrypt")

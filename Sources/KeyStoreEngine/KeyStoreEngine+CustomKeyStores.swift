@@ -175,7 +175,8 @@ extension KeyStoreEngine {
     try checkQuota()
     let cluster = try checkClusterUsable(clusterId)
     if let user = storesInOrder.first(where: { other in
-      guard other.type == .awsCloudhsm, let otherCluster = other.clusterIdentifier.flatMap({ fleet.cluster($0) })
+      guard other.type == .awsCloudhsm,
+        let otherCluster = other.clusterIdentifier.flatMap({ fleet.cluster($0) })
       else {
         return false
       }
@@ -337,7 +338,9 @@ extension KeyStoreEngine {
       let range =
         store.type == .awsCloudhsm ? configuration.latency.connect : configuration.latency.xksConnect
       var seconds = random.duration(in: range, timeScale: configuration.timeScale)
-      if let cluster = store.clusterIdentifier.flatMap({ fleet.cluster($0) }), cluster.faults.contains(.slowConnect) {
+      if let cluster = store.clusterIdentifier.flatMap({ fleet.cluster($0) }),
+        cluster.faults.contains(.slowConnect)
+      {
         seconds *= 5
       }
       switch store.machine.connect(
@@ -381,7 +384,8 @@ extension KeyStoreEngine {
   public func updateCustomKeyStore(_ request: UpdateCustomKeyStoreRequest) async throws(KMSError)
     -> UpdateCustomKeyStoreResponse
   {
-    if xks.client != nil, let storeId = try? request.customKeyStoreIdValue, let existing = stores[storeId.rawValue],
+    if xks.client != nil, let storeId = try? request.customKeyStoreIdValue,
+      let existing = stores[storeId.rawValue],
       existing.type == .externalKeyStore,
       request.xksProxyUriEndpoint != nil || request.xksProxyUriPath != nil
         || request.xksProxyAuthenticationCredential != nil || request.xksProxyConnectivity != nil

@@ -195,7 +195,8 @@ extension KeyStoreEngine {
         (keyId, grantId) = parsed
         if let given = try request.keyIdValue, try resolveKeyById(given).keyId != keyId {
           throw KMSError(
-            .invalidGrantTokenException, "The grant token does not belong to key \(given.rawValue.prefix(256)).")
+            .invalidGrantTokenException,
+            "The grant token does not belong to key \(given.rawValue.prefix(256)).")
         }
       } else if let given = try request.keyIdValue, let id = request.grantId {
         keyId = try resolveKeyById(given).keyId

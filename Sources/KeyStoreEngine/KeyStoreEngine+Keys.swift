@@ -14,7 +14,8 @@ extension KeyStoreEngine {
   /// The resolution rules themselves, over any committed or working state (the engine's records
   /// and the read view share them).
   static func resolveKey(
-    _ reference: KeyReference, arnPrefix: String, key: (String) -> KeyRecord?, aliasTarget: (String) -> String?
+    _ reference: KeyReference, arnPrefix: String, key: (String) -> KeyRecord?,
+    aliasTarget: (String) -> String?
   ) throws(KMSError) -> KeyRecord {
     let reference = reference.rawValue
     var identifier = reference
@@ -180,7 +181,9 @@ extension KeyStoreEngine {
       throw unsupported("You cannot create a multi-Region key in a custom key store.")
     }
     if store.type == .externalKeyStore {
-      guard let xksKeyId = try request.xksKeyIdValue else { throw KMSError.validation([.missing("xksKeyId")]) }
+      guard let xksKeyId = try request.xksKeyIdValue else {
+        throw KMSError.validation([.missing("xksKeyId")])
+      }
       if let other = keyIdsByStore[storeId.rawValue, default: []].lazy.compactMap({ self.keys[$0] })
         .first(where: { $0.xksKeyId == xksKeyId.rawValue })
       {
@@ -242,7 +245,8 @@ extension KeyStoreEngine {
     let key = KeyRecord(
       KeyFields(
         keyId: keyId, sequence: nextSequence(), arn: keyArn(keyId), origin: origin,
-        customKeyStoreId: storeId?.rawValue, xksKeyId: xksKeyId?.rawValue, description: description ?? "", creationDate: clock.now(), enabled: true,
+        customKeyStoreId: storeId?.rawValue, xksKeyId: xksKeyId?.rawValue, description: description ?? "",
+        creationDate: clock.now(), enabled: true,
         deletionDate: nil, pendingWindowInDays: nil))
     keys[keyId] = key
     if let storeId {

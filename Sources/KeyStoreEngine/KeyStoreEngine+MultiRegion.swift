@@ -168,7 +168,8 @@ extension KeyStoreEngine {
   {
     try request.validate()
     let peers = try peers("UpdatePrimaryRegion")
-    let (keyId, record) = try primaryRecordForUpdate(keyId: request.keyIdValue, newPrimary: request.primaryRegion)
+    let (keyId, record) = try primaryRecordForUpdate(
+      keyId: request.keyIdValue, newPrimary: request.primaryRegion)
     let regions = Set(record.replicaRegions + [record.primaryRegion])
     let updated = MultiRegionRecord(
       primaryRegion: request.primaryRegion,

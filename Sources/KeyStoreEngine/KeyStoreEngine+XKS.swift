@@ -445,7 +445,8 @@ extension KeyStoreEngine {
   /// store and a client is injected; nil otherwise (the transaction reports what is wrong).
   func verifyExternalKey(_ request: CreateKeyRequest) async throws(KMSError) -> ExternalKeyVerdict? {
     guard let client = xks.client, let storeId = try? request.customKeyStoreIdValue,
-      let xksKeyId = try? request.xksKeyIdValue, let store = stores[storeId.rawValue], store.type == .externalKeyStore
+      let xksKeyId = try? request.xksKeyIdValue, let store = stores[storeId.rawValue],
+      store.type == .externalKeyStore
     else { return nil }
     // Every other check first, as KMS: GetKeyMetadata only for a request that would pass.
     try rehearse { () throws(KMSError) in _ = try createKeyChanges(request, verified: .rehearsal) }
@@ -651,7 +652,8 @@ extension KeyStoreEngine {
     let plaintext: Data
     if sourceIsXKS,
       let opened = try await xksOpen(
-        blob, keyId: request.sourceKeyIdValue, context: request.sourceEncryptionContext, operation: "ReEncrypt")
+        blob, keyId: request.sourceKeyIdValue, context: request.sourceEncryptionContext,
+        operation: "ReEncrypt")
     {
       (source, plaintext) = opened
     } else {
@@ -732,7 +734,8 @@ struct ExternalKeyVerdict: Sendable {
 
   /// Stands for the answer while the other checks are rehearsed.
   static let rehearsal = ExternalKeyVerdict(
-    storeId: nil, xksKeyId: nil, metadata: .init(keySpec: nil, keyUsage: nil, keyStatus: nil), isRehearsal: true
+    storeId: nil, xksKeyId: nil, metadata: .init(keySpec: nil, keyUsage: nil, keyStatus: nil),
+    isRehearsal: true
   )
 }
 

@@ -79,7 +79,8 @@ final class EmbeddedXKSProxy: XKSProxyFaultControl {
     for (xksKeyId, description, aliases) in keys {
       let key = try await engine.createKey(
         CreateKeyRequest(
-          description: description, origin: OriginType.externalKeyStore.rawValue, customKeyStoreId: orders.rawValue,
+          description: description, origin: OriginType.externalKeyStore.rawValue,
+          customKeyStoreId: orders.rawValue,
           xksKeyId: xksKeyId))
       let keyId = try KeyID.stored(key.keyMetadata?.keyId, "ID of the new key for \(xksKeyId)")
       for alias in aliases {

@@ -60,20 +60,25 @@ import Testing
     #expect(key.message == "Invalid keyId '   '")
 
     let store = try #require(
-      failure { () throws(KMSError) in try DisconnectCustomKeyStoreRequest(customKeyStoreId: " ").customKeyStoreIdValue
+      failure { () throws(KMSError) in
+        try DisconnectCustomKeyStoreRequest(customKeyStoreId: " ").customKeyStoreIdValue
       })
     #expect(store.code == .customKeyStoreNotFoundException)
 
     // Patterns already refuse blank alias names, cluster IDs and external key IDs.
     let alias = try #require(
-      failure { () throws(KMSError) in try CreateAliasRequest(aliasName: " ", targetKeyId: "k").aliasNameValue })
+      failure { () throws(KMSError) in try CreateAliasRequest(aliasName: " ", targetKeyId: "k").aliasNameValue
+      })
     #expect(alias.code == .validationException)
-    #expect(alias.message.contains("Value ' ' at 'aliasName' failed to satisfy constraint: Member must satisfy"))
+    #expect(
+      alias.message.contains("Value ' ' at 'aliasName' failed to satisfy constraint: Member must satisfy"))
     let xks = try #require(
       failure { () throws(KMSError) in try CreateKeyRequest(xksKeyId: " ").xksKeyIdValue })
     #expect(xks.code == .validationException)
     let cluster = try #require(
-      failure { () throws(KMSError) in try CreateHsmRequest(clusterId: "", availabilityZone: "a").clusterIdValue })
+      failure { () throws(KMSError) in
+        try CreateHsmRequest(clusterId: "", availabilityZone: "a").clusterIdValue
+      })
     #expect(cluster.code == .validationException)
   }
 
@@ -83,14 +88,21 @@ import Testing
     #expect(try CreateKeyRequest().customKeyStoreIdValue == nil)
     #expect(try CreateKeyRequest(customKeyStoreId: "cks-1", xksKeyId: "ext-1").xksKeyIdValue == "ext-1")
     #expect(try CreateKeyRequest(customKeyStoreId: "cks-1").customKeyStoreIdValue == "cks-1")
-    #expect(try DeleteHsmRequest(clusterId: "cluster-abcdefghijk", hsmId: "hsm-abcdefghijk").hsmIdValue == "hsm-abcdefghijk")
+    #expect(
+      try DeleteHsmRequest(clusterId: "cluster-abcdefghijk", hsmId: "hsm-abcdefghijk").hsmIdValue
+        == "hsm-abcdefghijk")
   }
 
   @Test func namedAndStoredRefuseBlankText() throws {
-    #expect(failure { () throws(KMSError) in try ClusterID.named("  ") }?.code == .cloudHsmResourceNotFoundException)
-    #expect(failure { () throws(KMSError) in try CustomKeyStoreID.named("") }?.code == .customKeyStoreNotFoundException)
+    #expect(
+      failure { () throws(KMSError) in try ClusterID.named("  ") }?.code == .cloudHsmResourceNotFoundException
+    )
+    #expect(
+      failure { () throws(KMSError) in try CustomKeyStoreID.named("") }?.code
+        == .customKeyStoreNotFoundException)
     #expect(try HsmID.named("hsm-1") == "hsm-1")
-    let stored = try #require(failure { () throws(KMSError) in try XKSKeyID.stored(nil, "external key ID of key k") })
+    let stored = try #require(
+      failure { () throws(KMSError) in try XKSKeyID.stored(nil, "external key ID of key k") })
     #expect(stored.code == .kmsInternalException)
     #expect(stored.message == "The external key ID of key k is missing or blank.")
     #expect(failure { () throws(KMSError) in try XKSKeyID.stored(" ", "x") }?.code == .kmsInternalException)

@@ -30,7 +30,8 @@ import Testing
       async throws(XKSCallFailure) -> XKSKeyMetadataResponse
     {
       keyCalls.withLock { $0.append("metadata \(keyId)") }
-      return XKSKeyMetadataResponse(keySpec: "AES_256", keyUsage: ["ENCRYPT", "DECRYPT"], keyStatus: "ENABLED")
+      return XKSKeyMetadataResponse(
+        keySpec: "AES_256", keyUsage: ["ENCRYPT", "DECRYPT"], keyStatus: "ENABLED")
     }
 
     func encrypt(_ target: XKSProxyTarget, keyId: XKSKeyID, request: XKSEncryptRequest)
@@ -69,7 +70,8 @@ import Testing
       method: "POST", path: "/", query: "", authority: "127.0.0.1", headers: fields,
       body: ByteBuffer(bytes: data))
     let object = try #require(
-      JSONSerialization.jsonObject(with: Data(response.bodyText.utf8)) as? [String: Any], "\(response.bodyText)")
+      JSONSerialization.jsonObject(with: Data(response.bodyText.utf8)) as? [String: Any],
+      "\(response.bodyText)")
     return (response.status, object)
   }
 
@@ -97,7 +99,8 @@ import Testing
     _ = try await engine.connectCustomKeyStore(ConnectCustomKeyStoreRequest(customKeyStoreId: storeId))
     try await engine.completePendingTransitions()
     await engine.xksCallsSettled()
-    let entry = try await engine.describeCustomKeyStores(DescribeCustomKeyStoresRequest(customKeyStoreId: storeId))
+    let entry = try await engine.describeCustomKeyStores(
+      DescribeCustomKeyStoresRequest(customKeyStoreId: storeId))
     try #require(entry.customKeyStores?.first?.connectionState == .connected, "\(entry)")
     return storeId
   }
@@ -111,7 +114,8 @@ import Testing
       "1 validation error detected: Value '' at 'keyId' \(lengthOne)")
     try await expectError(
       "Encrypt", ["Plaintext": "eA=="], "ValidationException",
-      "1 validation error detected: Value null at 'keyId' failed to satisfy constraint: Member must not be null")
+      "1 validation error detected: Value null at 'keyId' failed to satisfy constraint: Member must not be null"
+    )
     try await expectError(
       "Encrypt", ["KeyId": "  ", "Plaintext": "eA=="], "NotFoundException", "Invalid keyId '  '")
     try await expectError(
