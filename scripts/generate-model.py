@@ -32,6 +32,12 @@ HSM_OPS = ["DescribeClusters", "CreateHsm", "DeleteHsm"]
 # Enums the rest of the code switches over; emitted as Swift enums even if not reached.
 # Shapes whose names collide across the two services.
 RENAMES = {"cloudhsmv2": {"Tag": "CloudHsmTag"}}
+# Identifier members of input shapes, by model shape, and the typed identifier (Identifiers.swift)
+# their generated accessor gives out once the member's AWS constraints passed: the engine's
+# operations take these, so an empty or blank ID never reaches a backend.
+IDENTIFIERS = {"KeyIdType": "KeyReference", "CustomKeyStoreIdType": "CustomKeyStoreID",
+               "AliasNameType": "AliasName", "CloudHsmClusterIdType": "ClusterID",
+               "ClusterId": "ClusterID", "HsmId": "HsmID", "XksKeyIdType": "XKSKeyID"}
 EXTRA_ENUMS = {"kms": ["ConnectionStateType", "ConnectionErrorCodeType", "KeyState"],
                "cloudhsmv2": ["ClusterState", "HsmState"]}
 
@@ -157,44 +163,7 @@ class Gen:
         out.append("  public func validationFailures(at path: String) -> [ValidationFailure] {")
         out.append("    var failures: [ValidationFailure] = []")
         for mname, pname, t, opt, ms in props:
-            path = 'path + "%s"' % pname
-            md = ms.metadata
-            sensitive = bool(md.get("sensitive"))
-            val = pname + ("" if not opt else "")
-            checks = []
-            tn = ms.type_name
-            if tn in ("string", "blob", "list", "map"):
-                if "min" in md:
-                    checks.append("failures.checkLength(%s, min: %d, at: %s, sensitive: %s)" % ("v", md["min"], path, str(sensitive or tn == "blob").lower()))
-                if "max" in md:
-                    checks.append("failures.checkLength(%s, max: %d, at: %s, sensitive: %s)" % ("v", md["max"], path, str(sensitive or tn == "blob").lower()))
-            if tn == "string" and "pattern" in md:
-                checks.append("failures.checkPattern(v, %s, at: %s, sensitive: %s)" % (swift_string(md["pattern"]), path, str(sensitive).lower()))
-            if tn == "string" and ms.enum and is_input:
-                checks.append("failures.checkEnum(v, %s.self, at: %s)" % (ms.name, path))
-            if tn in ("integer", "long"):
-                if "min" in md:
-                    checks.append("failures.checkRange(v, min: %d, at: %s)" % (md["min"], path))
-                if "max" in md:
-                    checks.append("failures.checkRange(v, max: %d, at: %s)" % (md["max"], path))
-            if tn == "structure":
-                checks.append('failures += v.validationFailures(at: %s + ".")' % path)
-            if tn == "list" and ms.member.type_name == "structure":
-                checks.append('for (i, e) in v.enumerated() { failures += e.validationFailures(at: %s + ".\\(i + 1).member.") }' % path)
-            if tn == "list" and ms.member.type_name == "string" and ms.member.metadata:
-                mm = ms.member.metadata
-                inner = []
-                if "min" in mm: inner.append("failures.checkLength(e, min: %d, at: %s + \".member\", sensitive: false)" % (mm["min"], path))
-                if "max" in mm: inner.append("failures.checkLength(e, max: %d, at: %s + \".member\", sensitive: false)" % (mm["max"], path))
-                if inner:
-                    checks.append("for e in v { " + "; ".join(inner) + " }")
-            if tn == "map":
-                km, vm = ms.key.metadata, ms.value.metadata
-                inner = []
-                if "min" in km: inner.append("failures.checkLength(k, min: %d, at: %s + \".key\", sensitive: false)" % (km["min"], path))
-                if "max" in km: inner.append("failures.checkLength(k, max: %d, at: %s + \".key\", sensitive: false)" % (km["max"], path))
-                if inner:
-                    checks.append("for k in v.keys { " + "; ".join(inner) + " }")
+            checks = self.member_checks(ms, 'path + "%s"' % pname, is_input)
             if not checks:
                 continue
             if opt:
@@ -211,7 +180,77 @@ class Gen:
         out.append("  }")
         out.append("}")
         out.append("")
+        accessors = self.emit_identifier_accessors(sname, props)
+        if accessors:
+            out.append(accessors)
         return "\n".join(out)
+
+    def member_checks(self, ms, path, is_input):
+        """Swift statements checking `v` (one member's value) against its model constraints."""
+        md = ms.metadata
+        sensitive = bool(md.get("sensitive"))
+        checks = []
+        tn = ms.type_name
+        if tn in ("string", "blob", "list", "map"):
+            if "min" in md:
+                checks.append("failures.checkLength(%s, min: %d, at: %s, sensitive: %s)" % ("v", md["min"], path, str(sensitive or tn == "blob").lower()))
+            if "max" in md:
+                checks.append("failures.checkLength(%s, max: %d, at: %s, sensitive: %s)" % ("v", md["max"], path, str(sensitive or tn == "blob").lower()))
+        if tn == "string" and "pattern" in md:
+            checks.append("failures.checkPattern(v, %s, at: %s, sensitive: %s)" % (swift_string(md["pattern"]), path, str(sensitive).lower()))
+        if tn == "string" and ms.enum and is_input:
+            checks.append("failures.checkEnum(v, %s.self, at: %s)" % (ms.name, path))
+        if tn in ("integer", "long"):
+            if "min" in md:
+                checks.append("failures.checkRange(v, min: %d, at: %s)" % (md["min"], path))
+            if "max" in md:
+                checks.append("failures.checkRange(v, max: %d, at: %s)" % (md["max"], path))
+        if tn == "structure":
+            checks.append('failures += v.validationFailures(at: %s + ".")' % path)
+        if tn == "list" and ms.member.type_name == "structure":
+            checks.append('for (i, e) in v.enumerated() { failures += e.validationFailures(at: %s + ".\\(i + 1).member.") }' % path)
+        if tn == "list" and ms.member.type_name == "string" and ms.member.metadata:
+            mm = ms.member.metadata
+            inner = []
+            if "min" in mm: inner.append("failures.checkLength(e, min: %d, at: %s + \".member\", sensitive: false)" % (mm["min"], path))
+            if "max" in mm: inner.append("failures.checkLength(e, max: %d, at: %s + \".member\", sensitive: false)" % (mm["max"], path))
+            if inner:
+                checks.append("for e in v { " + "; ".join(inner) + " }")
+        if tn == "map":
+            km, vm = ms.key.metadata, ms.value.metadata
+            inner = []
+            if "min" in km: inner.append("failures.checkLength(k, min: %d, at: %s + \".key\", sensitive: false)" % (km["min"], path))
+            if "max" in km: inner.append("failures.checkLength(k, max: %d, at: %s + \".key\", sensitive: false)" % (km["max"], path))
+            if inner:
+                checks.append("for k in v.keys { " + "; ".join(inner) + " }")
+        return checks
+
+    def emit_identifier_accessors(self, sname, props):
+        """Typed identifiers of an input shape's ID members, given out only after their checks."""
+        out = []
+        for mname, pname, t, opt, ms in props:
+            kind = IDENTIFIERS.get(ms.name)
+            if kind is None or ms.type_name != "string":
+                continue
+            out.append("")
+            out.append("  /// `%s` as a `%s` once its AWS constraints pass: AWS's ValidationException otherwise," % (pname, kind))
+            out.append("  /// and the not-found answer for text without a visible character%s." % ("; nil when absent" if opt else ""))
+            out.append("  public var %sValue: %s%s {" % (pname, kind, "?" if opt else ""))
+            out.append("    get throws(KMSError) {")
+            checks = self.member_checks(ms, swift_string(pname), True)
+            if opt:
+                out.append("      guard let v = %s else { return nil }" % pname)
+            else:
+                out.append("      let v = %s" % pname)
+            out.append("      %s failures: [ValidationFailure] = []" % ("var" if checks else "let"))
+            for c in checks:
+                out.append("      " + c)
+            out.append("      return try .validated(v, failures)")
+            out.append("    }")
+            out.append("  }")
+        if not out:
+            return ""
+        return "extension %s {%s\n}\n" % (sname, "\n".join(out))
 
     def emit_enum(self, shape):
         out = ["/// AWS enum `%s` (%s): exactly the values of the service model." % (shape.name, self.service)]

@@ -271,7 +271,8 @@ func runCommand(_ state: inout DashboardState, _ line: String) -> [Effect] {
   case "remedy": return store(0) { openRunbook($0, &state) }
   case "keys":
     return store(0) {
-      state.screen = .keys(storeId: $0.customKeyStoreId ?? "")
+      guard let id = actionableStoreId($0, &state) else { return [] }
+      state.screen = .keys(storeId: id)
       state.keyTable = TableState()
       return []
     }

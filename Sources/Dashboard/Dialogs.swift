@@ -309,7 +309,7 @@ func handleDialogKey(_ state: inout DashboardState, _ key: Key, _ dialog: Confir
         &state, clusterId: clusterId, Secret(d.field(.password)?.input.text ?? ""))
     case .offerDisconnect:
       if let s = state.store(id: d.storeId) {
-        state.overlay = .dialog(makeConfirmDialog(.disconnect, store: s, state))
+        state.overlay = .dialog(makeConfirmDialog(.disconnect, store: s, id: d.storeId, state))
       } else {
         state.status = StatusMessage("\(d.storeId) no longer exists", kind: .error)
       }
@@ -349,10 +349,9 @@ private func typedField(_ state: DashboardState, name: String) -> [DialogField] 
     ? [DialogField(.confirmation, "Name: ", .confirmation(accepted: [name]))] : []
 }
 
-func makeConfirmDialog(_ action: DialogAction, store s: CustomKeyStoresListEntry, _ state: DashboardState)
-  -> ConfirmDialog
-{
-  let id = s.customKeyStoreId ?? ""
+func makeConfirmDialog(
+  _ action: DialogAction, store s: CustomKeyStoresListEntry, id: String, _ state: DashboardState
+) -> ConfirmDialog {
   let name = s.customKeyStoreName ?? id
   var body: [String]
   switch action {
@@ -390,7 +389,7 @@ func refusedReadOnly(_ action: DialogAction, _ state: inout DashboardState) -> B
 func request(_ action: DialogAction, store s: CustomKeyStoresListEntry, _ state: inout DashboardState)
   -> [Effect]
 {
-  let id = s.customKeyStoreId ?? ""
+  guard let id = actionableStoreId(s, &state) else { return [] }
   let name = s.customKeyStoreName ?? id
   if refusedReadOnly(action, &state) { return [] }
   let st = s.connectionState
@@ -418,7 +417,7 @@ func request(_ action: DialogAction, store s: CustomKeyStoresListEntry, _ state:
     return []
   default: break
   }
-  state.overlay = .dialog(makeConfirmDialog(action, store: s, state))
+  state.overlay = .dialog(makeConfirmDialog(action, store: s, id: id, state))
   return []
 }
 
@@ -472,7 +471,7 @@ func requestRenameStore(_ s: CustomKeyStoresListEntry, _ state: inout DashboardS
   -> [Effect]
 {
   if refusedReadOnly(.renameStore, &state) { return [] }
-  let id = s.customKeyStoreId ?? ""
+  guard let id = actionableStoreId(s, &state) else { return [] }
   let old = s.customKeyStoreName ?? id
   guard s.connectionState == .connected || s.connectionState == .disconnected else {
     state.status = StatusMessage(
@@ -494,7 +493,7 @@ func requestChangePassword(_ s: CustomKeyStoresListEntry, _ state: inout Dashboa
   -> [Effect]
 {
   if refusedReadOnly(.changePassword, &state) { return [] }
-  let id = s.customKeyStoreId ?? ""
+  guard let id = actionableStoreId(s, &state) else { return [] }
   let name = s.customKeyStoreName ?? id
   guard s.customKeyStoreType != .externalKeyStore else {
     state.status = StatusMessage("\(name) is an external key store: it has no kmsuser password", kind: .error)
@@ -521,7 +520,7 @@ func requestChangePassword(_ s: CustomKeyStoresListEntry, _ state: inout Dashboa
 
 func requestDeleteStore(_ s: CustomKeyStoresListEntry, _ state: inout DashboardState) -> [Effect] {
   if refusedReadOnly(.deleteStore, &state) { return [] }
-  let id = s.customKeyStoreId ?? ""
+  guard let id = actionableStoreId(s, &state) else { return [] }
   let name = s.customKeyStoreName ?? id
   guard s.connectionState == .disconnected else {
     state.status = StatusMessage(
@@ -552,6 +551,18 @@ func requestDeleteStore(_ s: CustomKeyStoresListEntry, _ state: inout DashboardS
 }
 
 // MARK: - Key dialogs
+
+/// The ID of a store row, or nil (saying so on the status line) for an entry without one: no
+/// action is offered for it, so no empty ID is ever sent to a backend.
+func actionableStoreId(_ s: CustomKeyStoresListEntry, _ state: inout DashboardState) -> String? {
+  guard let id = CustomKeyStoreID(s.customKeyStoreId) else {
+    state.status = StatusMessage(
+      "\(s.customKeyStoreName ?? "This store") has no custom key store ID; nothing can be done with it",
+      kind: .error)
+    return nil
+  }
+  return id.rawValue
+}
 
 /// Opens the dialog of a key action, or says why the key's or the store's state forbids it.
 func requestKeyAction(_ action: DialogAction, key k: KeyRow, _ state: inout DashboardState) -> [Effect] {
@@ -646,7 +657,7 @@ func requestKeyAction(_ action: DialogAction, key k: KeyRow, _ state: inout Dash
 /// Opens the create-key dialog for a store, or says why the store cannot take a new key.
 func requestCreateKey(_ s: CustomKeyStoresListEntry, _ state: inout DashboardState) -> [Effect] {
   if refusedReadOnly(.createKey, &state) { return [] }
-  let id = s.customKeyStoreId ?? ""
+  guard let id = actionableStoreId(s, &state) else { return [] }
   let name = s.customKeyStoreName ?? id
   guard s.connectionState == .connected else {
     state.status = StatusMessage(

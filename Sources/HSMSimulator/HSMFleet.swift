@@ -82,7 +82,10 @@ public struct HSMFleet: Sendable {
     PasswordDigest(password: password, pepper: pepper.symmetricKey)
   }
 
-  public func cluster(_ id: String) -> SimulatedCluster? { clusters[id] }
+  public func cluster(_ id: ClusterID) -> SimulatedCluster? { clusters[id.rawValue] }
+
+  /// Every cluster, in the order they were added.
+  public var clustersInOrder: [SimulatedCluster] { clusterOrder.compactMap { clusters[$0] } }
 
   // MARK: Provisioning
 
@@ -157,14 +160,14 @@ public struct HSMFleet: Sendable {
 
   // MARK: CloudHSM v2 operations and QA controls
 
-  func existing(_ clusterId: String) throws(KMSError) -> SimulatedCluster {
-    guard let cluster = clusters[clusterId], !cluster.isDeleted else {
+  func existing(_ clusterId: ClusterID) throws(KMSError) -> SimulatedCluster {
+    guard let cluster = clusters[clusterId.rawValue], !cluster.isDeleted else {
       throw KMSError(.cloudHsmResourceNotFoundException, "Cluster \(clusterId) not found.")
     }
     return cluster
   }
 
-  public mutating func createHsm(clusterId: String, zone: String, readyAt: Date) throws(KMSError)
+  public mutating func createHsm(clusterId: ClusterID, zone: String, readyAt: Date) throws(KMSError)
     -> SimulatedHsm
   {
     var cluster = try existing(clusterId)
@@ -177,11 +180,11 @@ public struct HSMFleet: Sendable {
     let hsm = Self.makeHsm(
       in: &cluster, zone: zone, state: .createInProgress, readyAt: readyAt, random: &random)
     cluster.hsms.append(hsm)
-    clusters[clusterId] = cluster
+    clusters[clusterId.rawValue] = cluster
     return hsm
   }
 
-  public mutating func deleteHsm(clusterId: String, hsmId: String?, eniId: String?, eniIp: String?)
+  public mutating func deleteHsm(clusterId: ClusterID, hsmId: HsmID?, eniId: String?, eniIp: String?)
     throws(KMSError)
     -> String
   {
@@ -191,38 +194,39 @@ public struct HSMFleet: Sendable {
     }
     guard
       let index = cluster.hsms.firstIndex(where: { hsm in
-        (hsmId == nil || hsm.hsmId == hsmId) && (eniId == nil || hsm.eniId == eniId)
+        (hsmId == nil || hsm.hsmId == hsmId?.rawValue) && (eniId == nil || hsm.eniId == eniId)
           && (eniIp == nil || hsm.eniIp == eniIp)
       })
     else {
       throw KMSError(.cloudHsmResourceNotFoundException, "No such HSM in cluster \(clusterId).")
     }
     let removed = cluster.hsms.remove(at: index)
-    clusters[clusterId] = cluster
+    clusters[clusterId.rawValue] = cluster
     return removed.hsmId
   }
 
-  public mutating func setHsmFailed(clusterId: String, hsmId: String, failed: Bool) throws(KMSError) {
+  public mutating func setHsmFailed(clusterId: ClusterID, hsmId: HsmID, failed: Bool) throws(KMSError) {
     var cluster = try existing(clusterId)
-    guard let index = cluster.hsms.firstIndex(where: { $0.hsmId == hsmId }) else {
+    guard let index = cluster.hsms.firstIndex(where: { $0.hsmId == hsmId.rawValue }) else {
       throw KMSError(.cloudHsmResourceNotFoundException, "No HSM \(hsmId) in cluster \(clusterId).")
     }
     guard cluster.hsms[index].state != .createInProgress else {
       throw KMSError(.cloudHsmInvalidRequestException, "HSM \(hsmId) is still being created.")
     }
     cluster.hsms[index].state = failed ? .degraded : .active
-    clusters[clusterId] = cluster
+    clusters[clusterId.rawValue] = cluster
   }
 
   /// Faults may be set on a deleted cluster too (clearing CLUSTER_DELETED restores it).
-  public mutating func setFault(_ fault: SimulatorFault, enabled: Bool, clusterId: String) throws(KMSError) {
-    guard var cluster = clusters[clusterId] else {
+  public mutating func setFault(_ fault: SimulatorFault, enabled: Bool, clusterId: ClusterID) throws(KMSError)
+  {
+    guard var cluster = clusters[clusterId.rawValue] else {
       throw KMSError(.cloudHsmResourceNotFoundException, "Cluster \(clusterId) not found.")
     }
     if enabled { cluster.faults.insert(fault) } else { cluster.faults.remove(fault) }
     // A locked-out user unlocks when the fault is cleared (an admin reset the password).
     if fault == .kmsuserLockedOut, !enabled { cluster.kmsuser?.failedLogins = 0 }
-    clusters[clusterId] = cluster
+    clusters[clusterId.rawValue] = cluster
   }
 
   /// An administrator sets the kmsuser crypto user's password in the cluster (CloudHSM CLI
@@ -230,7 +234,7 @@ public struct HSMFleet: Sendable {
   /// the KMSUSER_LOCKED_OUT fault is gone) and ends KMSUSER_PASSWORD_CHANGED (the password is now
   /// a known one). KMS keeps the old password until UpdateCustomKeyStore tells it the new one:
   /// until then a connect fails with INVALID_CREDENTIALS.
-  public mutating func setKmsuserPassword(_ password: String, clusterId: String) throws(KMSError) {
+  public mutating func setKmsuserPassword(_ password: String, clusterId: ClusterID) throws(KMSError) {
     var cluster = try existing(clusterId)
     guard (7...32).contains(password.count) else {
       throw KMSError(
@@ -246,7 +250,7 @@ public struct HSMFleet: Sendable {
     cluster.kmsuser = user
     cluster.faults.remove(.kmsuserLockedOut)
     cluster.faults.remove(.kmsuserPasswordChanged)
-    clusters[clusterId] = cluster
+    clusters[clusterId.rawValue] = cluster
   }
 
   /// HSMs whose creation time has come become ACTIVE. Returns the IDs that changed.
@@ -275,9 +279,9 @@ public struct HSMFleet: Sendable {
   // MARK: What KMS sees when it connects (kms-spec §2.3, §3.4, §4.1)
 
   /// A failure ConnectCustomKeyStore reports at once, leaving the store DISCONNECTED.
-  public func quickConnectFailure(clusterId: String) -> KMSError? {
+  public func quickConnectFailure(clusterId: ClusterID) -> KMSError? {
     // A missing cluster is found later, by the connect itself (CLUSTER_NOT_FOUND).
-    guard let cluster = clusters[clusterId], !cluster.isDeleted else { return nil }
+    guard let cluster = clusters[clusterId.rawValue], !cluster.isDeleted else { return nil }
     if cluster.state != .active {
       return KMSError(.cloudHsmClusterNotActiveException, "The CloudHSM cluster \(clusterId) is not active.")
     }
@@ -297,8 +301,10 @@ public struct HSMFleet: Sendable {
   /// The code a connect ends in if the cluster is as it is now; nil means CONNECTED.
   /// Precedence follows the order of the connect process: find the cluster, reach it, create an
   /// ENI in every subnet, find an active HSM, then log in as kmsuser.
-  public func connectFailure(clusterId: String, passwordDigest: PasswordDigest?) -> ConnectionErrorCodeType? {
-    guard let cluster = clusters[clusterId], !cluster.isDeleted else { return .clusterNotFound }
+  public func connectFailure(clusterId: ClusterID, passwordDigest: PasswordDigest?)
+    -> ConnectionErrorCodeType?
+  {
+    guard let cluster = clusters[clusterId.rawValue], !cluster.isDeleted else { return .clusterNotFound }
     if cluster.faults.contains(.internalError) { return .internalError }
     if cluster.faults.contains(.networkErrors) { return .networkErrors }
     if cluster.faults.contains(.subnetDeleted) { return .subnetNotFound }
@@ -318,10 +324,10 @@ public struct HSMFleet: Sendable {
   /// Applies the side effects of a finished connect attempt on the kmsuser: a wrong password
   /// counts towards the lockout, a success rotates the password to one only KMS knows.
   public mutating func recordConnectAttempt(
-    clusterId: String, outcome: ConnectionErrorCodeType?
+    clusterId: ClusterID, outcome: ConnectionErrorCodeType?
   ) -> PasswordDigest? {
-    guard var cluster = clusters[clusterId], var user = cluster.kmsuser else { return nil }
-    defer { clusters[clusterId] = cluster }
+    guard var cluster = clusters[clusterId.rawValue], var user = cluster.kmsuser else { return nil }
+    defer { clusters[clusterId.rawValue] = cluster }
     switch outcome {
     case .invalidCredentials where !cluster.faults.contains(.kmsuserPasswordChanged):
       user.failedLogins += 1
@@ -340,8 +346,8 @@ public struct HSMFleet: Sendable {
 
   // MARK: Key material
 
-  public mutating func createKeyMaterial(keyId: String, clusterId: String) {
-    guard let cluster = clusters[clusterId] else { return }
+  public mutating func createKeyMaterial(keyId: String, clusterId: ClusterID) {
+    guard let cluster = clusters[clusterId.rawValue] else { return }
     material[keyId] = MaterialEntry(lineage: cluster.clusterCertificatePEM, key: .random())
   }
 
@@ -374,12 +380,12 @@ public struct HSMFleet: Sendable {
 
   /// The AES-256 key for a KMS key as seen through a cluster (nil if that cluster's lineage
   /// does not hold it), or for a KMS-managed key when `clusterId` is nil.
-  public func keyMaterial(keyId: String, clusterId: String?) -> SymmetricKey? {
+  public func keyMaterial(keyId: String, clusterId: ClusterID?) -> SymmetricKey? {
     guard let entry = material[keyId] else { return nil }
     guard let clusterId else {
       return entry.lineage == MaterialEntry.kmsManaged ? entry.key.symmetricKey : nil
     }
-    guard let cluster = clusters[clusterId], cluster.clusterCertificatePEM == entry.lineage else {
+    guard let cluster = clusters[clusterId.rawValue], cluster.clusterCertificatePEM == entry.lineage else {
       return nil
     }
     return entry.key.symmetricKey

@@ -269,12 +269,12 @@ public protocol XKSInProcessExchange: Sendable {
 public protocol XKSProxyCalling: Sendable {
   func getHealthStatus(_ target: XKSProxyTarget, metadata: XKSRequestMetadata) async throws(XKSCallFailure)
     -> XKSHealthResponse
-  func getKeyMetadata(_ target: XKSProxyTarget, keyId: String, metadata: XKSRequestMetadata)
+  func getKeyMetadata(_ target: XKSProxyTarget, keyId: XKSKeyID, metadata: XKSRequestMetadata)
     async throws(XKSCallFailure) -> XKSKeyMetadataResponse
-  func encrypt(_ target: XKSProxyTarget, keyId: String, request: XKSEncryptRequest)
+  func encrypt(_ target: XKSProxyTarget, keyId: XKSKeyID, request: XKSEncryptRequest)
     async throws(XKSCallFailure)
     -> XKSEncryptResponse
-  func decrypt(_ target: XKSProxyTarget, keyId: String, request: XKSDecryptRequest)
+  func decrypt(_ target: XKSProxyTarget, keyId: XKSKeyID, request: XKSDecryptRequest)
     async throws(XKSCallFailure)
     -> XKSDecryptResponse
   /// The `notAfter` of the TLS certificate the proxy presents now, read from a verified

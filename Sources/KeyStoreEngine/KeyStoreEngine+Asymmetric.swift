@@ -67,7 +67,7 @@ extension KeyStoreEngine {
   public func getPublicKey(_ request: GetPublicKeyRequest) throws(KMSError) -> GetPublicKeyResponse {
     try readOnly { () throws(KMSError) -> GetPublicKeyResponse in
       try request.validate()
-      let key = try resolveKey(request.keyId)
+      let key = try resolveKey(request.keyIdValue)
       try authorize(key, "GetPublicKey", grantTokens: request.grantTokens)
       guard KeyCrypto.isAsymmetric(key.spec) else {
         throw KMSError(
@@ -128,7 +128,7 @@ extension KeyStoreEngine {
   public func sign(_ request: SignRequest) throws(KMSError) -> SignResponse {
     try readOnly { () throws(KMSError) -> SignResponse in
       try request.validate()
-      let key = try resolveKey(request.keyId)
+      let key = try resolveKey(request.keyIdValue)
       try authorize(key, "Sign", grantTokens: request.grantTokens)
       let (algorithm, digest, raw) = try signingInput(
         key: key, algorithm: request.signingAlgorithm, messageType: request.messageType,
@@ -150,7 +150,7 @@ extension KeyStoreEngine {
   public func verify(_ request: VerifyRequest) throws(KMSError) -> VerifyResponse {
     try readOnly { () throws(KMSError) -> VerifyResponse in
       try request.validate()
-      let key = try resolveKey(request.keyId)
+      let key = try resolveKey(request.keyIdValue)
       try authorize(key, "Verify", grantTokens: request.grantTokens)
       let (algorithm, digest, raw) = try signingInput(
         key: key, algorithm: request.signingAlgorithm, messageType: request.messageType,
@@ -187,7 +187,7 @@ extension KeyStoreEngine {
   public func generateMac(_ request: GenerateMacRequest) throws(KMSError) -> GenerateMacResponse {
     try readOnly { () throws(KMSError) -> GenerateMacResponse in
       try request.validate()
-      let key = try resolveKey(request.keyId)
+      let key = try resolveKey(request.keyIdValue)
       try authorize(key, "GenerateMac", grantTokens: request.grantTokens)
       let algorithm = try macInput(key: key, algorithm: request.macAlgorithm, operation: "GenerateMac")
       let mac = KeyCrypto.mac(algorithm, key: try usableBytes(key), message: request.message)
@@ -200,7 +200,7 @@ extension KeyStoreEngine {
   public func verifyMac(_ request: VerifyMacRequest) throws(KMSError) -> VerifyMacResponse {
     try readOnly { () throws(KMSError) -> VerifyMacResponse in
       try request.validate()
-      let key = try resolveKey(request.keyId)
+      let key = try resolveKey(request.keyIdValue)
       try authorize(key, "VerifyMac", grantTokens: request.grantTokens)
       let algorithm = try macInput(key: key, algorithm: request.macAlgorithm, operation: "VerifyMac")
       let expected = KeyCrypto.mac(algorithm, key: try usableBytes(key), message: request.message)
@@ -222,7 +222,7 @@ extension KeyStoreEngine {
         throw KMSError(
           .unsupportedOperationException, "Recipient (Nitro Enclaves attestation) is not supported.")
       }
-      let key = try resolveKey(request.keyId)
+      let key = try resolveKey(request.keyIdValue)
       try authorize(key, "DeriveSharedSecret", grantTokens: request.grantTokens)
       try requireUsage(key, .keyAgreement, operation: "DeriveSharedSecret")
       guard request.keyAgreementAlgorithm == KeyAgreementAlgorithmSpec.ecdh.rawValue else {
@@ -249,7 +249,8 @@ extension KeyStoreEngine {
 
   /// A fresh key pair, its private key sealed under a symmetric encryption key.
   private func dataKeyPair(
-    keyId: String, pairSpec raw: String, context: [String: String]?, grantTokens: [String]?, operation: String
+    keyId: KeyReference, pairSpec raw: String, context: [String: String]?, grantTokens: [String]?,
+    operation: String
   ) throws(KMSError) -> (
     key: KeyRecord, spec: DataKeyPairSpec, privateKey: Data, publicKey: Data, sealed: Data
   ) {
@@ -294,7 +295,7 @@ extension KeyStoreEngine {
           .unsupportedOperationException, "Recipient (Nitro Enclaves attestation) is not supported.")
       }
       let pair = try dataKeyPair(
-        keyId: request.keyId, pairSpec: request.keyPairSpec, context: request.encryptionContext,
+        keyId: request.keyIdValue, pairSpec: request.keyPairSpec, context: request.encryptionContext,
         grantTokens: request.grantTokens, operation: "GenerateDataKeyPair")
       try dryRun(request.dryRun)
       used(pair.key, .generateDataKeyPair)
@@ -311,7 +312,7 @@ extension KeyStoreEngine {
     try readOnly { () throws(KMSError) -> GenerateDataKeyPairWithoutPlaintextResponse in
       try request.validate()
       let pair = try dataKeyPair(
-        keyId: request.keyId, pairSpec: request.keyPairSpec, context: request.encryptionContext,
+        keyId: request.keyIdValue, pairSpec: request.keyPairSpec, context: request.encryptionContext,
         grantTokens: request.grantTokens, operation: "GenerateDataKeyPairWithoutPlaintext")
       try dryRun(request.dryRun)
       used(pair.key, .generateDataKeyPairWithoutPlaintext)

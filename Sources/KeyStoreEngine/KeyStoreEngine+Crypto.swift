@@ -9,7 +9,7 @@ extension KeyStoreEngine {
   func usableMaterial(_ key: KeyRecord, version: MaterialVersion? = nil) throws(KMSError) -> SymmetricKey {
     try checkUsable(key)
     let store = key.customKeyStoreId.flatMap { stores[$0] }
-    if let clusterId = store?.clusterId {
+    if let clusterId = store?.clusterIdentifier {
       guard let cluster = fleet.cluster(clusterId), cluster.isReachable,
         let material = fleet.keyMaterial(keyId: key.keyId, clusterId: clusterId)
       else { throw KMSError.clusterUnreachable() }
@@ -64,7 +64,7 @@ extension KeyStoreEngine {
   }
 
   /// Decrypts one of our blobs: the key comes from the blob; `keyId`, when given, must agree.
-  func open(_ blob: Data, keyId: String?, context: [String: String]?, algorithm: String? = nil)
+  func open(_ blob: Data, keyId: KeyReference?, context: [String: String]?, algorithm: String? = nil)
     throws(KMSError)
     -> (KeyRecord, Data)
   {
@@ -98,10 +98,10 @@ extension KeyStoreEngine {
   // MARK: Operations
 
   public func encrypt(_ request: EncryptRequest) async throws(KMSError) -> EncryptResponse {
-    if let key = xksKey(request.keyId) { return try await xksEncrypt(request, key: key) }
+    if let key = xksKey(try? request.keyIdValue) { return try await xksEncrypt(request, key: key) }
     return try readOnly { () throws(KMSError) -> EncryptResponse in
       try request.validate()
-      let key = try resolveKey(request.keyId)
+      let key = try resolveKey(request.keyIdValue)
       try authorize(key, "Encrypt", grantTokens: request.grantTokens, context: request.encryptionContext)
       try checkAlgorithm(request.encryptionAlgorithm, key: key)
       if !key.isSymmetricEncryption {
@@ -128,7 +128,8 @@ extension KeyStoreEngine {
           .unsupportedOperationException, "Recipient (Nitro Enclaves attestation) is not supported.")
       }
       let (key, plaintext) = try open(
-        blob, keyId: request.keyId, context: request.encryptionContext, algorithm: request.encryptionAlgorithm
+        blob, keyId: request.keyIdValue, context: request.encryptionContext,
+        algorithm: request.encryptionAlgorithm
       )
       try authorize(key, "Decrypt", grantTokens: request.grantTokens, context: request.encryptionContext)
       try checkAlgorithm(request.encryptionAlgorithm, key: key, operation: "Decrypt")
@@ -147,12 +148,12 @@ extension KeyStoreEngine {
       try request.validate()
       guard let blob = request.ciphertextBlob else { throw KMSError.validation([.missing("ciphertextBlob")]) }
       let (source, plaintext) = try open(
-        blob, keyId: request.sourceKeyId, context: request.sourceEncryptionContext,
+        blob, keyId: request.sourceKeyIdValue, context: request.sourceEncryptionContext,
         algorithm: request.sourceEncryptionAlgorithm)
       try authorize(
         source, "ReEncryptFrom", grantTokens: request.grantTokens, context: request.sourceEncryptionContext)
       try checkAlgorithm(request.sourceEncryptionAlgorithm, key: source, operation: "ReEncrypt")
-      let destination = try resolveKey(request.destinationKeyId)
+      let destination = try resolveKey(request.destinationKeyIdValue)
       try authorize(
         destination, "ReEncryptTo", grantTokens: request.grantTokens,
         context: request.destinationEncryptionContext)
@@ -189,7 +190,7 @@ extension KeyStoreEngine {
   public func generateDataKey(_ request: GenerateDataKeyRequest) async throws(KMSError)
     -> GenerateDataKeyResponse
   {
-    if let key = xksKey(request.keyId) { return try await xksGenerateDataKey(request, key: key) }
+    if let key = xksKey(try? request.keyIdValue) { return try await xksGenerateDataKey(request, key: key) }
     return try readOnly { () throws(KMSError) -> GenerateDataKeyResponse in
       try request.validate()
       if request.recipient != nil {
@@ -199,7 +200,7 @@ extension KeyStoreEngine {
       let length = try dataKeyLength(
         keySpec: request.keySpecValue, numberOfBytes: request.numberOfBytes, specGiven: request.keySpec != nil
       )
-      let key = try resolveKey(request.keyId)
+      let key = try resolveKey(request.keyIdValue)
       try authorize(
         key, "GenerateDataKey", grantTokens: request.grantTokens, context: request.encryptionContext)
       let plaintext = KeyCrypto.randomBytes(length)
@@ -214,7 +215,7 @@ extension KeyStoreEngine {
     async throws(KMSError)
     -> GenerateDataKeyWithoutPlaintextResponse
   {
-    if let key = xksKey(request.keyId) {
+    if let key = xksKey(try? request.keyIdValue) {
       return try await xksGenerateDataKeyWithoutPlaintext(request, key: key)
     }
     return try readOnly { () throws(KMSError) -> GenerateDataKeyWithoutPlaintextResponse in
@@ -222,7 +223,7 @@ extension KeyStoreEngine {
       let length = try dataKeyLength(
         keySpec: request.keySpecValue, numberOfBytes: request.numberOfBytes, specGiven: request.keySpec != nil
       )
-      let key = try resolveKey(request.keyId)
+      let key = try resolveKey(request.keyIdValue)
       try authorize(
         key, "GenerateDataKeyWithoutPlaintext", grantTokens: request.grantTokens,
         context: request.encryptionContext)
@@ -241,7 +242,7 @@ extension KeyStoreEngine {
           .unsupportedOperationException, "Recipient (Nitro Enclaves attestation) is not supported.")
       }
       guard let count = request.numberOfBytes else { throw KMSError.validation([.missing("numberOfBytes")]) }
-      if let storeId = request.customKeyStoreId {
+      if let storeId = try request.customKeyStoreIdValue {
         let store = try store(storeId)
         guard store.type == .awsCloudhsm else {
           throw KMSError(
@@ -255,7 +256,7 @@ extension KeyStoreEngine {
             "Custom key store \(storeId) is \(store.machine.connectionState.rawValue). It must be CONNECTED.")
         }
         // Open point 10.10: a connected store whose cluster cannot be reached is reported the same way.
-        guard let cluster = store.clusterId.flatMap({ fleet.cluster($0) }), cluster.isReachable else {
+        guard let cluster = store.clusterIdentifier.flatMap({ fleet.cluster($0) }), cluster.isReachable else {
           throw KMSError(
             .customKeyStoreInvalidStateException,
             "KMS cannot communicate with the CloudHSM cluster of \(storeId).")

@@ -2,9 +2,14 @@ import Foundation
 import HSMSimulator
 import KMSModel
 
+extension StoreRecord {
+  /// The CloudHSM cluster of the store, typed for the HSM simulator (nil for an external store).
+  var clusterIdentifier: ClusterID? { ClusterID(clusterId) }
+}
+
 extension KeyStoreEngine {
-  func store(_ id: String) throws(KMSError) -> StoreRecord {
-    guard let store = stores[id] else { throw KMSError.customKeyStoreNotFound(id) }
+  func store(_ id: CustomKeyStoreID) throws(KMSError) -> StoreRecord {
+    guard let store = stores[id.rawValue] else { throw KMSError.customKeyStoreNotFound(id.rawValue) }
     return store
   }
 
@@ -28,7 +33,7 @@ extension KeyStoreEngine {
   }
 
   /// Cluster requirements shared by create and update (kms-spec §4.1), in KMS's order.
-  func checkClusterUsable(_ clusterId: String) throws(KMSError) -> SimulatedCluster {
+  func checkClusterUsable(_ clusterId: ClusterID) throws(KMSError) -> SimulatedCluster {
     guard let cluster = fleet.cluster(clusterId), !cluster.isDeleted else {
       throw KMSError(.cloudHsmClusterNotFoundException, "No CloudHSM cluster with ID \(clusterId) was found.")
     }
@@ -152,7 +157,9 @@ extension KeyStoreEngine {
   private func createCloudHsmStore(_ request: CreateCustomKeyStoreRequest, id: String?) throws(KMSError)
     -> CreateCustomKeyStoreResponse
   {
-    let clusterId = request.cloudHsmClusterId!
+    guard let clusterId = try request.cloudHsmClusterIdValue else {
+      throw KMSError.validation([.missing("cloudHsmClusterId")])
+    }
     let trustAnchor = request.trustAnchorCertificate!
     let digest = fleet.digest(request.keyStorePassword!)
     // Idempotency (§2.1): an identical DISCONNECTED CloudHSM store is returned, before any
@@ -160,7 +167,7 @@ extension KeyStoreEngine {
     if let same = storesInOrder.first(where: {
       $0.type == .awsCloudhsm && $0.machine.connectionState == .disconnected
         && $0.name == request.customKeyStoreName
-        && $0.clusterId == clusterId && $0.trustAnchor == trustAnchor && $0.passwordDigest == digest
+        && $0.clusterId == clusterId.rawValue && $0.trustAnchor == trustAnchor && $0.passwordDigest == digest
     }) {
       return CreateCustomKeyStoreResponse(customKeyStoreId: same.id)
     }
@@ -168,11 +175,12 @@ extension KeyStoreEngine {
     try checkQuota()
     let cluster = try checkClusterUsable(clusterId)
     if let user = storesInOrder.first(where: { other in
-      guard other.type == .awsCloudhsm, let otherCluster = other.clusterId.flatMap({ fleet.cluster($0) })
+      guard other.type == .awsCloudhsm,
+        let otherCluster = other.clusterIdentifier.flatMap({ fleet.cluster($0) })
       else {
         return false
       }
-      return otherCluster.clusterId == clusterId
+      return otherCluster.clusterId == clusterId.rawValue
         || otherCluster.clusterCertificatePEM == cluster.clusterCertificatePEM
     }) {
       throw KMSError(
@@ -188,7 +196,7 @@ extension KeyStoreEngine {
     }
     return CreateCustomKeyStoreResponse(
       customKeyStoreId: insertStore(
-        id: id, name: request.customKeyStoreName, type: .awsCloudhsm, clusterId: clusterId,
+        id: id, name: request.customKeyStoreName, type: .awsCloudhsm, clusterId: clusterId.rawValue,
         trustAnchor: trustAnchor,
         passwordDigest: digest, xks: nil))
   }
@@ -299,7 +307,7 @@ extension KeyStoreEngine {
         throw KMSError(
           .validationException, "Specify either the CustomKeyStoreId or the CustomKeyStoreName, not both.")
       }
-      if let id = request.customKeyStoreId {
+      if let id = try request.customKeyStoreIdValue {
         let found = try store(id)
         return DescribeCustomKeyStoresResponse(customKeyStores: [entry(found)], truncated: false)
       }
@@ -325,12 +333,14 @@ extension KeyStoreEngine {
   {
     try transaction { () throws(KMSError) -> ConnectCustomKeyStoreResponse in
       try request.validate()
-      var store = try store(request.customKeyStoreId)
-      let quick = store.clusterId.flatMap { fleet.quickConnectFailure(clusterId: $0) }
+      var store = try store(request.customKeyStoreIdValue)
+      let quick = store.clusterIdentifier.flatMap { fleet.quickConnectFailure(clusterId: $0) }
       let range =
         store.type == .awsCloudhsm ? configuration.latency.connect : configuration.latency.xksConnect
       var seconds = random.duration(in: range, timeScale: configuration.timeScale)
-      if let cluster = store.clusterId.flatMap({ fleet.cluster($0) }), cluster.faults.contains(.slowConnect) {
+      if let cluster = store.clusterIdentifier.flatMap({ fleet.cluster($0) }),
+        cluster.faults.contains(.slowConnect)
+      {
         seconds *= 5
       }
       switch store.machine.connect(
@@ -355,7 +365,7 @@ extension KeyStoreEngine {
   {
     try transaction { () throws(KMSError) -> DisconnectCustomKeyStoreResponse in
       try request.validate()
-      var store = try store(request.customKeyStoreId)
+      var store = try store(request.customKeyStoreIdValue)
       let before = store.machine.connectionState
       let seconds = random.duration(in: configuration.latency.disconnect, timeScale: configuration.timeScale)
       switch store.machine.disconnect(storeId: store.id, now: clock.now(), duration: seconds) {
@@ -374,7 +384,9 @@ extension KeyStoreEngine {
   public func updateCustomKeyStore(_ request: UpdateCustomKeyStoreRequest) async throws(KMSError)
     -> UpdateCustomKeyStoreResponse
   {
-    if xks.client != nil, let existing = stores[request.customKeyStoreId], existing.type == .externalKeyStore,
+    if xks.client != nil, let storeId = try? request.customKeyStoreIdValue,
+      let existing = stores[storeId.rawValue],
+      existing.type == .externalKeyStore,
       request.xksProxyUriEndpoint != nil || request.xksProxyUriPath != nil
         || request.xksProxyAuthenticationCredential != nil || request.xksProxyConnectivity != nil
         || request.xksProxyVpcEndpointServiceName != nil || request.xksProxyVpcEndpointServiceOwner != nil
@@ -398,7 +410,7 @@ extension KeyStoreEngine {
     -> UpdateCustomKeyStoreResponse
   {
     try request.validate()
-    var store = try store(request.customKeyStoreId)
+    var store = try store(request.customKeyStoreIdValue)
     let cloudHsmMembers: [(String, Bool)] = [
       ("keyStorePassword", request.keyStorePassword != nil),
       ("cloudHsmClusterId", request.cloudHsmClusterId != nil),
@@ -427,12 +439,12 @@ extension KeyStoreEngine {
     case .refuse(let error): throw error
     }
     if let newName = request.newCustomKeyStoreName { try checkNameFree(newName, excluding: store.id) }
-    if let newClusterId = request.cloudHsmClusterId, newClusterId != store.clusterId {
+    if let newClusterId = try request.cloudHsmClusterIdValue, newClusterId != store.clusterIdentifier {
       guard let newCluster = fleet.cluster(newClusterId), !newCluster.isDeleted else {
         throw KMSError(
           .cloudHsmClusterNotFoundException, "No CloudHSM cluster with ID \(newClusterId) was found.")
       }
-      let original = store.clusterId.flatMap { fleet.cluster($0) }
+      let original = store.clusterIdentifier.flatMap { fleet.cluster($0) }
       if let original, original.clusterCertificatePEM != newCluster.clusterCertificatePEM {
         throw KMSError(
           .cloudHsmClusterNotRelatedException,
@@ -441,7 +453,7 @@ extension KeyStoreEngine {
       }
       _ = try checkClusterUsable(newClusterId)
       try checkClusterConfiguration(newCluster)
-      store.clusterId = newClusterId
+      store.clusterId = newClusterId.rawValue
     }
     if let password = request.keyStorePassword { store.passwordDigest = fleet.digest(password) }
     if var xks = store.xks {
@@ -483,7 +495,7 @@ extension KeyStoreEngine {
   {
     try transaction { () throws(KMSError) -> DeleteCustomKeyStoreResponse in
       try request.validate()
-      let store = try store(request.customKeyStoreId)
+      let store = try store(request.customKeyStoreIdValue)
       switch store.machine.delete(storeId: store.id) {
       case .proceed: break
       case .refuse(let error): throw error

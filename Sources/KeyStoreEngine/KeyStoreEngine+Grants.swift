@@ -77,7 +77,7 @@ extension KeyStoreEngine {
   public func createGrant(_ request: CreateGrantRequest) throws(KMSError) -> CreateGrantResponse {
     try transaction { () throws(KMSError) -> CreateGrantResponse in
       try request.validate()
-      var key = try resolveKeyById(request.keyId)
+      var key = try resolveKeyById(request.keyIdValue)
       try authorize(key, "CreateGrant", grantTokens: request.grantTokens)
       try requireNotPendingDeletion(key)
       var operations: [GrantOperation] = []
@@ -141,7 +141,7 @@ extension KeyStoreEngine {
   public func listGrants(_ request: ListGrantsRequest) throws(KMSError) -> ListGrantsResponse {
     try readOnly { () throws(KMSError) -> ListGrantsResponse in
       try request.validate()
-      let key = try resolveKeyById(request.keyId)
+      let key = try resolveKeyById(request.keyIdValue)
       try authorize(key, "ListGrants")
       let grants = (key.grants ?? []).filter {
         (request.grantId == nil || $0.grantId == request.grantId)
@@ -193,11 +193,12 @@ extension KeyStoreEngine {
           throw KMSError(.invalidGrantTokenException, "The grant token is not valid.")
         }
         (keyId, grantId) = parsed
-        if let given = request.keyId, try resolveKeyById(given).keyId != keyId {
+        if let given = try request.keyIdValue, try resolveKeyById(given).keyId != keyId {
           throw KMSError(
-            .invalidGrantTokenException, "The grant token does not belong to key \(given.prefix(256)).")
+            .invalidGrantTokenException,
+            "The grant token does not belong to key \(given.rawValue.prefix(256)).")
         }
-      } else if let given = request.keyId, let id = request.grantId {
+      } else if let given = try request.keyIdValue, let id = request.grantId {
         keyId = try resolveKeyById(given).keyId
         grantId = id
       } else {
@@ -232,7 +233,7 @@ extension KeyStoreEngine {
   public func revokeGrant(_ request: RevokeGrantRequest) throws(KMSError) -> RevokeGrantResponse {
     try transaction { () throws(KMSError) -> RevokeGrantResponse in
       try request.validate()
-      let key = try resolveKeyById(request.keyId)
+      let key = try resolveKeyById(request.keyIdValue)
       try authorize(key, "RevokeGrant")
       try removeGrant(
         keyId: key.keyId, grantId: request.grantId, summary: "Grant \(request.grantId.prefix(8))… revoked")

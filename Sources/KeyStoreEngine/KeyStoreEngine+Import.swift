@@ -26,7 +26,7 @@ extension KeyStoreEngine {
   {
     try transaction { () throws(KMSError) -> GetParametersForImportResponse in
       try request.validate()
-      var key = try resolveKeyById(request.keyId)
+      var key = try resolveKeyById(request.keyIdValue)
       try authorize(key, "GetParametersForImport")
       try requireExternalOrigin(key, "GetParametersForImport")
       try requireNotPendingDeletion(key)
@@ -78,7 +78,7 @@ extension KeyStoreEngine {
   {
     try transaction { () throws(KMSError) -> ImportKeyMaterialResponse in
       try request.validate()
-      var key = try resolveKeyById(request.keyId)
+      var key = try resolveKeyById(request.keyIdValue)
       try authorize(key, "ImportKeyMaterial")
       try requireExternalOrigin(key, "ImportKeyMaterial")
       try requireNotPendingDeletion(key)
@@ -152,7 +152,7 @@ extension KeyStoreEngine {
   {
     try transaction { () throws(KMSError) -> DeleteImportedKeyMaterialResponse in
       try request.validate()
-      var key = try resolveKeyById(request.keyId)
+      var key = try resolveKeyById(request.keyIdValue)
       try authorize(key, "DeleteImportedKeyMaterial")
       try requireExternalOrigin(key, "DeleteImportedKeyMaterial")
       try requireNotPendingDeletion(key)

@@ -6,7 +6,7 @@ extension KeyStoreEngine {
   // MARK: Key identity
 
   /// Resolves a key ID, key ARN, alias name or alias ARN (kms-spec §5) to a key.
-  func resolveKey(_ reference: String) throws(KMSError) -> KeyRecord {
+  func resolveKey(_ reference: KeyReference) throws(KMSError) -> KeyRecord {
     try Self.resolveKey(
       reference, arnPrefix: arnPrefix, key: { keys[$0] }, aliasTarget: { aliases[$0]?.targetKeyId })
   }
@@ -14,8 +14,10 @@ extension KeyStoreEngine {
   /// The resolution rules themselves, over any committed or working state (the engine's records
   /// and the read view share them).
   static func resolveKey(
-    _ reference: String, arnPrefix: String, key: (String) -> KeyRecord?, aliasTarget: (String) -> String?
+    _ reference: KeyReference, arnPrefix: String, key: (String) -> KeyRecord?,
+    aliasTarget: (String) -> String?
   ) throws(KMSError) -> KeyRecord {
+    let reference = reference.rawValue
     var identifier = reference
     if identifier.hasPrefix("arn:") {
       let prefix = arnPrefix + ":"
@@ -154,7 +156,7 @@ extension KeyStoreEngine {
     func unsupported(_ what: String) -> KMSError {
       KMSError(.unsupportedOperationException, what)
     }
-    guard let storeId = request.customKeyStoreId else {
+    guard let storeId = try request.customKeyStoreIdValue else {
       switch origin {
       case .awsCloudhsm, .externalKeyStore:
         throw unsupported("Origin \(origin.rawValue) requires a CustomKeyStoreId.")
@@ -179,9 +181,11 @@ extension KeyStoreEngine {
       throw unsupported("You cannot create a multi-Region key in a custom key store.")
     }
     if store.type == .externalKeyStore {
-      guard let xksKeyId = request.xksKeyId else { throw KMSError.validation([.missing("xksKeyId")]) }
-      if let other = keyIdsByStore[storeId, default: []].lazy.compactMap({ self.keys[$0] })
-        .first(where: { $0.xksKeyId == xksKeyId })
+      guard let xksKeyId = try request.xksKeyIdValue else {
+        throw KMSError.validation([.missing("xksKeyId")])
+      }
+      if let other = keyIdsByStore[storeId.rawValue, default: []].lazy.compactMap({ self.keys[$0] })
+        .first(where: { $0.xksKeyId == xksKeyId.rawValue })
       {
         throw KMSError(
           .xksKeyAlreadyInUseException,
@@ -196,7 +200,7 @@ extension KeyStoreEngine {
         "Custom key store \(storeId) is \(store.machine.connectionState.rawValue). It must be CONNECTED to create KMS keys."
       )
     }
-    if store.type == .awsCloudhsm, let clusterId = store.clusterId {
+    if store.type == .awsCloudhsm, let clusterId = store.clusterIdentifier {
       // A deleted cluster has no HSMs: the configuration check answers for it (kms-spec §5.5).
       let cluster = fleet.cluster(clusterId).flatMap { $0.isDeleted ? nil : $0 }
       if let cluster, cluster.faults.contains(.networkErrors) {
@@ -213,18 +217,18 @@ extension KeyStoreEngine {
     }
     let policy = try checkNewPolicy(request.policy, bypass: request.bypassPolicyLockoutSafetyCheck ?? false)
     let tags = try checkedTags(adding: request.tags ?? [], to: [])
-    if store.type == .externalKeyStore, let xksKeyId = request.xksKeyId {
+    if store.type == .externalKeyStore, let xksKeyId = try request.xksKeyIdValue {
       // Last: the proxy's answer is checked only for a request that passes everything else.
       try checkExternalKey(verified, storeId: storeId, xksKeyId: xksKeyId)
     }
-    var key = insertKey(
-      origin: origin, storeId: storeId, xksKeyId: request.xksKeyId, description: request.description)
+    var key = try insertKey(
+      origin: origin, storeId: storeId, xksKeyId: request.xksKeyIdValue, description: request.description)
     if policy != nil || !tags.isEmpty {
       key.policy = policy
       key.tags = tags.isEmpty ? nil : tags
       keys[key.keyId] = key
     }
-    if let clusterId = store.clusterId {
+    if let clusterId = store.clusterIdentifier {
       fleet.createKeyMaterial(keyId: key.keyId, clusterId: clusterId)
     } else {
       fleet.createLocalKeyMaterial(keyId: key.keyId)  // stands in for the external key manager
@@ -233,18 +237,20 @@ extension KeyStoreEngine {
   }
 
   func insertKey(
-    origin: OriginType, storeId: String?, xksKeyId: String?, description: String?, keyId given: String? = nil
+    origin: OriginType, storeId: CustomKeyStoreID?, xksKeyId: XKSKeyID?, description: String?,
+    keyId given: String? = nil
   ) -> KeyRecord {
     var keyId = given ?? random.uuid()
     while given == nil && keys[keyId] != nil { keyId = random.uuid() }
     let key = KeyRecord(
       KeyFields(
-        keyId: keyId, sequence: nextSequence(), arn: keyArn(keyId), origin: origin, customKeyStoreId: storeId,
-        xksKeyId: xksKeyId, description: description ?? "", creationDate: clock.now(), enabled: true,
+        keyId: keyId, sequence: nextSequence(), arn: keyArn(keyId), origin: origin,
+        customKeyStoreId: storeId?.rawValue, xksKeyId: xksKeyId?.rawValue, description: description ?? "",
+        creationDate: clock.now(), enabled: true,
         deletionDate: nil, pendingWindowInDays: nil))
     keys[keyId] = key
-    if storeId != nil {
-      record(.keyCreated, storeId: storeId, summary: "Key \(keyId) created in \(storeId!)")
+    if let storeId {
+      record(.keyCreated, storeId: storeId.rawValue, summary: "Key \(keyId) created in \(storeId)")
     }
     return key
   }
@@ -276,7 +282,7 @@ extension KeyStoreEngine {
   public func describeKey(_ request: DescribeKeyRequest) throws(KMSError) -> DescribeKeyResponse {
     try readOnly { () throws(KMSError) -> DescribeKeyResponse in
       try request.validate()
-      let key = try resolveKey(request.keyId)
+      let key = try resolveKey(request.keyIdValue)
       try authorize(key, "DescribeKey", grantTokens: request.grantTokens)
       return DescribeKeyResponse(keyMetadata: metadata(key))
     }
@@ -299,7 +305,7 @@ extension KeyStoreEngine {
   public func enableKey(_ request: EnableKeyRequest) throws(KMSError) -> EnableKeyResponse {
     try transaction { () throws(KMSError) -> EnableKeyResponse in
       try request.validate()
-      var key = try resolveKey(request.keyId)
+      var key = try resolveKey(request.keyIdValue)
       try authorize(key, "EnableKey")
       try requireNotPendingDeletion(key)
       key.enabled = true
@@ -311,7 +317,7 @@ extension KeyStoreEngine {
   public func disableKey(_ request: DisableKeyRequest) throws(KMSError) -> DisableKeyResponse {
     try transaction { () throws(KMSError) -> DisableKeyResponse in
       try request.validate()
-      var key = try resolveKey(request.keyId)
+      var key = try resolveKey(request.keyIdValue)
       try authorize(key, "DisableKey")
       try requireNotPendingDeletion(key)
       key.enabled = false
@@ -332,7 +338,7 @@ extension KeyStoreEngine {
         failures.checkRange(days, max: 30, at: "pendingWindowInDays")
       }
       if !failures.isEmpty { throw KMSError.validation(failures) }
-      var key = try resolveKey(request.keyId)
+      var key = try resolveKey(request.keyIdValue)
       try authorize(key, "ScheduleKeyDeletion")
       try requireNotPendingDeletion(key)
       let days = request.pendingWindowInDays ?? 30
@@ -356,7 +362,7 @@ extension KeyStoreEngine {
   {
     try transaction { () throws(KMSError) -> CancelKeyDeletionResponse in
       try request.validate()
-      var key = try resolveKey(request.keyId)
+      var key = try resolveKey(request.keyIdValue)
       try authorize(key, "CancelKeyDeletion")
       guard key.isPendingDeletion else { throw KMSError.keyNotPendingDeletion(key.arn) }
       key.deletionDate = nil
@@ -373,35 +379,37 @@ extension KeyStoreEngine {
   public func createAlias(_ request: CreateAliasRequest) throws(KMSError) -> CreateAliasResponse {
     try transaction { () throws(KMSError) -> CreateAliasResponse in
       try request.validate()
-      try Self.requireAliasPrefix(request.aliasName)
+      let aliasName = try request.aliasNameValue
+      let targetKeyId = try request.targetKeyIdValue
+      try Self.requireAliasPrefix(aliasName.rawValue)
       // The model's pattern lets ':' through; an alias name is letters, digits, '/', '_' and '-'.
-      if request.aliasName.contains(where: {
+      if aliasName.rawValue.contains(where: {
         !($0.isASCII && ($0.isLetter || $0.isNumber || "/_-".contains($0)))
       }) {
-        throw KMSError(.validationException, "\(request.aliasName) contains invalid characters for an alias")
+        throw KMSError(.validationException, "\(aliasName) contains invalid characters for an alias")
       }
-      if request.aliasName.hasPrefix("alias/aws/") {
+      if aliasName.rawValue.hasPrefix("alias/aws/") {
         throw KMSError(
           .invalidAliasNameException,
           "Alias names that begin with alias/aws/ are reserved for AWS managed keys.")
       }
-      if request.targetKeyId.hasPrefix("alias/") || request.targetKeyId.contains(":alias/") {
+      if targetKeyId.rawValue.hasPrefix("alias/") || targetKeyId.rawValue.contains(":alias/") {
         throw KMSError(.validationException, "TargetKeyId must be a key ID or key ARN, not an alias.")
       }
-      let key = try resolveKey(request.targetKeyId)
+      let key = try resolveKey(targetKeyId)
       try authorize(key, "CreateAlias")
       try requireNotPendingDeletion(key)
-      if aliases[request.aliasName] != nil {
+      if aliases[aliasName.rawValue] != nil {
         throw KMSError(
-          .alreadyExistsException, "An alias with the name \(aliasArn(request.aliasName)) already exists")
+          .alreadyExistsException, "An alias with the name \(aliasArn(aliasName.rawValue)) already exists")
       }
       let now = clock.now()
-      aliases[request.aliasName] = AliasRecord(
-        name: request.aliasName, sequence: nextSequence(), targetKeyId: key.keyId, creationDate: now,
+      aliases[aliasName.rawValue] = AliasRecord(
+        name: aliasName.rawValue, sequence: nextSequence(), targetKeyId: key.keyId, creationDate: now,
         lastUpdatedDate: now)
       if key.customKeyStoreId != nil {
         record(
-          .aliasCreated, storeId: key.customKeyStoreId, summary: "Alias \(request.aliasName) → \(key.keyId)")
+          .aliasCreated, storeId: key.customKeyStoreId, summary: "Alias \(aliasName) → \(key.keyId)")
       }
       return CreateAliasResponse()
     }
@@ -410,9 +418,10 @@ extension KeyStoreEngine {
   public func deleteAlias(_ request: DeleteAliasRequest) throws(KMSError) -> DeleteAliasResponse {
     try transaction { () throws(KMSError) -> DeleteAliasResponse in
       try request.validate()
-      try Self.requireAliasPrefix(request.aliasName)
-      guard let alias = aliases.removeValue(forKey: request.aliasName) else {
-        throw KMSError(.notFoundException, "Alias \(aliasArn(request.aliasName)) is not found.")
+      let aliasName = try request.aliasNameValue
+      try Self.requireAliasPrefix(aliasName.rawValue)
+      guard let alias = aliases.removeValue(forKey: aliasName.rawValue) else {
+        throw KMSError(.notFoundException, "Alias \(aliasArn(aliasName.rawValue)) is not found.")
       }
       if let storeId = keys[alias.targetKeyId]?.customKeyStoreId {
         record(.aliasDeleted, storeId: storeId, summary: "Alias \(alias.name) deleted")
@@ -442,7 +451,7 @@ extension KeyStoreEngine {
     try readOnly { () throws(KMSError) -> ListAliasesResponse in
       try request.validate()
       var selected = Array(aliases.values)
-      if let reference = request.keyId {
+      if let reference = try request.keyIdValue {
         let key = try resolveKey(reference)
         selected = selected.filter { $0.targetKeyId == key.keyId }
       }

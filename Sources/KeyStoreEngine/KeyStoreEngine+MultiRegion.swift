@@ -36,7 +36,7 @@ extension KeyStoreEngine {
   }
 
   /// The primary key and the material to copy (a read).
-  func replicaSeed(keyId: String, replicaRegion: String) throws(KMSError) -> ReplicaSeed {
+  func replicaSeed(keyId: KeyReference, replicaRegion: String) throws(KMSError) -> ReplicaSeed {
     let key = try resolveKeyById(keyId)
     try authorize(key, "ReplicateKey")
     guard let record = key.multiRegion else {
@@ -120,7 +120,7 @@ extension KeyStoreEngine {
   public func replicateKey(_ request: ReplicateKeyRequest) async throws -> ReplicateKeyResponse {
     try request.validate()
     let peers = try peers("ReplicateKey")
-    let seed = try replicaSeed(keyId: request.keyId, replicaRegion: request.replicaRegion)
+    let seed = try replicaSeed(keyId: request.keyIdValue, replicaRegion: request.replicaRegion)
     let primary = configuration.region
     let before = seed.record.multiRegion?.replicaRegions ?? []
     let after = (before + [request.replicaRegion]).sorted()
@@ -141,7 +141,7 @@ extension KeyStoreEngine {
       replicaKeyMetadata: metadata, replicaPolicy: response.replicaPolicy, replicaTags: response.replicaTags)
   }
 
-  func primaryRecordForUpdate(keyId: String, newPrimary: String) throws(KMSError) -> (
+  func primaryRecordForUpdate(keyId: KeyReference, newPrimary: String) throws(KMSError) -> (
     String, MultiRegionRecord
   ) {
     let key = try resolveKeyById(keyId)
@@ -168,7 +168,8 @@ extension KeyStoreEngine {
   {
     try request.validate()
     let peers = try peers("UpdatePrimaryRegion")
-    let (keyId, record) = try primaryRecordForUpdate(keyId: request.keyId, newPrimary: request.primaryRegion)
+    let (keyId, record) = try primaryRecordForUpdate(
+      keyId: request.keyIdValue, newPrimary: request.primaryRegion)
     let regions = Set(record.replicaRegions + [record.primaryRegion])
     let updated = MultiRegionRecord(
       primaryRegion: request.primaryRegion,

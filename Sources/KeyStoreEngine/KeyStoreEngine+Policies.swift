@@ -228,7 +228,7 @@ extension KeyStoreEngine {
   public func getKeyPolicy(_ request: GetKeyPolicyRequest) throws(KMSError) -> GetKeyPolicyResponse {
     try readOnly { () throws(KMSError) -> GetKeyPolicyResponse in
       try request.validate()
-      let key = try resolveKeyById(request.keyId)
+      let key = try resolveKeyById(request.keyIdValue)
       try authorize(key, "GetKeyPolicy")
       try checkPolicyName(request.policyName)
       return GetKeyPolicyResponse(policy: key.policy ?? defaultPolicy(), policyName: "default")
@@ -238,7 +238,7 @@ extension KeyStoreEngine {
   public func putKeyPolicy(_ request: PutKeyPolicyRequest) throws(KMSError) -> PutKeyPolicyResponse {
     try transaction { () throws(KMSError) -> PutKeyPolicyResponse in
       try request.validate()
-      var key = try resolveKeyById(request.keyId)
+      var key = try resolveKeyById(request.keyIdValue)
       try authorize(key, "PutKeyPolicy")
       try checkPolicyName(request.policyName)
       key.policy = try checkNewPolicy(request.policy, bypass: request.bypassPolicyLockoutSafetyCheck ?? false)
@@ -250,7 +250,7 @@ extension KeyStoreEngine {
   public func listKeyPolicies(_ request: ListKeyPoliciesRequest) throws(KMSError) -> ListKeyPoliciesResponse {
     try readOnly { () throws(KMSError) -> ListKeyPoliciesResponse in
       try request.validate()
-      let key = try resolveKeyById(request.keyId)
+      let key = try resolveKeyById(request.keyIdValue)
       try authorize(key, "ListKeyPolicies")
       let page = try pageList(
         ["default"], kind: "policy", limit: request.limit ?? 100, marker: request.marker)
@@ -262,9 +262,10 @@ extension KeyStoreEngine {
   // MARK: Shared helpers of the issue-14 operations
 
   /// A key by key ID or key ARN only (the operations whose KeyId does not take aliases).
-  func resolveKeyById(_ reference: String) throws(KMSError) -> KeyRecord {
-    if reference.hasPrefix("alias/") || reference.contains(":alias/") {
-      throw KMSError(.notFoundException, "Invalid keyId \(reference.prefix(256))")
+  func resolveKeyById(_ reference: KeyReference) throws(KMSError) -> KeyRecord {
+    let text = reference.rawValue
+    if text.hasPrefix("alias/") || text.contains(":alias/") {
+      throw KMSError(.notFoundException, "Invalid keyId \(text.prefix(256))")
     }
     return try resolveKey(reference)
   }

@@ -53,7 +53,7 @@ extension KeyStoreEngine {
   {
     try transaction { () throws(KMSError) -> EnableKeyRotationResponse in
       try request.validate()
-      var key = try resolveKeyById(request.keyId)
+      var key = try resolveKeyById(request.keyIdValue)
       try authorize(key, "EnableKeyRotation")
       try checkRotatable(key, automatic: true)
       try checkUsable(key)
@@ -71,7 +71,7 @@ extension KeyStoreEngine {
   {
     try transaction { () throws(KMSError) -> DisableKeyRotationResponse in
       try request.validate()
-      var key = try resolveKeyById(request.keyId)
+      var key = try resolveKeyById(request.keyIdValue)
       try authorize(key, "DisableKeyRotation")
       try checkRotatable(key, automatic: true)
       try checkUsable(key)
@@ -88,7 +88,7 @@ extension KeyStoreEngine {
   {
     try readOnly { () throws(KMSError) -> GetKeyRotationStatusResponse in
       try request.validate()
-      let key = try resolveKeyById(request.keyId)
+      let key = try resolveKeyById(request.keyIdValue)
       try authorize(key, "GetKeyRotationStatus")
       if key.customKeyStoreId != nil || !key.isSymmetricEncryption {
         try checkRotatable(key, automatic: true)
@@ -109,7 +109,7 @@ extension KeyStoreEngine {
   {
     try transaction { () throws(KMSError) -> RotateKeyOnDemandResponse in
       try request.validate()
-      var key = try resolveKeyById(request.keyId)
+      var key = try resolveKeyById(request.keyIdValue)
       try authorize(key, "RotateKeyOnDemand")
       try checkRotatable(key, automatic: false)
       try checkUsable(key)
@@ -130,7 +130,7 @@ extension KeyStoreEngine {
   {
     try readOnly { () throws(KMSError) -> ListKeyRotationsResponse in
       try request.validate()
-      let key = try resolveKeyById(request.keyId)
+      let key = try resolveKeyById(request.keyIdValue)
       try authorize(key, "ListKeyRotations")
       if key.customKeyStoreId != nil || !key.isSymmetricEncryption {
         try checkRotatable(key, automatic: false)

@@ -9,7 +9,7 @@ extension KeyStoreEngine: KeyStoreService, SimulatorControl, FleetObserving, Fle
         version: version, region: configuration.region, accountId: configuration.accountId,
         stores: storesInOrder.map(entry),
         stateSince: stores.mapValues(\.machine.since),
-        clusters: fleet.clusterOrder.compactMap { fleet.cluster($0)?.describe() },
+        clusters: fleet.clustersInOrder.map { $0.describe() },
         keys: allKeyMetadata(),
         aliases: aliases.values.filter { keys[$0.targetKeyId] != nil }
           .sorted { $0.sequence < $1.sequence }.map(aliasEntry),
@@ -61,7 +61,7 @@ extension KeyStoreEngine: KeyStoreService, SimulatorControl, FleetObserving, Fle
         throw KMSError(
           .cloudHsmInvalidRequestException, "Unsupported filter '\(name)'. Use clusterIds, vpcIds or states.")
       }
-      let clusters = fleet.clusterOrder.compactMap { fleet.cluster($0) }.filter { cluster in
+      let clusters = fleet.clustersInOrder.filter { cluster in
         (filters["clusterIds"].map { $0.contains(cluster.clusterId) } ?? true)
           && (filters["vpcIds"].map { $0.contains(cluster.vpcId) } ?? true)
           && (filters["states"].map { $0.contains(cluster.state.rawValue) } ?? true)
@@ -89,12 +89,12 @@ extension KeyStoreEngine: KeyStoreService, SimulatorControl, FleetObserving, Fle
       try request.validate()
       let readyAt =
         clock.now() + random.duration(in: configuration.latency.hsmCreate, timeScale: configuration.timeScale)
-      let hsm = try fleet.createHsm(
-        clusterId: request.clusterId, zone: request.availabilityZone, readyAt: readyAt)
+      let clusterId = try request.clusterIdValue
+      let hsm = try fleet.createHsm(clusterId: clusterId, zone: request.availabilityZone, readyAt: readyAt)
       record(
-        .hsmCreated, clusterId: request.clusterId,
-        summary: "HSM \(hsm.hsmId) being created in \(request.clusterId) (\(hsm.availabilityZone))")
-      let described = fleet.cluster(request.clusterId)?.describe().hsms?.first { $0.hsmId == hsm.hsmId }
+        .hsmCreated, clusterId: clusterId.rawValue,
+        summary: "HSM \(hsm.hsmId) being created in \(clusterId) (\(hsm.availabilityZone))")
+      let described = fleet.cluster(clusterId)?.describe().hsms?.first { $0.hsmId == hsm.hsmId }
       return CreateHsmResponse(hsm: described)
     }
   }
@@ -102,48 +102,53 @@ extension KeyStoreEngine: KeyStoreService, SimulatorControl, FleetObserving, Fle
   public func deleteHsm(_ request: DeleteHsmRequest) throws(KMSError) -> DeleteHsmResponse {
     try transaction { () throws(KMSError) -> DeleteHsmResponse in
       try request.validate()
+      let clusterId = try request.clusterIdValue
       let hsmId = try fleet.deleteHsm(
-        clusterId: request.clusterId, hsmId: request.hsmId, eniId: request.eniId, eniIp: request.eniIp)
-      record(
-        .hsmDeleted, clusterId: request.clusterId, summary: "HSM \(hsmId) deleted from \(request.clusterId)")
+        clusterId: clusterId, hsmId: request.hsmIdValue, eniId: request.eniId, eniIp: request.eniIp)
+      record(.hsmDeleted, clusterId: clusterId.rawValue, summary: "HSM \(hsmId) deleted from \(clusterId)")
       return DeleteHsmResponse(hsmId: hsmId)
     }
   }
 
   public func setHsmFailed(clusterId: String, hsmId: String, failed: Bool) throws(KMSError) {
+    let clusterId = try ClusterID.named(clusterId)
+    let hsmId = try HsmID.named(hsmId)
     try transaction { () throws(KMSError) in
       try fleet.setHsmFailed(clusterId: clusterId, hsmId: hsmId, failed: failed)
       record(
-        .hsmStateChanged, clusterId: clusterId,
+        .hsmStateChanged, clusterId: clusterId.rawValue,
         summary: "HSM \(hsmId) in \(clusterId) is \(failed ? "DEGRADED" : "ACTIVE")")
     }
   }
 
   public func setFault(_ fault: SimulatorFault, enabled: Bool, clusterId: String) throws(KMSError) {
+    let clusterId = try ClusterID.named(clusterId)
     try transaction { () throws(KMSError) in
       let before = fleet.cluster(clusterId)?.faults.contains(fault)
       try fleet.setFault(fault, enabled: enabled, clusterId: clusterId)
       guard before != enabled else { return }
       record(
-        enabled ? .faultSet : .faultCleared, clusterId: clusterId,
+        enabled ? .faultSet : .faultCleared, clusterId: clusterId.rawValue,
         summary: "\(enabled ? "Fault set" : "Fault cleared") on \(clusterId): \(fault.rawValue)")
     }
   }
 
   public func setKmsuserPassword(_ password: String, clusterId: String) throws(KMSError) {
+    let clusterId = try ClusterID.named(clusterId)
     try transaction { () throws(KMSError) in
       let before = fleet.cluster(clusterId)?.faults ?? []
       try fleet.setKmsuserPassword(password, clusterId: clusterId)
       let cleared = before.subtracting(fleet.cluster(clusterId)?.faults ?? []).sorted().map(\.rawValue)
       record(
-        .kmsuserPasswordSet, clusterId: clusterId,
+        .kmsuserPasswordSet, clusterId: clusterId.rawValue,
         summary: "kmsuser password set in \(clusterId)"
           + (cleared.isEmpty ? "" : " (cleared: \(cleared.joined(separator: ", ")))"))
     }
   }
 
   public func faults(clusterId: String) throws(KMSError) -> Set<SimulatorFault> {
-    try readOnly { () throws(KMSError) -> Set<SimulatorFault> in
+    let clusterId = try ClusterID.named(clusterId)
+    return try readOnly { () throws(KMSError) -> Set<SimulatorFault> in
       guard let cluster = fleet.cluster(clusterId) else {
         throw KMSError(.cloudHsmResourceNotFoundException, "Cluster \(clusterId) not found.")
       }
@@ -155,16 +160,17 @@ extension KeyStoreEngine: KeyStoreService, SimulatorControl, FleetObserving, Fle
   /// GetHealthStatus outside any transaction, recording nothing) and its answer decides, as the
   /// connect's own health check would.
   public func predictConnectOutcome(customKeyStoreId: String) async throws(KMSError) -> ConnectPrediction {
+    let customKeyStoreId = try CustomKeyStoreID.named(customKeyStoreId)
     let prediction = try predictWithoutProxy(customKeyStoreId: customKeyStoreId)
     guard prediction == .connects, let code = await predictXKSConnect(customKeyStoreId: customKeyStoreId)
     else { return prediction }
     return .fails(code)
   }
 
-  private func predictWithoutProxy(customKeyStoreId: String) throws(KMSError) -> ConnectPrediction {
+  private func predictWithoutProxy(customKeyStoreId: CustomKeyStoreID) throws(KMSError) -> ConnectPrediction {
     try readOnly { () throws(KMSError) -> ConnectPrediction in
       var store = try store(customKeyStoreId)
-      let quick = store.clusterId.flatMap { fleet.quickConnectFailure(clusterId: $0) }
+      let quick = store.clusterIdentifier.flatMap { fleet.quickConnectFailure(clusterId: $0) }
       // A FAILED store must be disconnected first: predict the connect that follows.
       if store.machine.connectionState == .failed {
         if let quick { return .refused(quick.code, quick.message) }
@@ -181,7 +187,7 @@ extension KeyStoreEngine: KeyStoreService, SimulatorControl, FleetObserving, Fle
 
   /// How a connect that has started would end, if the cluster stays as it is now.
   private func outcomeOfConnecting(_ store: StoreRecord) -> ConnectPrediction {
-    guard store.type == .awsCloudhsm, let clusterId = store.clusterId else { return .connects }
+    guard store.type == .awsCloudhsm, let clusterId = store.clusterIdentifier else { return .connects }
     return fleet.connectFailure(clusterId: clusterId, passwordDigest: store.passwordDigest).map { .fails($0) }
       ?? .connects
   }

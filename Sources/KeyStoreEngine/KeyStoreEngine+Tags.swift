@@ -37,7 +37,7 @@ extension KeyStoreEngine {
   public func tagResource(_ request: TagResourceRequest) throws(KMSError) -> TagResourceResponse {
     try transaction { () throws(KMSError) -> TagResourceResponse in
       try request.validate()
-      var key = try resolveKeyById(request.keyId)
+      var key = try resolveKeyById(request.keyIdValue)
       try authorize(key, "TagResource")
       try requireNotPendingDeletion(key)
       let tags = try checkedTags(adding: request.tags, to: key.tags ?? [])
@@ -50,7 +50,7 @@ extension KeyStoreEngine {
   public func untagResource(_ request: UntagResourceRequest) throws(KMSError) -> UntagResourceResponse {
     try transaction { () throws(KMSError) -> UntagResourceResponse in
       try request.validate()
-      var key = try resolveKeyById(request.keyId)
+      var key = try resolveKeyById(request.keyIdValue)
       try authorize(key, "UntagResource")
       try requireNotPendingDeletion(key)
       let removed = Set(request.tagKeys)
@@ -66,7 +66,7 @@ extension KeyStoreEngine {
   {
     try readOnly { () throws(KMSError) -> ListResourceTagsResponse in
       try request.validate()
-      let key = try resolveKeyById(request.keyId)
+      let key = try resolveKeyById(request.keyIdValue)
       try authorize(key, "ListResourceTags")
       let page = try pageList(key.tags ?? [], kind: "tag", limit: request.limit ?? 50, marker: request.marker)
       return ListResourceTagsResponse(
@@ -95,13 +95,15 @@ extension KeyStoreEngine {
   public func updateAlias(_ request: UpdateAliasRequest) throws(KMSError) -> UpdateAliasResponse {
     try transaction { () throws(KMSError) -> UpdateAliasResponse in
       try request.validate()
-      guard var alias = aliases[request.aliasName] else {
-        throw KMSError(.notFoundException, "Alias \(aliasArn(request.aliasName)) is not found.")
+      let aliasName = try request.aliasNameValue
+      let targetKeyId = try request.targetKeyIdValue
+      guard var alias = aliases[aliasName.rawValue] else {
+        throw KMSError(.notFoundException, "Alias \(aliasArn(aliasName.rawValue)) is not found.")
       }
-      if request.targetKeyId.hasPrefix("alias/") || request.targetKeyId.contains(":alias/") {
+      if targetKeyId.rawValue.hasPrefix("alias/") || targetKeyId.rawValue.contains(":alias/") {
         throw KMSError(.validationException, "TargetKeyId must be a key ID or key ARN, not an alias.")
       }
-      let target = try resolveKey(request.targetKeyId)
+      let target = try resolveKey(targetKeyId)
       try authorize(target, "UpdateAlias")
       try requireNotPendingDeletion(target)
       if let current = keys[alias.targetKeyId] {
@@ -132,7 +134,7 @@ extension KeyStoreEngine {
   {
     try transaction { () throws(KMSError) -> UpdateKeyDescriptionResponse in
       try request.validate()
-      var key = try resolveKeyById(request.keyId)
+      var key = try resolveKeyById(request.keyIdValue)
       try authorize(key, "UpdateKeyDescription")
       try requireNotPendingDeletion(key)
       key.description = request.description
@@ -148,7 +150,7 @@ extension KeyStoreEngine {
   public func getKeyLastUsage(_ request: GetKeyLastUsageRequest) throws(KMSError) -> GetKeyLastUsageResponse {
     try readOnly { () throws(KMSError) -> GetKeyLastUsageResponse in
       try request.validate()
-      let key = try resolveKeyById(request.keyId)
+      let key = try resolveKeyById(request.keyIdValue)
       try authorize(key, "GetKeyLastUsage")
       let (trackingStart, last) = usageLog.lastUsage(of: key.keyId)
       return GetKeyLastUsageResponse(

@@ -377,8 +377,8 @@ extension KeyStoreEngine {
 
   /// The code a connect of this XKS store would fail with if its proxy answered as it does now
   /// (nil: it would connect, or the store is not an XKS store with a client). Records nothing.
-  func predictXKSConnect(customKeyStoreId: String) async -> ConnectionErrorCodeType? {
-    guard let store = stores[customKeyStoreId], runsXKSProbe(store), let client = xks.client else {
+  func predictXKSConnect(customKeyStoreId: CustomKeyStoreID) async -> ConnectionErrorCodeType? {
+    guard let store = stores[customKeyStoreId.rawValue], runsXKSProbe(store), let client = xks.client else {
       return nil
     }
     if let (code, _) = xksVPCConnectFailure(store) { return code }
@@ -467,8 +467,9 @@ extension KeyStoreEngine {
   /// The proxy's answer for `XksKeyId`, when the request is a CreateKey in a CONNECTED external
   /// store and a client is injected; nil otherwise (the transaction reports what is wrong).
   func verifyExternalKey(_ request: CreateKeyRequest) async throws(KMSError) -> ExternalKeyVerdict? {
-    guard let client = xks.client, let storeId = request.customKeyStoreId, let xksKeyId = request.xksKeyId,
-      let store = stores[storeId], store.type == .externalKeyStore
+    guard let client = xks.client, let storeId = try? request.customKeyStoreIdValue,
+      let xksKeyId = try? request.xksKeyIdValue, let store = stores[storeId.rawValue],
+      store.type == .externalKeyStore
     else { return nil }
     // Every other check first, as KMS: GetKeyMetadata only for a request that would pass.
     do {
@@ -512,7 +513,9 @@ extension KeyStoreEngine {
 
   /// Inside the CreateKey transaction: the verdict must be for this store and key, and the key
   /// must be AES_256, allow ENCRYPT and DECRYPT, and be ENABLED.
-  func checkExternalKey(_ verdict: ExternalKeyVerdict?, storeId: String, xksKeyId: String) throws(KMSError) {
+  func checkExternalKey(_ verdict: ExternalKeyVerdict?, storeId: CustomKeyStoreID, xksKeyId: XKSKeyID)
+    throws(KMSError)
+  {
     guard xks.client != nil else { return }
     if verdict?.isRehearsal == true { throw Self.rehearsalReached }
     guard let verdict, verdict.storeId == storeId, verdict.xksKeyId == xksKeyId else {
@@ -537,7 +540,7 @@ extension KeyStoreEngine {
   // MARK: Cryptography: double encryption through the proxy
 
   /// The XKS key a request names, when it is one and a client is injected.
-  func xksKey(_ reference: String?) -> KeyRecord? {
+  func xksKey(_ reference: KeyReference?) -> KeyRecord? {
     guard xks.client != nil, let reference, let key = try? resolveKey(reference),
       let storeId = key.customKeyStoreId, stores[storeId]?.type == .externalKeyStore
     else { return nil }
@@ -586,7 +589,7 @@ extension KeyStoreEngine {
       plaintext: inner.base64EncodedString(),
       additionalAuthenticatedData: aad.base64EncodedString(), ciphertextDataIntegrityValueAlgorithm: "SHA_256"
     )
-    let xksKeyId = key.xksKeyId ?? ""
+    let xksKeyId = try XKSKeyID.stored(key.xksKeyId, "external key ID of key \(key.keyId)")
     let answer: XKSEncryptResponse
     do {
       answer = try await client.encrypt(target, keyId: xksKeyId, request: request)
@@ -603,7 +606,7 @@ extension KeyStoreEngine {
   }
 
   /// Decrypts an XKS blob: the proxy's layer, then KMS's own. nil when `blob` is not an XKS blob.
-  func xksOpen(_ blob: Data, keyId requested: String?, context: [String: String]?, operation: String)
+  func xksOpen(_ blob: Data, keyId requested: KeyReference?, context: [String: String]?, operation: String)
     async throws(KMSError) -> (KeyRecord, Data)?
   {
     guard let parsed = XKSBlob.parse(blob) else { return nil }
@@ -619,6 +622,7 @@ extension KeyStoreEngine {
         "The key ID in the request does not identify the KMS key that encrypted the ciphertext.")
     }
     let (target, material) = try xksReady(key)
+    let xksKeyId = try XKSKeyID.stored(key.xksKeyId, "external key ID of key \(key.keyId)")
     let aad = parsed.header + XKSBlob.canonical(context)
     let request = XKSDecryptRequest(
       requestMetadata: xksMetadata(operation: operation, keyArn: key.arn),
@@ -629,7 +633,7 @@ extension KeyStoreEngine {
       authenticationTag: parsed.tag.base64EncodedString())
     let answer: XKSDecryptResponse
     do {
-      answer = try await client.decrypt(target, keyId: key.xksKeyId ?? "", request: request)
+      answer = try await client.decrypt(target, keyId: xksKeyId, request: request)
     } catch {
       noteXKSFailure(storeId: key.customKeyStoreId, error)
       throw KMSError(.kmsInvalidStateException, XKSMessages.message(for: error))
@@ -664,7 +668,7 @@ extension KeyStoreEngine {
     try dryRun(request.dryRun)
     guard
       let (key, plaintext) = try await xksOpen(
-        blob, keyId: request.keyId, context: request.encryptionContext, operation: "Decrypt")
+        blob, keyId: request.keyIdValue, context: request.encryptionContext, operation: "Decrypt")
     else { return nil }
     try authorize(key, "Decrypt", grantTokens: request.grantTokens, context: request.encryptionContext)
     try checkAlgorithm(request.encryptionAlgorithm, key: key, operation: "Decrypt")
@@ -674,7 +678,7 @@ extension KeyStoreEngine {
   /// ReEncrypt where the source blob or the destination key is XKS; nil when neither is.
   func xksReEncrypt(_ request: ReEncryptRequest) async throws(KMSError) -> ReEncryptResponse? {
     let sourceIsXKS = xks.client != nil && (request.ciphertextBlob.map { XKSBlob.parse($0) != nil } ?? false)
-    let destination = xksKey(request.destinationKeyId)
+    let destination = xksKey(try? request.destinationKeyIdValue)
     guard sourceIsXKS || destination != nil else { return nil }
     try request.validate()
     guard let blob = request.ciphertextBlob else { throw KMSError.validation([.missing("ciphertextBlob")]) }
@@ -682,18 +686,19 @@ extension KeyStoreEngine {
     let plaintext: Data
     if sourceIsXKS,
       let opened = try await xksOpen(
-        blob, keyId: request.sourceKeyId, context: request.sourceEncryptionContext, operation: "ReEncrypt")
+        blob, keyId: request.sourceKeyIdValue, context: request.sourceEncryptionContext,
+        operation: "ReEncrypt")
     {
       (source, plaintext) = opened
     } else {
       (source, plaintext) = try open(
-        blob, keyId: request.sourceKeyId, context: request.sourceEncryptionContext,
+        blob, keyId: request.sourceKeyIdValue, context: request.sourceEncryptionContext,
         algorithm: request.sourceEncryptionAlgorithm)
     }
     try authorize(
       source, "ReEncryptFrom", grantTokens: request.grantTokens, context: request.sourceEncryptionContext)
     try checkAlgorithm(request.sourceEncryptionAlgorithm, key: source, operation: "ReEncrypt")
-    let target = try resolveKey(request.destinationKeyId)
+    let target = try resolveKey(request.destinationKeyIdValue)
     try authorize(
       target, "ReEncryptTo", grantTokens: request.grantTokens, context: request.destinationEncryptionContext)
     try checkAlgorithm(request.destinationEncryptionAlgorithm, key: target, operation: "ReEncrypt")
@@ -755,14 +760,16 @@ extension KeyStoreEngine {
 
 /// The proxy's answer for an external key, carried from the call into the CreateKey transaction.
 struct ExternalKeyVerdict: Sendable {
-  var storeId: String
-  var xksKeyId: String
+  /// nil for the rehearsal.
+  var storeId: CustomKeyStoreID?
+  var xksKeyId: XKSKeyID?
   var metadata: XKSKeyMetadataResponse
   var isRehearsal = false
 
   /// Stands for the answer while the other checks are rehearsed.
   static let rehearsal = ExternalKeyVerdict(
-    storeId: "", xksKeyId: "", metadata: .init(keySpec: nil, keyUsage: nil, keyStatus: nil), isRehearsal: true
+    storeId: nil, xksKeyId: nil, metadata: .init(keySpec: nil, keyUsage: nil, keyStatus: nil),
+    isRehearsal: true
   )
 }
 

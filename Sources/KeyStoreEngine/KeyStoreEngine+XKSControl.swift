@@ -44,7 +44,7 @@ extension KeyStoreEngine {
   }
 
   private func externalStore(_ id: String) throws(KMSError) -> StoreRecord {
-    let record = try store(id)
+    let record = try store(CustomKeyStoreID.named(id))
     guard record.type == .externalKeyStore else {
       throw KMSError(.unsupportedOperationException, "\(record.name) (\(id)) is not an external key store.")
     }

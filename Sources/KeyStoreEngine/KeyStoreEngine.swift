@@ -244,7 +244,7 @@ public actor KeyStoreEngine {
       if runsXKSProbe(store) { return }
       let due = store.machine.dueAt ?? now
       let outcome: ConnectionErrorCodeType?
-      if store.type == .awsCloudhsm, let clusterId = store.clusterId {
+      if store.type == .awsCloudhsm, let clusterId = store.clusterIdentifier {
         outcome = fleet.connectFailure(clusterId: clusterId, passwordDigest: store.passwordDigest)
         if let rotated = fleet.recordConnectAttempt(clusterId: clusterId, outcome: outcome) {
           store.passwordDigest = rotated  // KMS rotates kmsuser's password on every connect

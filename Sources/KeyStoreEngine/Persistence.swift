@@ -185,7 +185,7 @@ extension KeyStoreEngine {
       }
     }
     for id in fleet.clusters.touched {
-      if let cluster = fleet.cluster(id) {
+      if let cluster = fleet.clusters[id] {
         delta.clusters.append(cluster.describe())
         if fleet.clusters.original(id)??.faults != cluster.faults { delta.faults[id] = cluster.faults }
       } else {

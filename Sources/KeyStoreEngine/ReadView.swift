@@ -162,7 +162,7 @@ public final class EngineReadView: ImmediateKeyReads, @unchecked Sendable {
   func aliasArn(_ name: String) -> String { "\(arnPrefix):\(name)" }
 
   /// kms-spec §5: a key ID, key ARN, alias name or alias ARN, by the engine's own rules.
-  private func resolveKey(_ reference: String, in state: ReadState) throws(KMSError) -> KeyRecord {
+  private func resolveKey(_ reference: KeyReference, in state: ReadState) throws(KMSError) -> KeyRecord {
     try KeyStoreEngine.resolveKey(
       reference, arnPrefix: arnPrefix, key: { state.keys[$0] }, aliasTarget: { state.aliases[$0] })
   }
@@ -221,7 +221,7 @@ public final class EngineReadView: ImmediateKeyReads, @unchecked Sendable {
     try request.validate()
     let (key, storeContext) = try read {
       (state) throws(KMSError) -> (KeyRecord, KeyStoreEngine.KeyStoreContext?) in
-      let key = try resolveKey(request.keyId, in: state)
+      let key = try resolveKey(request.keyIdValue, in: state)
       return (key, self.context(key, in: state))
     }
     guard key.policy == nil, (request.grantTokens ?? []).isEmpty else {
@@ -237,7 +237,7 @@ public final class EngineReadView: ImmediateKeyReads, @unchecked Sendable {
     try request.validate()
     // The engine's order: resolve, algorithm, material checks, seal, then DryRun.
     let (key, material) = try read { (state) throws(KMSError) -> (KeyRecord, SymmetricKey) in
-      let key = try resolveKey(request.keyId, in: state)
+      let key = try resolveKey(request.keyIdValue, in: state)
       try requirePlain(key, grantTokens: request.grantTokens)
       try KeyStoreEngine.requireSymmetricDefault(request.encryptionAlgorithm, arn: key.arn)
       return (key, try usableMaterial(key, in: state))
@@ -265,11 +265,11 @@ public final class EngineReadView: ImmediateKeyReads, @unchecked Sendable {
     let (key, material) = try read { (state) throws(KMSError) -> (KeyRecord, SymmetricKey) in
       guard let parsed, let key = state.keys[parsed.keyId] else {
         // An unknown KeyId is reported as such.
-        if let keyId = request.keyId { _ = try resolveKey(keyId, in: state) }
+        if let keyId = try request.keyIdValue { _ = try resolveKey(keyId, in: state) }
         throw KMSError(
           .invalidCiphertextException, "The ciphertext is invalid or was not produced by this service.")
       }
-      if let keyId = request.keyId {
+      if let keyId = try request.keyIdValue {
         let requested = try resolveKey(keyId, in: state)
         guard requested.keyId == key.keyId else {
           throw KMSError(
@@ -309,7 +309,7 @@ public final class EngineReadView: ImmediateKeyReads, @unchecked Sendable {
     default: throw KMSError(.validationException, "Please specify either number of bytes or key spec.")
     }
     let (key, material) = try read { (state) throws(KMSError) -> (KeyRecord, SymmetricKey) in
-      let key = try resolveKey(request.keyId, in: state)
+      let key = try resolveKey(request.keyIdValue, in: state)
       try requirePlain(key, grantTokens: request.grantTokens)
       return (key, try usableMaterial(key, in: state))
     }
@@ -339,9 +339,11 @@ public final class EngineReadView: ImmediateKeyReads, @unchecked Sendable {
         .unsupportedOperationException, "Recipient (Nitro Enclaves attestation) is not supported.")
     }
     guard let count = request.numberOfBytes else { throw KMSError.validation([.missing("numberOfBytes")]) }
-    if let storeId = request.customKeyStoreId {
+    if let storeId = try request.customKeyStoreIdValue {
       try read { (state) throws(KMSError) in
-        guard let store = state.stores[storeId] else { throw KMSError.customKeyStoreNotFound(storeId) }
+        guard let store = state.stores[storeId.rawValue] else {
+          throw KMSError.customKeyStoreNotFound(storeId.rawValue)
+        }
         guard store.type == .awsCloudhsm else {
           throw KMSError(
             .unsupportedOperationException,

@@ -282,7 +282,8 @@ extension KeyStoreEngine {
     }
     for (index, cluster) in scenario.clusters.enumerated() {
       guard let zones = cluster.finalHsmZones else { continue }
-      for hsm in fleet.cluster(cluster.id)?.hsms ?? [] where !zones.contains(hsm.availabilityZone) {
+      for hsm in ClusterID(cluster.id).flatMap({ fleet.cluster($0) })?.hsms ?? []
+      where !zones.contains(hsm.availabilityZone) {
         do {
           _ = try deleteHsm(DeleteHsmRequest(clusterId: cluster.id, hsmId: hsm.hsmId))
         } catch { throw fail("clusters[\(index)].finalHsmZones", error) }

@@ -100,7 +100,7 @@ public final class XKSHTTPClient: XKSProxyCalling {
     return answer
   }
 
-  public func getKeyMetadata(_ target: XKSProxyTarget, keyId: String, metadata: XKSRequestMetadata)
+  public func getKeyMetadata(_ target: XKSProxyTarget, keyId: XKSKeyID, metadata: XKSRequestMetadata)
     async throws(XKSCallFailure) -> XKSKeyMetadataResponse
   {
     let answer: XKSKeyMetadataResponse = try await call(
@@ -112,7 +112,7 @@ public final class XKSHTTPClient: XKSProxyCalling {
     return answer
   }
 
-  public func encrypt(_ target: XKSProxyTarget, keyId: String, request: XKSEncryptRequest)
+  public func encrypt(_ target: XKSProxyTarget, keyId: XKSKeyID, request: XKSEncryptRequest)
     async throws(XKSCallFailure) -> XKSEncryptResponse
   {
     let answer: XKSEncryptResponse = try await call(target, "/keys/\(keyId)/encrypt", request)
@@ -144,7 +144,7 @@ public final class XKSHTTPClient: XKSProxyCalling {
     return answer
   }
 
-  public func decrypt(_ target: XKSProxyTarget, keyId: String, request: XKSDecryptRequest)
+  public func decrypt(_ target: XKSProxyTarget, keyId: XKSKeyID, request: XKSDecryptRequest)
     async throws(XKSCallFailure) -> XKSDecryptResponse
   {
     let answer: XKSDecryptResponse = try await call(target, "/keys/\(keyId)/decrypt", request)

@@ -53,17 +53,17 @@ final class EmbeddedXKSProxy: XKSProxyFaultControl {
   /// real): `xks-orders` CONNECTED with keys and aliases, `xks-latency` FAILED with
   /// `XKS_PROXY_TIMED_OUT` (its proxy answers in 300 ms), `xks-dr` DISCONNECTED.
   static func seed(_ engine: KeyStoreEngine, proxy: EmbeddedXKSProxy) async throws {
-    func create(_ name: String, _ host: String) async throws -> String {
-      try await engine.createCustomKeyStore(
+    func create(_ name: String, _ host: String) async throws -> CustomKeyStoreID {
+      let created = try await engine.createCustomKeyStore(
         CreateCustomKeyStoreRequest(
           customKeyStoreName: name, customKeyStoreType: CustomKeyStoreType.externalKeyStore.rawValue,
           xksProxyUriEndpoint: "https://\(host)", xksProxyUriPath: XKSProxyConfiguration.demoUriPath,
           xksProxyAuthenticationCredential: credential,
-          xksProxyConnectivity: XksProxyConnectivityType.publicEndpoint.rawValue)
-      ).customKeyStoreId ?? ""
+          xksProxyConnectivity: XksProxyConnectivityType.publicEndpoint.rawValue))
+      return try CustomKeyStoreID.stored(created.customKeyStoreId, "ID of the new store \(name)")
     }
-    func connect(_ id: String) async throws {
-      _ = try await engine.connectCustomKeyStore(ConnectCustomKeyStoreRequest(customKeyStoreId: id))
+    func connect(_ id: CustomKeyStoreID) async throws {
+      _ = try await engine.connectCustomKeyStore(ConnectCustomKeyStoreRequest(customKeyStoreId: id.rawValue))
       try await engine.completePendingTransitions()
       await engine.xksCallsSettled()
     }
@@ -79,11 +79,12 @@ final class EmbeddedXKSProxy: XKSProxyFaultControl {
     for (xksKeyId, description, aliases) in keys {
       let key = try await engine.createKey(
         CreateKeyRequest(
-          description: description, origin: OriginType.externalKeyStore.rawValue, customKeyStoreId: orders,
+          description: description, origin: OriginType.externalKeyStore.rawValue,
+          customKeyStoreId: orders.rawValue,
           xksKeyId: xksKeyId))
+      let keyId = try KeyID.stored(key.keyMetadata?.keyId, "ID of the new key for \(xksKeyId)")
       for alias in aliases {
-        _ = try await engine.createAlias(
-          CreateAliasRequest(aliasName: alias, targetKeyId: key.keyMetadata?.keyId ?? ""))
+        _ = try await engine.createAlias(CreateAliasRequest(aliasName: alias, targetKeyId: keyId.rawValue))
       }
     }
     // The slow door answers in 300 ms: the store is created while it is quick (CreateCustomKeyStore

@@ -203,7 +203,7 @@ import Testing
   @Test func readOnlyFiltersMutatingEffectsCentrally() {
     // Even if a dialog was somehow open, confirming in read-only mode produces no effect.
     var s = F.state(config: F.config(readOnly: true))
-    s.overlay = .dialog(makeConfirmDialog(.disconnect, store: s.store(id: F.payments)!, s))
+    s.overlay = .dialog(makeConfirmDialog(.disconnect, store: s.store(id: F.payments)!, id: F.payments, s))
     #expect(s.press(.char("y")).isEmpty)
   }
 

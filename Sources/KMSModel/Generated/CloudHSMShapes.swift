@@ -254,6 +254,19 @@ extension CreateHsmRequest: AWSValidatable {
   }
 }
 
+extension CreateHsmRequest {
+  /// `clusterId` as a `ClusterID` once its AWS constraints pass: AWS's ValidationException otherwise,
+  /// and the not-found answer for text without a visible character.
+  public var clusterIdValue: ClusterID {
+    get throws(KMSError) {
+      let v = clusterId
+      var failures: [ValidationFailure] = []
+      failures.checkPattern(v, "cluster-[2-7a-zA-Z]{11,16}", at: "clusterId", sensitive: false)
+      return try .validated(v, failures)
+    }
+  }
+}
+
 /// AWS shape `CreateHsmResponse` (cloudhsmv2).
 public struct CreateHsmResponse: Codable, Sendable, Equatable {
   public var hsm: Hsm?
@@ -306,6 +319,30 @@ extension DeleteHsmRequest: AWSValidatable {
       failures.checkPattern(v, "\\d{1,3}\\.\\d{1,3}\\.\\d{1,3}\\.\\d{1,3}", at: path + "eniIp", sensitive: false)
     }
     return failures
+  }
+}
+
+extension DeleteHsmRequest {
+  /// `clusterId` as a `ClusterID` once its AWS constraints pass: AWS's ValidationException otherwise,
+  /// and the not-found answer for text without a visible character.
+  public var clusterIdValue: ClusterID {
+    get throws(KMSError) {
+      let v = clusterId
+      var failures: [ValidationFailure] = []
+      failures.checkPattern(v, "cluster-[2-7a-zA-Z]{11,16}", at: "clusterId", sensitive: false)
+      return try .validated(v, failures)
+    }
+  }
+
+  /// `hsmId` as a `HsmID` once its AWS constraints pass: AWS's ValidationException otherwise,
+  /// and the not-found answer for text without a visible character; nil when absent.
+  public var hsmIdValue: HsmID? {
+    get throws(KMSError) {
+      guard let v = hsmId else { return nil }
+      var failures: [ValidationFailure] = []
+      failures.checkPattern(v, "hsm-[2-7a-zA-Z]{11,16}", at: "hsmId", sensitive: false)
+      return try .validated(v, failures)
+    }
   }
 }
 

@@ -108,6 +108,21 @@ extension CreateCustomKeyStoreRequest: AWSValidatable {
   }
 }
 
+extension CreateCustomKeyStoreRequest {
+  /// `cloudHsmClusterId` as a `ClusterID` once its AWS constraints pass: AWS's ValidationException otherwise,
+  /// and the not-found answer for text without a visible character; nil when absent.
+  public var cloudHsmClusterIdValue: ClusterID? {
+    get throws(KMSError) {
+      guard let v = cloudHsmClusterId else { return nil }
+      var failures: [ValidationFailure] = []
+      failures.checkLength(v, min: 19, at: "cloudHsmClusterId", sensitive: false)
+      failures.checkLength(v, max: 24, at: "cloudHsmClusterId", sensitive: false)
+      failures.checkPattern(v, "cluster-[2-7a-zA-Z]{11,16}", at: "cloudHsmClusterId", sensitive: false)
+      return try .validated(v, failures)
+    }
+  }
+}
+
 /// AWS shape `XksProxyAuthenticationCredentialType` (kms).
 public struct XksProxyAuthenticationCredentialType: Codable, Sendable, Equatable {
   public var accessKeyId: String
@@ -199,6 +214,20 @@ extension DescribeCustomKeyStoresRequest: AWSValidatable {
       failures.checkPattern(v, "[\\u0020-\\u00FF]*", at: path + "marker", sensitive: false)
     }
     return failures
+  }
+}
+
+extension DescribeCustomKeyStoresRequest {
+  /// `customKeyStoreId` as a `CustomKeyStoreID` once its AWS constraints pass: AWS's ValidationException otherwise,
+  /// and the not-found answer for text without a visible character; nil when absent.
+  public var customKeyStoreIdValue: CustomKeyStoreID? {
+    get throws(KMSError) {
+      guard let v = customKeyStoreId else { return nil }
+      var failures: [ValidationFailure] = []
+      failures.checkLength(v, min: 1, at: "customKeyStoreId", sensitive: false)
+      failures.checkLength(v, max: 64, at: "customKeyStoreId", sensitive: false)
+      return try .validated(v, failures)
+    }
   }
 }
 
@@ -311,6 +340,20 @@ extension ConnectCustomKeyStoreRequest: AWSValidatable {
   }
 }
 
+extension ConnectCustomKeyStoreRequest {
+  /// `customKeyStoreId` as a `CustomKeyStoreID` once its AWS constraints pass: AWS's ValidationException otherwise,
+  /// and the not-found answer for text without a visible character.
+  public var customKeyStoreIdValue: CustomKeyStoreID {
+    get throws(KMSError) {
+      let v = customKeyStoreId
+      var failures: [ValidationFailure] = []
+      failures.checkLength(v, min: 1, at: "customKeyStoreId", sensitive: false)
+      failures.checkLength(v, max: 64, at: "customKeyStoreId", sensitive: false)
+      return try .validated(v, failures)
+    }
+  }
+}
+
 /// AWS shape `ConnectCustomKeyStoreResponse` (kms).
 public struct ConnectCustomKeyStoreResponse: Codable, Sendable, Equatable {
 
@@ -340,6 +383,20 @@ extension DisconnectCustomKeyStoreRequest: AWSValidatable {
       failures.checkLength(v, max: 64, at: path + "customKeyStoreId", sensitive: false)
     }
     return failures
+  }
+}
+
+extension DisconnectCustomKeyStoreRequest {
+  /// `customKeyStoreId` as a `CustomKeyStoreID` once its AWS constraints pass: AWS's ValidationException otherwise,
+  /// and the not-found answer for text without a visible character.
+  public var customKeyStoreIdValue: CustomKeyStoreID {
+    get throws(KMSError) {
+      let v = customKeyStoreId
+      var failures: [ValidationFailure] = []
+      failures.checkLength(v, min: 1, at: "customKeyStoreId", sensitive: false)
+      failures.checkLength(v, max: 64, at: "customKeyStoreId", sensitive: false)
+      return try .validated(v, failures)
+    }
   }
 }
 
@@ -445,6 +502,33 @@ extension UpdateCustomKeyStoreRequest: AWSValidatable {
   }
 }
 
+extension UpdateCustomKeyStoreRequest {
+  /// `customKeyStoreId` as a `CustomKeyStoreID` once its AWS constraints pass: AWS's ValidationException otherwise,
+  /// and the not-found answer for text without a visible character.
+  public var customKeyStoreIdValue: CustomKeyStoreID {
+    get throws(KMSError) {
+      let v = customKeyStoreId
+      var failures: [ValidationFailure] = []
+      failures.checkLength(v, min: 1, at: "customKeyStoreId", sensitive: false)
+      failures.checkLength(v, max: 64, at: "customKeyStoreId", sensitive: false)
+      return try .validated(v, failures)
+    }
+  }
+
+  /// `cloudHsmClusterId` as a `ClusterID` once its AWS constraints pass: AWS's ValidationException otherwise,
+  /// and the not-found answer for text without a visible character; nil when absent.
+  public var cloudHsmClusterIdValue: ClusterID? {
+    get throws(KMSError) {
+      guard let v = cloudHsmClusterId else { return nil }
+      var failures: [ValidationFailure] = []
+      failures.checkLength(v, min: 19, at: "cloudHsmClusterId", sensitive: false)
+      failures.checkLength(v, max: 24, at: "cloudHsmClusterId", sensitive: false)
+      failures.checkPattern(v, "cluster-[2-7a-zA-Z]{11,16}", at: "cloudHsmClusterId", sensitive: false)
+      return try .validated(v, failures)
+    }
+  }
+}
+
 /// AWS shape `UpdateCustomKeyStoreResponse` (kms).
 public struct UpdateCustomKeyStoreResponse: Codable, Sendable, Equatable {
 
@@ -474,6 +558,20 @@ extension DeleteCustomKeyStoreRequest: AWSValidatable {
       failures.checkLength(v, max: 64, at: path + "customKeyStoreId", sensitive: false)
     }
     return failures
+  }
+}
+
+extension DeleteCustomKeyStoreRequest {
+  /// `customKeyStoreId` as a `CustomKeyStoreID` once its AWS constraints pass: AWS's ValidationException otherwise,
+  /// and the not-found answer for text without a visible character.
+  public var customKeyStoreIdValue: CustomKeyStoreID {
+    get throws(KMSError) {
+      let v = customKeyStoreId
+      var failures: [ValidationFailure] = []
+      failures.checkLength(v, min: 1, at: "customKeyStoreId", sensitive: false)
+      failures.checkLength(v, max: 64, at: "customKeyStoreId", sensitive: false)
+      return try .validated(v, failures)
+    }
   }
 }
 
@@ -580,6 +678,33 @@ extension CreateKeyRequest: AWSValidatable {
       failures.checkPattern(v, "^[a-zA-Z0-9-_.]+$", at: path + "xksKeyId", sensitive: false)
     }
     return failures
+  }
+}
+
+extension CreateKeyRequest {
+  /// `customKeyStoreId` as a `CustomKeyStoreID` once its AWS constraints pass: AWS's ValidationException otherwise,
+  /// and the not-found answer for text without a visible character; nil when absent.
+  public var customKeyStoreIdValue: CustomKeyStoreID? {
+    get throws(KMSError) {
+      guard let v = customKeyStoreId else { return nil }
+      var failures: [ValidationFailure] = []
+      failures.checkLength(v, min: 1, at: "customKeyStoreId", sensitive: false)
+      failures.checkLength(v, max: 64, at: "customKeyStoreId", sensitive: false)
+      return try .validated(v, failures)
+    }
+  }
+
+  /// `xksKeyId` as a `XKSKeyID` once its AWS constraints pass: AWS's ValidationException otherwise,
+  /// and the not-found answer for text without a visible character; nil when absent.
+  public var xksKeyIdValue: XKSKeyID? {
+    get throws(KMSError) {
+      guard let v = xksKeyId else { return nil }
+      var failures: [ValidationFailure] = []
+      failures.checkLength(v, min: 1, at: "xksKeyId", sensitive: false)
+      failures.checkLength(v, max: 128, at: "xksKeyId", sensitive: false)
+      failures.checkPattern(v, "^[a-zA-Z0-9-_.]+$", at: "xksKeyId", sensitive: false)
+      return try .validated(v, failures)
+    }
   }
 }
 
@@ -798,6 +923,20 @@ extension DescribeKeyRequest: AWSValidatable {
   }
 }
 
+extension DescribeKeyRequest {
+  /// `keyId` as a `KeyReference` once its AWS constraints pass: AWS's ValidationException otherwise,
+  /// and the not-found answer for text without a visible character.
+  public var keyIdValue: KeyReference {
+    get throws(KMSError) {
+      let v = keyId
+      var failures: [ValidationFailure] = []
+      failures.checkLength(v, min: 1, at: "keyId", sensitive: false)
+      failures.checkLength(v, max: 2048, at: "keyId", sensitive: false)
+      return try .validated(v, failures)
+    }
+  }
+}
+
 /// AWS shape `DescribeKeyResponse` (kms).
 public struct DescribeKeyResponse: Codable, Sendable, Equatable {
   public var keyMetadata: KeyMetadata?
@@ -903,6 +1042,20 @@ extension EnableKeyRequest: AWSValidatable {
   }
 }
 
+extension EnableKeyRequest {
+  /// `keyId` as a `KeyReference` once its AWS constraints pass: AWS's ValidationException otherwise,
+  /// and the not-found answer for text without a visible character.
+  public var keyIdValue: KeyReference {
+    get throws(KMSError) {
+      let v = keyId
+      var failures: [ValidationFailure] = []
+      failures.checkLength(v, min: 1, at: "keyId", sensitive: false)
+      failures.checkLength(v, max: 2048, at: "keyId", sensitive: false)
+      return try .validated(v, failures)
+    }
+  }
+}
+
 /// AWS shape `DisableKeyRequest` (kms).
 public struct DisableKeyRequest: Codable, Sendable, Equatable {
   public var keyId: String
@@ -925,6 +1078,20 @@ extension DisableKeyRequest: AWSValidatable {
       failures.checkLength(v, max: 2048, at: path + "keyId", sensitive: false)
     }
     return failures
+  }
+}
+
+extension DisableKeyRequest {
+  /// `keyId` as a `KeyReference` once its AWS constraints pass: AWS's ValidationException otherwise,
+  /// and the not-found answer for text without a visible character.
+  public var keyIdValue: KeyReference {
+    get throws(KMSError) {
+      let v = keyId
+      var failures: [ValidationFailure] = []
+      failures.checkLength(v, min: 1, at: "keyId", sensitive: false)
+      failures.checkLength(v, max: 2048, at: "keyId", sensitive: false)
+      return try .validated(v, failures)
+    }
   }
 }
 
@@ -957,6 +1124,20 @@ extension ScheduleKeyDeletionRequest: AWSValidatable {
       failures.checkRange(v, max: 365, at: path + "pendingWindowInDays")
     }
     return failures
+  }
+}
+
+extension ScheduleKeyDeletionRequest {
+  /// `keyId` as a `KeyReference` once its AWS constraints pass: AWS's ValidationException otherwise,
+  /// and the not-found answer for text without a visible character.
+  public var keyIdValue: KeyReference {
+    get throws(KMSError) {
+      let v = keyId
+      var failures: [ValidationFailure] = []
+      failures.checkLength(v, min: 1, at: "keyId", sensitive: false)
+      failures.checkLength(v, max: 2048, at: "keyId", sensitive: false)
+      return try .validated(v, failures)
+    }
   }
 }
 
@@ -1007,6 +1188,20 @@ extension CancelKeyDeletionRequest: AWSValidatable {
   }
 }
 
+extension CancelKeyDeletionRequest {
+  /// `keyId` as a `KeyReference` once its AWS constraints pass: AWS's ValidationException otherwise,
+  /// and the not-found answer for text without a visible character.
+  public var keyIdValue: KeyReference {
+    get throws(KMSError) {
+      let v = keyId
+      var failures: [ValidationFailure] = []
+      failures.checkLength(v, min: 1, at: "keyId", sensitive: false)
+      failures.checkLength(v, max: 2048, at: "keyId", sensitive: false)
+      return try .validated(v, failures)
+    }
+  }
+}
+
 /// AWS shape `CancelKeyDeletionResponse` (kms).
 public struct CancelKeyDeletionResponse: Codable, Sendable, Equatable {
   public var keyId: String?
@@ -1054,6 +1249,33 @@ extension CreateAliasRequest: AWSValidatable {
   }
 }
 
+extension CreateAliasRequest {
+  /// `aliasName` as a `AliasName` once its AWS constraints pass: AWS's ValidationException otherwise,
+  /// and the not-found answer for text without a visible character.
+  public var aliasNameValue: AliasName {
+    get throws(KMSError) {
+      let v = aliasName
+      var failures: [ValidationFailure] = []
+      failures.checkLength(v, min: 1, at: "aliasName", sensitive: false)
+      failures.checkLength(v, max: 256, at: "aliasName", sensitive: false)
+      failures.checkPattern(v, "^[a-zA-Z0-9:/_-]+$", at: "aliasName", sensitive: false)
+      return try .validated(v, failures)
+    }
+  }
+
+  /// `targetKeyId` as a `KeyReference` once its AWS constraints pass: AWS's ValidationException otherwise,
+  /// and the not-found answer for text without a visible character.
+  public var targetKeyIdValue: KeyReference {
+    get throws(KMSError) {
+      let v = targetKeyId
+      var failures: [ValidationFailure] = []
+      failures.checkLength(v, min: 1, at: "targetKeyId", sensitive: false)
+      failures.checkLength(v, max: 2048, at: "targetKeyId", sensitive: false)
+      return try .validated(v, failures)
+    }
+  }
+}
+
 /// AWS shape `DeleteAliasRequest` (kms).
 public struct DeleteAliasRequest: Codable, Sendable, Equatable {
   public var aliasName: String
@@ -1077,6 +1299,21 @@ extension DeleteAliasRequest: AWSValidatable {
       failures.checkPattern(v, "^[a-zA-Z0-9:/_-]+$", at: path + "aliasName", sensitive: false)
     }
     return failures
+  }
+}
+
+extension DeleteAliasRequest {
+  /// `aliasName` as a `AliasName` once its AWS constraints pass: AWS's ValidationException otherwise,
+  /// and the not-found answer for text without a visible character.
+  public var aliasNameValue: AliasName {
+    get throws(KMSError) {
+      let v = aliasName
+      var failures: [ValidationFailure] = []
+      failures.checkLength(v, min: 1, at: "aliasName", sensitive: false)
+      failures.checkLength(v, max: 256, at: "aliasName", sensitive: false)
+      failures.checkPattern(v, "^[a-zA-Z0-9:/_-]+$", at: "aliasName", sensitive: false)
+      return try .validated(v, failures)
+    }
   }
 }
 
@@ -1116,6 +1353,20 @@ extension ListAliasesRequest: AWSValidatable {
       failures.checkPattern(v, "[\\u0020-\\u00FF]*", at: path + "marker", sensitive: false)
     }
     return failures
+  }
+}
+
+extension ListAliasesRequest {
+  /// `keyId` as a `KeyReference` once its AWS constraints pass: AWS's ValidationException otherwise,
+  /// and the not-found answer for text without a visible character; nil when absent.
+  public var keyIdValue: KeyReference? {
+    get throws(KMSError) {
+      guard let v = keyId else { return nil }
+      var failures: [ValidationFailure] = []
+      failures.checkLength(v, min: 1, at: "keyId", sensitive: false)
+      failures.checkLength(v, max: 2048, at: "keyId", sensitive: false)
+      return try .validated(v, failures)
+    }
   }
 }
 
@@ -1220,6 +1471,20 @@ extension EncryptRequest: AWSValidatable {
   }
 }
 
+extension EncryptRequest {
+  /// `keyId` as a `KeyReference` once its AWS constraints pass: AWS's ValidationException otherwise,
+  /// and the not-found answer for text without a visible character.
+  public var keyIdValue: KeyReference {
+    get throws(KMSError) {
+      let v = keyId
+      var failures: [ValidationFailure] = []
+      failures.checkLength(v, min: 1, at: "keyId", sensitive: false)
+      failures.checkLength(v, max: 2048, at: "keyId", sensitive: false)
+      return try .validated(v, failures)
+    }
+  }
+}
+
 /// AWS shape `EncryptResponse` (kms).
 public struct EncryptResponse: Codable, Sendable, Equatable {
   public var ciphertextBlob: Data?
@@ -1300,6 +1565,20 @@ extension DecryptRequest: AWSValidatable {
       failures += v.validationFailures(at: path + "recipient" + ".")
     }
     return failures
+  }
+}
+
+extension DecryptRequest {
+  /// `keyId` as a `KeyReference` once its AWS constraints pass: AWS's ValidationException otherwise,
+  /// and the not-found answer for text without a visible character; nil when absent.
+  public var keyIdValue: KeyReference? {
+    get throws(KMSError) {
+      guard let v = keyId else { return nil }
+      var failures: [ValidationFailure] = []
+      failures.checkLength(v, min: 1, at: "keyId", sensitive: false)
+      failures.checkLength(v, max: 2048, at: "keyId", sensitive: false)
+      return try .validated(v, failures)
+    }
   }
 }
 
@@ -1441,6 +1720,32 @@ extension ReEncryptRequest: AWSValidatable {
   }
 }
 
+extension ReEncryptRequest {
+  /// `sourceKeyId` as a `KeyReference` once its AWS constraints pass: AWS's ValidationException otherwise,
+  /// and the not-found answer for text without a visible character; nil when absent.
+  public var sourceKeyIdValue: KeyReference? {
+    get throws(KMSError) {
+      guard let v = sourceKeyId else { return nil }
+      var failures: [ValidationFailure] = []
+      failures.checkLength(v, min: 1, at: "sourceKeyId", sensitive: false)
+      failures.checkLength(v, max: 2048, at: "sourceKeyId", sensitive: false)
+      return try .validated(v, failures)
+    }
+  }
+
+  /// `destinationKeyId` as a `KeyReference` once its AWS constraints pass: AWS's ValidationException otherwise,
+  /// and the not-found answer for text without a visible character.
+  public var destinationKeyIdValue: KeyReference {
+    get throws(KMSError) {
+      let v = destinationKeyId
+      var failures: [ValidationFailure] = []
+      failures.checkLength(v, min: 1, at: "destinationKeyId", sensitive: false)
+      failures.checkLength(v, max: 2048, at: "destinationKeyId", sensitive: false)
+      return try .validated(v, failures)
+    }
+  }
+}
+
 /// AWS shape `ReEncryptResponse` (kms).
 public struct ReEncryptResponse: Codable, Sendable, Equatable {
   public var ciphertextBlob: Data?
@@ -1534,6 +1839,20 @@ extension GenerateDataKeyRequest: AWSValidatable {
   }
 }
 
+extension GenerateDataKeyRequest {
+  /// `keyId` as a `KeyReference` once its AWS constraints pass: AWS's ValidationException otherwise,
+  /// and the not-found answer for text without a visible character.
+  public var keyIdValue: KeyReference {
+    get throws(KMSError) {
+      let v = keyId
+      var failures: [ValidationFailure] = []
+      failures.checkLength(v, min: 1, at: "keyId", sensitive: false)
+      failures.checkLength(v, max: 2048, at: "keyId", sensitive: false)
+      return try .validated(v, failures)
+    }
+  }
+}
+
 /// AWS shape `GenerateDataKeyResponse` (kms).
 public struct GenerateDataKeyResponse: Codable, Sendable, Equatable {
   public var ciphertextBlob: Data?
@@ -1615,6 +1934,20 @@ extension GenerateDataKeyWithoutPlaintextRequest: AWSValidatable {
   }
 }
 
+extension GenerateDataKeyWithoutPlaintextRequest {
+  /// `keyId` as a `KeyReference` once its AWS constraints pass: AWS's ValidationException otherwise,
+  /// and the not-found answer for text without a visible character.
+  public var keyIdValue: KeyReference {
+    get throws(KMSError) {
+      let v = keyId
+      var failures: [ValidationFailure] = []
+      failures.checkLength(v, min: 1, at: "keyId", sensitive: false)
+      failures.checkLength(v, max: 2048, at: "keyId", sensitive: false)
+      return try .validated(v, failures)
+    }
+  }
+}
+
 /// AWS shape `GenerateDataKeyWithoutPlaintextResponse` (kms).
 public struct GenerateDataKeyWithoutPlaintextResponse: Codable, Sendable, Equatable {
   public var ciphertextBlob: Data?
@@ -1671,6 +2004,20 @@ extension GenerateRandomRequest: AWSValidatable {
   }
 }
 
+extension GenerateRandomRequest {
+  /// `customKeyStoreId` as a `CustomKeyStoreID` once its AWS constraints pass: AWS's ValidationException otherwise,
+  /// and the not-found answer for text without a visible character; nil when absent.
+  public var customKeyStoreIdValue: CustomKeyStoreID? {
+    get throws(KMSError) {
+      guard let v = customKeyStoreId else { return nil }
+      var failures: [ValidationFailure] = []
+      failures.checkLength(v, min: 1, at: "customKeyStoreId", sensitive: false)
+      failures.checkLength(v, max: 64, at: "customKeyStoreId", sensitive: false)
+      return try .validated(v, failures)
+    }
+  }
+}
+
 /// AWS shape `GenerateRandomResponse` (kms).
 public struct GenerateRandomResponse: Codable, Sendable, Equatable {
   public var plaintext: Data?
@@ -1719,6 +2066,20 @@ extension TagResourceRequest: AWSValidatable {
   }
 }
 
+extension TagResourceRequest {
+  /// `keyId` as a `KeyReference` once its AWS constraints pass: AWS's ValidationException otherwise,
+  /// and the not-found answer for text without a visible character.
+  public var keyIdValue: KeyReference {
+    get throws(KMSError) {
+      let v = keyId
+      var failures: [ValidationFailure] = []
+      failures.checkLength(v, min: 1, at: "keyId", sensitive: false)
+      failures.checkLength(v, max: 2048, at: "keyId", sensitive: false)
+      return try .validated(v, failures)
+    }
+  }
+}
+
 /// AWS shape `UntagResourceRequest` (kms).
 public struct UntagResourceRequest: Codable, Sendable, Equatable {
   public var keyId: String
@@ -1748,6 +2109,20 @@ extension UntagResourceRequest: AWSValidatable {
       for e in v { failures.checkLength(e, min: 1, at: path + "tagKeys" + ".member", sensitive: false); failures.checkLength(e, max: 128, at: path + "tagKeys" + ".member", sensitive: false) }
     }
     return failures
+  }
+}
+
+extension UntagResourceRequest {
+  /// `keyId` as a `KeyReference` once its AWS constraints pass: AWS's ValidationException otherwise,
+  /// and the not-found answer for text without a visible character.
+  public var keyIdValue: KeyReference {
+    get throws(KMSError) {
+      let v = keyId
+      var failures: [ValidationFailure] = []
+      failures.checkLength(v, min: 1, at: "keyId", sensitive: false)
+      failures.checkLength(v, max: 2048, at: "keyId", sensitive: false)
+      return try .validated(v, failures)
+    }
   }
 }
 
@@ -1788,6 +2163,20 @@ extension ListResourceTagsRequest: AWSValidatable {
       failures.checkPattern(v, "[\\u0020-\\u00FF]*", at: path + "marker", sensitive: false)
     }
     return failures
+  }
+}
+
+extension ListResourceTagsRequest {
+  /// `keyId` as a `KeyReference` once its AWS constraints pass: AWS's ValidationException otherwise,
+  /// and the not-found answer for text without a visible character.
+  public var keyIdValue: KeyReference {
+    get throws(KMSError) {
+      let v = keyId
+      var failures: [ValidationFailure] = []
+      failures.checkLength(v, min: 1, at: "keyId", sensitive: false)
+      failures.checkLength(v, max: 2048, at: "keyId", sensitive: false)
+      return try .validated(v, failures)
+    }
   }
 }
 
@@ -1840,6 +2229,20 @@ extension GetKeyPolicyRequest: AWSValidatable {
       failures.checkPattern(v, "[\\w]+", at: path + "policyName", sensitive: false)
     }
     return failures
+  }
+}
+
+extension GetKeyPolicyRequest {
+  /// `keyId` as a `KeyReference` once its AWS constraints pass: AWS's ValidationException otherwise,
+  /// and the not-found answer for text without a visible character.
+  public var keyIdValue: KeyReference {
+    get throws(KMSError) {
+      let v = keyId
+      var failures: [ValidationFailure] = []
+      failures.checkLength(v, min: 1, at: "keyId", sensitive: false)
+      failures.checkLength(v, max: 2048, at: "keyId", sensitive: false)
+      return try .validated(v, failures)
+    }
   }
 }
 
@@ -1904,6 +2307,20 @@ extension PutKeyPolicyRequest: AWSValidatable {
   }
 }
 
+extension PutKeyPolicyRequest {
+  /// `keyId` as a `KeyReference` once its AWS constraints pass: AWS's ValidationException otherwise,
+  /// and the not-found answer for text without a visible character.
+  public var keyIdValue: KeyReference {
+    get throws(KMSError) {
+      let v = keyId
+      var failures: [ValidationFailure] = []
+      failures.checkLength(v, min: 1, at: "keyId", sensitive: false)
+      failures.checkLength(v, max: 2048, at: "keyId", sensitive: false)
+      return try .validated(v, failures)
+    }
+  }
+}
+
 /// AWS shape `ListKeyPoliciesRequest` (kms).
 public struct ListKeyPoliciesRequest: Codable, Sendable, Equatable {
   public var keyId: String
@@ -1941,6 +2358,20 @@ extension ListKeyPoliciesRequest: AWSValidatable {
       failures.checkPattern(v, "[\\u0020-\\u00FF]*", at: path + "marker", sensitive: false)
     }
     return failures
+  }
+}
+
+extension ListKeyPoliciesRequest {
+  /// `keyId` as a `KeyReference` once its AWS constraints pass: AWS's ValidationException otherwise,
+  /// and the not-found answer for text without a visible character.
+  public var keyIdValue: KeyReference {
+    get throws(KMSError) {
+      let v = keyId
+      var failures: [ValidationFailure] = []
+      failures.checkLength(v, min: 1, at: "keyId", sensitive: false)
+      failures.checkLength(v, max: 2048, at: "keyId", sensitive: false)
+      return try .validated(v, failures)
+    }
   }
 }
 
@@ -2030,6 +2461,20 @@ extension CreateGrantRequest: AWSValidatable {
       failures.checkPattern(v, "^[a-zA-Z0-9:/_-]+$", at: path + "name", sensitive: false)
     }
     return failures
+  }
+}
+
+extension CreateGrantRequest {
+  /// `keyId` as a `KeyReference` once its AWS constraints pass: AWS's ValidationException otherwise,
+  /// and the not-found answer for text without a visible character.
+  public var keyIdValue: KeyReference {
+    get throws(KMSError) {
+      let v = keyId
+      var failures: [ValidationFailure] = []
+      failures.checkLength(v, min: 1, at: "keyId", sensitive: false)
+      failures.checkLength(v, max: 2048, at: "keyId", sensitive: false)
+      return try .validated(v, failures)
+    }
   }
 }
 
@@ -2124,6 +2569,20 @@ extension ListGrantsRequest: AWSValidatable {
       failures.checkPattern(v, "^[\\w+=,.@:/-]+$", at: path + "granteePrincipal", sensitive: false)
     }
     return failures
+  }
+}
+
+extension ListGrantsRequest {
+  /// `keyId` as a `KeyReference` once its AWS constraints pass: AWS's ValidationException otherwise,
+  /// and the not-found answer for text without a visible character.
+  public var keyIdValue: KeyReference {
+    get throws(KMSError) {
+      let v = keyId
+      var failures: [ValidationFailure] = []
+      failures.checkLength(v, min: 1, at: "keyId", sensitive: false)
+      failures.checkLength(v, max: 2048, at: "keyId", sensitive: false)
+      return try .validated(v, failures)
+    }
   }
 }
 
@@ -2265,6 +2724,20 @@ extension RetireGrantRequest: AWSValidatable {
   }
 }
 
+extension RetireGrantRequest {
+  /// `keyId` as a `KeyReference` once its AWS constraints pass: AWS's ValidationException otherwise,
+  /// and the not-found answer for text without a visible character; nil when absent.
+  public var keyIdValue: KeyReference? {
+    get throws(KMSError) {
+      guard let v = keyId else { return nil }
+      var failures: [ValidationFailure] = []
+      failures.checkLength(v, min: 1, at: "keyId", sensitive: false)
+      failures.checkLength(v, max: 2048, at: "keyId", sensitive: false)
+      return try .validated(v, failures)
+    }
+  }
+}
+
 /// AWS shape `RevokeGrantRequest` (kms).
 public struct RevokeGrantRequest: Codable, Sendable, Equatable {
   public var keyId: String
@@ -2301,6 +2774,20 @@ extension RevokeGrantRequest: AWSValidatable {
   }
 }
 
+extension RevokeGrantRequest {
+  /// `keyId` as a `KeyReference` once its AWS constraints pass: AWS's ValidationException otherwise,
+  /// and the not-found answer for text without a visible character.
+  public var keyIdValue: KeyReference {
+    get throws(KMSError) {
+      let v = keyId
+      var failures: [ValidationFailure] = []
+      failures.checkLength(v, min: 1, at: "keyId", sensitive: false)
+      failures.checkLength(v, max: 2048, at: "keyId", sensitive: false)
+      return try .validated(v, failures)
+    }
+  }
+}
+
 /// AWS shape `EnableKeyRotationRequest` (kms).
 public struct EnableKeyRotationRequest: Codable, Sendable, Equatable {
   public var keyId: String
@@ -2333,6 +2820,20 @@ extension EnableKeyRotationRequest: AWSValidatable {
   }
 }
 
+extension EnableKeyRotationRequest {
+  /// `keyId` as a `KeyReference` once its AWS constraints pass: AWS's ValidationException otherwise,
+  /// and the not-found answer for text without a visible character.
+  public var keyIdValue: KeyReference {
+    get throws(KMSError) {
+      let v = keyId
+      var failures: [ValidationFailure] = []
+      failures.checkLength(v, min: 1, at: "keyId", sensitive: false)
+      failures.checkLength(v, max: 2048, at: "keyId", sensitive: false)
+      return try .validated(v, failures)
+    }
+  }
+}
+
 /// AWS shape `DisableKeyRotationRequest` (kms).
 public struct DisableKeyRotationRequest: Codable, Sendable, Equatable {
   public var keyId: String
@@ -2358,6 +2859,20 @@ extension DisableKeyRotationRequest: AWSValidatable {
   }
 }
 
+extension DisableKeyRotationRequest {
+  /// `keyId` as a `KeyReference` once its AWS constraints pass: AWS's ValidationException otherwise,
+  /// and the not-found answer for text without a visible character.
+  public var keyIdValue: KeyReference {
+    get throws(KMSError) {
+      let v = keyId
+      var failures: [ValidationFailure] = []
+      failures.checkLength(v, min: 1, at: "keyId", sensitive: false)
+      failures.checkLength(v, max: 2048, at: "keyId", sensitive: false)
+      return try .validated(v, failures)
+    }
+  }
+}
+
 /// AWS shape `GetKeyRotationStatusRequest` (kms).
 public struct GetKeyRotationStatusRequest: Codable, Sendable, Equatable {
   public var keyId: String
@@ -2380,6 +2895,20 @@ extension GetKeyRotationStatusRequest: AWSValidatable {
       failures.checkLength(v, max: 2048, at: path + "keyId", sensitive: false)
     }
     return failures
+  }
+}
+
+extension GetKeyRotationStatusRequest {
+  /// `keyId` as a `KeyReference` once its AWS constraints pass: AWS's ValidationException otherwise,
+  /// and the not-found answer for text without a visible character.
+  public var keyIdValue: KeyReference {
+    get throws(KMSError) {
+      let v = keyId
+      var failures: [ValidationFailure] = []
+      failures.checkLength(v, min: 1, at: "keyId", sensitive: false)
+      failures.checkLength(v, max: 2048, at: "keyId", sensitive: false)
+      return try .validated(v, failures)
+    }
   }
 }
 
@@ -2430,6 +2959,20 @@ extension RotateKeyOnDemandRequest: AWSValidatable {
       failures.checkLength(v, max: 2048, at: path + "keyId", sensitive: false)
     }
     return failures
+  }
+}
+
+extension RotateKeyOnDemandRequest {
+  /// `keyId` as a `KeyReference` once its AWS constraints pass: AWS's ValidationException otherwise,
+  /// and the not-found answer for text without a visible character.
+  public var keyIdValue: KeyReference {
+    get throws(KMSError) {
+      let v = keyId
+      var failures: [ValidationFailure] = []
+      failures.checkLength(v, min: 1, at: "keyId", sensitive: false)
+      failures.checkLength(v, max: 2048, at: "keyId", sensitive: false)
+      return try .validated(v, failures)
+    }
   }
 }
 
@@ -2493,6 +3036,20 @@ extension ListKeyRotationsRequest: AWSValidatable {
       failures.checkPattern(v, "[\\u0020-\\u00FF]*", at: path + "marker", sensitive: false)
     }
     return failures
+  }
+}
+
+extension ListKeyRotationsRequest {
+  /// `keyId` as a `KeyReference` once its AWS constraints pass: AWS's ValidationException otherwise,
+  /// and the not-found answer for text without a visible character.
+  public var keyIdValue: KeyReference {
+    get throws(KMSError) {
+      let v = keyId
+      var failures: [ValidationFailure] = []
+      failures.checkLength(v, min: 1, at: "keyId", sensitive: false)
+      failures.checkLength(v, max: 2048, at: "keyId", sensitive: false)
+      return try .validated(v, failures)
+    }
   }
 }
 
@@ -2586,6 +3143,33 @@ extension UpdateAliasRequest: AWSValidatable {
   }
 }
 
+extension UpdateAliasRequest {
+  /// `aliasName` as a `AliasName` once its AWS constraints pass: AWS's ValidationException otherwise,
+  /// and the not-found answer for text without a visible character.
+  public var aliasNameValue: AliasName {
+    get throws(KMSError) {
+      let v = aliasName
+      var failures: [ValidationFailure] = []
+      failures.checkLength(v, min: 1, at: "aliasName", sensitive: false)
+      failures.checkLength(v, max: 256, at: "aliasName", sensitive: false)
+      failures.checkPattern(v, "^[a-zA-Z0-9:/_-]+$", at: "aliasName", sensitive: false)
+      return try .validated(v, failures)
+    }
+  }
+
+  /// `targetKeyId` as a `KeyReference` once its AWS constraints pass: AWS's ValidationException otherwise,
+  /// and the not-found answer for text without a visible character.
+  public var targetKeyIdValue: KeyReference {
+    get throws(KMSError) {
+      let v = targetKeyId
+      var failures: [ValidationFailure] = []
+      failures.checkLength(v, min: 1, at: "targetKeyId", sensitive: false)
+      failures.checkLength(v, max: 2048, at: "targetKeyId", sensitive: false)
+      return try .validated(v, failures)
+    }
+  }
+}
+
 /// AWS shape `UpdateKeyDescriptionRequest` (kms).
 public struct UpdateKeyDescriptionRequest: Codable, Sendable, Equatable {
   public var keyId: String
@@ -2619,6 +3203,20 @@ extension UpdateKeyDescriptionRequest: AWSValidatable {
   }
 }
 
+extension UpdateKeyDescriptionRequest {
+  /// `keyId` as a `KeyReference` once its AWS constraints pass: AWS's ValidationException otherwise,
+  /// and the not-found answer for text without a visible character.
+  public var keyIdValue: KeyReference {
+    get throws(KMSError) {
+      let v = keyId
+      var failures: [ValidationFailure] = []
+      failures.checkLength(v, min: 1, at: "keyId", sensitive: false)
+      failures.checkLength(v, max: 2048, at: "keyId", sensitive: false)
+      return try .validated(v, failures)
+    }
+  }
+}
+
 /// AWS shape `GetKeyLastUsageRequest` (kms).
 public struct GetKeyLastUsageRequest: Codable, Sendable, Equatable {
   public var keyId: String
@@ -2641,6 +3239,20 @@ extension GetKeyLastUsageRequest: AWSValidatable {
       failures.checkLength(v, max: 2048, at: path + "keyId", sensitive: false)
     }
     return failures
+  }
+}
+
+extension GetKeyLastUsageRequest {
+  /// `keyId` as a `KeyReference` once its AWS constraints pass: AWS's ValidationException otherwise,
+  /// and the not-found answer for text without a visible character.
+  public var keyIdValue: KeyReference {
+    get throws(KMSError) {
+      let v = keyId
+      var failures: [ValidationFailure] = []
+      failures.checkLength(v, min: 1, at: "keyId", sensitive: false)
+      failures.checkLength(v, max: 2048, at: "keyId", sensitive: false)
+      return try .validated(v, failures)
+    }
   }
 }
 
@@ -2732,6 +3344,20 @@ extension GetParametersForImportRequest: AWSValidatable {
       failures.checkEnum(v, WrappingKeySpec.self, at: path + "wrappingKeySpec")
     }
     return failures
+  }
+}
+
+extension GetParametersForImportRequest {
+  /// `keyId` as a `KeyReference` once its AWS constraints pass: AWS's ValidationException otherwise,
+  /// and the not-found answer for text without a visible character.
+  public var keyIdValue: KeyReference {
+    get throws(KMSError) {
+      let v = keyId
+      var failures: [ValidationFailure] = []
+      failures.checkLength(v, min: 1, at: "keyId", sensitive: false)
+      failures.checkLength(v, max: 2048, at: "keyId", sensitive: false)
+      return try .validated(v, failures)
+    }
   }
 }
 
@@ -2837,6 +3463,20 @@ extension ImportKeyMaterialRequest: AWSValidatable {
   }
 }
 
+extension ImportKeyMaterialRequest {
+  /// `keyId` as a `KeyReference` once its AWS constraints pass: AWS's ValidationException otherwise,
+  /// and the not-found answer for text without a visible character.
+  public var keyIdValue: KeyReference {
+    get throws(KMSError) {
+      let v = keyId
+      var failures: [ValidationFailure] = []
+      failures.checkLength(v, min: 1, at: "keyId", sensitive: false)
+      failures.checkLength(v, max: 2048, at: "keyId", sensitive: false)
+      return try .validated(v, failures)
+    }
+  }
+}
+
 /// AWS shape `ImportKeyMaterialResponse` (kms).
 public struct ImportKeyMaterialResponse: Codable, Sendable, Equatable {
   public var keyId: String?
@@ -2883,6 +3523,20 @@ extension DeleteImportedKeyMaterialRequest: AWSValidatable {
       failures.checkPattern(v, "^[a-f0-9]+$", at: path + "keyMaterialId", sensitive: false)
     }
     return failures
+  }
+}
+
+extension DeleteImportedKeyMaterialRequest {
+  /// `keyId` as a `KeyReference` once its AWS constraints pass: AWS's ValidationException otherwise,
+  /// and the not-found answer for text without a visible character.
+  public var keyIdValue: KeyReference {
+    get throws(KMSError) {
+      let v = keyId
+      var failures: [ValidationFailure] = []
+      failures.checkLength(v, min: 1, at: "keyId", sensitive: false)
+      failures.checkLength(v, max: 2048, at: "keyId", sensitive: false)
+      return try .validated(v, failures)
+    }
   }
 }
 
@@ -2960,6 +3614,20 @@ extension ReplicateKeyRequest: AWSValidatable {
   }
 }
 
+extension ReplicateKeyRequest {
+  /// `keyId` as a `KeyReference` once its AWS constraints pass: AWS's ValidationException otherwise,
+  /// and the not-found answer for text without a visible character.
+  public var keyIdValue: KeyReference {
+    get throws(KMSError) {
+      let v = keyId
+      var failures: [ValidationFailure] = []
+      failures.checkLength(v, min: 1, at: "keyId", sensitive: false)
+      failures.checkLength(v, max: 2048, at: "keyId", sensitive: false)
+      return try .validated(v, failures)
+    }
+  }
+}
+
 /// AWS shape `ReplicateKeyResponse` (kms).
 public struct ReplicateKeyResponse: Codable, Sendable, Equatable {
   public var replicaKeyMetadata: KeyMetadata?
@@ -3013,6 +3681,20 @@ extension UpdatePrimaryRegionRequest: AWSValidatable {
   }
 }
 
+extension UpdatePrimaryRegionRequest {
+  /// `keyId` as a `KeyReference` once its AWS constraints pass: AWS's ValidationException otherwise,
+  /// and the not-found answer for text without a visible character.
+  public var keyIdValue: KeyReference {
+    get throws(KMSError) {
+      let v = keyId
+      var failures: [ValidationFailure] = []
+      failures.checkLength(v, min: 1, at: "keyId", sensitive: false)
+      failures.checkLength(v, max: 2048, at: "keyId", sensitive: false)
+      return try .validated(v, failures)
+    }
+  }
+}
+
 /// AWS shape `GetPublicKeyRequest` (kms).
 public struct GetPublicKeyRequest: Codable, Sendable, Equatable {
   public var keyId: String
@@ -3043,6 +3725,20 @@ extension GetPublicKeyRequest: AWSValidatable {
       for e in v { failures.checkLength(e, min: 1, at: path + "grantTokens" + ".member", sensitive: false); failures.checkLength(e, max: 8192, at: path + "grantTokens" + ".member", sensitive: false) }
     }
     return failures
+  }
+}
+
+extension GetPublicKeyRequest {
+  /// `keyId` as a `KeyReference` once its AWS constraints pass: AWS's ValidationException otherwise,
+  /// and the not-found answer for text without a visible character.
+  public var keyIdValue: KeyReference {
+    get throws(KMSError) {
+      let v = keyId
+      var failures: [ValidationFailure] = []
+      failures.checkLength(v, min: 1, at: "keyId", sensitive: false)
+      failures.checkLength(v, max: 2048, at: "keyId", sensitive: false)
+      return try .validated(v, failures)
+    }
   }
 }
 
@@ -3145,6 +3841,20 @@ extension SignRequest: AWSValidatable {
   }
 }
 
+extension SignRequest {
+  /// `keyId` as a `KeyReference` once its AWS constraints pass: AWS's ValidationException otherwise,
+  /// and the not-found answer for text without a visible character.
+  public var keyIdValue: KeyReference {
+    get throws(KMSError) {
+      let v = keyId
+      var failures: [ValidationFailure] = []
+      failures.checkLength(v, min: 1, at: "keyId", sensitive: false)
+      failures.checkLength(v, max: 2048, at: "keyId", sensitive: false)
+      return try .validated(v, failures)
+    }
+  }
+}
+
 /// AWS shape `SignResponse` (kms).
 public struct SignResponse: Codable, Sendable, Equatable {
   public var keyId: String?
@@ -3237,6 +3947,20 @@ extension VerifyRequest: AWSValidatable {
   }
 }
 
+extension VerifyRequest {
+  /// `keyId` as a `KeyReference` once its AWS constraints pass: AWS's ValidationException otherwise,
+  /// and the not-found answer for text without a visible character.
+  public var keyIdValue: KeyReference {
+    get throws(KMSError) {
+      let v = keyId
+      var failures: [ValidationFailure] = []
+      failures.checkLength(v, min: 1, at: "keyId", sensitive: false)
+      failures.checkLength(v, max: 2048, at: "keyId", sensitive: false)
+      return try .validated(v, failures)
+    }
+  }
+}
+
 /// AWS shape `VerifyResponse` (kms).
 public struct VerifyResponse: Codable, Sendable, Equatable {
   public var keyId: String?
@@ -3308,6 +4032,20 @@ extension GenerateMacRequest: AWSValidatable {
       for e in v { failures.checkLength(e, min: 1, at: path + "grantTokens" + ".member", sensitive: false); failures.checkLength(e, max: 8192, at: path + "grantTokens" + ".member", sensitive: false) }
     }
     return failures
+  }
+}
+
+extension GenerateMacRequest {
+  /// `keyId` as a `KeyReference` once its AWS constraints pass: AWS's ValidationException otherwise,
+  /// and the not-found answer for text without a visible character.
+  public var keyIdValue: KeyReference {
+    get throws(KMSError) {
+      let v = keyId
+      var failures: [ValidationFailure] = []
+      failures.checkLength(v, min: 1, at: "keyId", sensitive: false)
+      failures.checkLength(v, max: 2048, at: "keyId", sensitive: false)
+      return try .validated(v, failures)
+    }
   }
 }
 
@@ -3393,6 +4131,20 @@ extension VerifyMacRequest: AWSValidatable {
   }
 }
 
+extension VerifyMacRequest {
+  /// `keyId` as a `KeyReference` once its AWS constraints pass: AWS's ValidationException otherwise,
+  /// and the not-found answer for text without a visible character.
+  public var keyIdValue: KeyReference {
+    get throws(KMSError) {
+      let v = keyId
+      var failures: [ValidationFailure] = []
+      failures.checkLength(v, min: 1, at: "keyId", sensitive: false)
+      failures.checkLength(v, max: 2048, at: "keyId", sensitive: false)
+      return try .validated(v, failures)
+    }
+  }
+}
+
 /// AWS shape `VerifyMacResponse` (kms).
 public struct VerifyMacResponse: Codable, Sendable, Equatable {
   public var keyId: String?
@@ -3470,6 +4222,20 @@ extension DeriveSharedSecretRequest: AWSValidatable {
       failures += v.validationFailures(at: path + "recipient" + ".")
     }
     return failures
+  }
+}
+
+extension DeriveSharedSecretRequest {
+  /// `keyId` as a `KeyReference` once its AWS constraints pass: AWS's ValidationException otherwise,
+  /// and the not-found answer for text without a visible character.
+  public var keyIdValue: KeyReference {
+    get throws(KMSError) {
+      let v = keyId
+      var failures: [ValidationFailure] = []
+      failures.checkLength(v, min: 1, at: "keyId", sensitive: false)
+      failures.checkLength(v, max: 2048, at: "keyId", sensitive: false)
+      return try .validated(v, failures)
+    }
   }
 }
 
@@ -3554,6 +4320,20 @@ extension GenerateDataKeyPairRequest: AWSValidatable {
   }
 }
 
+extension GenerateDataKeyPairRequest {
+  /// `keyId` as a `KeyReference` once its AWS constraints pass: AWS's ValidationException otherwise,
+  /// and the not-found answer for text without a visible character.
+  public var keyIdValue: KeyReference {
+    get throws(KMSError) {
+      let v = keyId
+      var failures: [ValidationFailure] = []
+      failures.checkLength(v, min: 1, at: "keyId", sensitive: false)
+      failures.checkLength(v, max: 2048, at: "keyId", sensitive: false)
+      return try .validated(v, failures)
+    }
+  }
+}
+
 /// AWS shape `GenerateDataKeyPairResponse` (kms).
 public struct GenerateDataKeyPairResponse: Codable, Sendable, Equatable {
   public var privateKeyCiphertextBlob: Data?
@@ -3632,6 +4412,20 @@ extension GenerateDataKeyPairWithoutPlaintextRequest: AWSValidatable {
       for e in v { failures.checkLength(e, min: 1, at: path + "grantTokens" + ".member", sensitive: false); failures.checkLength(e, max: 8192, at: path + "grantTokens" + ".member", sensitive: false) }
     }
     return failures
+  }
+}
+
+extension GenerateDataKeyPairWithoutPlaintextRequest {
+  /// `keyId` as a `KeyReference` once its AWS constraints pass: AWS's ValidationException otherwise,
+  /// and the not-found answer for text without a visible character.
+  public var keyIdValue: KeyReference {
+    get throws(KMSError) {
+      let v = keyId
+      var failures: [ValidationFailure] = []
+      failures.checkLength(v, min: 1, at: "keyId", sensitive: false)
+      failures.checkLength(v, max: 2048, at: "keyId", sensitive: false)
+      return try .validated(v, failures)
+    }
   }
 }
 
