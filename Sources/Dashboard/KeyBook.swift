@@ -2,17 +2,24 @@ import Foundation
 import KMSModel
 
 /// One KMS key as the dashboard shows it (keys view, detail pane, disconnect dialog): a fraction of
-/// a `KeyMetadata` plus its rotation and tags, so 100,000 keys cost a few MiB rather than the whole
-/// AWS shape each.
+/// a `KeyMetadata` plus its rotation and tags.
+///
+/// One pointer wide: the key book lists every key twice (all keys, and its store's keys) and keeps
+/// it in an index by ID, and the three share one immutable record instead of holding ~100 bytes
+/// inline each (at 100,000 keys that was ~20 MB of rows plus ~12 MB of ID lookups).
 public struct KeyRow: Sendable, Equatable {
-  public var keyId: String
-  public var keyState: KeyState?
-  public var creationDate: Date?
-  public var description: String?
-  public var keySpec: KeySpec?
-  public var keyUsage: KeyUsageType?
+  private let fields: KeyRowFields
+
+  public var keyId: String { fields.keyId }
+  public var keyState: KeyState? { fields.keyState }
+  public var creationDate: Date? { fields.creationDate }
+  public var description: String? { fields.description }
+  public var keySpec: KeySpec? { fields.keySpec }
+  public var keyUsage: KeyUsageType? { fields.keyUsage }
+  /// The custom key store the key is in; nil for the account's other keys.
+  public var customKeyStoreId: String? { fields.customKeyStoreId }
   /// Automatic rotation and tags (issue 14); nil when the backend sent none.
-  public var details: KeyDetails?
+  public var details: KeyDetails? { fields.details?.value }
 
   /// The keys view's order: oldest first, then by key ID.
   static func listOrder(_ a: KeyRow, _ b: KeyRow) -> Bool {
@@ -20,13 +27,47 @@ public struct KeyRow: Sendable, Equatable {
   }
 
   public init(_ metadata: KeyMetadata, details: KeyDetails? = nil) {
+    fields = KeyRowFields(metadata, details: details)
+  }
+
+  public static func == (lhs: KeyRow, rhs: KeyRow) -> Bool {
+    lhs.fields === rhs.fields || lhs.fields.isEqual(to: rhs.fields)
+  }
+}
+
+/// Immutable, so every list of the key book can share it; a change makes a new one.
+private final class KeyRowFields: Sendable {
+  let keyId: String
+  let description: String?
+  let customKeyStoreId: String?
+  /// Most keys have none (keys in custom key stores cannot rotate and rarely have tags): a pointer
+  /// instead of ~40 bytes inline per key.
+  let details: DetailsBox?
+  let creationDate: Date?
+  let keyState: KeyState?
+  let keySpec: KeySpec?
+  let keyUsage: KeyUsageType?
+
+  init(_ metadata: KeyMetadata, details: KeyDetails?) {
     keyId = metadata.keyId
-    keyState = metadata.keyState
-    creationDate = metadata.creationDate
     description = metadata.description
+    customKeyStoreId = metadata.customKeyStoreId
+    self.details = details.map(DetailsBox.init)
+    creationDate = metadata.creationDate
+    keyState = metadata.keyState
     keySpec = metadata.keySpec ?? metadata.customerMasterKeySpec.flatMap { KeySpec(rawValue: $0.rawValue) }
     keyUsage = metadata.keyUsage
-    self.details = details
+  }
+
+  func isEqual(to other: KeyRowFields) -> Bool {
+    keyId == other.keyId && description == other.description && customKeyStoreId == other.customKeyStoreId
+      && details?.value == other.details?.value && creationDate == other.creationDate
+      && keyState == other.keyState && keySpec == other.keySpec && keyUsage == other.keyUsage
+  }
+
+  final class DetailsBox: Sendable {
+    let value: KeyDetails
+    init(_ value: KeyDetails) { self.value = value }
   }
 }
 
@@ -34,36 +75,38 @@ public struct KeyRow: Sendable, Equatable {
 /// key of the account (the all-keys view), and the custom-store keys per store, so a frame slices
 /// the rows on screen without sorting. Built once per snapshot; a delta's keys are upserted or
 /// removed one by one (binary search, then one move of the array).
+///
+/// Every list holds the same `KeyRow`s (one pointer each), and the lookup by ID is a sorted array
+/// (binary search) rather than a hash table: at 100,000 keys a `[String: …]` has 262,144 buckets.
 struct KeyBook: Sendable, Equatable {
   private var byStore: [String: [KeyRow]] = [:]
-  private var storeOfKey: [String: String] = [:]
-  /// Every key, in custom key stores or not.
+  /// Every key, in custom key stores or not, in the keys views' order.
   private var all: [KeyRow] = []
-  private var allIds: Set<String> = []
+  /// Every key, by key ID (for lookups by ID).
+  private var byId: [KeyRow] = []
   /// Keys per store and key state, kept with every change (the detail pane's "keys by state"
   /// costs no pass over a store's keys).
   private var statesByStore: [String: [KeyState?: Int]] = [:]
 
   init() {}
 
+  /// A key listed twice: the later entry wins.
   init(_ keys: [KeyMetadata], details: [String: KeyDetails] = [:]) {
-    storeOfKey.reserveCapacity(keys.count)
-    all.reserveCapacity(keys.count)
-    for key in keys where allIds.insert(key.keyId).inserted {
-      all.append(KeyRow(key, details: details[key.keyId]))
+    byId.reserveCapacity(keys.count)
+    for key in keys { byId.append(KeyRow(key, details: details[key.keyId])) }
+    // Stable, so of equal IDs the later entry stays last; then one of each ID, the last.
+    byId = byId.enumerated().sorted { ($0.element.keyId, $0.offset) < ($1.element.keyId, $1.offset) }.map(
+      \.element)
+    byId = byId.indices.compactMap { i in
+      i + 1 < byId.count && byId[i + 1].keyId == byId[i].keyId ? nil : byId[i]
     }
-    all.sort(by: KeyRow.listOrder)
-    for key in keys {
-      guard let store = key.customKeyStoreId else { continue }
-      // Listed twice: the later entry wins.
-      if let old = storeOfKey[key.keyId] { byStore[old]?.removeAll { $0.keyId == key.keyId } }
-      storeOfKey[key.keyId] = store
-      byStore[store, default: []].append(KeyRow(key, details: details[key.keyId]))
+    all = byId.sorted(by: KeyRow.listOrder)
+    // In the all-keys order already: every store's list comes out sorted.
+    for row in all {
+      guard let store = row.customKeyStoreId else { continue }
+      byStore[store, default: []].append(row)
+      statesByStore[store, default: [:]][row.keyState, default: 0] += 1
     }
-    for (store, rows) in byStore {
-      for row in rows { statesByStore[store, default: [:]][row.keyState, default: 0] += 1 }
-    }
-    for store in byStore.keys { byStore[store]!.sort(by: KeyRow.listOrder) }
   }
 
   func keys(inStore id: String?) -> [KeyRow] {
@@ -76,10 +119,13 @@ struct KeyBook: Sendable, Equatable {
 
   var allCount: Int { all.count }
 
-  /// A key by ID (one pass: for commands, not for frames).
+  /// Where a key ID is, or goes, in `byId`.
+  private func idPosition(_ id: String) -> Int { byId.partitioningIndex { $0.keyId >= id } }
+
+  /// A key by ID.
   func key(_ id: String) -> KeyRow? {
-    guard allIds.contains(id) else { return nil }
-    return all.first { $0.keyId == id }
+    let at = idPosition(id)
+    return at < byId.count && byId[at].keyId == id ? byId[at] : nil
   }
 
   func count(inStore id: String?) -> Int {
@@ -100,67 +146,61 @@ struct KeyBook: Sendable, Equatable {
   }
 
   /// The store a key belongs to.
-  func store(ofKey id: String) -> String? { storeOfKey[id] }
-
-  /// Where `row` is, or goes, in a store's sorted keys.
-  private func position(of row: KeyRow, in store: String) -> Int {
-    (byStore[store] ?? []).partitioningIndex { !KeyRow.listOrder($0, row) }
-  }
+  func store(ofKey id: String) -> String? { key(id)?.customKeyStoreId }
 
   /// Replaces the key where it is, or inserts it in order: in the all-keys list, and in its
   /// store's list when it is in a custom key store.
   mutating func upsert(_ metadata: KeyMetadata, details: KeyDetails? = nil) {
     let row = KeyRow(metadata, details: details)
-    upsertInAll(row)
-    let store = metadata.customKeyStoreId
-    if let old = storeOfKey[metadata.keyId] {
-      let at = position(of: row, in: old)
-      // Read without keeping a reference to the array: the write below then changes it in place
-      // instead of copying every key of the store (a disconnect touches all of them).
-      let previous =
-        old == store
-        ? byStore[old].flatMap { at < $0.count && $0[at].keyId == row.keyId ? $0[at] : nil } : nil
-      if let previous {
-        count(previous.keyState, in: old, -1)
-        count(row.keyState, in: old, 1)
-        byStore[old]![at] = row  // same sort key (creation date and ID never change)
+    let at = idPosition(row.keyId)
+    let old = at < byId.count && byId[at].keyId == row.keyId ? byId[at] : nil
+    if old != nil { byId[at] = row } else { byId.insert(row, at: at) }
+    // The same sort key (creation date and ID never change): replaced where it is, in place.
+    if let old, old.creationDate == row.creationDate {
+      let slot = position(of: old, in: all)  // computed first: the write then changes `all` in place
+      all[slot] = row
+      if let store = old.customKeyStoreId, store == row.customKeyStoreId {
+        let at = position(of: old, in: byStore[store] ?? [])
+        count(old.keyState, in: store, -1)
+        count(row.keyState, in: store, 1)
+        byStore[store]![at] = row
         return
       }
-      removeFromStore(metadata.keyId)
+    } else {
+      if let old {
+        let slot = position(of: old, in: all)
+        all.remove(at: slot)
+      }
+      all.insert(row, at: all.partitioningIndex { !KeyRow.listOrder($0, row) })
     }
-    guard let store else { return }
-    storeOfKey[row.keyId] = store
-    let at = position(of: row, in: store)
-    byStore[store, default: []].insert(row, at: at)
+    if let old { removeFromStore(old) }
+    guard let store = row.customKeyStoreId else { return }
+    let slot = (byStore[store] ?? []).partitioningIndex { !KeyRow.listOrder($0, row) }
+    byStore[store, default: []].insert(row, at: slot)
     count(row.keyState, in: store, 1)
   }
 
-  /// Replaces the row in the all-keys list where it is (same creation date and ID), or inserts it.
-  private mutating func upsertInAll(_ row: KeyRow) {
-    let at = all.partitioningIndex { !KeyRow.listOrder($0, row) }
-    if at < all.count, all[at].keyId == row.keyId {
-      all[at] = row
-      return
-    }
-    if !allIds.insert(row.keyId).inserted, let old = all.firstIndex(where: { $0.keyId == row.keyId }) {
-      all.remove(at: old)  // its creation date changed: it moves
-    }
-    all.insert(row, at: all.partitioningIndex { !KeyRow.listOrder($0, row) })
-  }
-
   mutating func remove(_ keyId: String) {
-    if allIds.remove(keyId) != nil, let at = all.firstIndex(where: { $0.keyId == keyId }) {
-      all.remove(at: at)
-    }
-    removeFromStore(keyId)
+    let at = idPosition(keyId)
+    guard at < byId.count, byId[at].keyId == keyId else { return }
+    let old = byId.remove(at: at)
+    let slot = position(of: old, in: all)
+    all.remove(at: slot)
+    removeFromStore(old)
   }
 
-  private mutating func removeFromStore(_ keyId: String) {
-    guard let store = storeOfKey.removeValue(forKey: keyId) else { return }
-    if let at = byStore[store]?.firstIndex(where: { $0.keyId == keyId }) {
-      count(byStore[store]![at].keyState, in: store, -1)
-      byStore[store]!.remove(at: at)
+  /// Where a row that is in `rows` (sorted in the list order) sits: binary search.
+  private func position(of row: KeyRow, in rows: [KeyRow]) -> Int {
+    rows.partitioningIndex { !KeyRow.listOrder($0, row) }
+  }
+
+  private mutating func removeFromStore(_ old: KeyRow) {
+    guard let store = old.customKeyStoreId, var rows = byStore.removeValue(forKey: store) else { return }
+    let at = position(of: old, in: rows)
+    if at < rows.count, rows[at].keyId == old.keyId {
+      count(old.keyState, in: store, -1)
+      rows.remove(at: at)
     }
-    if byStore[store]?.isEmpty == true { byStore[store] = nil }
+    if !rows.isEmpty { byStore[store] = rows }
   }
 }

@@ -69,6 +69,8 @@ public final class DashboardRuntime {
 
   /// Runs until the user quits or a signal arrives; returns the process exit status.
   public func run() async -> Int32 {
+    // Before the first whole-fleet load: resynchronisations then give their pages back.
+    FreePages.settleAllocatorForLargeFleets()
     state.size = terminal.size
     let changes = Task { [weak self] in
       guard let service = self?.service else { return }

@@ -82,19 +82,55 @@ struct ClusterReadEntry: Sendable, Equatable {
   }
 }
 
+/// A key's record and the material stored under its ID, side by side: one table for both (at
+/// 100,000 keys a `[String: …]` has 262,144 buckets, so a second table by the same IDs cost 6 MB).
+/// Material stored under other IDs (older versions, wrapping keys) has an entry without a record.
+struct ReadKeyEntry {
+  var record: KeyRecord?
+  var material: MaterialEntry?
+}
+
 /// The committed state reads need, keyed like the engine's own dictionaries.
 struct ReadState {
-  /// Key metadata is derived from these at read time (one function with the engine), not kept:
-  /// a second copy of 100,000 `KeyMetadata` cost more memory than all the keys themselves.
-  var keys: [String: KeyRecord] = [:]
+  /// Key metadata is derived from the records at read time (one function with the engine), not
+  /// kept: a second copy of 100,000 `KeyMetadata` cost more memory than all the keys themselves.
+  /// The records and the material are the engine's own (shared with it); a `SymmetricKey` is made
+  /// per use: kept, it was a second copy of every key's material.
+  private(set) var keys: [String: ReadKeyEntry] = [:]
   var stores: [String: StoreReadEntry] = [:]
   var aliases: [String: String] = [:]  // alias name → target key ID
   var clusters: [String: ClusterReadEntry] = [:]
-  /// The engine's own entries (their bytes shared with it); a `SymmetricKey` is made per use: kept,
-  /// it was a second copy of every key's material.
-  var material: [String: MaterialEntry] = [:]
   /// Commits applied so far (tests and diagnostics).
   var commits: UInt64 = 0
+
+  init(
+    keys: [String: KeyRecord] = [:], stores: [String: StoreReadEntry] = [:], aliases: [String: String] = [:],
+    clusters: [String: ClusterReadEntry] = [:], material: [String: MaterialEntry] = [:]
+  ) {
+    self.keys.reserveCapacity(Swift.max(keys.count, material.count))
+    for (id, record) in keys { self.keys[id, default: ReadKeyEntry()].record = record }
+    for (id, entry) in material { self.keys[id, default: ReadKeyEntry()].material = entry }
+    self.stores = stores
+    self.aliases = aliases
+    self.clusters = clusters
+  }
+
+  func key(_ id: String) -> KeyRecord? { keys[id]?.record }
+  func material(_ id: String) -> MaterialEntry? { keys[id]?.material }
+
+  mutating func setKey(_ id: String, _ record: KeyRecord?) {
+    update(id) { $0.record = record }
+  }
+
+  mutating func setMaterial(_ id: String, _ material: MaterialEntry?) {
+    update(id) { $0.material = material }
+  }
+
+  private mutating func update(_ id: String, _ change: (inout ReadKeyEntry) -> Void) {
+    var entry = keys.removeValue(forKey: id) ?? ReadKeyEntry()
+    change(&entry)
+    if entry.record != nil || entry.material != nil { keys[id] = entry }
+  }
 }
 
 /// The changes of one committed transaction, in read-view form: nil removes the entry.
@@ -135,11 +171,11 @@ public final class EngineReadView: ImmediateKeyReads, @unchecked Sendable {
   func apply(_ change: ReadViewChange) {
     guard !change.isEmpty else { return }
     lock.withWriteLock {
-      for (id, value) in change.keys { state.keys[id] = value }
+      for (id, value) in change.keys { state.setKey(id, value) }
       for (id, value) in change.stores { state.stores[id] = value }
       for (name, value) in change.aliases { state.aliases[name] = value }
       for (id, value) in change.clusters { state.clusters[id] = value }
-      for (id, value) in change.material { state.material[id] = value }
+      for (id, value) in change.material { state.setMaterial(id, value) }
       state.commits &+= 1
     }
   }
@@ -164,7 +200,7 @@ public final class EngineReadView: ImmediateKeyReads, @unchecked Sendable {
   /// kms-spec §5: a key ID, key ARN, alias name or alias ARN, by the engine's own rules.
   private func resolveKey(_ reference: KeyReference, in state: ReadState) throws(KMSError) -> KeyRecord {
     try KeyStoreEngine.resolveKey(
-      reference, arnPrefix: arnPrefix, key: { state.keys[$0] }, aliasTarget: { state.aliases[$0] })
+      reference, arnPrefix: arnPrefix, key: { state.key($0) }, aliasTarget: { state.aliases[$0] })
   }
 
   /// The view answers only what it answers exactly as the engine would: a plain symmetric key
@@ -199,11 +235,11 @@ public final class EngineReadView: ImmediateKeyReads, @unchecked Sendable {
     let store = key.customKeyStoreId.flatMap { state.stores[$0] }
     if let clusterId = store?.clusterId {
       guard let cluster = state.clusters[clusterId], cluster.isReachable,
-        let material = state.material[key.keyId], material.lineage == cluster.lineage
+        let material = state.material(key.keyId), material.lineage == cluster.lineage
       else { throw KMSError.clusterUnreachable() }
       return material.key.symmetricKey
     }
-    guard let material = state.material[key.keyId], material.lineage == MaterialEntry.kmsManaged else {
+    guard let material = state.material(key.keyId), material.lineage == MaterialEntry.kmsManaged else {
       throw KMSError(.kmsInternalException, "The key material of \(key.arn) is missing.")
     }
     return material.key.symmetricKey
@@ -263,7 +299,7 @@ public final class EngineReadView: ImmediateKeyReads, @unchecked Sendable {
     }
     let parsed = CiphertextBlob.parse(blob)
     let (key, material) = try read { (state) throws(KMSError) -> (KeyRecord, SymmetricKey) in
-      guard let parsed, let key = state.keys[parsed.keyId] else {
+      guard let parsed, let key = state.key(parsed.keyId) else {
         // An unknown KeyId is reported as such.
         if let keyId = try request.keyIdValue { _ = try resolveKey(keyId, in: state) }
         throw KMSError(

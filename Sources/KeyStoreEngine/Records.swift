@@ -58,10 +58,47 @@ struct StoreRecord: Sendable, Equatable, Codable {
   var trustAnchor: String?
   /// What KMS believes the kmsuser password is (a keyed digest, never the password).
   var passwordDigest: PasswordDigest?
-  var xks: XksSettings?
+  /// External key stores only, behind one pointer: inline, the settings and the proxy's health
+  /// were most of a record's size, in every bucket of the engine's table of stores.
+  var xks: XksSettings? {
+    get { xksBox?.value }
+    set { xksBox = newValue.map(XksSettingsBox.init) }
+  }
+  private var xksBox: XksSettingsBox?
   var creationDate: Date
   /// The connection state with when it began and the transition in flight.
   var machine: ConnectionStateMachine
+
+  init(
+    id: String, sequence: UInt64, name: String, type: CustomKeyStoreType, clusterId: String?,
+    trustAnchor: String?, passwordDigest: PasswordDigest?, xks: XksSettings?, creationDate: Date,
+    machine: ConnectionStateMachine
+  ) {
+    self.id = id
+    self.sequence = sequence
+    self.name = name
+    self.type = type
+    self.clusterId = clusterId
+    self.trustAnchor = trustAnchor
+    self.passwordDigest = passwordDigest
+    xksBox = xks.map(XksSettingsBox.init)
+    self.creationDate = creationDate
+    self.machine = machine
+  }
+
+  static func == (lhs: StoreRecord, rhs: StoreRecord) -> Bool {
+    lhs.id == rhs.id && lhs.sequence == rhs.sequence && lhs.name == rhs.name && lhs.type == rhs.type
+      && lhs.clusterId == rhs.clusterId && lhs.trustAnchor == rhs.trustAnchor
+      && lhs.passwordDigest == rhs.passwordDigest && lhs.xks == rhs.xks
+      && lhs.creationDate == rhs.creationDate
+      && lhs.machine == rhs.machine
+  }
+}
+
+/// Immutable, so copies of a store record share it; a change makes a new box.
+private final class XksSettingsBox: Sendable {
+  let value: XksSettings
+  init(_ value: XksSettings) { self.value = value }
 }
 
 extension StoreRecord {
@@ -79,7 +116,7 @@ extension StoreRecord {
     clusterId = try container.decodeIfPresent(String.self, forKey: .clusterId)
     trustAnchor = try container.decodeIfPresent(String.self, forKey: .trustAnchor)
     passwordDigest = try container.decodeIfPresent(PasswordDigest.self, forKey: .passwordDigest)
-    xks = try container.decodeIfPresent(XksSettings.self, forKey: .xks)
+    xksBox = try container.decodeIfPresent(XksSettings.self, forKey: .xks).map(XksSettingsBox.init)
     creationDate = try container.decode(Date.self, forKey: .creationDate)
     let saved = SavedConnection(
       machine: try container.decode(SavedConnection.Machine.self, forKey: .machine),
@@ -151,25 +188,28 @@ private final class KeyRecordBox: @unchecked Sendable {
 }
 
 /// The stored fields of a key record (see `KeyRecord`).
+///
+/// Laid out for 100,000 keys: what every key has is inline (77 bytes, a 112-byte heap block with
+/// its box; it was 152 bytes, a 176-byte block), the ARN is derived from a shared prefix named by
+/// one byte, and what few keys have (a deletion date, an XKS key ID, tags, grants, …) lives behind
+/// one shared pointer.
 struct KeyFields: Sendable, Equatable, Codable {
   var keyId: String
   var sequence: UInt64
-  /// `arn:aws:kms:REGION:ACCOUNT`, one shared string for every key of the engine; the ARN itself
-  /// is derived (100,000 stored ARNs were 17 MB of heap).
-  private var arnPrefix: String
-  /// The ARN as given did not end in `:key/<keyId>` (never from the engine; an edited state file),
-  /// so `arnPrefix` holds it whole.
-  private var arnIsWhole = false
-  var arn: String { arnIsWhole ? arnPrefix : "\(arnPrefix):key/\(keyId)" }
-  var origin: OriginType
   var customKeyStoreId: String?
-  var xksKeyId: String?
   var description: String
   var creationDate: Date
+  /// What most keys never have lives behind one pointer: these fields were 200 of the record's
+  /// 344 bytes, and every key of the fleet has a record.
+  private var extras: KeyExtrasBox?
+  /// `arn:aws:kms:REGION:ACCOUNT` as an entry of `ArnPrefixes` (one per Region and account of the
+  /// process); the ARN itself is derived (100,000 stored ARNs were 17 MB of heap).
+  /// `ArnPrefixes.absent`: the ARN is kept whole in the extras (it did not end in `:key/<keyId>`,
+  /// which only an edited state file does, or the table of prefixes is full).
+  private var arnPrefix: UInt8
+  var origin: OriginType
   /// The Enabled/Disabled the user asked for; shown only while the store is CONNECTED.
   var enabled: Bool
-  var deletionDate: Date?
-  var pendingWindowInDays: Int?
   // Issue 14: every field below is optional, so state files written before it still load; nil
   // means what a key created then had (a SYMMETRIC_DEFAULT ENCRYPT_DECRYPT key, default policy,
   // no tags, grants or rotation).
@@ -177,9 +217,11 @@ struct KeyFields: Sendable, Equatable, Codable {
   var keySpec: KeySpec? = nil
   /// nil: ENCRYPT_DECRYPT.
   var keyUsage: KeyUsageType? = nil
-  /// What most keys never have lives behind one pointer: these fields were 200 of the record's
-  /// 344 bytes, and every key of the fleet has a record.
-  private var extras: KeyExtrasBox?
+
+  var arn: String {
+    if let prefix = ArnPrefixes.prefix(arnPrefix) { return "\(prefix):key/\(keyId)" }
+    return extras?.value.wholeArn ?? ""
+  }
 
   init(
     keyId: String, sequence: UInt64, arn: String, origin: OriginType, customKeyStoreId: String?,
@@ -192,29 +234,41 @@ struct KeyFields: Sendable, Equatable, Codable {
     self.keyId = keyId
     self.sequence = sequence
     let suffix = ":key/\(keyId)"
-    if arn.hasSuffix(suffix) {
-      arnPrefix = ArnPrefixes.intern(String(arn.dropLast(suffix.count)))
+    var wholeArn: String?
+    if arn.hasSuffix(suffix), let prefix = ArnPrefixes.intern(String(arn.dropLast(suffix.count))) {
+      arnPrefix = prefix
     } else {
-      arnPrefix = arn
-      arnIsWhole = true
+      arnPrefix = ArnPrefixes.absent
+      wholeArn = arn
     }
     self.origin = origin
     self.customKeyStoreId = customKeyStoreId
-    self.xksKeyId = xksKeyId
     self.description = description
     self.creationDate = creationDate
     self.enabled = enabled
-    self.deletionDate = deletionDate
-    self.pendingWindowInDays = pendingWindowInDays
     self.keySpec = keySpec
     self.keyUsage = keyUsage
     let given = KeyExtras(
-      tags: tags, policy: policy, grants: grants, rotation: rotation, materials: materials,
+      xksKeyId: xksKeyId, deletionDate: deletionDate, pendingWindowInDays: pendingWindowInDays,
+      wholeArn: wholeArn, tags: tags, policy: policy, grants: grants, rotation: rotation,
+      materials: materials,
       imported: imported,
       multiRegion: multiRegion, awaitingReplicaDeletion: awaitingReplicaDeletion)
     extras = given.isEmpty ? nil : KeyExtrasBox(given)
   }
 
+  var xksKeyId: String? {
+    get { extras?.value.xksKeyId }
+    set { updateExtras { $0.xksKeyId = newValue } }
+  }
+  var deletionDate: Date? {
+    get { extras?.value.deletionDate }
+    set { updateExtras { $0.deletionDate = newValue } }
+  }
+  var pendingWindowInDays: Int? {
+    get { extras?.value.pendingWindowInDays }
+    set { updateExtras { $0.pendingWindowInDays = newValue } }
+  }
   var tags: [Tag]? {
     get { extras?.value.tags }
     set { updateExtras { $0.tags = newValue } }
@@ -272,7 +326,14 @@ struct KeyFields: Sendable, Equatable, Codable {
       && lhs.enabled == rhs.enabled && lhs.deletionDate == rhs.deletionDate
       && lhs.pendingWindowInDays == rhs.pendingWindowInDays && lhs.keySpec == rhs.keySpec
       && lhs.keyUsage == rhs.keyUsage
-      && (lhs.extras?.value ?? KeyExtras()) == (rhs.extras?.value ?? KeyExtras())
+      && lhs.comparableExtras == rhs.comparableExtras
+  }
+
+  /// The extras without the whole ARN (compared as `arn` above, however it is kept).
+  private var comparableExtras: KeyExtras {
+    var value = extras?.value ?? KeyExtras()
+    value.wholeArn = nil
+    return value
   }
 
   // The saved form stays flat (the format of every state file written so far).
@@ -334,21 +395,48 @@ struct KeyFields: Sendable, Equatable, Codable {
   }
 }
 
-/// The few ARN prefixes (Region and account) of an engine's keys, kept once.
+/// The few ARN prefixes (Region and account) of the process's keys, kept once and named by their
+/// position, so a key record holds one byte instead of a string.
 private enum ArnPrefixes {
-  private static let known = Mutex<[String]>([])
+  /// No prefix: the record keeps its ARN whole.
+  static let absent = UInt8.max
+  /// How many are taken; interning happens under this lock.
+  private static let count = Mutex<Int>(0)
+  /// Append-only slots. A slot is written once, under the lock, before its number is handed out,
+  /// and a number reaches a reader only inside a record published after that, so reads (every
+  /// derived ARN, on the hot read path) take no lock.
+  private static let slots = PrefixSlots(capacity: Int(absent))
 
-  static func intern(_ prefix: String) -> String {
-    known.withLock { known in
-      if let existing = known.first(where: { $0 == prefix }) { return existing }
-      if known.count < 64 { known.append(prefix) }
-      return prefix
+  /// The prefix's number, nil when the table is full (the caller then keeps the ARN whole).
+  static func intern(_ prefix: String) -> UInt8? {
+    count.withLock { count in
+      if let existing = (0..<count).first(where: { slots[$0] == prefix }) { return UInt8(existing) }
+      guard count < Int(Self.absent) else { return nil }
+      slots.initialize(count, to: prefix)
+      count += 1
+      return UInt8(count - 1)
     }
+  }
+
+  static func prefix(_ number: UInt8) -> String? {
+    number == Self.absent ? nil : slots[Int(number)]
+  }
+
+  private final class PrefixSlots: @unchecked Sendable {
+    private let storage: UnsafeMutablePointer<String>
+    init(capacity: Int) { storage = .allocate(capacity: capacity) }
+    subscript(position: Int) -> String { storage[position] }
+    func initialize(_ position: Int, to value: String) { (storage + position).initialize(to: value) }
   }
 }
 
 /// The rarely set parts of a key record (see `KeyFields.extras`).
 struct KeyExtras: Sendable, Equatable {
+  var xksKeyId: String? = nil
+  var deletionDate: Date? = nil
+  var pendingWindowInDays: Int? = nil
+  /// The ARN when it is not `prefix:key/<keyId>` (see `KeyFields.arnPrefix`).
+  var wholeArn: String? = nil
   var tags: [Tag]? = nil
   var policy: String? = nil
   var grants: [GrantRecord]? = nil

@@ -20,6 +20,11 @@ struct ScaleBench {
 
   func run(_ report: Report) async throws {
     report.line("scale: \(stores) stores, \(stores * keysPerStore) keys, frame \(width)×\(height)")
+    // As the dashboard's runtime does at start (this process is the dashboard on its engine).
+    // KMSDASH_BENCH_DEFAULT_MALLOC=1 keeps glibc's defaults, to measure what the settings change.
+    if ProcessInfo.processInfo.environment["KMSDASH_BENCH_DEFAULT_MALLOC"] != "1" {
+      FreePages.settleAllocatorForLargeFleets()
+    }
     let clock = ManualClock()
     let engine = KeyStoreEngine(
       configuration: EngineConfiguration(

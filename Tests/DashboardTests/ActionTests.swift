@@ -361,6 +361,7 @@ struct TestFailure: Error, CustomStringConvertible {
     var rng = SystemRandomNumberGenerator()
     let states: [KeyState] = [.enabled, .disabled, .pendingDeletion, .unavailable]
     let stores = ["cks-a", "cks-b"]
+    let placements: [String?] = stores + [nil]  // nil: a key of the account's AWS KMS key store
     var book = KeyBook()
     var truth: [String: KeyMetadata] = [:]
     for step in 0..<2_000 {
@@ -368,7 +369,8 @@ struct TestFailure: Error, CustomStringConvertible {
       if Bool.random(using: &rng) || truth[id] == nil {
         var key = KeyMetadata(
           keyId: id, creationDate: Date(timeIntervalSince1970: Double(Int.random(in: 0..<5, using: &rng))),
-          keyState: states.randomElement(using: &rng), customKeyStoreId: stores.randomElement(using: &rng))
+          keyState: states.randomElement(using: &rng),
+          customKeyStoreId: placements.randomElement(using: &rng)!)
         if let old = truth[id] { key.creationDate = old.creationDate }  // a key's creation date never changes
         book.upsert(key)
         truth[id] = key
@@ -384,6 +386,28 @@ struct TestFailure: Error, CustomStringConvertible {
         for k in expected { counts[k.keyState, default: 0] += 1 }
         #expect(book.stateCounts(inStore: store) == counts, "step \(step)")
       }
+      #expect(book.allKeys == truth.values.map { KeyRow($0) }.sorted(by: KeyRow.listOrder), "step \(step)")
+      for n in 0..<60 {
+        let id = String(format: "00000000-0000-4000-8000-%012d", n)
+        #expect(book.key(id) == truth[id].map { KeyRow($0) }, "step \(step): \(id)")
+        #expect(book.store(ofKey: id) == truth[id]?.customKeyStoreId, "step \(step): store of \(id)")
+      }
     }
+    // Built whole from the same keys, the book is the one the changes led to.
+    #expect(KeyBook(Array(truth.values)) == book)
+  }
+
+  @Test func aKeyListedTwiceKeepsItsLaterEntry() {
+    let id = "00000000-0000-4000-8000-000000000001"
+    let date = Date(timeIntervalSince1970: 1)
+    let first = KeyMetadata(keyId: id, creationDate: date, keyState: .enabled, customKeyStoreId: "cks-a")
+    let later = KeyMetadata(keyId: id, creationDate: date, keyState: .disabled, customKeyStoreId: "cks-b")
+    let book = KeyBook([first, later])
+    #expect(book.allKeys == [KeyRow(later)])
+    #expect(book.keys(inStore: "cks-a").isEmpty)
+    #expect(book.keys(inStore: "cks-b") == [KeyRow(later)])
+    #expect(book.stateCounts(inStore: "cks-a").isEmpty)
+    #expect(book.stateCounts(inStore: "cks-b") == [.disabled: 1])
+    #expect(book.store(ofKey: id) == "cks-b")
   }
 }
