@@ -89,7 +89,8 @@ public enum SigV4 {
   /// The canonical URI of an (unencoded) path. An empty path is `/`.
   public static func canonicalURI(_ path: String) -> String {
     if path.isEmpty || path == "/" { return "/" }
-    let decoded = path.removingPercentEncoding ?? path
+    // Foundation's percent-decoding is skipped when there is nothing to decode (the usual path).
+    let decoded = path.utf8.contains(UInt8(ascii: "%")) ? (path.removingPercentEncoding ?? path) : path
     return uriEncode(decoded, keepSlash: true)
   }
 

@@ -22,8 +22,22 @@ public struct XKSHTTPRequest: Sendable {
     self.body = body
   }
 
+  /// Every value of the header `name` (lowercase), in order. Names are compared ASCII
+  /// case-insensitively in place: the verifier asks for several headers per request.
   public func header(_ name: String) -> [String] {
-    headers.filter { $0.name.lowercased() == name }.map(\.value)
+    var values: [String] = []
+    for field in headers where Self.equalsLowercased(field.name, name) { values.append(field.value) }
+    return values
+  }
+
+  private static func equalsLowercased(_ candidate: String, _ lowercase: String) -> Bool {
+    if candidate.utf8.contains(where: { $0 >= 0x80 }) { return candidate.lowercased() == lowercase }
+    guard candidate.utf8.count == lowercase.utf8.count else { return false }
+    for (byte, expected) in zip(candidate.utf8, lowercase.utf8) {
+      let lowered = byte >= 0x41 && byte <= 0x5A ? byte + 0x20 : byte
+      guard lowered == expected else { return false }
+    }
+    return true
   }
 }
 
@@ -148,15 +162,20 @@ public final class XKSProxyCore: Sendable {
     case "decrypt": operation = .decrypt
     default: return (uriPath, nil)
     }
-    let keyId = String(parts[1]).removingPercentEncoding ?? String(parts[1])
+    let segment = String(parts[1])
+    let keyId =
+      segment.utf8.contains(UInt8(ascii: "%")) ? (segment.removingPercentEncoding ?? segment) : segment
     return (uriPath, .key(keyId, operation))
   }
 
-  public func handle(_ request: XKSHTTPRequest) -> XKSHTTPResponse {
+  /// Answers one request on the caller's thread. `signingKeys`: the caller's cache of derived
+  /// SigV4 signing keys (one per connection, so no lock is taken); nil derives them each time.
+  public func handle(_ request: XKSHTTPRequest, signingKeys: SigV4SigningKeyCache? = nil) -> XKSHTTPResponse {
     if request.path == "/ping" {
       return XKSHTTPResponse(status: 200, contentType: "text/plain", body: Data("pong".utf8))
     }
     if request.path.hasPrefix(Self.controlPrefix) { return control(request) }
+    let faults = self.faults
     if faults.refuseConnections == true {
       // A refused connection: no HTTP at all, whatever the path or method.
       var response = XKSHTTPResponse(status: 0, body: Data())
@@ -181,23 +200,27 @@ public final class XKSProxyCore: Sendable {
       response.operation = operation.rawValue
       return response
     }
-    var response = serve(request, uriPath: uriPath, route: route, operation: operation)
+    var response = serve(
+      request, uriPath: uriPath, route: route, operation: operation, faults: faults, signingKeys: signingKeys)
     response.operation = operation.rawValue
     return response
   }
 
-  private func serve(_ request: XKSHTTPRequest, uriPath: String, route: Route, operation: XKSOperation)
-    -> XKSHTTPResponse
-  {
+  private static let signingNames: Set<String> = ["kms-xks-proxy"]
+
+  private func serve(
+    _ request: XKSHTTPRequest, uriPath: String, route: Route, operation: XKSOperation, faults: XKSProxyFaults,
+    signingKeys: SigV4SigningKeyCache?
+  ) -> XKSHTTPResponse {
     guard let verifier = verifiers[uriPath] else {
       return error(.invalidUriPathException, "No key store is configured at \(printable(uriPath)).")
     }
-    let faults = self.faults
     let now = now()
     do {
       _ = try verifier.verify(
         method: request.method, path: request.path, query: request.query, header: request.header,
-        payloadHash: SigV4.sha256Hex(request.body), services: ["kms-xks-proxy"], now: now)
+        payloadHash: SigV4.sha256Hex(request.body), services: Self.signingNames, now: now,
+        signingKeys: signingKeys)
     } catch let failure {
       return error(
         .authenticationFailedException, "The request signature could not be verified: \(failure.message)")
@@ -234,6 +257,10 @@ public final class XKSProxyCore: Sendable {
     if faults.applies(to: operation), let name = faults.errorName.flatMap(XKSErrorName.init(rawValue:)) {
       return error(name, "Fault injected by kmsdash.")
     }
+    if case .key(let keyId, let operation) = route, let plain = XKSPlainBody.parse(request.body) {
+      return keyRequest(
+        .plain(plain), keyId: keyId, operation: operation, metadata: plain.metadata, faults: faults)
+    }
     guard let object = try? JSONSerialization.jsonObject(with: request.body) as? [String: Any] else {
       if operation == .getHealthStatus { return health(faults) }
       return error(.validationException, "The request body is not a JSON object.")
@@ -254,22 +281,50 @@ public final class XKSProxyCore: Sendable {
       } catch {
         return self.error(.validationException, "requestMetadata is not valid.")
       }
-      var missing: [String] = []
-      if metadata.kmsRequestId == nil { missing.append("kmsRequestId") }
-      if metadata.kmsOperation == nil { missing.append("kmsOperation") }
-      if metadata.awsPrincipalArn == nil { missing.append("awsPrincipalArn") }
-      if operation != .getKeyMetadata && metadata.kmsKeyArn == nil { missing.append("kmsKeyArn") }
-      if !missing.isEmpty {
-        var response = error(
-          .validationException, "requestMetadata lacks \(missing.joined(separator: ", ")).")
-        response.kmsRequestId = metadata.kmsRequestId
-        return response
+      return keyRequest(
+        .json(request.body), keyId: keyId, operation: operation, metadata: metadata, faults: faults)
+    }
+  }
+
+  /// A key request's body once `requestMetadata` is read: read on bytes (`XKSPlainBody`), or
+  /// JSON for `JSONDecoder` to decode when the operation needs its members.
+  enum KeyRequestBody {
+    case plain(XKSPlainBody)
+    case json(Data)
+
+    var encryptRequest: XKSEncryptRequest? {
+      switch self {
+      case .plain(let body): return body.encryptRequest
+      case .json(let data): return try? JSONDecoder().decode(XKSEncryptRequest.self, from: data)
       }
-      var response = keyOperation(
-        request.body, keyId: keyId, operation: operation, metadata: metadata, faults: faults)
+    }
+
+    var decryptRequest: XKSDecryptRequest? {
+      switch self {
+      case .plain(let body): return body.decryptRequest
+      case .json(let data): return try? JSONDecoder().decode(XKSDecryptRequest.self, from: data)
+      }
+    }
+  }
+
+  private func keyRequest(
+    _ body: KeyRequestBody, keyId: String, operation: XKSOperation, metadata: XKSRequestMetadata,
+    faults: XKSProxyFaults
+  ) -> XKSHTTPResponse {
+    var missing: [String] = []
+    if metadata.kmsRequestId == nil { missing.append("kmsRequestId") }
+    if metadata.kmsOperation == nil { missing.append("kmsOperation") }
+    if metadata.awsPrincipalArn == nil { missing.append("awsPrincipalArn") }
+    if operation != .getKeyMetadata && metadata.kmsKeyArn == nil { missing.append("kmsKeyArn") }
+    if !missing.isEmpty {
+      var response = error(
+        .validationException, "requestMetadata lacks \(missing.joined(separator: ", ")).")
       response.kmsRequestId = metadata.kmsRequestId
       return response
     }
+    var response = keyOperation(body, keyId: keyId, operation: operation, metadata: metadata, faults: faults)
+    response.kmsRequestId = metadata.kmsRequestId
+    return response
   }
 
   // MARK: Operations
@@ -292,7 +347,8 @@ public final class XKSProxyCore: Sendable {
   }
 
   private func keyOperation(
-    _ body: Data, keyId: String, operation: XKSOperation, metadata: XKSRequestMetadata, faults: XKSProxyFaults
+    _ body: KeyRequestBody, keyId: String, operation: XKSOperation, metadata: XKSRequestMetadata,
+    faults: XKSProxyFaults
   ) -> XKSHTTPResponse {
     if let denied = faults.deniedPrincipals,
       denied.contains("*") || denied.contains(metadata.awsPrincipalArn ?? "")
@@ -314,7 +370,7 @@ public final class XKSProxyCore: Sendable {
         XKSKeyMetadataResponse(
           keySpec: key.spec, keyUsage: key.usage, keyStatus: disabled ? "DISABLED" : "ENABLED"))
     case .encrypt:
-      guard let request = try? JSONDecoder().decode(XKSEncryptRequest.self, from: body) else {
+      guard let request = body.encryptRequest else {
         return error(.validationException, "The Encrypt request is not valid.")
       }
       guard request.encryptionAlgorithm == "AES_GCM" else {
@@ -344,14 +400,14 @@ public final class XKSProxyCore: Sendable {
       guard let sealed = try? ekm.encrypt(keyId: keyId, plaintext: plaintext, aad: aad) else {
         return error(.internalException, "The external key manager failed.")
       }
-      var cdiv: String?
+      var cdiv: Data?
       if request.ciphertextDataIntegrityValueAlgorithm != nil {
         // Appendix C: hash first, then prove the output decrypts.
         let digest = SHA256.hash(
           data: XKSAAD.cdivInput(
             aad: aad, metadata: sealed.metadata, iv: sealed.iv, ciphertext: sealed.ciphertext, tag: sealed.tag
           ))
-        cdiv = Data(digest).base64EncodedString()
+        cdiv = Data(digest)
         guard
           ekm.decrypt(
             keyId: keyId, ciphertext: sealed.ciphertext, iv: sealed.iv, tag: sealed.tag,
@@ -359,15 +415,9 @@ public final class XKSProxyCore: Sendable {
             aad: aad) == plaintext
         else { return error(.internalException, "The encrypt output did not decrypt.") }
       }
-      return json(
-        XKSEncryptResponse(
-          ciphertext: sealed.ciphertext.base64EncodedString(),
-          ciphertextMetadata: sealed.metadata.base64EncodedString(),
-          initializationVector: sealed.iv.base64EncodedString(),
-          authenticationTag: sealed.tag.base64EncodedString(),
-          ciphertextDataIntegrityValue: cdiv))
+      return XKSHTTPResponse(status: 200, body: XKSPlainAnswer.encrypt(sealed, cdiv: cdiv))
     case .decrypt:
-      guard let request = try? JSONDecoder().decode(XKSDecryptRequest.self, from: body) else {
+      guard let request = body.decryptRequest else {
         return error(.validationException, "The Decrypt request is not valid.")
       }
       guard request.encryptionAlgorithm == "AES_GCM" else {
@@ -406,7 +456,7 @@ public final class XKSProxyCore: Sendable {
           .invalidCiphertextException,
           "The ciphertext, initialization vector, additional authenticated data or tag is invalid.")
       }
-      return json(XKSDecryptResponse(plaintext: plaintext.base64EncodedString()))
+      return XKSHTTPResponse(status: 200, body: XKSPlainAnswer.decrypt(plaintext: plaintext))
     }
   }
 

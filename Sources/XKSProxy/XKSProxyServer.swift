@@ -1,3 +1,4 @@
+import AWSSigV4
 import Foundation
 import KMSModel
 import NIOCore
@@ -109,6 +110,23 @@ public final class XKSProxyServer: Sendable {
   }
 }
 
+extension XKSProxyServer {
+  /// `kmsdash xks-proxy`'s request log: each line on standard error after its UTC time
+  /// (`2026-12-02T11:54:27Z xks-proxy …`, as `ISO8601DateFormatter` writes it), formatted
+  /// without a formatter object: one is built per line otherwise, the dearest part of a request.
+  public static let standardErrorLog: @Sendable (String) -> Void = { line in
+    FileHandle.standardError.write(Data("\(logTimestamp(Date())) xks-proxy \(line)\n".utf8))
+  }
+
+  /// `yyyy-MM-dd'T'HH:mm:ss'Z'` in UTC.
+  public static func logTimestamp(_ date: Date) -> String {
+    let t = CivilTime(secondsSince1970: Int(date.timeIntervalSince1970.rounded(.down)))
+    let pad = CivilTime.padded
+    return
+      "\(pad(t.year, 4))-\(pad(t.month, 2))-\(pad(t.day, 2))T\(pad(t.hour, 2)):\(pad(t.minute, 2)):\(pad(t.second, 2))Z"
+  }
+}
+
 /// One connection: collects a request, lets the core answer, delivers the answer as told.
 final class XKSHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
   typealias InboundIn = HTTPServerRequestPart
@@ -121,6 +139,8 @@ final class XKSHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
   private var head: HTTPRequestHead?
   private var body = ByteBuffer()
   private var tooLarge = false
+  /// Derived SigV4 signing keys, kept for this connection's requests (no lock, no HMAC chain).
+  private let signingKeys = SigV4SigningKeyCache()
 
   init(core: XKSProxyCore, log: @escaping @Sendable (String) -> Void) {
     self.core = core
@@ -164,7 +184,7 @@ final class XKSHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         method: head.method.rawValue, path: path, query: query,
         headers: head.headers.map { (name: $0.name, value: $0.value) },
         body: Data(body.readableBytesView))
-      response = core.handle(request)
+      response = core.handle(request, signingKeys: signingKeys)
     }
     let log = self.log
     let deliver = { [response] (context: ChannelHandlerContext) in
@@ -197,15 +217,12 @@ final class XKSHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
           }
         }
       }
-      let elapsed = ContinuousClock.now - started
-      let milliseconds =
-        Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000
       // One line per request; never a body, key or secret. Request IDs are made printable.
       let requestId = response.kmsRequestId.map { Self.printable($0) } ?? "-"
       let statusText = response.delivery == .resetBeforeResponse ? "reset" : String(response.status)
       log(
-        "\(head.method.rawValue) \(Self.printable(String(head.uri.prefix(160)))) operation=\(response.operation ?? "-") "
-          + "kmsRequestId=\(requestId) status=\(statusText) latency=\(String(format: "%.1f", milliseconds))ms"
+        "\(head.method.rawValue) \(Self.printable(head.uri)) operation=\(response.operation ?? "-") "
+          + "kmsRequestId=\(requestId) status=\(statusText) latency=\(Self.milliseconds(ContinuousClock.now - started))ms"
       )
     }
     if response.delayMilliseconds > 0 {
@@ -229,9 +246,18 @@ final class XKSHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
   }
 
+  /// The first 160 characters of `text`, each outside printable ASCII (and spaces) as `?`.
   static func printable(_ text: String) -> String {
-    String(
+    if text.utf8.count <= 160, text.utf8.allSatisfy({ $0 >= 0x21 && $0 <= 0x7E }) { return text }
+    return String(
       String.UnicodeScalarView(
         text.unicodeScalars.prefix(160).map { (0x21...0x7E).contains($0.value) ? $0 : "?" }))
+  }
+
+  /// A duration in milliseconds with one decimal (`12.3`), without `String(format:)`.
+  static func milliseconds(_ duration: Duration) -> String {
+    let (seconds, attoseconds) = duration.components
+    let tenths = seconds * 10_000 + (attoseconds + 50_000_000_000_000) / 100_000_000_000_000
+    return "\(tenths / 10).\(tenths % 10)"
   }
 }

@@ -151,10 +151,8 @@ struct XKSProxyCommand: AsyncParsableCommand {
         fail("cannot set up TLS: \(error)")
       }
     }
-    let server = XKSProxyServer(core: core, tls: tls, clientAuthentication: clientAuthentication) { line in
-      let stamp = ISO8601DateFormatter().string(from: Date())
-      FileHandle.standardError.write(Data("\(stamp) xks-proxy \(line)\n".utf8))
-    }
+    let server = XKSProxyServer(
+      core: core, tls: tls, clientAuthentication: clientAuthentication, log: XKSProxyServer.standardErrorLog)
     if let certificates {
       let names = certNames
       core.observeCertificateFault { kind in
