@@ -476,7 +476,7 @@ extension KeyStoreEngine {
       try rehearse { () throws(KMSError) in _ = try createKeyChanges(request, verified: .rehearsal) }
     } catch
       where error.code == .customKeyStoreInvalidStateException
-      && stores[storeId]?.machine.connectionState != .connected
+      && stores[storeId.rawValue]?.machine.connectionState != .connected
     {
       // KMS's wording for an external key store that is not connected to its proxy.
       throw KMSError(.customKeyStoreInvalidStateException, XKSMessages.notConnected)
