@@ -18,7 +18,11 @@ public final class XKSHTTPClient: XKSProxyCalling {
   /// Answers larger than this are malformed (a hostile proxy cannot make KMS buffer much).
   public static let maxAnswerBytes = 64 * 1024
 
-  private let http: HTTPClient
+  /// The connection pool in use. AsyncHTTPClient backs off (growing delays) after failed
+  /// connection attempts, so a proxy that comes back would still fail KMS's calls for seconds;
+  /// a call that could not connect replaces the pool instead (`renewPool`).
+  private let pool: Mutex<HTTPClient>
+  private let poolConfiguration: HTTPClient.Configuration
   /// Host of an `XksProxyUriEndpoint` → where its proxy really listens (`--xks-route`).
   public let routes: [String: URL]
   /// Host of an `XksProxyUriEndpoint` → a proxy in this process (the dashboard's embedded proxy).
@@ -69,17 +73,39 @@ public final class XKSHTTPClient: XKSProxyCalling {
       timeout: .init(connect: .milliseconds(milliseconds), read: .milliseconds(milliseconds)))
     configuration.httpVersion = .http1Only
     configuration.decompression = .disabled
-    http = HTTPClient(
-      eventLoopGroupProvider: .shared(MultiThreadedEventLoopGroup.singleton), configuration: configuration)
+    poolConfiguration = configuration
+    pool = Mutex(Self.makePool(configuration))
     self.routes = routes
     self.inProcess = inProcess.reduce(into: [:]) { $0[$1.key.lowercased()] = $1.value }
     self.timeout = timeout
     self.now = now
   }
 
-  deinit { try? http.syncShutdown() }
+  deinit { try? pool.withLock { $0 }.syncShutdown() }
 
-  public func shutdown() async throws { try await http.shutdown() }
+  public func shutdown() async throws { try await pool.withLock { $0 }.shutdown() }
+
+  private static func makePool(_ configuration: HTTPClient.Configuration) -> HTTPClient {
+    HTTPClient(
+      eventLoopGroupProvider: .shared(MultiThreadedEventLoopGroup.singleton), configuration: configuration)
+  }
+
+  /// After a call through `failed` could not connect (refused, reset, TLS): later calls get a
+  /// fresh pool with no backoff; the old one closes once its other calls are past their bound.
+  private func renewPool(replacing failed: HTTPClient) {
+    let configuration = poolConfiguration
+    let stale: HTTPClient? = pool.withLock { current in
+      guard current === failed else { return nil }  // another failed call renewed it already
+      current = Self.makePool(configuration)
+      return failed
+    }
+    guard let stale else { return }
+    let grace = timeout + .seconds(1)
+    Task {
+      try? await Task.sleep(for: grace)
+      try? await stale.shutdown()
+    }
+  }
 
   // MARK: XKSProxyCalling
 
@@ -202,7 +228,7 @@ public final class XKSHTTPClient: XKSProxyCalling {
       date: now())
     let url = "\(scheme)://\(authority)\(path)"
     let headers = signed.headers.filter { $0.name.lowercased() != "host" }.map { [$0.name, $0.value] }
-    let http = self.http
+    let http = pool.withLock { $0 }
     let local = inProcess[host.lowercased()]
     let signedHeaders = signed.headers.map { (name: $0.name, value: $0.value) }
     let hostHeader = authority
@@ -233,7 +259,12 @@ public final class XKSHTTPClient: XKSProxyCalling {
           let body = try await response.body.collect(upTo: Self.maxAnswerBytes)
           once.resume(.success((Int(response.status.code), Data(body.readableBytesView))))
         } catch {
-          once.resume(.failure(Self.classify(error)))
+          let failure = Self.classify(error)
+          switch failure {
+          case .notReachable, .tlsFailure: self.renewPool(replacing: http)
+          case .proxyError, .malformedResponse, .timedOut, .invalidCiphertextReturned: break
+          }
+          once.resume(.failure(failure))
         }
       }
       Task {
