@@ -65,6 +65,13 @@ struct EngineOptions: ParsableArguments {
   var xksCaFile: String?
 
   @Option(
+    name: .customLong("xks-timeout-ms"),
+    help: ArgumentHelp(
+      "KMS's bound on each XKS proxy call, in milliseconds (default 250, as AWS; raise it only for a slow test machine).",
+      valueName: "ms"))
+  var xksTimeoutMilliseconds: Int = 250
+
+  @Option(
     name: .customLong("xks-client-cert"),
     help: ArgumentHelp(
       "mTLS: client certificate (PEM) presented to XKS proxies (default: one generated beside the state, CN=cks.kms.<region>.amazonaws.com).",
@@ -143,6 +150,9 @@ struct EngineOptions: ParsableArguments {
     if let xksCaFile, !FileManager.default.isReadableFile(atPath: xksCaFile) {
       throw ValidationError("--xks-ca-file \(xksCaFile) cannot be read.")
     }
+    guard (1...60_000).contains(xksTimeoutMilliseconds) else {
+      throw ValidationError("--xks-timeout-ms must be between 1 and 60000 (got \(xksTimeoutMilliseconds)).")
+    }
   }
 
   var configuration: EngineConfiguration {
@@ -191,7 +201,9 @@ struct EngineOptions: ParsableArguments {
     let identity = try await xksClientIdentity(
       region: region ?? effectiveRegion, statePath: (store as? SQLiteStateStore)?.path)
     await engine.useXKSProxy(
-      try XKSHTTPClient(routes: parsedXKSRoutes(), caFile: xksCaFile, clientIdentity: identity.identity))
+      try XKSHTTPClient(
+        routes: parsedXKSRoutes(), caFile: xksCaFile, clientIdentity: identity.identity,
+        timeout: .milliseconds(xksTimeoutMilliseconds)))
     // QA: the faults of the proxies that are kmsdash's (`KmsdashSimulator.SetXksProxyFault`).
     await engine.useXKSFaultControl(
       RoutedXKSProxyControl(
@@ -208,7 +220,7 @@ struct EngineOptions: ParsableArguments {
     await engine.useXKSProxy(
       try XKSHTTPClient(
         routes: parsedXKSRoutes(), inProcess: proxy.exchanges, caFile: xksCaFile,
-        clientIdentity: identity.identity))
+        clientIdentity: identity.identity, timeout: .milliseconds(xksTimeoutMilliseconds)))
     if await engine.startedEmpty {
       try await engine.load(loadScenario())
       if scenario == nil { try await EmbeddedXKSProxy.seed(engine, proxy: proxy) }
