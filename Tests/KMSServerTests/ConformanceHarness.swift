@@ -25,11 +25,10 @@ enum Conformance {
   /// Tests run when the tools are there, and also on CI (where they then fail, naming the fix).
   static var enabled: Bool { toolsAvailable || isCI }
 
-  /// Call first in every conformance test.
-  static func requireTools(sourceLocation: SourceLocation = #_sourceLocation) -> Bool {
-    if toolsAvailable { return true }
-    Issue.record(Comment(rawValue: installHint), sourceLocation: sourceLocation)
-    return false
+  /// Call first in every conformance test: without the tools the test fails here, naming the
+  /// install command (it cannot return early and pass).
+  static func requireTools(sourceLocation: SourceLocation = #_sourceLocation) throws {
+    try #require(toolsAvailable, Comment(rawValue: installHint), sourceLocation: sourceLocation)
   }
 
   /// The `kmsdash` binary next to the test bundle (`.build/debug/kmsdash`).

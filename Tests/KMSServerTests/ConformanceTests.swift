@@ -61,7 +61,7 @@ struct ConformanceTests {
 
   @Test("AWS CLI: create, connect, key, encrypt/decrypt, disconnect, Unavailable, update, delete")
   func cliLifecycle() async throws {
-    guard Conformance.requireTools() else { return }
+    try Conformance.requireTools()
     let server = try await ServerProcess()
     defer { server.stop() }
 
@@ -161,7 +161,7 @@ struct ConformanceTests {
 
   @Test("AWS CLI: every DisconnectCustomKeyStore error and the validation of long IDs")
   func cliDisconnectErrors() async throws {
-    guard Conformance.requireTools() else { return }
+    try Conformance.requireTools()
     let server = try await ServerProcess()
     defer { server.stop() }
 
@@ -187,7 +187,7 @@ struct ConformanceTests {
 
   @Test("AWS CLI: the errors of Create, Describe, Connect, Update and Delete")
   func cliCustomKeyStoreErrors() async throws {
-    guard Conformance.requireTools() else { return }
+    try Conformance.requireTools()
     let server = try await ServerProcess()
     defer { server.stop() }
     func create(_ name: String, _ cluster: String, anchor: String? = nil) async throws -> Conformance.Output {
@@ -297,7 +297,7 @@ struct ConformanceTests {
 
   @Test("AWS CLI: the store quota gives LimitExceededException")
   func cliStoreQuota() async throws {
-    guard Conformance.requireTools() else { return }
+    try Conformance.requireTools()
     let server = try await ServerProcess(arguments: ["--store-quota", "6"])
     defer { server.stop() }
     expectCLIError(
@@ -310,7 +310,7 @@ struct ConformanceTests {
 
   @Test("boto3: Disconnect from DISCONNECTING, empty ID, paginator, round trips, Unavailable keys")
   func boto3Behaviour() async throws {
-    guard Conformance.requireTools() else { return }
+    try Conformance.requireTools()
     let server = try await ServerProcess()
     defer { server.stop() }
     let output = try await server.python(
@@ -382,7 +382,7 @@ struct ConformanceTests {
 
   @Test("Wrongly signed and unsigned requests are refused")
   func authentication() async throws {
-    guard Conformance.requireTools() else { return }
+    try Conformance.requireTools()
     let server = try await ServerProcess()
     defer { server.stop() }
     expectCLIError(
@@ -413,7 +413,7 @@ struct ConformanceTests {
 
   @Test("AWS CLI and boto3: cloudhsmv2 describe-clusters, create-hsm, delete-hsm, faults")
   func cloudHSMAndFaults() async throws {
-    guard Conformance.requireTools() else { return }
+    try Conformance.requireTools()
     let server = try await ServerProcess()
     defer { server.stop() }
     let clusters = try await server.aws(["cloudhsmv2", "describe-clusters"])

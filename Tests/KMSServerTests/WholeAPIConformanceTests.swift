@@ -47,7 +47,7 @@ struct WholeAPIConformanceTests {
     "boto3: tags, policies, grants, rotation, every key spec, import, multi-Region, reset",
     .enabled(if: cryptographyAvailable || Conformance.isCI, "skipped: \(cryptographyHint)"))
   func wholeAPI() async throws {
-    try #require(Conformance.requireTools())
+    try Conformance.requireTools()
     try #require(Self.requireCryptography())
     let server = try await ServerProcess()
     defer { server.stop() }
@@ -60,7 +60,7 @@ struct WholeAPIConformanceTests {
 
   @Test("boto3: a key policy denies a mapped principal; the account root is still allowed")
   func policyEnforcementByPrincipal() async throws {
-    guard Conformance.requireTools() else { return }
+    try Conformance.requireTools()
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
       "kmsdash-principals-\(UUID())")
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -110,7 +110,7 @@ struct WholeAPIConformanceTests {
 
   @Test("AWS CLI: tag-resource, sign/verify, get-public-key and their errors")
   func cliSignAndTags() async throws {
-    guard Conformance.requireTools() else { return }
+    try Conformance.requireTools()
     let server = try await ServerProcess()
     defer { server.stop() }
     let created = try await server.aws([
@@ -166,7 +166,7 @@ struct WholeAPIConformanceTests {
 
   @Test("AWS CLI: each error of issue 14 by its exception name and AWS's message")
   func cliErrors() async throws {
-    guard Conformance.requireTools() else { return }
+    try Conformance.requireTools()
     let server = try await ServerProcess()
     defer { server.stop() }
     func newKey(_ arguments: [String] = []) async throws -> (id: String, arn: String) {
@@ -290,7 +290,7 @@ struct WholeAPIConformanceTests {
 
   @Test("kmsdash reset: asks without --yes, resets every Region with it, and explains its errors")
   func resetCommand() async throws {
-    guard Conformance.requireTools() else { return }
+    try Conformance.requireTools()
     let server = try await ServerProcess()
     defer { server.stop() }
     func keyCount(_ region: String) async throws -> Int {

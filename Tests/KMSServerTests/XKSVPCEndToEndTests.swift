@@ -10,7 +10,7 @@ import Testing
 struct XKSVPCEndToEndTests {
   @Test("boto3: create and update checks, connect codes, break and mend, crypto through the route")
   func vpcEndpointServiceSession() async throws {
-    guard Conformance.requireTools() else { return }
+    try Conformance.requireTools()
     let proxy = try await XKSProxyProcess()
     defer { proxy.stop() }
     let scenario = FileManager.default.temporaryDirectory.appendingPathComponent(
