@@ -28,10 +28,7 @@ extension FaultCommand {
   }
 
   func runVPC(_ serviceName: String, endpoint url: URL) async throws {
-    let configuration = faultClientConfiguration(endpoint: url)
-    let client = KMSHTTPClient(configuration: configuration)
-    defer { Task { await client.shutdown() } }
-    do {
+    try await withFaultClient(endpoint: url) { client, configuration in
       if let set, let fault = Self.vpcFault(named: set) {
         let service = try await client.setXKSVPCEndpointServiceFault(
           fault, enabled: true, serviceName: serviceName)
@@ -56,13 +53,6 @@ extension FaultCommand {
           print("  \(fault.rawValue.padding(toLength: 30, withPad: " ", startingAt: 0))\(fault.summary)")
         }
       }
-    } catch let error as KMSError {
-      FileHandle.standardError.write(
-        Data("kmsdash fault: An error occurred (\(error.code.rawValue)): \(error.message)\n".utf8))
-      throw ExitCode(1)
-    } catch {
-      FileHandle.standardError.write(Data("kmsdash fault: cannot reach \(url): \(error)\n".utf8))
-      throw ExitCode(1)
     }
   }
 

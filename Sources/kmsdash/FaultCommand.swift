@@ -91,9 +91,7 @@ struct FaultCommand: AsyncParsableCommand {
       return try await runVPC(vpcEndpointService, endpoint: url)
     }
     guard let endpoint, let cluster, let url = URL(string: endpoint) else { throw ExitCode(2) }
-    let client = KMSHTTPClient(configuration: faultClientConfiguration(endpoint: url))
-    defer { Task { await client.shutdown() } }
-    do {
+    try await withFaultClient(endpoint: url) { client, _ in
       // The endpoint's own answer first (credentials, cluster), then the change.
       var faults = try await client.listFaults(clusterId: cluster)
       if let set, let fault = Self.fault(named: set) {
@@ -105,12 +103,25 @@ struct FaultCommand: AsyncParsableCommand {
       }
       if set != nil || clear != nil { faults = try await client.listFaults(clusterId: cluster) }
       print(Self.render(faults, full: list))
+    }
+  }
+
+  /// Runs `body` with a client of the endpoint; an AWS error or an unreachable endpoint ends the
+  /// command with status 1 and one readable line (the cluster and VPC modes share this).
+  func withFaultClient(
+    endpoint url: URL, _ body: (KMSHTTPClient, KMSHTTPClient.Configuration) async throws -> Void
+  ) async throws {
+    let configuration = faultClientConfiguration(endpoint: url)
+    let client = KMSHTTPClient(configuration: configuration)
+    defer { Task { await client.shutdown() } }
+    do {
+      try await body(client, configuration)
     } catch let error as KMSError {
       FileHandle.standardError.write(
         Data("kmsdash fault: An error occurred (\(error.code.rawValue)): \(error.message)\n".utf8))
       throw ExitCode(1)
     } catch {
-      FileHandle.standardError.write(Data("kmsdash fault: cannot reach \(endpoint): \(error)\n".utf8))
+      FileHandle.standardError.write(Data("kmsdash fault: cannot reach \(url): \(error)\n".utf8))
       throw ExitCode(1)
     }
   }
